@@ -1,0 +1,32 @@
+#include "capture/format.h"
+
+static const char *const allocator_names[CAPTURE_ALLOC_COUNT] = {
+	[CAPTURE_ALLOC_MALLOC] = "MALLOC",
+	[CAPTURE_ALLOC_FREE] = "FREE",
+	[CAPTURE_ALLOC_CALLOC] = "CALLOC",
+	[CAPTURE_ALLOC_REALLOC] = "REALLOC",
+	[CAPTURE_ALLOC_POSIX_MEMALIGN] = "POSIX_MEMALIGN",
+	[CAPTURE_ALLOC_ALIGNED_ALLOC] = "ALIGNED_ALLOC",
+	[CAPTURE_ALLOC_MEMALIGN] = "MEMALIGN",
+	[CAPTURE_ALLOC_VALLOC] = "VALLOC",
+	[CAPTURE_ALLOC_PVALLOC] = "PVALLOC",
+	[CAPTURE_ALLOC_MMAP] = "MMAP",
+	[CAPTURE_ALLOC_MUNMAP] = "MUNMAP",
+	[CAPTURE_ALLOC_PYMALLOC_MALLOC] = "PYMALLOC_MALLOC",
+	[CAPTURE_ALLOC_PYMALLOC_CALLOC] = "PYMALLOC_CALLOC",
+	[CAPTURE_ALLOC_PYMALLOC_REALLOC] = "PYMALLOC_REALLOC",
+	[CAPTURE_ALLOC_PYMALLOC_FREE] = "PYMALLOC_FREE",
+};
+
+const char *capture_allocator_name(unsigned kind)
+{
+	if (kind >= CAPTURE_ALLOC_COUNT || !allocator_names[kind])
+		return "UNKNOWN";
+	return allocator_names[kind];
+}
+
+int capture_allocator_allocates(unsigned kind)
+{
+	return kind && kind < CAPTURE_ALLOC_COUNT && kind != CAPTURE_ALLOC_FREE &&
+	       kind != CAPTURE_ALLOC_MUNMAP && kind != CAPTURE_ALLOC_PYMALLOC_FREE;
+}

@@ -1,0 +1,242 @@
+/*
+ * capture/format.h: the normative description of a memray capture file.
+ *
+ * THE IDEA
+ *
+ * A capture is what the tracker saw inside one process: every allocation
+ * and deallocation with the call stack that made it, the modules that were
+ * loaded (so that addresses can be turned into names later, offline), the
+ * resident set size over time, and the threads. The tracker writes the
+ * cheapest possible form of each event, and all the thinking (symbols,
+ * peaks, leaks) happens later in the readers.
+ *
+ * So records are small tokens: a one-byte type followed by LEB128 varints,
+ * addresses as differences from the previous address, call stacks as ids
+ * into a trie that is written one node at a time, the first time a node is
+ * seen. Records are packed into blocks; each block is checksummed and
+ * (normally) lz4-compressed on its own, so that a process killed with
+ * SIGKILL leaves a file whose every complete block can still be read, and
+ * a flipped bit is caught by the checksum instead of turning into a wrong
+ * figure.
+ *
+ * All fixed-width integers are little-endian. A file is:
+ *
+ *     file header | block | block | ... | block
+ *
+ * and the blocks hold a sequence of *segments*. A segment is one process
+ * image: it opens with a SEGMENT record and, when the image ended in an
+ * orderly way, closes with an END record. A program that calls exec()
+ * continues in the same file with a new segment (addresses, stacks and
+ * modules start afresh); a forked child followed with --follow-fork writes
+ * a file of its own, FILE.<pid>.
+ *
+ * FILE HEADER (written once by `memray run`, before the program starts)
+ *
+ *   OFFSET  SIZE  DESCRIPTION
+ *        0     8  magic: 0x89 'M' 'E' 'M' 'R' 'A' 'Y' '\n'
+ *        8     2  major version (CAPTURE_VERSION_MAJOR). A reader refuses
+ *                 a file whose major version is newer than its own.
+ *       10     2  minor version. Minor versions only add record types or
+ *                 trailing header fields that an older reader may skip.
+ *       12     4  header size in bytes, this field's header included
+ *                 (40 <= size <= CAPTURE_HEADER_MAX)
+ *       16     4  XXH32 (seed 0) of bytes [20, header size)
+ *       20     4  flags, CAPTURE_F_*
+ *       24     4  RSS sampling interval in milliseconds
+ *       28     4  pid of the process the file belongs to
+ *       32     8  start time, nanoseconds since the Unix epoch
+ *       40     -  the tracked command line: varint argc, then argc strings
+ *
+ * A "string" is a varint byte count followed by that many bytes (no NUL).
+ *
+ * BLOCK
+ *
+ *   OFFSET  SIZE  DESCRIPTION
+ *        0     4  magic "MRBK"
+ *        4     4  XXH32 (seed 0) of bytes [8, 20 + stored size)
+ *        8     1  encoding: 0 raw, 1 lz4 block (LZ4_compress_default)
+ *        9     3  zero
+ *       12     4  stored size: payload bytes after this 20-byte header
+ *                 (at most CAPTURE_BLOCK_STORED_MAX)
+ *       16     4  raw size: payload bytes once decoded (at most
+ *                 CAPTURE_BLOCK_RAW_MAX; equal to stored size when raw)
+ *       20     -  payload: whole records, never a record cut in two
+ *
+ * DELTA STATE. Each block starts with a fresh state: previous address 0,
+ * previous instruction pointer 0, current thread unknown. So a block can be
+ * decoded without the ones before it, except for the stack and code ids it
+ * refers to, which only grow.
+ *
+ * VARINTS. Unsigned LEB128: seven bits per byte, low group first, the high
+ * bit set on every byte but the last. 300 = 0b1_0010_1100 is written
+ * 0xAC 0x02. At most 10 bytes. Signed values are zigzag-mapped first
+ * ((v << 1) ^ (v >> 63)): -1 -> 1, 1 -> 2, -2 -> 3, so a small backward
+ * step costs one byte just like a small forward one. An address delta of
+ * +48 is zigzag 96 = 0x60, one byte.
+ *
+ * RECORDS. A one-byte type, then the fields in the order listed. "v" is an
+ * unsigned varint, "s" a zigzag varint, "str" a string as above.
+ *
+ *   TYPE  NAME         FIELDS
+ *   0x01  SEGMENT      v pid, v ppid, v start time (ns since epoch),
+ *                      v kind (CAPTURE_SEG_*), str executable path,
+ *                      v argc, argc x str argument
+ *                      Starts a process image. Stack ids, modules and live
+ *                      allocations of an earlier segment are forgotten.
+ *   0x02  END          v reason (CAPTURE_END_*), v end time (ns since epoch),
+ *                      v allocations, v deallocations, v bytes allocated,
+ *                      v stack nodes, v records lost (tracking stopped early)
+ *                      The tracker's own totals for the segment; a reader
+ *                      checks its counts against them. Leaks are what is
+ *                      live when END is written: after the program's own
+ *                      atexit handlers, before the C library's teardown.
+ *   0x03  MODULES      v generation
+ *                      The module records that follow, up to the next
+ *                      MODULES, replace the set in force. Written at the
+ *                      start of a segment and after dlopen/dlclose changed
+ *                      the set.
+ *   0x04  MODULE       str path, v load bias, str build-id (raw bytes),
+ *                      v segment count, count x (v p_vaddr, v p_memsz)
+ *                      One loaded ELF object and its PT_LOAD segments; an
+ *                      address A belongs to it if p_vaddr <= A - bias <
+ *                      p_vaddr + p_memsz for one of them.
+ *   0x05  THREAD       v tid
+ *                      The records that follow come from this thread
+ *                      (the kernel's thread id).
+ *   0x06  THREAD_NAME  v tid, str name
+ *   0x07  FRAME        v parent id, s instruction pointer delta
+ *                      A new stack trie node. Ids are given in order of
+ *                      appearance within a segment starting at 1; 0 is the
+ *                      empty stack. The instruction pointer is a return
+ *                      address (the caller's, so a symbolizer looks up
+ *                      ip - 1), relative to the previous FRAME's ip in the
+ *                      block. Parent is the caller's node: the root of a
+ *                      stack is its outermost frame.
+ *   0x08  MEMORY       v milliseconds since segment start, v rss bytes
+ *                      A sample of the resident set size. MEMORY records
+ *                      are the capture's clock: an allocation happened
+ *                      after the MEMORY record before it.
+ *   0x09  MARKER       v kind (CAPTURE_MARK_*), str label
+ *                      Written by memray_test_begin()/memray_test_end().
+ *   0x10+a ALLOC       s address delta, v size, v stack id
+ *                      An allocation by allocator a (CAPTURE_ALLOC_*).
+ *                      realloc is written as FREE of the old address
+ *                      followed by ALLOC of the new one.
+ *   0x20+a FREE        s address delta; if a is MUNMAP also v size
+ *                      A deallocation of kind a (FREE, MUNMAP,
+ *                      PYMALLOC_FREE). A munmap may cover part of a
+ *                      mapping, or several.
+ *   0x30  AGG_STACK    v stack id, v allocator, v allocations, v bytes,
+ *                      v allocations live at peak, v bytes live at peak,
+ *                      v allocations leaked, v bytes leaked
+ *                      --aggregate only: totals per (stack, allocator).
+ *   0x31  AGG_PEAK     v peak bytes, v milliseconds since segment start
+ *                      of the peak, v thread count, then 64 x v count of
+ *                      allocations whose size has bit length i (i = 0..63:
+ *                      size 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...)
+ *                      --aggregate only, once, before END.
+ *
+ * An unknown record type is an error (a reader cannot know its length);
+ * new record types therefore raise the major version unless they are only
+ * written when a header flag the old reader would refuse is set.
+ *
+ * A reader must survive any byte sequence: it checks every length against
+ * what is left, every id against what was defined, and reports the file
+ * offset of the first block it cannot trust. What came before stays usable.
+ */
+#ifndef CAPTURE_FORMAT_H
+#define CAPTURE_FORMAT_H
+
+#include <stdint.h>
+
+#define CAPTURE_MAGIC "\x89MEMRAY\n"
+#define CAPTURE_MAGIC_LEN 8
+#define CAPTURE_VERSION_MAJOR 1
+#define CAPTURE_VERSION_MINOR 0
+
+#define CAPTURE_HEADER_FIXED 40
+#define CAPTURE_HEADER_MAX (1u << 20)
+
+#define CAPTURE_BLOCK_MAGIC "MRBK"
+#define CAPTURE_BLOCK_HEADER 20
+#define CAPTURE_BLOCK_RAW_MAX (4u << 20)
+#define CAPTURE_BLOCK_STORED_MAX (CAPTURE_BLOCK_RAW_MAX + CAPTURE_BLOCK_RAW_MAX / 255 + 16)
+
+enum capture_encoding {
+	CAPTURE_ENC_RAW = 0,
+	CAPTURE_ENC_LZ4 = 1,
+};
+
+/* header flags */
+#define CAPTURE_F_LZ4 (1u << 0)
+#define CAPTURE_F_AGGREGATE (1u << 1)
+#define CAPTURE_F_NATIVE (1u << 2)
+#define CAPTURE_F_FOLLOW_FORK (1u << 3)
+#define CAPTURE_F_TRACE_PYTHON_ALLOCATORS (1u << 4)
+#define CAPTURE_F_KNOWN 0x1fu
+
+enum capture_record_type {
+	CAPTURE_REC_SEGMENT = 0x01,
+	CAPTURE_REC_END = 0x02,
+	CAPTURE_REC_MODULES = 0x03,
+	CAPTURE_REC_MODULE = 0x04,
+	CAPTURE_REC_THREAD = 0x05,
+	CAPTURE_REC_THREAD_NAME = 0x06,
+	CAPTURE_REC_FRAME = 0x07,
+	CAPTURE_REC_MEMORY = 0x08,
+	CAPTURE_REC_MARKER = 0x09,
+	CAPTURE_REC_ALLOC = 0x10,	/* + allocator */
+	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
+	CAPTURE_REC_AGG_STACK = 0x30,
+	CAPTURE_REC_AGG_PEAK = 0x31,
+};
+
+/* allocator kinds; the names follow the Python tool's AllocatorType */
+enum capture_allocator {
+	CAPTURE_ALLOC_MALLOC = 1,
+	CAPTURE_ALLOC_FREE = 2,
+	CAPTURE_ALLOC_CALLOC = 3,
+	CAPTURE_ALLOC_REALLOC = 4,
+	CAPTURE_ALLOC_POSIX_MEMALIGN = 5,
+	CAPTURE_ALLOC_ALIGNED_ALLOC = 6,
+	CAPTURE_ALLOC_MEMALIGN = 7,
+	CAPTURE_ALLOC_VALLOC = 8,
+	CAPTURE_ALLOC_PVALLOC = 9,
+	CAPTURE_ALLOC_MMAP = 10,
+	CAPTURE_ALLOC_MUNMAP = 11,
+	CAPTURE_ALLOC_PYMALLOC_MALLOC = 12,
+	CAPTURE_ALLOC_PYMALLOC_CALLOC = 13,
+	CAPTURE_ALLOC_PYMALLOC_REALLOC = 14,
+	CAPTURE_ALLOC_PYMALLOC_FREE = 15,
+	CAPTURE_ALLOC_COUNT = 16,
+};
+
+enum capture_segment_kind {
+	CAPTURE_SEG_START = 0,	/* the program memray started */
+	CAPTURE_SEG_EXEC = 1,	/* a new image after exec() */
+	CAPTURE_SEG_FORK = 2,	/* a forked child (--follow-fork) */
+};
+
+enum capture_end_reason {
+	CAPTURE_END_EXIT = 0,	/* the program exited */
+	CAPTURE_END_EXEC = 1,	/* the program called exec() */
+	CAPTURE_END_ERROR = 2,	/* tracking stopped on an internal error */
+};
+
+enum capture_marker_kind {
+	CAPTURE_MARK_TEST_BEGIN = 1,
+	CAPTURE_MARK_TEST_END = 2,
+};
+
+/* the longest string the tracker writes; readers accept up to this too */
+#define CAPTURE_STRING_MAX 4096
+#define CAPTURE_ARGS_MAX 1024
+#define CAPTURE_AGG_BUCKETS 64
+
+/* the name of an allocator kind, "MALLOC", ...; "UNKNOWN" if out of range */
+const char *capture_allocator_name(unsigned kind);
+
+/* is this kind one that allocates (as opposed to FREE, MUNMAP, ...)? */
+int capture_allocator_allocates(unsigned kind);
+
+#endif

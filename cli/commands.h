@@ -1,0 +1,22 @@
+/*
+ * cli/commands: one function per `memray` verb, each in cli/cmd_<name>.c.
+ *
+ * A command gets the arguments after the verb (argv[0] is the verb) and
+ * returns the process exit status. Exit statuses shared by every command:
+ * 0 success, 1 the capture could not be read (or a rule failed, for
+ * check), 2 a usage error. `run` returns the tracked program's status.
+ */
+#ifndef CLI_COMMANDS_H
+#define CLI_COMMANDS_H
+
+#define EXIT_CAPTURE_ERROR 1
+#define EXIT_USAGE 2
+
+int cmd_run(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+
+/* true if arg is -h or --help */
+int is_help(const char *arg);
+
+#endif

@@ -1,0 +1,74 @@
+#include "common/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void report(const char *prefix, const char *fmt, va_list ap, int errnum)
+{
+	char msg[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errnum)
+		fprintf(stderr, "memray: %s%s: %s\n", prefix, msg, strerror(errnum));
+	else
+		fprintf(stderr, "memray: %s%s\n", prefix, msg);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("error: ", fmt, ap, 0);
+	va_end(ap);
+	return -1;
+}
+
+int error_errno(const char *fmt, ...)
+{
+	int errnum = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("error: ", fmt, ap, errnum);
+	va_end(ap);
+	errno = errnum;
+	return -1;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("warning: ", fmt, ap, 0);
+	va_end(ap);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("error: ", fmt, ap, 0);
+	va_end(ap);
+	exit(MEMRAY_EXIT_USAGE);
+}
+
+void bug_fl(const char *file, int line, const char *fmt, ...)
+{
+	static int in_bug;
+	va_list ap;
+
+	if (in_bug++)
+		abort();	/* a BUG while reporting a BUG: do not recurse */
+	fprintf(stderr, "memray: BUG: %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
