@@ -1,6 +1,7 @@
 #include "common/strbuf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,103 @@
+/*
+ * tracker: the library `memray run` preloads into the tracked program.
+ *
+ * THE IDEA
+ *
+ * The tracker only records; it never thinks. Each hooked allocation call
+ * goes to the real allocator first, and then, outside any lock, the
+ * calling thread unwinds its stack with libunwind. Under one short lock it
+ * turns the stack into an id of the process-wide stack trie (writing a
+ * FRAME record for each node it has never seen) and appends an ALLOC
+ * record to the current block buffer. A writer thread wakes every 10 ms
+ * (or when a buffer fills), samples the resident set size, compresses the
+ * full buffers with lz4 and writes them to the capture file. Symbols,
+ * peaks and leaks are the readers' business (report/).
+ *
+ * THE FIRST RULE: NEVER HARM THE HOST
+ *
+ * - A thread-local recursion guard (initial-exec TLS, so touching it never
+ *   allocates) sends every allocation the tracker causes itself (libunwind's
+ *   caches, pthread internals, strerror) straight to the real allocator.
+ *   The writer thread sets it for good.
+ * - Every fallible step (disk full, a file size limit, no memory for a
+ *   buffer, no writer thread) ends tracking: one line on fd 2, the hooks
+ *   turn into plain forwarders, and the program runs on with its own exit
+ *   status. The writer thread blocks all signals, so SIGXFSZ from a file
+ *   size limit becomes an EFBIG error instead of killing the program.
+ * - The lock is never held across a call that can block on another lock
+ *   or re-enter: unwinding (libunwind takes the loader lock) and reading
+ *   the module list (dl_iterate_phdr) happen outside it; writing happens
+ *   in the writer thread without it. fork() is made safe by
+ *   pthread_atfork handlers that hold the lock across the fork.
+ * - A free is recorded before the real free (the address may be handed
+ *   out again at once by another thread, whose ALLOC must come after our
+ *   FREE in the stream). realloc is recorded as a FREE before the call and
+ *   an ALLOC after it; if it fails the old block is recorded again.
+ *
+ * WHY NO dlopen HOOK
+ *
+ * glibc's dlopen looks at its caller to pick the RUNPATH used to find the
+ * library; a wrapper makes the tracker the caller and silently changes
+ * which library a program loads. Instead the writer thread compares the
+ * loader's add/remove counters (dl_iterate_phdr) on every tick and writes
+ * a new module set when they moved. Frames of a freshly loaded library may
+ * therefore precede its MODULE record by up to one tick; readers look for
+ * an ip in later module sets when the one in force does not cover it.
+ *
+ * PROCESSES
+ *
+ * `memray run` creates the capture and writes its header, then execs the
+ * program with LD_PRELOAD and these variables:
+ *
+ *   MEMRAY_OUTPUT   absolute path of the capture of the root process
+ *   MEMRAY_PID      pid of the root process
+ *   MEMRAY_OPTIONS  the header flags (CAPTURE_F_*), decimal
+ *   MEMRAY_TRACKER  absolute path of this library (to keep LD_PRELOAD)
+ *
+ * A process whose pid is MEMRAY_PID appends to MEMRAY_OUTPUT; when the
+ * file already holds more than the header, it is an exec'd image and its
+ * segment has kind EXEC. Any other process tracks only with --follow-fork,
+ * into MEMRAY_OUTPUT.<pid> (creating it with a header if need be). The exec
+ * family is hooked to flush the buffers first (an exec loses unwritten
+ * memory) and to put LD_PRELOAD and the variables back into the new
+ * environment if the program dropped them.
+ */
+#ifndef TRACKER_TRACKER_H
+#define TRACKER_TRACKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRACKER_EXPORT __attribute__((visibility("default")))
+
+/* the recursion guard: nonzero while the tracker itself is running */
+extern __thread int tracker_guard __attribute__((tls_model("initial-exec")));
+/* nonzero while allocations are being recorded */
+extern volatile int tracker_active;
+
+/* record an allocation of `size` bytes at p by allocator `kind` */
+void tracker_record_alloc(void *p, size_t size, unsigned kind);
+/* record a deallocation (FREE, or MUNMAP with its size) */
+void tracker_record_free(void *p, size_t size, unsigned kind);
+/* write everything buffered to the file before the process image ends */
+void tracker_flush_before_exec(void);
+/* end the capture: the process is exiting (exit or _exit) */
+void tracker_at_exit(void);
+/*
+ * An environment for exec: envp with LD_PRELOAD and the MEMRAY_* variables
+ * restored. Returns envp itself when nothing needs changing, or an array
+ * the caller frees with tracker_free_env() if the exec fails.
+ */
+char **tracker_exec_env(char *const envp[]);
+void tracker_free_env(char **env, char *const envp[]);
+void tracker_record_thread_name(const char *name);
+void tracker_record_marker(unsigned kind, const char *label);
+
+/* the real allocator (resolved with dlsym(RTLD_NEXT)) for the tracker's own use */
+void *tracker_real_malloc(size_t n);
+void tracker_real_free(void *p);
+
+/* write(2) a message "memray: <msg>\n" to fd 2: safe anywhere */
+void tracker_say(const char *msg, const char *detail);
+
+#endif
