@@ -109,7 +109,8 @@ static void *map_zero(size_t len)
  */
 #define MAX_BUFS 64
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* adaptive: spins briefly before sleeping, as the critical sections are short */
+static pthread_mutex_t lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;	/* writer waits here */
 static pthread_cond_t cv_space = PTHREAD_COND_INITIALIZER;	/* producers wait here */
 
@@ -312,6 +313,7 @@ struct thread_state {
 	uint32_t generation;	/* trie generation the cache belongs to */
 	int depth;		/* frames of the cached stack */
 	uintptr_t *ips;		/* cached stack, innermost first, ips[0..depth) */
+	uintptr_t *ips_base;	/* the buffer ips points into */
 	uintptr_t *scratch;	/* where the next stack is unwound */
 	uint32_t *ids;		/* ids[d]: node of the cached stack at depth d from the root */
 	struct thread_state *next_free;
@@ -356,7 +358,7 @@ static struct thread_state *thread_state(void)
 		if (!mem)
 			return NULL;
 		ts = (struct thread_state *)mem;
-		ts->ips = (uintptr_t *)(mem + sizeof(*ts));
+		ts->ips = ts->ips_base = (uintptr_t *)(mem + sizeof(*ts));
 		ts->scratch = ts->ips + MAX_FRAMES;
 		ts->ids = (uint32_t *)(ts->scratch + MAX_FRAMES);
 	}
@@ -376,41 +378,41 @@ static uint32_t current_tid(void)
 }
 
 /*
- * Unwind the calling thread (outside the lock). Returns the frame count
- * in ts->scratch, innermost first, with the tracker's own frames removed.
+ * Unwind the calling thread (outside the lock) into ts->scratch, innermost
+ * first. Returns the frame count after the tracker's own frames, which
+ * *first skips.
  */
-static int unwind(struct thread_state *ts)
+static int unwind(struct thread_state *ts, int *first)
 {
 	int n = unw_backtrace((void **)ts->scratch, MAX_FRAMES);
 	int skip = 0;
 
 	while (skip < n && ts->scratch[skip] >= cfg.self_lo && ts->scratch[skip] < cfg.self_hi)
 		skip++;
-	if (skip) {
-		memmove(ts->scratch, ts->scratch + skip, (size_t)(n - skip) * sizeof(uintptr_t));
-		n -= skip;
-	}
-	return n;
+	*first = skip;
+	return n - skip;
 }
 
 /*
  * The stack id of the freshly unwound stack (lock held). Frames shared
  * with the thread's previous stack, counted from the root, reuse its ids.
  */
-static uint32_t stack_id(struct thread_state *ts, int n)
+static uint32_t stack_id(struct thread_state *ts, int first, int n)
 {
 	int same = 0, old = ts->generation == trie.generation ? ts->depth : 0;
-	uintptr_t *tmp;
+	const uintptr_t *now = ts->scratch + first;
+	uintptr_t *base;
 
-	while (same < n && same < old && ts->scratch[n - 1 - same] == ts->ips[old - 1 - same])
+	while (same < n && same < old && now[n - 1 - same] == ts->ips[old - 1 - same])
 		same++;
 	if (same == n && n == old)
 		return n ? ts->ids[n - 1] : 0;
 	for (int d = same; d < n; d++)
-		ts->ids[d] = trie_intern(d ? ts->ids[d - 1] : 0, ts->scratch[n - 1 - d]);
-	tmp = ts->ips;
-	ts->ips = ts->scratch;
-	ts->scratch = tmp;
+		ts->ids[d] = trie_intern(d ? ts->ids[d - 1] : 0, now[n - 1 - d]);
+	base = ts->scratch;
+	ts->scratch = ts->ips_base;
+	ts->ips_base = base;
+	ts->ips = base + first;
 	ts->depth = n;
 	ts->generation = trie.generation;
 	return n ? ts->ids[n - 1] : 0;
@@ -424,17 +426,17 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	struct thread_state *ts;
 	uint8_t *p;
 	uint32_t id;
-	int n;
+	int n, first;
 
 	tracker_guard++;
 	ts = thread_state();
 	if (!ts)
 		goto out;
-	n = unwind(ts);
+	n = unwind(ts, &first);
 	pthread_mutex_lock(&lock);
 	if (!tracker_active)
 		goto unlock;
-	id = stack_id(ts, n);
+	id = stack_id(ts, first, n);
 	p = reserve_for_thread(RECORD_MAX, ts->tid);
 	if (!p)
 		goto unlock;
@@ -1025,7 +1027,7 @@ static void atfork_child(void)
 	int was_active = tracker_active;
 
 	/* the writer thread did not come along; its buffers belong to the parent */
-	pthread_mutex_init(&lock, NULL);
+	lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 	pthread_cond_init(&cv_work, NULL);
 	pthread_cond_init(&cv_space, NULL);
 	tracker_active = 0;
@@ -1070,6 +1072,7 @@ static void finish(unsigned reason)
 {
 	if (!tracker_active || getpid() != cfg.pid)
 		return;
+	record_modules(0);	/* a library loaded since the last tick */
 	record_end(reason);
 	pthread_mutex_lock(&lock);
 	ring.stop = 1;
@@ -1106,6 +1109,7 @@ void tracker_flush_before_exec(void)
 	if (!tracker_active || tracker_guard || getpid() != cfg.pid)
 		return;
 	tracker_guard++;
+	record_modules(0);
 	flush_sync();
 	tracker_guard--;
 }
