@@ -15,6 +15,7 @@ CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 PYTHON ?= /usr/bin/python3
 B ?= build
 
@@ -95,12 +96,14 @@ bench: all
 	$(PYTHON) bench/bench.py --build $(abspath $(B))
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/memray
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/memray $(DESTDIR)$(INCLUDEDIR)
 	install -m 755 $(B)/memray $(DESTDIR)$(BINDIR)/memray
 	install -m 644 $(B)/libmemray_tracker.so $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so
+	install -m 644 tracker/memray_test.h $(DESTDIR)$(INCLUDEDIR)/memray_test.h
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/memray $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so
+	rm -f $(DESTDIR)$(BINDIR)/memray $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so \
+		$(DESTDIR)$(INCLUDEDIR)/memray_test.h
 	-rmdir $(DESTDIR)$(LIBDIR)/memray
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
