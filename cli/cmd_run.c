@@ -235,6 +235,7 @@ int cmd_run(int argc, char **argv)
 	unsigned flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE;
 	struct strbuf program = STRBUF_INIT, lib = STRBUF_INIT, out = STRBUF_INIT, name = STRBUF_INIT;
 	struct sigaction sa, old_int, old_quit, old_term, old_hup;
+	struct stat st;
 	ssize_t n;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -300,6 +301,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (find_tracker(&lib) < 0 || absolute_output(output, &out) < 0)
 		goto out;
+	if (stat(out.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+		error("capture file '%s' is a directory", output);
+		goto out;
+	}
 	fd = open(out.buf, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
