@@ -213,6 +213,23 @@ fail:
 	_exit(EXIT_NOT_FOUND);
 }
 
+/* does the capture at path hold nothing but its header? */
+static int capture_is_empty(const char *path)
+{
+	uint8_t head[CAPTURE_HEADER_FIXED];
+	const char *why;
+	char whybuf[128];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && read(fd, head, sizeof(head)) == (ssize_t)sizeof(head))
+		ret = (off_t)capture_header_size(head, sizeof(head), &why, whybuf, sizeof(whybuf)) >= st.st_size;
+	close(fd);
+	return ret;
+}
+
 static int exit_status_of(int status, const char *program)
 {
 	if (WIFEXITED(status))
@@ -360,6 +377,9 @@ int cmd_run(int argc, char **argv)
 		goto restore;
 	}
 	ret = exit_status_of(status, argv[i]);
+	if (capture_is_empty(out.buf))
+		warning("%s recorded nothing: a statically linked or setuid program ignores "
+			"LD_PRELOAD, and one killed at once never starts the tracker", argv[i]);
 	if (!quiet) {
 		fprintf(stderr, "memray: wrote %s%s\n", output,
 			flags & CAPTURE_F_FOLLOW_FORK ? " (and FILE.<pid> for each child)" : "");
