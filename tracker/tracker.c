@@ -25,6 +25,7 @@
 #include "capture/format.h"
 #include "capture/header.h"
 #include "common/strbuf.h"
+#include "tracker/aggregate.h"
 #include "tracker/tracker.h"
 
 extern char **environ;
@@ -131,6 +132,8 @@ static struct {
 	int stop, write_failed, has_writer;
 	uint64_t flush_asked, flush_done;
 	pthread_t writer;
+	uint64_t now_ms;	/* the writer's clock, ms since the segment began */
+	uint32_t threads;	/* threads seen, for AGG_PEAK */
 } ring;
 
 static void block_reset(void)
@@ -197,6 +200,7 @@ static void commit(uint8_t *end)
 }
 
 static uint32_t current_tid(void);
+static void stop_tracking(const char *why, int errnum);
 
 /* reserve room for a thread-specific record, with a THREAD switch if needed */
 static uint8_t *reserve_for_thread(size_t need, uint32_t tid)
@@ -404,6 +408,7 @@ static struct thread_state *thread_state(void)
 		ts->ids = (uint32_t *)(ts->next + 1);
 	}
 	ts->tid = (uint32_t)syscall(SYS_gettid);
+	__atomic_fetch_add(&ring.threads, 1, __ATOMIC_RELAXED);
 	ts->depth = ts->first = ts->has_slots = 0;
 	ts->generation = trie.generation - 1;
 	find_stack_bounds(ts);
@@ -582,6 +587,13 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	if (!tracker_active)
 		goto unlock;
 	id = stack_id(ts, first, n);
+	ring.n_allocs++;
+	ring.bytes += size;
+	if (cfg.flags & CAPTURE_F_AGGREGATE) {
+		if (aggregate_alloc((uintptr_t)ptr, size, id, kind, ring.now_ms) < 0)
+			stop_tracking("out of memory for --aggregate tables", 0);
+		goto unlock;
+	}
 	p = reserve_for_thread(RECORD_MAX, ts->tid);
 	if (!p)
 		goto unlock;
@@ -591,8 +603,6 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	p = codec_put_varint(p, id);
 	commit(p);
 	ring.prev_addr = (uintptr_t)ptr;
-	ring.n_allocs++;
-	ring.bytes += size;
 unlock:
 	pthread_mutex_unlock(&lock);
 out:
@@ -607,7 +617,11 @@ void tracker_record_free(void *ptr, size_t size, unsigned kind)
 	tracker_guard++;
 	tid = current_tid();
 	pthread_mutex_lock(&lock);
-	if (tracker_active && (p = reserve_for_thread(RECORD_MAX, tid))) {
+	if (tracker_active && (cfg.flags & CAPTURE_F_AGGREGATE)) {
+		ring.n_frees++;
+		if (aggregate_free((uintptr_t)ptr, size, kind) < 0)
+			stop_tracking("out of memory for --aggregate tables", 0);
+	} else if (tracker_active && (p = reserve_for_thread(RECORD_MAX, tid))) {
 		*p++ = (uint8_t)(CAPTURE_REC_FREE + kind);
 		p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - ring.prev_addr));
 		if (kind == CAPTURE_ALLOC_MUNMAP)
@@ -882,6 +896,7 @@ static void *writer_main(void *arg)
 		if (tracker_active)
 			record_modules(0);
 		pthread_mutex_lock(&lock);
+		ring.now_ms = ms;
 		if (tracker_active) {
 			*p++ = CAPTURE_REC_MEMORY;
 			p = codec_put_varint(p, ms);
@@ -1000,6 +1015,8 @@ static void record_end(unsigned reason)
 	uint8_t tmp[1 + 7 * CODEC_VARINT_MAX], *p = tmp;
 
 	pthread_mutex_lock(&lock);
+	if (cfg.flags & CAPTURE_F_AGGREGATE)
+		aggregate_write(emit_bytes, ring.threads);
 	*p++ = CAPTURE_REC_END;
 	p = codec_put_varint(p, reason);
 	p = codec_put_varint(p, real_ns());
@@ -1111,6 +1128,8 @@ static int setup_buffers(void)
 		return -1;
 	ring.cur = (unsigned)first;
 	ring.n_allocs = ring.n_frees = ring.bytes = ring.lost = 0;
+	ring.now_ms = 0;
+	ring.threads = self_state ? 1 : 0;	/* after fork: the forking thread */
 	ring.flush_asked = ring.flush_done = 0;
 	ring.stop = ring.write_failed = 0;
 	block_reset();
@@ -1142,7 +1161,8 @@ static void start_segment(int is_fork)
 		tracker_say("not tracking", detail);
 		return;
 	}
-	if (setup_buffers() < 0 || (!trie.slots && trie_init(1 << 16) < 0)) {
+	if (setup_buffers() < 0 || (!trie.slots && trie_init(1 << 16) < 0) ||
+	    ((cfg.flags & CAPTURE_F_AGGREGATE) && (is_fork ? (aggregate_reset(), 0) : aggregate_init()) < 0)) {
 		tracker_say("not tracking", "out of memory");
 		return;
 	}
