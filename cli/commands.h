@@ -19,4 +19,12 @@ int cmd_parse(int argc, char **argv);
 /* true if arg is -h or --help */
 int is_help(const char *arg);
 
+struct capture_reader;
+/*
+ * Say how a capture ended, once: nothing when complete, a warning when it
+ * was cut short (exit 0), an error when damaged (exit 1, or a warning and
+ * 0 with `partial`). Returns the exit status.
+ */
+int report_capture_status(const struct capture_reader *r, int partial);
+
 #endif
