@@ -38,7 +38,7 @@ REPORT_SRC = $(wildcard report/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TRACKER_SRC = $(wildcard tracker/*.c)
 # what the tracker links of the capture code: no stdio, no malloc
-TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c
+TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c report/heapmodel.c
 
 LIB_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC) $(CAPTURE_SRC) $(REPORT_SRC))
 CLI_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRC))

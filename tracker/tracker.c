@@ -25,7 +25,7 @@
 #include "capture/format.h"
 #include "capture/header.h"
 #include "common/strbuf.h"
-#include "tracker/aggregate.h"
+#include "report/heapmodel.h"
 #include "tracker/tracker.h"
 
 extern char **environ;
@@ -134,6 +134,7 @@ static struct {
 	pthread_t writer;
 	uint64_t now_ms;	/* the writer's clock, ms since the segment began */
 	uint32_t threads;	/* threads seen, for AGG_PEAK */
+	struct heapmodel *model;	/* --aggregate: the totals kept in the process */
 } ring;
 
 static void block_reset(void)
@@ -590,7 +591,7 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	ring.n_allocs++;
 	ring.bytes += size;
 	if (cfg.flags & CAPTURE_F_AGGREGATE) {
-		if (aggregate_alloc((uintptr_t)ptr, size, id, kind, ring.now_ms) < 0)
+		if (heapmodel_alloc(ring.model, (uintptr_t)ptr, size, id, kind, ring.now_ms) < 0)
 			stop_tracking("out of memory for --aggregate tables", 0);
 		goto unlock;
 	}
@@ -619,7 +620,7 @@ void tracker_record_free(void *ptr, size_t size, unsigned kind)
 	pthread_mutex_lock(&lock);
 	if (tracker_active && (cfg.flags & CAPTURE_F_AGGREGATE)) {
 		ring.n_frees++;
-		if (aggregate_free((uintptr_t)ptr, size, kind) < 0)
+		if (heapmodel_free_block(ring.model, (uintptr_t)ptr, size, kind) < 0)
 			stop_tracking("out of memory for --aggregate tables", 0);
 	} else if (tracker_active && (p = reserve_for_thread(RECORD_MAX, tid))) {
 		*p++ = (uint8_t)(CAPTURE_REC_FREE + kind);
@@ -1010,13 +1011,45 @@ static void record_segment(unsigned kind)
 	strbuf_release(&args);
 }
 
+/* --aggregate: the AGG_STACK and AGG_PEAK records; lock held */
+static void write_aggregate(void)
+{
+	struct heapmodel *hm = ring.model;
+	uint8_t rec[1 + (3 + HEAPMODEL_BUCKETS) * CODEC_VARINT_MAX], *p;
+
+	heapmodel_finish(hm);
+	for (size_t i = 0; i < hm->nentries; i++) {
+		const struct heapmodel_entry *e = &hm->entries[i];
+
+		p = rec;
+		*p++ = CAPTURE_REC_AGG_STACK;
+		p = codec_put_varint(p, e->stack);
+		p = codec_put_varint(p, e->kind);
+		p = codec_put_varint(p, e->allocs);
+		p = codec_put_varint(p, e->bytes);
+		p = codec_put_varint(p, e->peak_count);
+		p = codec_put_varint(p, e->peak_bytes);
+		p = codec_put_varint(p, e->live_count);
+		p = codec_put_varint(p, e->live_bytes);
+		emit_bytes(rec, (size_t)(p - rec));
+	}
+	p = rec;
+	*p++ = CAPTURE_REC_AGG_PEAK;
+	p = codec_put_varint(p, hm->peak);
+	p = codec_put_varint(p, hm->peak_ms);
+	p = codec_put_varint(p, ring.threads);
+	for (int i = 0; i < HEAPMODEL_BUCKETS; i++)
+		p = codec_put_varint(p, hm->histogram[i]);
+	emit_bytes(rec, (size_t)(p - rec));
+}
+
 static void record_end(unsigned reason)
 {
 	uint8_t tmp[1 + 7 * CODEC_VARINT_MAX], *p = tmp;
 
 	pthread_mutex_lock(&lock);
 	if (cfg.flags & CAPTURE_F_AGGREGATE)
-		aggregate_write(emit_bytes, ring.threads);
+		write_aggregate();
 	*p++ = CAPTURE_REC_END;
 	p = codec_put_varint(p, reason);
 	p = codec_put_varint(p, real_ns());
@@ -1161,8 +1194,12 @@ static void start_segment(int is_fork)
 		tracker_say("not tracking", detail);
 		return;
 	}
+	if (cfg.flags & CAPTURE_F_AGGREGATE) {
+		heapmodel_free(ring.model);	/* a forked child starts afresh */
+		ring.model = heapmodel_new();
+	}
 	if (setup_buffers() < 0 || (!trie.slots && trie_init(1 << 16) < 0) ||
-	    ((cfg.flags & CAPTURE_F_AGGREGATE) && (is_fork ? (aggregate_reset(), 0) : aggregate_init()) < 0)) {
+	    ((cfg.flags & CAPTURE_F_AGGREGATE) && !ring.model)) {
 		tracker_say("not tracking", "out of memory");
 		return;
 	}

@@ -1,0 +1,327 @@
+/*
+ * report/heapmodel: see heapmodel.h.
+ */
+#include "report/heapmodel.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include "capture/format.h"
+
+struct live {
+	uintptr_t addr;		/* 0: empty slot */
+	uint64_t size;
+	uint32_t entry;
+};
+
+struct region {
+	uintptr_t start, end;
+	uint32_t entry;
+};
+
+struct heapmodel_private {
+	size_t entries_cap;
+	struct live *live;
+	size_t live_mask, live_used;
+	uint32_t *index;	/* (stack, kind) -> entry + 1; 0: empty */
+	size_t index_mask;
+	struct region *regions;
+	size_t nregions, regions_cap;
+	uint64_t generation;	/* of the peak */
+};
+
+static void *map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
+static inline size_t hash64(uint64_t v)
+{
+	v *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(v ^ (v >> 31));
+}
+
+static inline size_t entry_hash(uint32_t stack, unsigned kind)
+{
+	return hash64((uint64_t)stack << 8 | kind);
+}
+
+/* grow a dense array of `size`-byte elements to hold `need` */
+static int grow_array(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 1024;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	p = map(ncap * size);
+	if (!p)
+		return -1;
+	if (*arr)
+		memcpy(p, *arr, *cap * size);
+	unmap(*arr, *cap * size);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+struct heapmodel *heapmodel_new(void)
+{
+	struct heapmodel *hm = map(sizeof(*hm) + sizeof(struct heapmodel_private));
+	struct heapmodel_private *pv;
+
+	if (!hm)
+		return NULL;
+	pv = hm->priv = (struct heapmodel_private *)(hm + 1);
+	pv->live_mask = (1u << 14) - 1;
+	pv->index_mask = (1u << 12) - 1;
+	pv->live = map((pv->live_mask + 1) * sizeof(struct live));
+	pv->index = map((pv->index_mask + 1) * sizeof(uint32_t));
+	if (!pv->live || !pv->index) {
+		heapmodel_free(hm);
+		return NULL;
+	}
+	return hm;
+}
+
+void heapmodel_free(struct heapmodel *hm)
+{
+	struct heapmodel_private *pv;
+
+	if (!hm)
+		return;
+	pv = hm->priv;
+	unmap(pv->live, (pv->live_mask + 1) * sizeof(struct live));
+	unmap(pv->index, (pv->index_mask + 1) * sizeof(uint32_t));
+	unmap(hm->entries, pv->entries_cap * sizeof(struct heapmodel_entry));
+	unmap(pv->regions, pv->regions_cap * sizeof(struct region));
+	unmap(hm, sizeof(*hm) + sizeof(struct heapmodel_private));
+}
+
+unsigned heapmodel_bucket(uint64_t size)
+{
+	return size ? 64u - (unsigned)__builtin_clzll(size) : 0;
+}
+
+static int index_grow(struct heapmodel *hm)
+{
+	struct heapmodel_private *pv = hm->priv;
+	size_t mask = pv->index_mask * 2 + 1;
+	uint32_t *index = map((mask + 1) * sizeof(uint32_t));
+
+	if (!index)
+		return -1;
+	for (size_t i = 0; i < hm->nentries; i++) {
+		size_t j = entry_hash(hm->entries[i].stack, hm->entries[i].kind) & mask;
+
+		while (index[j])
+			j = (j + 1) & mask;
+		index[j] = (uint32_t)i + 1;
+	}
+	unmap(pv->index, (pv->index_mask + 1) * sizeof(uint32_t));
+	pv->index = index;
+	pv->index_mask = mask;
+	return 0;
+}
+
+/* the entry of (stack, kind), created if new; -1 when out of memory */
+static long entry_of(struct heapmodel *hm, uint32_t stack, unsigned kind)
+{
+	struct heapmodel_private *pv = hm->priv;
+	struct heapmodel_entry *e;
+	size_t j;
+
+	if ((hm->nentries + 1) * 2 > pv->index_mask + 1 && index_grow(hm) < 0)
+		return -1;
+	for (j = entry_hash(stack, kind) & pv->index_mask; pv->index[j]; j = (j + 1) & pv->index_mask) {
+		e = &hm->entries[pv->index[j] - 1];
+		if (e->stack == stack && e->kind == kind)
+			return (long)pv->index[j] - 1;
+	}
+	if (grow_array((void **)&hm->entries, &pv->entries_cap, hm->nentries + 1, sizeof(*e)) < 0)
+		return -1;
+	e = &hm->entries[hm->nentries];
+	memset(e, 0, sizeof(*e));
+	e->stack = stack;
+	e->kind = kind;
+	e->synced = pv->generation;
+	pv->index[j] = (uint32_t)++hm->nentries;
+	return (long)hm->nentries - 1;
+}
+
+/* about to change e: if a peak happened since it last changed, keep its figures */
+static inline void sync_peak(struct heapmodel *hm, struct heapmodel_entry *e)
+{
+	if (e->synced != hm->priv->generation) {
+		e->peak_count = e->live_count;
+		e->peak_bytes = e->live_bytes;
+		e->synced = hm->priv->generation;
+	}
+}
+
+static void change(struct heapmodel *hm, uint32_t entry, int64_t count, int64_t bytes, uint64_t now_ms)
+{
+	struct heapmodel_entry *e = &hm->entries[entry];
+
+	sync_peak(hm, e);
+	e->live_count += (uint64_t)count;
+	e->live_bytes += (uint64_t)bytes;
+	hm->live_allocations += (uint64_t)count;
+	hm->heap += (uint64_t)bytes;
+	if (bytes > 0 && hm->heap > hm->peak) {
+		hm->peak = hm->heap;
+		hm->peak_ms = now_ms;
+		hm->peak_allocations = hm->live_allocations;
+		hm->priv->generation++;
+	}
+}
+
+static int live_grow(struct heapmodel *hm)
+{
+	struct heapmodel_private *pv = hm->priv;
+	size_t mask = pv->live_mask * 2 + 1;
+	struct live *live = map((mask + 1) * sizeof(struct live));
+
+	if (!live)
+		return -1;
+	for (size_t i = 0; i <= pv->live_mask; i++) {
+		size_t j;
+
+		if (!pv->live[i].addr)
+			continue;
+		for (j = hash64(pv->live[i].addr) & mask; live[j].addr; j = (j + 1) & mask)
+			;
+		live[j] = pv->live[i];
+	}
+	unmap(pv->live, (pv->live_mask + 1) * sizeof(struct live));
+	pv->live = live;
+	pv->live_mask = mask;
+	return 0;
+}
+
+int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
+		    uint64_t now_ms)
+{
+	struct heapmodel_private *pv = hm->priv;
+	long entry = entry_of(hm, stack, kind);
+	unsigned bucket = heapmodel_bucket(size);
+
+	if (entry < 0)
+		return -1;
+	hm->entries[entry].allocs++;
+	hm->entries[entry].bytes += size;
+	hm->histogram[bucket < HEAPMODEL_BUCKETS ? bucket : HEAPMODEL_BUCKETS - 1]++;
+	if (kind == CAPTURE_ALLOC_MMAP) {
+		if (grow_array((void **)&pv->regions, &pv->regions_cap, pv->nregions + 1, sizeof(struct region)) < 0)
+			return -1;
+		pv->regions[pv->nregions++] = (struct region){ addr, addr + size, (uint32_t)entry };
+	} else {
+		size_t j;
+
+		if ((pv->live_used + 1) * 2 > pv->live_mask + 1 && live_grow(hm) < 0)
+			return -1;
+		for (j = hash64(addr) & pv->live_mask; pv->live[j].addr && pv->live[j].addr != addr;
+		     j = (j + 1) & pv->live_mask)
+			;
+		if (pv->live[j].addr)	/* we missed its free: the old block is gone */
+			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, now_ms);
+		else
+			pv->live_used++;
+		pv->live[j] = (struct live){ addr, size, (uint32_t)entry };
+	}
+	change(hm, (uint32_t)entry, 1, (int64_t)size, now_ms);
+	return 0;
+}
+
+/* remove slot j of the live table, shifting back later entries of its run */
+static void live_remove(struct heapmodel_private *pv, size_t j)
+{
+	size_t i = j;
+
+	for (;;) {
+		size_t home;
+
+		i = (i + 1) & pv->live_mask;
+		if (!pv->live[i].addr)
+			break;
+		home = hash64(pv->live[i].addr) & pv->live_mask;
+		/* may the entry at i fill the hole at j? only if its home is not in (j, i] */
+		if ((i > j && (home <= j || home > i)) || (i < j && home <= j && home > i)) {
+			pv->live[j] = pv->live[i];
+			j = i;
+		}
+	}
+	pv->live[j].addr = 0;
+	pv->live_used--;
+}
+
+static int unmap_range(struct heapmodel *hm, uintptr_t start, uintptr_t end)
+{
+	struct heapmodel_private *pv = hm->priv;
+
+	for (size_t i = 0; i < pv->nregions;) {
+		struct region *r = &pv->regions[i];
+		uintptr_t lo = r->start > start ? r->start : start;
+		uintptr_t hi = r->end < end ? r->end : end;
+		int hole;
+
+		if (lo >= hi) {
+			i++;
+			continue;
+		}
+		if (lo == r->start && hi == r->end) {	/* all of it */
+			change(hm, r->entry, -1, -(int64_t)(hi - lo), 0);
+			*r = pv->regions[--pv->nregions];
+			continue;
+		}
+		hole = lo > r->start && hi < r->end;
+		if (hole && grow_array((void **)&pv->regions, &pv->regions_cap, pv->nregions + 1,
+				       sizeof(struct region)) < 0)
+			return -1;
+		r = &pv->regions[i];
+		change(hm, r->entry, hole, -(int64_t)(hi - lo), 0);
+		if (hole) {
+			pv->regions[pv->nregions++] = (struct region){ hi, r->end, r->entry };
+			r->end = lo;
+		} else if (lo == r->start) {
+			r->start = hi;
+		} else {
+			r->end = lo;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, unsigned kind)
+{
+	struct heapmodel_private *pv = hm->priv;
+
+	if (kind == CAPTURE_ALLOC_MUNMAP)
+		return unmap_range(hm, addr, addr + size);
+	for (size_t j = hash64(addr) & pv->live_mask; pv->live[j].addr; j = (j + 1) & pv->live_mask) {
+		if (pv->live[j].addr == addr) {
+			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, 0);
+			live_remove(pv, j);
+			return 0;
+		}
+	}
+	hm->unknown_frees++;	/* allocated before tracking began */
+	return 0;
+}
+
+void heapmodel_finish(struct heapmodel *hm)
+{
+	for (size_t i = 0; i < hm->nentries; i++)
+		sync_peak(hm, &hm->entries[i]);
+}

@@ -1,0 +1,69 @@
+/*
+ * report/heapmodel: the heap as the analysis sees it, shared by the
+ * readers (report/analysis) and the tracker's --aggregate mode.
+ *
+ * Fed allocations and deallocations in stream order, it keeps live
+ * allocations by address, mmap'd ranges apart (a munmap may cover part of
+ * one mapping or several; a mapping split in two by a hole counts as two
+ * live allocations), and per (stack, allocator) entry: allocations and
+ * bytes in all, what is live now, and what was live at the peak. The peak
+ * is the moment the sum of live bytes (mmap'd bytes included, as the
+ * Python tool counts them) was highest; leaks are what is live at the end.
+ *
+ * The peak snapshot is lazy: a new peak only bumps a generation number.
+ * An entry about to change whose generation is stale still holds its
+ * figures of the peak moment (nothing touched it since), so they are
+ * copied to its at-peak figures first. No new peak ever walks all entries.
+ *
+ * Memory comes from mmap, never from malloc, so the tracker can use it
+ * inside the tracked process; it is not thread-safe (the tracker calls it
+ * under its lock). A table that cannot grow makes the call return -1.
+ * Ownership: heapmodel_new() returns a model freed by heapmodel_free();
+ * heapmodel_free(NULL) is a no-op.
+ */
+#ifndef REPORT_HEAPMODEL_H
+#define REPORT_HEAPMODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HEAPMODEL_BUCKETS 64
+
+struct heapmodel_entry {
+	uint32_t stack;
+	uint32_t kind;		/* CAPTURE_ALLOC_* */
+	uint64_t allocs, bytes;	/* in all */
+	uint64_t live_count, live_bytes;	/* now (at the end: leaked) */
+	uint64_t peak_count, peak_bytes;	/* at the peak, once heapmodel_finish() ran */
+	uint64_t synced;	/* private: peak generation last compared with */
+};
+
+struct heapmodel {
+	struct heapmodel_entry *entries;	/* dense, nentries of them */
+	size_t nentries;
+	uint64_t heap;		/* live bytes now */
+	uint64_t peak;		/* the highest heap seen */
+	uint64_t peak_ms;	/* `now_ms` of the allocation that made the peak */
+	uint64_t peak_allocations;	/* live allocations at the peak */
+	uint64_t live_allocations;
+	uint64_t unknown_frees;	/* frees of addresses never allocated here */
+	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
+	/* private */
+	struct heapmodel_private *priv;
+};
+
+struct heapmodel *heapmodel_new(void);
+void heapmodel_free(struct heapmodel *hm);
+
+/* 0, or -1 when out of memory */
+int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
+		    uint64_t now_ms);
+int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, unsigned kind);
+
+/* bring every entry's at-peak figures up to date (after the last change) */
+void heapmodel_finish(struct heapmodel *hm);
+
+/* the bit-length bucket of a size: 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3 */
+unsigned heapmodel_bucket(uint64_t size);
+
+#endif
