@@ -1,0 +1,439 @@
+/*
+ * report/analysis: see analysis.h.
+ */
+#include "report/analysis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/reader.h"
+#include "common/error.h"
+#include "common/strbuf.h"
+
+#define MAX_STACK_FRAMES 4096
+
+struct analysis_private {
+	struct heapmodel *hm;	/* the current image's heap */
+	uint32_t base;		/* stack id offset of the current image */
+	uint64_t generation;	/* module set in force */
+	uint64_t seg_start_ns, ms_offset, now_ms;
+	int seg_ended;
+	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap;
+	uint32_t *tid_set;	/* open addressing; 0 empty */
+	size_t tid_mask;
+	uint32_t last_tid;
+	const char **locations;	/* by stack id, filled lazily */
+	struct strbuf strings;	/* owns location strings, NUL-separated */
+	char **owned;		/* module strings */
+	size_t nowned, owned_cap;
+};
+
+/* grow *arr (of `size`-byte elements) to hold need */
+static int reserve(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 256;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static char *own(struct analysis *a, const char *s, size_t len)
+{
+	struct analysis_private *pv = a->priv;
+	char *copy;
+
+	if (reserve((void **)&pv->owned, &pv->owned_cap, pv->nowned + 1, sizeof(char *)) < 0)
+		return NULL;
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	pv->owned[pv->nowned++] = copy;
+	return copy;
+}
+
+static int add_thread(struct analysis *a, uint32_t tid)
+{
+	struct analysis_private *pv = a->priv;
+	size_t j;
+
+	if (tid == pv->last_tid)
+		return 0;
+	pv->last_tid = tid;
+	if ((a->nthreads + 1) * 2 > pv->tid_mask + 1) {
+		size_t mask = pv->tid_mask ? pv->tid_mask * 2 + 1 : 63;
+		uint32_t *set = calloc(mask + 1, sizeof(*set));
+
+		if (!set)
+			return -1;
+		for (size_t i = 0; i < a->nthreads; i++) {
+			for (j = (a->threads[i] * 2654435761u) & mask; set[j]; j = (j + 1) & mask)
+				;
+			set[j] = a->threads[i];
+		}
+		free(pv->tid_set);
+		pv->tid_set = set;
+		pv->tid_mask = mask;
+	}
+	for (j = (tid * 2654435761u) & pv->tid_mask; pv->tid_set[j]; j = (j + 1) & pv->tid_mask)
+		if (pv->tid_set[j] == tid)
+			return 0;
+	if (reserve((void **)&a->threads, &pv->threads_cap, a->nthreads + 1, sizeof(uint32_t)) < 0)
+		return -1;
+	pv->tid_set[j] = tid;
+	a->threads[a->nthreads++] = tid;
+	if (!a->main_tid)
+		a->main_tid = tid;
+	return 0;
+}
+
+static int add_entry(struct analysis *a, const struct analysis_entry *e)
+{
+	if (reserve((void **)&a->entries, &a->priv->entries_cap, a->nentries + 1, sizeof(*e)) < 0)
+		return -1;
+	a->entries[a->nentries++] = *e;
+	return 0;
+}
+
+/*
+ * Close the current image: fold its heap into the result. `is_last`
+ * says whether its live allocations count as leaks.
+ */
+static int end_segment(struct analysis *a, int is_last)
+{
+	struct analysis_private *pv = a->priv;
+	struct heapmodel *hm = pv->hm;
+	int is_peak;
+
+	if (!hm)
+		return 0;
+	heapmodel_finish(hm);
+	is_peak = hm->peak > a->peak_bytes || (a->peak_bytes == 0 && a->segments == 1);
+	if (is_peak) {
+		/* the new peak: earlier images' at-peak figures no longer apply */
+		for (size_t i = 0; i < a->nentries; i++)
+			a->entries[i].peak_count = a->entries[i].peak_bytes = 0;
+		a->peak_bytes = hm->peak;
+		a->peak_allocations = hm->peak_allocations;
+		a->peak_ms = hm->peak_ms;
+	}
+	for (size_t i = 0; i < hm->nentries; i++) {
+		const struct heapmodel_entry *he = &hm->entries[i];
+		struct analysis_entry e = {
+			.stack = he->stack ? he->stack + pv->base : 0,
+			.kind = he->kind,
+			.allocs = he->allocs,
+			.bytes = he->bytes,
+			.peak_count = is_peak ? he->peak_count : 0,
+			.peak_bytes = is_peak ? he->peak_bytes : 0,
+			.leak_count = is_last ? he->live_count : 0,
+			.leak_bytes = is_last ? he->live_bytes : 0,
+		};
+
+		if (add_entry(a, &e) < 0)
+			return -1;
+	}
+	if (is_last) {
+		a->leaked_bytes = hm->heap;
+		a->leaked_allocations = hm->live_allocations;
+	}
+	for (int i = 0; i < HEAPMODEL_BUCKETS; i++)
+		a->histogram[i] += hm->histogram[i];
+	heapmodel_free(hm);
+	pv->hm = NULL;
+	return 0;
+}
+
+static int on_record(struct analysis *a, const struct capture_record *rec)
+{
+	struct analysis_private *pv = a->priv;
+
+	switch (rec->type) {
+	case CAPTURE_REC_ALLOC:
+		a->total_allocations++;
+		a->total_bytes += rec->size;
+		a->allocator_counts[rec->allocator]++;
+		if (rec->tid != pv->last_tid && add_thread(a, rec->tid) < 0)
+			return -1;
+		return heapmodel_alloc(pv->hm, rec->address, rec->size, rec->stack, rec->allocator, pv->now_ms);
+	case CAPTURE_REC_FREE:
+		a->total_frees++;
+		return heapmodel_free_block(pv->hm, rec->address, rec->size, rec->allocator);
+	case CAPTURE_REC_SEGMENT:
+		if (end_segment(a, 0) < 0)
+			return -1;
+		pv->base = (uint32_t)(a->nnodes - 1);
+		pv->generation = 0;
+		pv->seg_start_ns = rec->start_ns;
+		pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
+		pv->now_ms = pv->ms_offset;
+		pv->seg_ended = 0;
+		a->segments++;
+		pv->hm = heapmodel_new();
+		return pv->hm ? 0 : -1;
+	case CAPTURE_REC_END:
+		pv->seg_ended = 1;
+		a->end_ns = rec->end_ns;
+		return 0;
+	case CAPTURE_REC_MODULES:
+		pv->generation = rec->generation;
+		return 0;
+	case CAPTURE_REC_MODULE: {
+		struct analysis_module *m;
+		struct sym_segment *segs;
+
+		if (reserve((void **)&a->modules, &pv->modules_cap, a->nmodules + 1, sizeof(*m)) < 0)
+			return -1;
+		segs = rec->nseg ? malloc((size_t)rec->nseg * sizeof(*segs)) : NULL;
+		if (rec->nseg && !segs)
+			return -1;
+		for (int i = 0; i < rec->nseg; i++)
+			segs[i] = (struct sym_segment){ rec->segs[2 * i], rec->segs[2 * i + 1] };
+		m = &a->modules[a->nmodules];
+		m->sym.path = own(a, rec->path.s, rec->path.len);
+		m->sym.build_id = (const uint8_t *)own(a, rec->build_id.s, rec->build_id.len);
+		m->sym.build_id_len = rec->build_id.len;
+		m->sym.bias = rec->bias;
+		m->sym.nseg = (size_t)rec->nseg;
+		m->sym.segs = segs;
+		m->segment = a->segments - 1;
+		m->generation = pv->generation;
+		if (!m->sym.path || !m->sym.build_id) {
+			free(segs);
+			return -1;
+		}
+		a->nmodules++;
+		return 0;
+	}
+	case CAPTURE_REC_THREAD:
+		return 0;	/* counted with the first allocation, which is what matters */
+	case CAPTURE_REC_FRAME: {
+		struct analysis_node *n;
+
+		if (reserve((void **)&a->nodes, &pv->nodes_cap, a->nnodes + 1, sizeof(*n)) < 0)
+			return -1;
+		n = &a->nodes[a->nnodes++];
+		n->parent = rec->parent ? rec->parent + pv->base : 0;
+		n->segment = a->segments - 1;
+		n->generation = pv->generation;
+		n->ip = rec->ip;
+		return 0;
+	}
+	case CAPTURE_REC_MEMORY: {
+		struct analysis_sample *sm;
+
+		pv->now_ms = pv->ms_offset + rec->ms;
+		if (reserve((void **)&a->samples, &pv->samples_cap, a->nsamples + 1, sizeof(*sm)) < 0)
+			return -1;
+		sm = &a->samples[a->nsamples++];
+		sm->ms = pv->now_ms;
+		sm->rss = rec->rss;
+		sm->heap = pv->hm ? pv->hm->heap : 0;
+		if (pv->now_ms * 1000000u + a->start_ns > a->end_ns)
+			a->end_ns = a->start_ns + pv->now_ms * 1000000u;
+		return 0;
+	}
+	case CAPTURE_REC_AGG_STACK: {
+		struct analysis_entry e = {
+			.stack = rec->stack ? rec->stack + pv->base : 0,
+			.kind = rec->allocator,
+			.allocs = rec->agg_allocs,
+			.bytes = rec->agg_bytes,
+			.peak_count = rec->peak_count,
+			.peak_bytes = rec->peak_bytes,
+			.leak_count = rec->leak_count,
+			.leak_bytes = rec->leak_bytes,
+		};
+
+		a->is_aggregated = 1;
+		a->total_allocations += rec->agg_allocs;
+		a->total_bytes += rec->agg_bytes;
+		a->allocator_counts[rec->allocator] += rec->agg_allocs;
+		a->leaked_bytes += rec->leak_bytes;
+		a->leaked_allocations += rec->leak_count;
+		a->peak_allocations += rec->peak_count;
+		return add_entry(a, &e);
+	}
+	case CAPTURE_REC_AGG_PEAK:
+		a->peak_bytes = rec->peak;
+		a->peak_ms = pv->ms_offset + rec->peak_ms;
+		for (int i = 0; i < CAPTURE_AGG_BUCKETS; i++)
+			a->histogram[i] += rec->histogram[i];
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int analysis_run(struct analysis *a, struct capture_reader *r)
+{
+	const struct capture_header *h = capture_reader_header(r);
+	struct capture_record rec;
+	int ret = -1;
+
+	memset(a, 0, sizeof(*a));
+	a->priv = calloc(1, sizeof(*a->priv));
+	a->nodes = calloc(256, sizeof(*a->nodes));
+	if (!a->priv || !a->nodes)
+		goto oom;
+	a->priv->nodes_cap = 256;
+	a->nnodes = 1;	/* the root */
+	strbuf_init(&a->priv->strings, 0);
+	a->start_ns = a->end_ns = h->start_ns;
+	a->is_aggregated = (h->flags & CAPTURE_F_AGGREGATE) != 0;
+	while (capture_reader_next(r, &rec)) {
+		if (on_record(a, &rec) < 0)
+			goto oom;
+	}
+	a->records = capture_reader_records(r);
+	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK;
+	if (!a->is_aggregated && end_segment(a, 1) < 0)
+		goto oom;
+	if (a->is_aggregated && a->priv->hm) {
+		heapmodel_free(a->priv->hm);
+		a->priv->hm = NULL;
+	}
+	a->priv->locations = calloc(a->nnodes, sizeof(*a->priv->locations));
+	if (!a->priv->locations)
+		goto oom;
+	ret = 0;
+	return ret;
+oom:
+	error("%s: out of memory while reading the capture", capture_reader_path(r));
+	return ret;
+}
+
+void analysis_release(struct analysis *a)
+{
+	struct analysis_private *pv = a->priv;
+
+	if (pv) {
+		heapmodel_free(pv->hm);
+		for (size_t i = 0; i < pv->nowned; i++)
+			free(pv->owned[i]);
+		free(pv->owned);
+		free(pv->tid_set);
+		free(pv->locations);
+		strbuf_release(&pv->strings);
+		free(pv);
+	}
+	for (size_t i = 0; i < a->nmodules; i++)
+		free((void *)a->modules[i].sym.segs);
+	free(a->modules);
+	free(a->entries);
+	free(a->nodes);
+	free(a->samples);
+	free(a->threads);
+	memset(a, 0, sizeof(*a));
+}
+
+static int module_has(const struct analysis_module *m, uint64_t ip)
+{
+	uint64_t rel = ip - 1 - m->sym.bias;
+
+	for (size_t i = 0; i < m->sym.nseg; i++)
+		if (rel >= m->sym.segs[i].vaddr && rel - m->sym.segs[i].vaddr < m->sym.segs[i].memsz)
+			return 1;
+	return 0;
+}
+
+/*
+ * The module holding a node's ip: from the set in force when the node was
+ * recorded, else a later set (a library loaded less than one tracker tick
+ * before its first allocation), else any set of the image.
+ */
+static const struct analysis_module *module_of(const struct analysis *a, const struct analysis_node *n)
+{
+	const struct analysis_module *later = NULL, *any = NULL;
+
+	for (size_t i = 0; i < a->nmodules; i++) {
+		const struct analysis_module *m = &a->modules[i];
+
+		if (m->segment != n->segment || !module_has(m, n->ip))
+			continue;
+		if (m->generation == n->generation)
+			return m;
+		if (m->generation > n->generation && (!later || m->generation < later->generation))
+			later = m;
+		any = m;
+	}
+	return later ? later : any;
+}
+
+int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, struct sym_frame *out, int max)
+{
+	int n = 0;
+
+	for (uint32_t id = stack; id && id < a->nnodes && n < max; id = a->nodes[id].parent) {
+		const struct analysis_node *node = &a->nodes[id];
+		const struct analysis_module *m = module_of(a, node);
+
+		if (m) {
+			n += symbolizer_lookup(s, &m->sym, node->ip, out + n, max - n);
+		} else {
+			char buf[32];
+			const char *name;
+
+			snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)node->ip);
+			name = own(a, buf, strlen(buf));
+			out[n++] = (struct sym_frame){ name ? name : "?", NULL, 0, "?", 0 };
+		}
+	}
+	return n;
+}
+
+int analysis_is_runtime(const char *path)
+{
+	static const char *const runtime[] = { "libc.so", "libc-", "libstdc++.so", "libgcc_s.so",
+					       "ld-linux", "libm.so", "libm-", "libpthread" };
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++)
+		if (!strncmp(base, runtime[i], strlen(runtime[i])))
+			return 1;
+	return 0;
+}
+
+const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
+{
+	static struct sym_frame frames[MAX_STACK_FRAMES];
+	struct analysis_private *pv = a->priv;
+	const struct sym_frame *pick;
+	struct strbuf sb = STRBUF_INIT;
+	char *loc;
+	int n;
+
+	if (!stack || stack >= a->nnodes)
+		return "<stack trace unavailable>";
+	if (pv->locations[stack])
+		return pv->locations[stack];
+	n = analysis_frames(a, s, stack, frames, MAX_STACK_FRAMES);
+	if (!n)
+		return "<stack trace unavailable>";
+	pick = &frames[0];
+	for (int i = 0; i < n; i++) {
+		if (!analysis_is_runtime(frames[i].module)) {
+			pick = &frames[i];
+			break;
+		}
+	}
+	if (strbuf_addf(&sb, "%s:%s:%u", pick->function, pick->file ? pick->file : pick->module, pick->line) < 0)
+		return "<out of memory>";
+	loc = own(a, sb.buf, sb.len);
+	strbuf_release(&sb);
+	pv->locations[stack] = loc;
+	return loc ? loc : "<out of memory>";
+}

@@ -1,0 +1,117 @@
+/*
+ * report/analysis: the one pass over a capture that every report shares.
+ *
+ * analysis_run() reads the whole capture once and keeps what reports ask
+ * about: totals, the peak and what was live at it, leaks, the size
+ * histogram, the allocator mix, RSS samples, threads, and the stack trie
+ * with the modules needed to symbolize it later.
+ *
+ * Semantics (the README says the same to users):
+ * - Peak: the moment the sum of live bytes was highest, mmap'd bytes
+ *   included. In a capture of several process images (exec), each image
+ *   has its own heap; the peak is the highest of theirs.
+ * - Leaks: what is live when the last image ends (its END record, written
+ *   after the program's atexit handlers). Images replaced by exec leak
+ *   nothing: their memory went away with them. A capture cut short has no
+ *   leaks to report; what was live when it stops is reported as such.
+ * - Stack ids are made unique across images: image k's ids are shifted by
+ *   the nodes of the images before it. Id 0 is the empty stack.
+ *
+ * Aggregated captures (--aggregate) give the same result from their
+ * AGG_STACK and AGG_PEAK records.
+ *
+ * Ownership: the analysis owns everything in it; analysis_release() frees
+ * it. Strings from analysis_location() live as long as the analysis.
+ */
+#ifndef REPORT_ANALYSIS_H
+#define REPORT_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/format.h"
+#include "report/heapmodel.h"
+#include "report/symbols.h"
+
+struct capture_reader;
+
+struct analysis_node {
+	uint32_t parent;
+	uint32_t segment;	/* image index */
+	uint64_t generation;	/* module set in force when it was recorded */
+	uint64_t ip;
+};
+
+struct analysis_module {
+	struct sym_module sym;	/* strings and arrays owned by the analysis */
+	uint32_t segment;
+	uint64_t generation;
+};
+
+/* what one (stack, allocator) did, across the whole capture */
+struct analysis_entry {
+	uint32_t stack;
+	uint32_t kind;
+	uint64_t allocs, bytes;
+	uint64_t peak_count, peak_bytes;	/* live at the capture's peak */
+	uint64_t leak_count, leak_bytes;	/* live at the end */
+};
+
+struct analysis_sample {
+	uint64_t ms;		/* since the capture started */
+	uint64_t rss;
+	uint64_t heap;		/* live bytes at that moment */
+};
+
+struct analysis {
+	int is_aggregated;
+	int is_complete;	/* the last image ended with its END record */
+	unsigned segments;
+	uint64_t start_ns, end_ns;
+	uint64_t records;
+	uint64_t total_allocations, total_bytes, total_frees;
+	uint64_t peak_bytes, peak_allocations, peak_ms;
+	uint64_t leaked_bytes, leaked_allocations;
+	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
+	uint64_t allocator_counts[CAPTURE_ALLOC_COUNT];
+	uint32_t main_tid;
+
+	struct analysis_entry *entries;
+	size_t nentries;
+	struct analysis_node *nodes;	/* by stack id; nodes[0] is the root */
+	size_t nnodes;
+	struct analysis_module *modules;
+	size_t nmodules;
+	struct analysis_sample *samples;
+	size_t nsamples;
+	uint32_t *threads;	/* distinct thread ids, in order of appearance */
+	size_t nthreads;
+
+	struct analysis_private *priv;
+};
+
+/*
+ * Read every record of r. Returns 0 (the reader's status tells how the
+ * capture ended), or -1 after an error message when out of memory.
+ */
+int analysis_run(struct analysis *a, struct capture_reader *r);
+void analysis_release(struct analysis *a);
+
+/*
+ * The frames of stack id `stack`, innermost first (inlined frames
+ * included), at most max. Returns the count.
+ */
+int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, struct sym_frame *out, int max);
+
+/*
+ * "function:file:line" of the innermost frame outside the C and C++
+ * runtime (libc, libstdc++, libgcc_s, the loader, libm), or of the
+ * innermost frame if all are; "<stack trace unavailable>" for the empty
+ * stack. Cached per stack id.
+ */
+const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack);
+
+/* is this module path part of the C or C++ runtime? */
+int analysis_is_runtime(const char *path);
+
+#endif

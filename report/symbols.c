@@ -1,0 +1,408 @@
+/*
+ * report/symbols: see symbols.h.
+ */
+#include "report/symbols.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/strbuf.h"
+
+#define MAX_INLINE 32
+
+struct module {
+	char *path;
+	uint64_t bias;
+	Dwfl *dwfl;		/* NULL: could not be read */
+	Dwfl_Module *mod;
+	char *basename;
+};
+
+struct cached {
+	uint64_t ip;
+	size_t mod;		/* module index + 1; 0: empty slot */
+	int nframes;
+	struct sym_frame *frames;
+};
+
+/* strings and frame arrays live in chunks freed all at once */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+struct symbolizer {
+	struct module *mods;
+	size_t nmods, mods_cap;
+	struct cached *cache;
+	size_t cache_mask, cache_used;
+	struct chunk *chunks;
+	/* interned strings: open addressing over chunk memory */
+	const char **strings;
+	size_t strings_mask, strings_used;
+};
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+struct symbolizer *symbolizer_new(void)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cache_mask = 4095;
+	s->strings_mask = 4095;
+	s->cache = calloc(s->cache_mask + 1, sizeof(*s->cache));
+	s->strings = calloc(s->strings_mask + 1, sizeof(*s->strings));
+	if (!s->cache || !s->strings) {
+		symbolizer_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nmods; i++) {
+		if (s->mods[i].dwfl)
+			dwfl_end(s->mods[i].dwfl);
+		free(s->mods[i].path);
+	}
+	free(s->mods);
+	free(s->cache);
+	free(s->strings);
+	while (s->chunks) {
+		struct chunk *next = s->chunks->next;
+
+		free(s->chunks);
+		s->chunks = next;
+	}
+	free(s);
+}
+
+static void *arena_alloc(struct symbolizer *s, size_t n)
+{
+	struct chunk *c = s->chunks;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!c || c->used + n > c->size) {
+		size_t size = n > 65536 ? n : 65536;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->next = s->chunks;
+		s->chunks = c;
+	}
+	c->used += n;
+	return c->data + c->used - n;
+}
+
+static size_t hash_str(const char *p)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/* one copy of each string, owned by the symbolizer */
+static const char *intern(struct symbolizer *s, const char *str)
+{
+	size_t j;
+	char *copy;
+
+	if (!str)
+		return NULL;
+	if ((s->strings_used + 1) * 2 > s->strings_mask + 1) {
+		size_t mask = s->strings_mask * 2 + 1;
+		const char **t = calloc(mask + 1, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i <= s->strings_mask; i++) {
+			if (!s->strings[i])
+				continue;
+			for (j = hash_str(s->strings[i]) & mask; t[j]; j = (j + 1) & mask)
+				;
+			t[j] = s->strings[i];
+		}
+		free(s->strings);
+		s->strings = t;
+		s->strings_mask = mask;
+	}
+	for (j = hash_str(str) & s->strings_mask; s->strings[j]; j = (j + 1) & s->strings_mask)
+		if (!strcmp(s->strings[j], str))
+			return s->strings[j];
+	copy = arena_alloc(s, strlen(str) + 1);
+	if (!copy)
+		return NULL;
+	strcpy(copy, str);
+	s->strings[j] = copy;
+	s->strings_used++;
+	return copy;
+}
+
+char *symbols_demangle(const char *name)
+{
+	char *out, *hash;
+	size_t len;
+
+	if (!name || (strncmp(name, "_Z", 2) && strncmp(name, "_R", 2)))
+		return NULL;
+	out = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
+	if (!out)
+		out = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_GNU_V3);
+	if (!out)
+		return NULL;
+	/* a Rust legacy name keeps its hash as a last "::h<16 hex>" component */
+	len = strlen(out);
+	hash = len > 19 ? out + len - 19 : NULL;
+	if (hash && !strncmp(hash, "::h", 3) && strspn(hash + 3, "0123456789abcdef") == 16)
+		*hash = '\0';
+	return out;
+}
+
+static struct module *find_module(struct symbolizer *s, const struct sym_module *m)
+{
+	struct module *mod;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n;
+
+	for (size_t i = 0; i < s->nmods; i++)
+		if (s->mods[i].bias == m->bias && !strcmp(s->mods[i].path, m->path))
+			return &s->mods[i];
+	if (s->nmods == s->mods_cap) {
+		size_t cap = s->mods_cap ? s->mods_cap * 2 : 16;
+		struct module *p = realloc(s->mods, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		s->mods = p;
+		s->mods_cap = cap;
+	}
+	mod = &s->mods[s->nmods++];
+	memset(mod, 0, sizeof(*mod));
+	mod->path = strdup(m->path);
+	mod->bias = m->bias;
+	mod->basename = mod->path ? strrchr(mod->path, '/') : NULL;
+	mod->basename = mod->basename ? mod->basename + 1 : mod->path;
+	if (!mod->path)
+		return NULL;
+	mod->dwfl = dwfl_begin(&offline_callbacks);
+	if (mod->dwfl) {
+		dwfl_report_begin(mod->dwfl);
+		mod->mod = dwfl_report_elf(mod->dwfl, mod->basename, mod->path, -1, m->bias, false);
+		dwfl_report_end(mod->dwfl, NULL, NULL);
+	}
+	if (!mod->mod) {
+		warning("cannot read %s (%s): its frames are shown as addresses", m->path,
+			dwfl_errmsg(-1) ? dwfl_errmsg(-1) : "unknown error");
+		if (mod->dwfl)
+			dwfl_end(mod->dwfl);
+		mod->dwfl = NULL;
+		return mod;
+	}
+	n = dwfl_module_build_id(mod->mod, &bits, &vaddr);
+	if (m->build_id_len && (n != (int)m->build_id_len || memcmp(bits, m->build_id, m->build_id_len)))
+		warning("%s: build-id differs from the capture (rebuilt since?); symbols may be wrong", m->path);
+	return mod;
+}
+
+/* a DIE's name for a frame: the demangled linkage name, else the plain name */
+static const char *die_name(struct symbolizer *s, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = NULL;
+	char *dem;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+		name = dwarf_formstring(&attr);
+	if (name && (dem = symbols_demangle(name))) {
+		const char *r = intern(s, dem);
+
+		free(dem);
+		return r;
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)))
+		return intern(s, name);
+	return NULL;
+}
+
+/* the name of the symbol at addr, from the symbol table */
+static const char *symtab_name(struct symbolizer *s, struct module *mod, Dwarf_Addr addr)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(mod->mod, addr, &off, &sym, NULL, NULL, NULL);
+	char *dem;
+
+	if (!name)
+		return NULL;
+	dem = symbols_demangle(name);
+	if (dem) {
+		const char *r = intern(s, dem);
+
+		free(dem);
+		return r;
+	}
+	return intern(s, name);
+}
+
+static const char *address_name(struct symbolizer *s, struct module *mod, uint64_t ip)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)(ip - mod->bias));
+	return intern(s, buf);
+}
+
+static int resolve(struct symbolizer *s, struct module *mod, uint64_t ip, struct sym_frame *out, int max)
+{
+	Dwarf_Addr addr = ip - 1, bias = 0;
+	Dwarf_Die *cu, *scopes = NULL;
+	const char *file = NULL;
+	int line = 0, n = 0, nscopes;
+	Dwfl_Line *dl;
+
+	if (!mod->mod) {
+		out[0] = (struct sym_frame){ address_name(s, mod, ip), NULL, 0, mod->path, 0 };
+		return 1;
+	}
+	dl = dwfl_module_getsrc(mod->mod, addr);
+	if (dl) {
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+		file = intern(s, file);
+	}
+	cu = dwfl_module_addrdie(mod->mod, addr, &bias);
+	nscopes = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	for (int i = 0; i < nscopes && n < max; i++) {
+		Dwarf_Die *die = &scopes[i];
+		int tag = dwarf_tag(die);
+		Dwarf_Attribute attr;
+		Dwarf_Word v;
+
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+			continue;
+		out[n].function = die_name(s, die);
+		if (!out[n].function)
+			out[n].function = symtab_name(s, mod, addr);
+		out[n].file = file;
+		out[n].line = (unsigned)(line > 0 ? line : 0);
+		out[n].module = mod->path;
+		out[n].is_inlined = tag == DW_TAG_inlined_subroutine;
+		n++;
+		if (tag != DW_TAG_inlined_subroutine)
+			break;
+		/* the caller's frame is at the call site of this inlined body */
+		file = NULL;
+		line = 0;
+		if (dwarf_attr(die, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &v) == 0)
+			line = (int)v;
+		if (dwarf_attr(die, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &v) == 0) {
+			Dwarf_Files *files;
+			size_t nfiles;
+
+			if (dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
+				file = intern(s, dwarf_filesrc(files, v, NULL, NULL));
+		}
+	}
+	free(scopes);
+	if (!n) {
+		const char *name = symtab_name(s, mod, addr);
+
+		out[0] = (struct sym_frame){ name ? name : address_name(s, mod, ip), file,
+					     (unsigned)(line > 0 ? line : 0), mod->path, 0 };
+		n = 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (!out[i].function)
+			out[i].function = address_name(s, mod, ip);
+	return n;
+}
+
+static size_t cache_slot(const struct symbolizer *s, size_t mod, uint64_t ip)
+{
+	uint64_t h = (ip ^ (uint64_t)mod << 48) * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h ^ (h >> 29)) & s->cache_mask;
+}
+
+static int cache_grow(struct symbolizer *s)
+{
+	struct cached *old = s->cache;
+	size_t old_mask = s->cache_mask;
+
+	s->cache_mask = old_mask * 2 + 1;
+	s->cache = calloc(s->cache_mask + 1, sizeof(*s->cache));
+	if (!s->cache) {
+		s->cache = old;
+		s->cache_mask = old_mask;
+		return -1;
+	}
+	for (size_t i = 0; i <= old_mask; i++) {
+		size_t j;
+
+		if (!old[i].mod)
+			continue;
+		for (j = cache_slot(s, old[i].mod, old[i].ip); s->cache[j].mod; j = (j + 1) & s->cache_mask)
+			;
+		s->cache[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t ip, struct sym_frame *out,
+		      int max)
+{
+	struct sym_frame frames[MAX_INLINE];
+	struct module *mod = find_module(s, m);
+	struct cached *c;
+	size_t j, key;
+	int n;
+
+	if (!mod || max < 1)
+		return 0;
+	key = (size_t)(mod - s->mods) + 1;
+	for (j = cache_slot(s, key, ip); s->cache[j].mod; j = (j + 1) & s->cache_mask) {
+		if (s->cache[j].mod == key && s->cache[j].ip == ip) {
+			n = s->cache[j].nframes < max ? s->cache[j].nframes : max;
+			memcpy(out, s->cache[j].frames, (size_t)n * sizeof(*out));
+			return n;
+		}
+	}
+	n = resolve(s, mod, ip, frames, MAX_INLINE);
+	if ((s->cache_used + 1) * 2 > s->cache_mask + 1 && cache_grow(s) == 0)
+		for (j = cache_slot(s, key, ip); s->cache[j].mod; j = (j + 1) & s->cache_mask)
+			;
+	c = &s->cache[j];
+	if (!c->mod && (c->frames = arena_alloc(s, (size_t)n * sizeof(*frames)))) {
+		memcpy(c->frames, frames, (size_t)n * sizeof(*frames));
+		c->mod = key;
+		c->ip = ip;
+		c->nframes = n;
+		s->cache_used++;
+	}
+	n = n < max ? n : max;
+	memcpy(out, frames, (size_t)n * sizeof(*out));
+	return n;
+}
