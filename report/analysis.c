@@ -425,7 +425,9 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 		return "<stack trace unavailable>";
 	pick = &frames[0];
 	for (int i = 0; i < n; i++) {
-		if (!analysis_is_runtime(frames[i].module)) {
+		/* standard library templates inlined into the program count as runtime too */
+		if (!analysis_is_runtime(frames[i].module) &&
+		    !(frames[i].file && !strncmp(frames[i].file, "/usr/include/", 13))) {
 			pick = &frames[i];
 			break;
 		}

@@ -275,11 +275,20 @@ static const char *address_name(struct symbolizer *s, struct module *mod, uint64
 	return intern(s, buf);
 }
 
+/*
+ * The frames of one address: each inlined call (DW_TAG_inlined_subroutine
+ * scopes, innermost first) and then the function the code really lives
+ * in. That last one is named from the symbol table, which always names
+ * the out-of-line function, where DWARF scopes may name an enclosing one
+ * (a lambda's body is nested inside the function that defines it). The
+ * innermost frame's line comes from the line table; each outer frame's
+ * from the call site recorded on the inlined call it contains.
+ */
 static int resolve(struct symbolizer *s, struct module *mod, uint64_t ip, struct sym_frame *out, int max)
 {
 	Dwarf_Addr addr = ip - 1, bias = 0;
-	Dwarf_Die *cu, *scopes = NULL;
-	const char *file = NULL;
+	Dwarf_Die *cu, *scopes = NULL, *subprogram = NULL;
+	const char *file = NULL, *name;
 	int line = 0, n = 0, nscopes;
 	Dwfl_Line *dl;
 
@@ -288,30 +297,23 @@ static int resolve(struct symbolizer *s, struct module *mod, uint64_t ip, struct
 		return 1;
 	}
 	dl = dwfl_module_getsrc(mod->mod, addr);
-	if (dl) {
-		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-		file = intern(s, file);
-	}
+	if (dl)
+		file = intern(s, dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL));
 	cu = dwfl_module_addrdie(mod->mod, addr, &bias);
 	nscopes = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
-	for (int i = 0; i < nscopes && n < max; i++) {
+	for (int i = 0; i < nscopes && n < max - 1; i++) {
 		Dwarf_Die *die = &scopes[i];
 		int tag = dwarf_tag(die);
 		Dwarf_Attribute attr;
 		Dwarf_Word v;
 
-		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
-			continue;
-		out[n].function = die_name(s, die);
-		if (!out[n].function)
-			out[n].function = symtab_name(s, mod, addr);
-		out[n].file = file;
-		out[n].line = (unsigned)(line > 0 ? line : 0);
-		out[n].module = mod->path;
-		out[n].is_inlined = tag == DW_TAG_inlined_subroutine;
-		n++;
-		if (tag != DW_TAG_inlined_subroutine)
+		if (tag == DW_TAG_subprogram) {
+			subprogram = die;
 			break;
+		}
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		out[n++] = (struct sym_frame){ die_name(s, die), file, (unsigned)(line > 0 ? line : 0), mod->path, 1 };
 		/* the caller's frame is at the call site of this inlined body */
 		file = NULL;
 		line = 0;
@@ -325,14 +327,11 @@ static int resolve(struct symbolizer *s, struct module *mod, uint64_t ip, struct
 				file = intern(s, dwarf_filesrc(files, v, NULL, NULL));
 		}
 	}
+	name = symtab_name(s, mod, addr);
+	if (!name && subprogram)
+		name = die_name(s, subprogram);
+	out[n++] = (struct sym_frame){ name, file, (unsigned)(line > 0 ? line : 0), mod->path, 0 };
 	free(scopes);
-	if (!n) {
-		const char *name = symtab_name(s, mod, addr);
-
-		out[0] = (struct sym_frame){ name ? name : address_name(s, mod, ip), file,
-					     (unsigned)(line > 0 ? line : 0), mod->path, 0 };
-		n = 1;
-	}
 	for (int i = 0; i < n; i++)
 		if (!out[i].function)
 			out[i].function = address_name(s, mod, ip);
