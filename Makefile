@@ -3,6 +3,7 @@
 #   make            build build/memray and build/libmemray_tracker.so
 #   make test       unit tests (Check) and end-to-end tests (pytest)
 #   make deps       install every build and test dependency (apt-get, root)
+#   make demo       build and profile the bundled example (tests/fixtures/example.c)
 #   make bench      overhead against the plain program and heaptrack
 #   make sanitize   ASan+UBSan rebuild of the tools and unit tests, then run them
 #   make install    PREFIX=/usr/local by default; DESTDIR honoured
@@ -92,6 +93,11 @@ sanitize:
 		cd tests/e2e && ASAN_OPTIONS=detect_leaks=1 MEMRAY_BUILD=$(abspath build-san) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider .
 
+demo: all
+	$(CC) -g -O1 -o $(B)/example tests/fixtures/example.c
+	$(B)/memray run -f -o $(B)/example.bin $(B)/example
+	$(B)/memray stats $(B)/example.bin
+
 bench: all
 	$(PYTHON) bench/bench.py --build $(abspath $(B))
 
@@ -122,5 +128,6 @@ check-style:
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit e2e test sanitize bench install uninstall deps check-style clean
+
+.PHONY: all demo unit e2e test sanitize bench install uninstall deps check-style clean
 -include $(shell find $(B) build-san -name '*.d' 2>/dev/null)

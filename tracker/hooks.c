@@ -32,7 +32,6 @@ typedef void *(*malloc_fn)(size_t);
 typedef void (*free_fn)(void *);
 typedef void *(*calloc_fn)(size_t, size_t);
 typedef void *(*realloc_fn)(void *, size_t);
-typedef void *(*reallocarray_fn)(void *, size_t, size_t);
 typedef int (*posix_memalign_fn)(void **, size_t, size_t);
 typedef void *(*aligned_alloc_fn)(size_t, size_t);
 typedef void *(*valloc_fn)(size_t);
@@ -48,7 +47,6 @@ static struct {
 	free_fn free;
 	calloc_fn calloc;
 	realloc_fn realloc;
-	reallocarray_fn reallocarray;
 	posix_memalign_fn posix_memalign;
 	aligned_alloc_fn aligned_alloc;
 	aligned_alloc_fn memalign;
@@ -98,7 +96,6 @@ static void resolve(void)
 	real.malloc = (malloc_fn)next("malloc");
 	real.free = (free_fn)next("free");
 	real.realloc = (realloc_fn)next("realloc");
-	real.reallocarray = (reallocarray_fn)next("reallocarray");
 	real.posix_memalign = (posix_memalign_fn)next("posix_memalign");
 	real.aligned_alloc = (aligned_alloc_fn)next("aligned_alloc");
 	real.memalign = (aligned_alloc_fn)next("memalign");
@@ -179,11 +176,15 @@ TRACKER_EXPORT void *calloc(size_t n, size_t size)
 	return p;
 }
 
-/* realloc and reallocarray: FREE of the old block first, as for free() */
-static void *realloc_common(void *old, size_t n, size_t size, int is_array)
+/*
+ * realloc and reallocarray: FREE of the old block first, as for free().
+ * reallocarray goes to the real realloc after its own overflow check:
+ * glibc's reallocarray calls realloc through the PLT, which would reach
+ * our realloc and record the block twice.
+ */
+static void *realloc_common(void *old, size_t total)
 {
 	int track = tracking();
-	size_t total = n * size;
 	void *p;
 
 	if (pool_owns(old)) {
@@ -196,7 +197,7 @@ static void *realloc_common(void *old, size_t n, size_t size, int is_array)
 	}
 	if (track && old)
 		tracker_record_free(old, 0, CAPTURE_ALLOC_FREE);
-	p = is_array ? real.reallocarray(old, n, size) : real.realloc(old, total);
+	p = real.realloc(old, total);
 	if (!track)
 		return p;
 	if (p)
@@ -209,17 +210,17 @@ static void *realloc_common(void *old, size_t n, size_t size, int is_array)
 TRACKER_EXPORT void *realloc(void *old, size_t size)
 {
 	ENSURE(realloc);
-	return realloc_common(old, 1, size, 0);
+	return realloc_common(old, size);
 }
 
 TRACKER_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 {
-	ENSURE(reallocarray);
+	ENSURE(realloc);
 	if (size && n > SIZE_MAX / size) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc_common(old, n, size, 1);
+	return realloc_common(old, n * size);
 }
 
 TRACKER_EXPORT int posix_memalign(void **out, size_t align, size_t size)
