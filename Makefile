@@ -76,7 +76,7 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(B)/libmemray.a
 		$(TOOL_LIBS) $(CHECK_LIBS)
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_TAP_LOG_FILE_NAME= $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 e2e: all
 	cd tests/e2e && MEMRAY_BUILD=$(abspath $(B)) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) .

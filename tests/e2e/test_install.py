@@ -1,0 +1,37 @@
+"""make install, and what the tracker library exports."""
+import os
+import subprocess
+
+from conftest import BUILD, ROOT, stats
+
+
+def test_exports_only_hooks_and_markers():
+    out = subprocess.run(["nm", "-D", "--defined-only", str(BUILD / "libmemray_tracker.so")],
+                         capture_output=True, text=True, check=True).stdout
+    names = sorted(line.split()[-1] for line in out.splitlines() if line.strip())
+    expected = sorted("""malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign
+        valloc pvalloc mmap mmap64 munmap mremap execve execv execvp execvpe execl execlp execle
+        fexecve _exit _Exit pthread_setname_np memray_test_begin memray_test_end""".split())
+    assert names == expected
+
+
+def test_make_install_prefix(fixtures, tmp_path):
+    prefix = tmp_path / "prefix"
+    subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=%s" % prefix, "B=%s" % BUILD],
+                   check=True, capture_output=True)
+    memray = prefix / "bin" / "memray"
+    assert memray.exists()
+    assert (prefix / "lib" / "memray" / "libmemray_tracker.so").exists()
+    assert (prefix / "include" / "memray_test.h").exists()
+    prog = fixtures.build("blocks.c")
+    out = tmp_path / "o.bin"
+    env = {k: v for k, v in os.environ.items() if k != "MEMRAY_TRACKER_LIB"}
+    result = subprocess.run([str(memray), "run", "-q", "-o", str(out), str(prog)], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # the installed binary used the installed library: it is in the capture's modules
+    parse = subprocess.run([str(memray), "parse", str(out)], capture_output=True, text=True).stdout
+    assert str(prefix / "lib" / "memray" / "libmemray_tracker.so") in parse
+    subprocess.run(["make", "-s", "-C", str(ROOT), "uninstall", "PREFIX=%s" % prefix, "B=%s" % BUILD],
+                   check=True, capture_output=True)
+    assert not memray.exists()
