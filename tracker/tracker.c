@@ -50,7 +50,6 @@ static struct {
 	pid_t pid;		/* the process the state belongs to */
 	int fd;
 	int statm_fd;
-	int verify_stacks;	/* MEMRAY_VERIFY_STACKS: check every partial unwind */
 	uint64_t start_mono_ns;
 	uintptr_t self_lo, self_hi;	/* our own code, skipped in stacks */
 } cfg = { .fd = -1, .statm_fd = -1 };
@@ -314,38 +313,14 @@ static uint32_t trie_intern(uint32_t parent, uint64_t ip)
 /* ------------------------------------------------------------------ */
 /* per-thread state: the last stack seen and its node ids                */
 
-/*
- * Deep stacks. unw_backtrace costs a few ns a frame, so a 200-frame stack
- * costs over a microsecond per allocation, although a program rarely
- * changes more than its innermost frames between two allocations. So for
- * a deep stack we also remember where each return address is stored: the
- * first words above the current stack pointer holding the frames' return
- * addresses in order (frame i's slot lies above frame i-1's). The next
- * allocation unwinds only PARTIAL_FRAMES inner frames, finds their slots
- * the same way, and if the outermost of them is a cached frame (same slot,
- * same return address) and every outer cached slot still holds its return
- * address, the outer frames are the same calls as before and are reused.
- * Anything else falls back to a full unwind. Only this thread's live stack
- * (from the current stack pointer to the top) is ever read.
- */
-#define DEEP_STACK 32		/* below this, a full unw_backtrace is cheaper */
-#define PARTIAL_FRAMES 16
-
-struct stack_buf {
-	uintptr_t ips[MAX_FRAMES];	/* innermost first */
-	uintptr_t slots[MAX_FRAMES];	/* where ips[i] is stored, if has_slots */
-};
-
 struct thread_state {
 	uint32_t tid;
 	uint32_t generation;	/* trie generation the cache belongs to */
 	int depth;		/* frames of the cached stack */
-	int first;		/* the cached stack is cache->ips[first, first + depth) */
-	int has_slots;		/* cache->slots[first...] are valid */
-	struct stack_buf *cache;	/* the last stack */
-	struct stack_buf *next;	/* where the next stack is unwound */
+	uintptr_t *ips;		/* cached stack, innermost first, ips[0..depth) */
+	uintptr_t *ips_base;	/* the buffer ips points into */
+	uintptr_t *scratch;	/* where the next stack is unwound */
 	uint32_t *ids;		/* ids[d]: node of the cached stack at depth d from the root */
-	uintptr_t stack_lo, stack_hi;	/* this thread's stack; 0 if unknown */
 	struct thread_state *next_free;
 };
 
@@ -355,7 +330,7 @@ static pthread_key_t state_key;
 
 static size_t state_bytes(void)
 {
-	return sizeof(struct thread_state) + 2 * sizeof(struct stack_buf) + MAX_FRAMES * sizeof(uint32_t);
+	return sizeof(struct thread_state) + MAX_FRAMES * (2 * sizeof(uintptr_t) + sizeof(uint32_t));
 }
 
 static void state_release(void *arg)
@@ -369,22 +344,6 @@ static void state_release(void *arg)
 	pthread_mutex_unlock(&lock);
 	self_state = NULL;
 	tracker_guard--;
-}
-
-static void find_stack_bounds(struct thread_state *ts)
-{
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
-
-	ts->stack_lo = ts->stack_hi = 0;
-	if (pthread_getattr_np(pthread_self(), &attr))
-		return;
-	if (!pthread_attr_getstack(&attr, &addr, &size)) {
-		ts->stack_lo = (uintptr_t)addr;
-		ts->stack_hi = (uintptr_t)addr + size;
-	}
-	pthread_attr_destroy(&attr);
 }
 
 static struct thread_state *thread_state(void)
@@ -404,15 +363,14 @@ static struct thread_state *thread_state(void)
 		if (!mem)
 			return NULL;
 		ts = (struct thread_state *)mem;
-		ts->cache = (struct stack_buf *)(mem + sizeof(*ts));
-		ts->next = ts->cache + 1;
-		ts->ids = (uint32_t *)(ts->next + 1);
+		ts->ips = ts->ips_base = (uintptr_t *)(mem + sizeof(*ts));
+		ts->scratch = ts->ips + MAX_FRAMES;
+		ts->ids = (uint32_t *)(ts->scratch + MAX_FRAMES);
 	}
 	ts->tid = (uint32_t)syscall(SYS_gettid);
 	__atomic_fetch_add(&ring.threads, 1, __ATOMIC_RELAXED);
-	ts->depth = ts->first = ts->has_slots = 0;
+	ts->depth = 0;
 	ts->generation = trie.generation - 1;
-	find_stack_bounds(ts);
 	self_state = ts;
 	pthread_setspecific(state_key, ts);
 	return ts;
@@ -425,125 +383,20 @@ static uint32_t current_tid(void)
 	return ts ? ts->tid : (uint32_t)syscall(SYS_gettid);
 }
 
-static inline int is_self(uintptr_t ip)
-{
-	return ip >= cfg.self_lo && ip < cfg.self_hi;
-}
-
 /*
- * Find the slots of ips[0, n) in the live stack [sp, hi): each the first
- * word above the previous slot that holds the return address. Returns 0,
- * or -1 if one is missing.
- */
-static int find_slots(const uintptr_t *ips, uintptr_t *slots, int n, uintptr_t sp, uintptr_t hi)
-{
-	const uintptr_t *w = (const uintptr_t *)((sp + sizeof(uintptr_t) - 1) & ~(sizeof(uintptr_t) - 1));
-	const uintptr_t *end = (const uintptr_t *)hi;
-
-	for (int i = 0; i < n; i++) {
-		while (w < end && *w != ips[i])
-			w++;
-		if (w == end)
-			return -1;
-		slots[i] = (uintptr_t)w++;
-	}
-	return 0;
-}
-
-/*
- * The partial unwind of a deep stack (see above) into ts->next, frames
- * starting at index 0. Returns the frame count, or -1 to unwind in full.
- */
-static int unwind_partial(struct thread_state *ts, uintptr_t sp)
-{
-	struct stack_buf *out = ts->next;
-	const uintptr_t *ips = ts->cache->ips + ts->first, *slots = ts->cache->slots + ts->first;
-	int n = unw_backtrace((void **)out->ips, PARTIAL_FRAMES + 8), skip = 0, lo, hi, e;
-	uintptr_t top;
-
-	while (skip < n && is_self(out->ips[skip]))
-		skip++;
-	n -= skip;
-	if (n < PARTIAL_FRAMES)
-		return -1;	/* the stack got shallow: a full unwind is as cheap */
-	memmove(out->ips, out->ips + skip, (size_t)n * sizeof(uintptr_t));
-	if (find_slots(out->ips, out->slots, n, sp, ts->stack_hi) < 0)
-		return -1;
-	top = out->slots[n - 1];
-	for (lo = 0, hi = ts->depth; lo < hi;) {	/* slots grow outwards */
-		int mid = (lo + hi) / 2;
-
-		if (slots[mid] < top)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	e = lo;
-	if (e >= ts->depth || slots[e] != top || ips[e] != out->ips[n - 1])
-		return -1;
-	for (int i = e + 1; i < ts->depth; i++)
-		if (*(const uintptr_t *)slots[i] != ips[i])
-			return -1;
-	if (n + ts->depth - e - 1 > MAX_FRAMES)
-		return -1;
-	memcpy(out->ips + n, ips + e + 1, (size_t)(ts->depth - e - 1) * sizeof(uintptr_t));
-	memcpy(out->slots + n, slots + e + 1, (size_t)(ts->depth - e - 1) * sizeof(uintptr_t));
-	return n + ts->depth - e - 1;
-}
-
-/*
- * For tests: unwind in full and compare with what unwind_partial made of
- * the stack. A difference is reported on stderr, once per thread.
- */
-static uint64_t verified_stacks;	/* partial unwinds checked, for the report at exit */
-
-static void verify_partial(struct thread_state *ts, int n)
-{
-	static __thread int reported __attribute__((tls_model("initial-exec")));
-	static __thread uintptr_t *full __attribute__((tls_model("initial-exec")));
-	int m, skip = 0;
-
-	if (!full && !(full = map_zero(MAX_FRAMES * sizeof(uintptr_t))))
-		return;
-	m = unw_backtrace((void **)full, MAX_FRAMES);
-	while (skip < m && is_self(full[skip]))
-		skip++;
-	m -= skip;
-	__atomic_fetch_add(&verified_stacks, 1, __ATOMIC_RELAXED);
-	/* the innermost frame differs: it is the call site inside this function */
-	if ((m != n || memcmp(full + skip + 1, ts->next->ips + 1, (size_t)(n - 1) * sizeof(uintptr_t))) &&
-	    !reported++)
-		tracker_say("stack check failed", "a partial unwind differs from the full one");
-}
-
-/*
- * Unwind the calling thread (outside the lock) into ts->next. Returns the
- * frame count after the tracker's own frames, which *first skips.
+ * Unwind the calling thread (outside the lock) into ts->scratch, innermost
+ * first. Returns the frame count after the tracker's own frames, which
+ * *first skips.
  */
 static int unwind(struct thread_state *ts, int *first)
 {
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	int live = ts->stack_hi && sp >= ts->stack_lo && sp < ts->stack_hi;
-	int n, skip = 0;
+	int n = unw_backtrace((void **)ts->scratch, MAX_FRAMES);
+	int skip = 0;
 
-	if (live && ts->has_slots && ts->depth >= DEEP_STACK && ts->generation == trie.generation) {
-		n = unwind_partial(ts, sp);
-		if (n >= 0 && cfg.verify_stacks)
-			verify_partial(ts, n);
-		if (n >= 0) {
-			*first = 0;
-			ts->has_slots = 1;
-			return n;
-		}
-	}
-	n = unw_backtrace((void **)ts->next->ips, MAX_FRAMES);
-	while (skip < n && is_self(ts->next->ips[skip]))
+	while (skip < n && ts->scratch[skip] >= cfg.self_lo && ts->scratch[skip] < cfg.self_hi)
 		skip++;
 	*first = skip;
-	n -= skip;
-	ts->has_slots = live && n >= DEEP_STACK &&
-			find_slots(ts->next->ips + skip, ts->next->slots + skip, n, sp, ts->stack_hi) == 0;
-	return n;
+	return n - skip;
 }
 
 /*
@@ -553,17 +406,19 @@ static int unwind(struct thread_state *ts, int *first)
 static uint32_t stack_id(struct thread_state *ts, int first, int n)
 {
 	int same = 0, old = ts->generation == trie.generation ? ts->depth : 0;
-	const uintptr_t *now = ts->next->ips + first, *was = ts->cache->ips + ts->first;
-	struct stack_buf *tmp;
+	const uintptr_t *now = ts->scratch + first;
+	uintptr_t *base;
 
-	while (same < n && same < old && now[n - 1 - same] == was[old - 1 - same])
+	while (same < n && same < old && now[n - 1 - same] == ts->ips[old - 1 - same])
 		same++;
+	if (same == n && n == old)
+		return n ? ts->ids[n - 1] : 0;
 	for (int d = same; d < n; d++)
 		ts->ids[d] = trie_intern(d ? ts->ids[d - 1] : 0, now[n - 1 - d]);
-	tmp = ts->cache;
-	ts->cache = ts->next;
-	ts->next = tmp;
-	ts->first = first;
+	base = ts->scratch;
+	ts->scratch = ts->ips_base;
+	ts->ips_base = base;
+	ts->ips = base + first;
 	ts->depth = n;
 	ts->generation = trie.generation;
 	return n ? ts->ids[n - 1] : 0;
@@ -1261,7 +1116,6 @@ __attribute__((constructor)) static void tracker_init(void)
 	cfg.root_pid = strtoul(env_or_empty("MEMRAY_PID"), NULL, 10);
 	cfg.flags = (unsigned)strtoul(env_or_empty("MEMRAY_OPTIONS"), NULL, 10);
 	cfg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	cfg.verify_stacks = *env_or_empty("MEMRAY_VERIFY_STACKS") == '1';
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&tracker_init);
 	if (pthread_key_create(&state_key, state_release) != 0)
 		goto out;
@@ -1277,12 +1131,6 @@ static void finish(unsigned reason)
 		return;
 	record_modules(0);	/* a library loaded since the last tick */
 	record_end(reason);
-	if (cfg.verify_stacks) {
-		char num[32];
-
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)verified_stacks);
-		tracker_say("partial unwinds verified", num);
-	}
 	pthread_mutex_lock(&lock);
 	ring.stop = 1;
 	pthread_cond_signal(&cv_work);
