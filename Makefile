@@ -114,7 +114,7 @@ uninstall:
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
-	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux
+	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time
 
 deps:
 	apt-get update -qq

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""make bench: memray's overhead, side by side with the plain program and
+Debian's heaptrack, measured in one run on this machine.
+
+For each workload it prints: the plain time, the slowdown under memray and
+under heaptrack, memray's overhead divided by heaptrack's (overhead =
+slowdown - 1; the target is at most 0.5), capture bytes per recorded
+allocation for both, and the extra peak resident memory of the tracked
+program. Then start-up cost and `memray stats` throughput. Times are the
+best of a few runs; nothing here is a pass/fail test.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+WORKLOADS = [
+    # name, argv after the binary, which binary, description
+    ("churn", ["churn", "5000000"], "workloads", "5M malloc(32)/free, 3 call levels"),
+    ("threads", ["threads", "4000000"], "workloads", "4 threads, 1M pairs each"),
+    ("deep", ["deep", "200000"], "workloads", "200k pairs 200 frames deep"),
+    ("cxx", ["2000000"], "workloads_cxx", "2M x (new Node + new string)"),
+    ("mmap", ["mmap", "2000"], "workloads", "2000 mmap/munmap of 1-64 MiB"),
+]
+
+
+def timed(cmd, env=None, cwd=None):
+    """Wall time and peak RSS (KiB) of cmd. The RSS comes from GNU time,
+    whose small process is what cmd replaces at exec: a child forked from
+    this Python would carry Python's own peak into its figure."""
+    rss_file = tempfile.NamedTemporaryFile(prefix="memray-bench-rss-", delete=False)
+    rss_file.close()
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file.name] + [str(c) for c in cmd],
+                          env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.decode(errors="replace")
+    rss = Path(rss_file.name).read_text().strip().splitlines()
+    os.unlink(rss_file.name)
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(map(str, cmd)), err[-500:]))
+    return elapsed, int(rss[-1]) if rss else 0, err
+
+
+def tracked_rss(build, prog, tmp):
+    """Peak RSS (KiB) of the program itself with the tracker loaded, started
+    without the `memray run` parent (whose own size would hide it): the
+    tracker, as for a followed fork, writes OUTPUT.<pid> by itself."""
+    env = dict(os.environ, LD_PRELOAD=str(build / "libmemray_tracker.so"),
+               MEMRAY_OUTPUT=str(tmp / "rss.bin"), MEMRAY_PID="1",
+               MEMRAY_TRACKER=str(build / "libmemray_tracker.so"),
+               MEMRAY_OPTIONS=str(1 | 4 | 8))  # lz4, native, follow-fork
+    _, rss, _ = timed(prog, env=env)
+    for f in tmp.glob("rss.bin*"):
+        f.unlink()
+    return rss
+
+
+def best(n, fn):
+    runs = [fn() for _ in range(n)]
+    return min(runs, key=lambda r: r[0]), runs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=str(HERE.parent / "build"))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    build = Path(args.build)
+    memray = build / "memray"
+    heaptrack = shutil.which("heaptrack")
+    tmp = Path(tempfile.mkdtemp(prefix="memray-bench-"))
+    try:
+        subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"], check=True)
+        subprocess.run(["g++", "-O2", "-g", "-o", tmp / "workloads_cxx", HERE / "workloads_cxx.cpp"], check=True)
+        print("memray bench: %s, %d cores; best of %d runs" % (os.uname().machine, os.cpu_count(), args.repeat))
+        if not heaptrack:
+            print("heaptrack is not installed (make deps installs it): its columns are empty")
+        head = "%-8s %9s %9s %10s %9s %12s %12s %10s" % (
+            "workload", "plain s", "memray x", "heaptrack x", "ratio", "memray B/alloc",
+            "heaptr B/alloc", "+RSS MiB")
+        print(head)
+        print("-" * len(head))
+        churn_capture = None
+        for name, argv, binary, what in WORKLOADS:
+            prog = [str(tmp / binary)] + argv
+            (plain, plain_rss, _), _ = best(args.repeat, lambda: timed(prog))
+            cap = tmp / ("%s.bin" % name)
+
+            def run_memray():
+                if cap.exists():
+                    cap.unlink()
+                return timed([str(memray), "run", "-q", "-o", str(cap)] + prog)
+            (ours, _, _), _ = best(args.repeat, run_memray)
+            ours_rss = tracked_rss(build, prog, tmp)
+            data = json.loads(subprocess.run([str(memray), "stats", "--json", str(cap)], capture_output=True,
+                                             text=True, check=True).stdout)
+            allocs = max(data["total_num_allocations"], 1)
+            ours_per = cap.stat().st_size / allocs
+            if name == "churn":
+                churn_capture = (cap, data["capture"]["records"])
+            ht = ht_per = None
+            if heaptrack:
+                def run_heaptrack():
+                    for old in tmp.glob("ht-%s*" % name):
+                        old.unlink()
+                    return timed([heaptrack, "-o", str(tmp / ("ht-%s" % name))] + prog)
+                (ht, _, ht_err), _ = best(max(1, args.repeat - 1), run_heaptrack)
+                files = list(tmp.glob("ht-%s*" % name))
+                m = re.search(r"allocations:\s+(\d+)", ht_err)
+                if files and m and int(m.group(1)):
+                    ht_per = files[0].stat().st_size / int(m.group(1))
+            slow = ours / plain
+            ht_slow = ht / plain if ht else None
+            ratio = (slow - 1) / (ht_slow - 1) if ht_slow and ht_slow > 1 else None
+            print("%-8s %9.3f %9.1f %10s %9s %12.3f %12s %10.1f" % (
+                name, plain, slow, "%.1f" % ht_slow if ht_slow else "-", "%.2f" % ratio if ratio else "-",
+                ours_per, "%.3f" % ht_per if ht_per else "-", max(0, ours_rss - plain_rss) / 1024))
+        print("\nratio = memray overhead / heaptrack overhead (target <= 0.5); B/alloc = capture bytes per"
+              " allocation (heaptrack: its zstd file)")
+        # start-up: an empty program
+        (plain, _, _), _ = best(10, lambda: timed(["/bin/true"]))
+
+        def run_true():
+            out = tmp / "true.bin"
+            if out.exists():
+                out.unlink()
+            return timed([str(memray), "run", "-q", "-o", str(out), "/bin/true"])
+        (ours, _, _), _ = best(10, run_true)
+        (_, true_rss, _), _ = best(3, lambda: timed(["/bin/true"]))
+        ours_rss = tracked_rss(build, ["/bin/true"], tmp)
+        print("start-up: /bin/true %.1f ms plain, %.1f ms under memray run (+%.1f ms); its RSS %.1f MiB "
+              "plain, %.1f MiB tracked" % (plain * 1e3, ours * 1e3, (ours - plain) * 1e3, true_rss / 1024,
+                                          ours_rss / 1024))
+        if heaptrack:
+            (ht, ht_rss, _), _ = best(3, lambda: timed([heaptrack, "-o", str(tmp / "ht-true"), "/bin/true"]))
+            print("          under heaptrack %.1f ms, %.1f MiB peak RSS" % (ht * 1e3, ht_rss / 1024))
+        if churn_capture:
+            cap, records = churn_capture
+            (secs, _, _), _ = best(3, lambda: timed([str(memray), "stats", str(cap)]))
+            print("stats: %d records in %.3f s = %.1f million records/s" % (records, secs, records / secs / 1e6))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
