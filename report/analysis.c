@@ -407,6 +407,30 @@ int analysis_is_runtime(const char *path)
 	return 0;
 }
 
+static int starts_with_any(const char *s, const char *const *prefixes, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strncmp(s, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
+/*
+ * A frame of the C++ or Rust standard library compiled into the program:
+ * C++ templates inlined from /usr/include, and Rust's alloc, core and std
+ * crates (their sources are under /rustc/<commit>/ or, in newer
+ * toolchains, library/; without debug info, their names tell).
+ */
+static int is_std_frame(const struct sym_frame *f)
+{
+	static const char *const files[] = { "/usr/include/", "/rustc/", "library/" };
+	static const char *const names[] = { "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::",
+					     "__rust_", "__rdl_", "__rg_" };
+
+	return starts_with_any(f->file, files, sizeof(files) / sizeof(files[0])) ||
+	       starts_with_any(f->function, names, sizeof(names) / sizeof(names[0]));
+}
+
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
 {
 	static struct sym_frame frames[MAX_STACK_FRAMES];
@@ -425,9 +449,7 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 		return "<stack trace unavailable>";
 	pick = &frames[0];
 	for (int i = 0; i < n; i++) {
-		/* standard library templates inlined into the program count as runtime too */
-		if (!analysis_is_runtime(frames[i].module) &&
-		    !(frames[i].file && !strncmp(frames[i].file, "/usr/include/", 13))) {
+		if (!analysis_is_runtime(frames[i].module) && !is_std_frame(&frames[i])) {
 			pick = &frames[i];
 			break;
 		}

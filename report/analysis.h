@@ -105,8 +105,10 @@ int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, st
 
 /*
  * "function:file:line" of the innermost frame outside the C and C++
- * runtime (libc, libstdc++, libgcc_s, the loader, libm, and standard
- * library templates inlined from /usr/include), or of the innermost frame
+ * runtime (libc, libstdc++, libgcc_s, the loader, libm, and the C++ and
+ * Rust standard libraries compiled into the program: sources under
+ * /usr/include, /rustc or library/, or Rust's alloc, core and std
+ * crates by name), or of the innermost frame
  * if all are; "<stack trace unavailable>" for the empty stack. Cached per
  * stack id.
  */

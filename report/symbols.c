@@ -4,6 +4,8 @@
 #include "report/symbols.h"
 
 #include <dwarf.h>
+#include <errno.h>
+#include <unistd.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
@@ -213,8 +215,10 @@ static struct module *find_module(struct symbolizer *s, const struct sym_module 
 		dwfl_report_end(mod->dwfl, NULL, NULL);
 	}
 	if (!mod->mod) {
+		int err = dwfl_errno();
+
 		warning("cannot read %s (%s): its frames are shown as addresses", m->path,
-			dwfl_errmsg(-1) ? dwfl_errmsg(-1) : "unknown error");
+			access(m->path, R_OK) < 0 ? strerror(errno) : err ? dwfl_errmsg(err) : "not an ELF file");
 		if (mod->dwfl)
 			dwfl_end(mod->dwfl);
 		mod->dwfl = NULL;

@@ -142,3 +142,21 @@ def test_no_compress_same_figures_bigger_file(fixtures, tmp_path):
     a, b = stats(packed), stats(raw)
     assert a["top_allocations_by_size"] == b["top_allocations_by_size"]
     assert raw.stat().st_size > packed.stat().st_size
+
+
+def test_rust_program(tmp_path):
+    import shutil
+    import subprocess
+    import pytest
+    from conftest import FIXTURES, line_of
+    rustc = shutil.which("rustc")
+    if not rustc:
+        pytest.skip("rustc is not installed")
+    prog = tmp_path / "vecs"
+    source = FIXTURES / "vecs.rs"
+    subprocess.run([rustc, "-g", "-C", "opt-level=0", "-o", str(prog), str(source)], check=True)
+    result, out = record(tmp_path, prog)
+    assert result.stdout == "vecs: 10000\n"
+    data = stats(out)
+    inner = "vecs::make_vectors:%s:%d" % (source, line_of("vecs.rs", "inner_vec"))
+    assert entry(data["leaks"]["top_by_size"], inner) == {"location": inner, "size": 80000, "count": 10}
