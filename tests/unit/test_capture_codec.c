@@ -11,6 +11,7 @@
 #include "capture/format.h"
 #include "capture/header.h"
 #include "common/strbuf.h"
+#include "tests/unit/unit.h"
 
 static const uint64_t samples[] = { 0, 1, 127, 128, 300, 16383, 16384, (1ull << 32) - 1, 1ull << 32,
 				    (1ull << 63) - 1, 1ull << 63, UINT64_MAX };
@@ -231,8 +232,6 @@ int main(void)
 {
 	Suite *s = suite_create("capture_codec");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, varint_round_trip);
 	tcase_add_test(tc, varint_worked_example);
@@ -243,9 +242,5 @@ int main(void)
 	tcase_add_test(tc, header_round_trip);
 	tcase_add_test(tc, header_refusals);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

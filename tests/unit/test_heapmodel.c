@@ -9,6 +9,7 @@
 
 #include "capture/format.h"
 #include "report/heapmodel.h"
+#include "tests/unit/unit.h"
 
 static const struct heapmodel_entry *find(const struct heapmodel *hm, uint32_t stack, unsigned kind)
 {
@@ -173,8 +174,6 @@ int main(void)
 {
 	Suite *s = suite_create("heapmodel");
 	TCase *tc = tcase_create("heapmodel");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, peak_then_plateau_and_leaks);
@@ -183,9 +182,5 @@ int main(void)
 	tcase_add_test(tc, lazy_peak_matches_brute_force);
 	tcase_add_test(tc, grows_past_its_first_tables);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -16,6 +16,7 @@
 #include "capture/header.h"
 #include "capture/reader.h"
 #include "common/strbuf.h"
+#include "tests/unit/unit.h"
 
 /* a small capture: one segment, 2 frames, 3 allocs, 2 frees, 12 records in 2 blocks */
 static void build(struct strbuf *file, int with_end)
@@ -304,8 +305,6 @@ int main(void)
 {
 	Suite *s = suite_create("reader");
 	TCase *tc = tcase_create("reader");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, round_trip);
@@ -315,9 +314,5 @@ int main(void)
 	tcase_add_test(tc, ids_out_of_range_and_unknown_types);
 	tcase_add_test(tc, random_garbage_after_the_header);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

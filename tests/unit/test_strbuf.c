@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "tests/unit/unit.h"
 
 START_TEST(empty_is_a_string)
 {
@@ -67,17 +68,11 @@ int main(void)
 {
 	Suite *s = suite_create("strbuf");
 	TCase *tc = tcase_create("strbuf");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, empty_is_a_string);
 	tcase_add_test(tc, grows_and_keeps_nul);
 	tcase_add_test(tc, cap_refuses_and_keeps_content);
 	tcase_add_test(tc, json_escapes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "report/symbols.h"
+#include "tests/unit/unit.h"
 
 static char dir[] = "/tmp/memray-test-symbols-XXXXXX";
 static char c_source[300], cxx_source[300], c_lib[300], cxx_lib[300];
@@ -203,8 +204,6 @@ int main(void)
 {
 	Suite *s = suite_create("symbols");
 	TCase *tc = tcase_create("symbols");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -213,9 +212,5 @@ int main(void)
 	tcase_add_test(tc, demangling);
 	tcase_add_test(tc, missing_and_foreign_files);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
