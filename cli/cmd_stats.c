@@ -272,7 +272,7 @@ static void render_top(struct strbuf *sb, const char *title, const struct locate
 static void render_text(struct strbuf *sb, struct report *rep)
 {
 	struct analysis *a = rep->a;
-	char buf[UNITS_BUF], buf2[UNITS_BUF];
+	char buf[UNITS_BUF];
 	uint64_t most = 0;
 	int lo, hi;
 
@@ -291,7 +291,8 @@ static void render_text(struct strbuf *sb, struct report *rep)
 	for (int i = lo; lo >= 0 && i <= hi; i++) {
 		int bar = most ? (int)((a->histogram[i] * 25 + most - 1) / most) : 0;
 
-		strbuf_addf(sb, "\t%10s - %-10s : %10llu ", units_human(buf, bin_min(i)), units_human(buf2, bin_max(i)),
+		/* sizes in [2^(i-1), 2^i): the exclusive upper bound says it all */
+		strbuf_addf(sb, "\t%s%-11s: %10llu ", i ? "< " : "= ", i ? units_human(buf, bin_max(i) + 1) : "0B",
 			    (unsigned long long)a->histogram[i]);
 		for (int k = 0; k < bar; k++)
 			strbuf_addstr(sb, "\u2587");
