@@ -330,6 +330,9 @@ int cmd_run(int argc, char **argv)
 			error_errno("cannot create capture file '%s'", output);
 		goto out;
 	}
+	verbose(1, "tracker %s", lib.buf);
+	verbose(1, "capture %s, options 0x%x", out.buf, flags);
+	verbose(2, "running %s", program.buf);
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		error_errno("pipe");
 		close(fd);
@@ -377,6 +380,7 @@ int cmd_run(int argc, char **argv)
 		goto restore;
 	}
 	ret = exit_status_of(status, argv[i]);
+	verbose(1, "%s exited with status %d", argv[i], ret);
 	if (capture_is_empty(out.buf))
 		warning("%s recorded nothing: a statically linked or setuid program ignores "
 			"LD_PRELOAD, and one killed at once never starts the tracker", argv[i]);

@@ -353,6 +353,8 @@ int cmd_stats(int argc, char **argv)
 	struct report rep = { .limit = 5 };
 	struct analysis a;
 	struct strbuf out = STRBUF_INIT;
+	struct timespec t0, t1;
+	double secs;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -394,10 +396,17 @@ int cmd_stats(int argc, char **argv)
 	if (!rep.r)
 		return EXIT_CAPTURE_ERROR;
 	rep.h = capture_reader_header(rep.r);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (analysis_run(&a, rep.r) < 0) {
 		capture_reader_free(rep.r);
 		return EXIT_CAPTURE_ERROR;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	verbose(1, "%s: %llu records in %u segment(s) read in %.3f s", path, (unsigned long long)a.records,
+		a.segments, secs);
+	verbose(2, "%zu stack nodes, %zu modules, %zu threads, %zu RSS samples", a.nnodes - 1, a.nmodules,
+		a.nthreads, a.nsamples);
 	ret = report_capture_status(rep.r, partial);
 	if (ret)
 		goto out;

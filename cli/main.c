@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/error.h"
+
 #include "cli/commands.h"
 
 #define MEMRAY_VERSION "0.1.0"
@@ -22,11 +24,12 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: memray [-h] [--version] COMMAND [ARGS]\n\n"
+	fprintf(out, "usage: memray [-h] [--version] [-v...] COMMAND [ARGS]\n\n"
 		     "Memory profiler for native programs on Linux.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n`memray COMMAND --help` tells more about each command.\n"
+	fprintf(out, "\n`memray COMMAND --help` tells more about each command. -v (up to -vvv,\n"
+		     "before or after COMMAND) makes memray say more about what it does.\n"
 		     "Exit status: 0 success, 1 unreadable capture, 2 usage error;\n"
 		     "`memray run` exits with the status of the program it ran.\n");
 }
@@ -36,8 +39,46 @@ int is_help(const char *arg)
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
+/*
+ * Take -v, -vv, -vvv and --verbose out of argv, before or after the
+ * command; for `run`, only up to the program, whose arguments are its own.
+ */
+static int take_verbosity(int argc, char **argv)
+{
+	int out = 1, is_run = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--verbose")) {
+			verbosity++;
+			continue;
+		}
+		if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+			verbosity += (int)strlen(a + 1);
+			continue;
+		}
+		argv[out++] = argv[i];
+		if (out == 2) {
+			is_run = !strcmp(a, "run");
+			continue;
+		}
+		if (is_run && (!strcmp(a, "--") || a[0] != '-') && strcmp(argv[out - 2], "-o") &&
+		    strcmp(argv[out - 2], "--output")) {
+			while (++i < argc)	/* the program and its arguments */
+				argv[out++] = argv[i];
+			break;
+		}
+	}
+	argv[out] = NULL;
+	if (verbosity > 3)
+		verbosity = 3;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
+	argc = take_verbosity(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -17,6 +17,19 @@ static void report(const char *prefix, const char *fmt, va_list ap, int errnum)
 		fprintf(stderr, "memray: %s%s\n", prefix, msg);
 }
 
+int verbosity;
+
+void verbose(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity < level)
+		return;
+	va_start(ap, fmt);
+	report("", fmt, ap, 0);
+	va_end(ap);
+}
+
 int error(const char *fmt, ...)
 {
 	va_list ap;

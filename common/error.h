@@ -16,6 +16,11 @@
 #define MEMRAY_NORETURN __attribute__((noreturn))
 #define MEMRAY_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+/* how much memray says about itself: 0 to 3, raised by each -v */
+extern int verbosity;
+/* "memray: ..." on stderr when verbosity >= level */
+void verbose(int level, const char *fmt, ...) MEMRAY_PRINTF(2, 3);
+
 int error(const char *fmt, ...) MEMRAY_PRINTF(1, 2);
 int error_errno(const char *fmt, ...) MEMRAY_PRINTF(1, 2);
 void warning(const char *fmt, ...) MEMRAY_PRINTF(1, 2);

@@ -150,3 +150,15 @@ def test_deep_stacks_are_recorded_whole(fixtures, tmp_path):
     assert 1003 <= depth <= 1010, depth
     data = stats(out)
     assert location("descend", "deep.c", "bottom") in [e["location"] for e in data["top_allocations_by_size"]]
+
+
+def test_verbose_flags_stop_at_the_program(tmp_path):
+    out = tmp_path / "o.bin"
+    result = run("-v", "run", "-q", "-o", out, "/bin/echo", "-v", "-vv", "hi")
+    assert result.returncode == 0
+    assert result.stdout == "-v -vv hi\n"
+    assert "memray: tracker " in result.stderr and "memray: running" not in result.stderr
+    result = run("run", "-vv", "-q", "-f", "-o", out, "/bin/echo", "x")
+    assert "memray: running /bin/echo" in result.stderr
+    result = run("stats", "-v", out)
+    assert result.returncode == 0 and "records in 1 segment(s)" in result.stderr
