@@ -419,16 +419,22 @@ static int starts_with_any(const char *s, const char *const *prefixes, size_t n)
  * A frame of the C++ or Rust standard library compiled into the program:
  * C++ templates inlined from /usr/include, and Rust's alloc, core and std
  * crates (their sources are under /rustc/<commit>/ or, in newer
- * toolchains, library/; without debug info, their names tell).
+ * toolchains, library/; without debug info, the alloc and core names tell).
  */
 static int is_std_frame(const struct sym_frame *f)
 {
 	static const char *const files[] = { "/usr/include/", "/rustc/", "library/" };
-	static const char *const names[] = { "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::",
-					     "__rust_", "__rdl_", "__rg_" };
+	/* not "std::": C++'s std::thread::_M_run holds the caller's lambda */
+	static const char *const names[] = { "alloc::", "core::", "<alloc::", "<core::", "__rust_", "__rdl_",
+					     "__rg_" };
 
 	return starts_with_any(f->file, files, sizeof(files) / sizeof(files[0])) ||
 	       starts_with_any(f->function, names, sizeof(names) / sizeof(names[0]));
+}
+
+int analysis_is_hidden(const struct sym_frame *f)
+{
+	return analysis_is_runtime(f->module) || is_std_frame(f);
 }
 
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
@@ -449,7 +455,7 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 		return "<stack trace unavailable>";
 	pick = &frames[0];
 	for (int i = 0; i < n; i++) {
-		if (!analysis_is_runtime(frames[i].module) && !is_std_frame(&frames[i])) {
+		if (!analysis_is_hidden(&frames[i])) {
 			pick = &frames[i];
 			break;
 		}

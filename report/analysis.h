@@ -117,4 +117,10 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 /* is this module path part of the C or C++ runtime? */
 int analysis_is_runtime(const char *path);
 
+/*
+ * Is this frame runtime code that reports leave out (the modules above,
+ * and the C++ and Rust standard library compiled into the program)?
+ */
+int analysis_is_hidden(const struct sym_frame *f);
+
 #endif

@@ -1,5 +1,5 @@
 """`memray stats --json` gives the exact figures the fixtures make."""
-from conftest import by_location, entry, location, parse, record, stats
+from conftest import FIXTURES, by_location, entry, line_of, location, parse, record, stats
 
 
 def test_blocks_peak_leaks_and_locations(fixtures, tmp_path):
@@ -75,6 +75,12 @@ def test_cxx_new_delete_and_exceptions(fixtures, tmp_path):
 
     assert sizes[widget] == 100 * 48 and counts[widget] == 100
     assert sizes[array] == 20 * 1000 and counts[array] == 20
+    # a lambda run by std::thread: the string and its 101-byte buffer are
+    # both charged to the lambda, not to operator new or libstdc++ (the
+    # thread's own start-up, on the same line, is main's)
+    lambda_line = ":%s:%d" % (FIXTURES / "cxx.cpp", line_of("cxx.cpp", "lambda"))
+    at_lambda = {loc: size for loc, size in sizes.items() if loc.endswith(lambda_line) and "{lambda()" in loc}
+    assert list(at_lambda.values()) == [32 + 101], sizes
 
 
 def test_mmap_counts_in_the_peak(fixtures, tmp_path):
