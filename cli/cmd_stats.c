@@ -351,10 +351,8 @@ int cmd_stats(int argc, char **argv)
 	const char *path = NULL, *output = NULL;
 	int json = 0, force = 0, partial = 0, ret = EXIT_CAPTURE_ERROR;
 	struct report rep = { .limit = 5 };
-	struct analysis a;
+	struct reading rd;
 	struct strbuf out = STRBUF_INIT;
-	struct timespec t0, t1;
-	double secs;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -378,49 +376,21 @@ int cmd_stats(int argc, char **argv)
 				output = argv[++i];
 			else if (parse_count(argv[++i], &rep.limit) < 0)
 				return EXIT_USAGE;
-		} else if (arg[0] == '-' && arg[1]) {
-			error("stats: unknown option '%s' (see 'memray stats --help')", arg);
-			return EXIT_USAGE;
-		} else if (path) {
-			error("stats: more than one capture given (see 'memray stats --help')");
-			return EXIT_USAGE;
-		} else {
-			path = arg;
+		} else if ((ret = reading_arg("stats", arg, &path))) {
+			return ret;
 		}
 	}
-	if (!path) {
-		error("stats: no capture given (see 'memray stats --help')");
-		return EXIT_USAGE;
-	}
-	rep.r = capture_reader_open(path);
-	if (!rep.r)
-		return EXIT_CAPTURE_ERROR;
-	rep.h = capture_reader_header(rep.r);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (analysis_run(&a, rep.r) < 0) {
-		capture_reader_free(rep.r);
-		return EXIT_CAPTURE_ERROR;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	verbose(1, "%s: %llu records in %u segment(s) read in %.3f s", path, (unsigned long long)a.records,
-		a.segments, secs);
-	verbose(2, "%zu stack nodes, %zu modules, %zu threads, %zu RSS samples", a.nnodes - 1, a.nmodules,
-		a.nthreads, a.nsamples);
-	ret = report_capture_status(rep.r, partial);
+	ret = reading_open(&rd, "stats", path, partial);
 	if (ret)
-		goto out;
-	rep.a = &a;
-	rep.sym = symbolizer_new();
-	if (!rep.sym) {
-		error("stats: out of memory");
-		ret = EXIT_CAPTURE_ERROR;
-		goto out;
-	}
-	rep.nby_size = group(&a, rep.sym, ALL, by_size, &rep.by_size);
-	rep.nby_count = group(&a, rep.sym, ALL, by_count, &rep.by_count);
-	rep.npeak = group(&a, rep.sym, AT_PEAK, by_size, &rep.peak);
-	rep.nleaks = group(&a, rep.sym, LEAKED, by_size, &rep.leaks);
+		return ret;
+	rep.r = rd.r;
+	rep.h = capture_reader_header(rd.r);
+	rep.a = &rd.a;
+	rep.sym = rd.sym;
+	rep.nby_size = group(rep.a, rep.sym, ALL, by_size, &rep.by_size);
+	rep.nby_count = group(rep.a, rep.sym, ALL, by_count, &rep.by_count);
+	rep.npeak = group(rep.a, rep.sym, AT_PEAK, by_size, &rep.peak);
+	rep.nleaks = group(rep.a, rep.sym, LEAKED, by_size, &rep.leaks);
 	if (json)
 		render_json(&out, &rep);
 	else
@@ -430,10 +400,7 @@ int cmd_stats(int argc, char **argv)
 	free(rep.by_count);
 	free(rep.peak);
 	free(rep.leaks);
-	symbolizer_free(rep.sym);
-out:
 	strbuf_release(&out);
-	analysis_release(&a);
-	capture_reader_free(rep.r);
+	reading_close(&rd);
 	return ret;
 }

@@ -154,10 +154,8 @@ int cmd_summary(int argc, char **argv)
 	const char *path = NULL;
 	size_t max_rows = 10;
 	int partial = 0, ret;
-	struct capture_reader *r;
-	struct symbolizer *s = NULL;
 	struct table t = { 0 };
-	struct analysis a;
+	struct reading rd;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -189,41 +187,21 @@ int cmd_summary(int argc, char **argv)
 				error("summary: -r takes a number of rows, not '%s'", v);
 				return EXIT_USAGE;
 			}
-		} else if (arg[0] == '-' && arg[1]) {
-			error("summary: unknown option '%s' (see 'memray summary --help')", arg);
-			return EXIT_USAGE;
-		} else if (path) {
-			error("summary: more than one capture given (see 'memray summary --help')");
-			return EXIT_USAGE;
-		} else {
-			path = arg;
+		} else if ((ret = reading_arg("summary", arg, &path))) {
+			return ret;
 		}
 	}
-	if (!path) {
-		error("summary: no capture given (see 'memray summary --help')");
-		return EXIT_USAGE;
-	}
-	r = capture_reader_open(path);
-	if (!r)
-		return EXIT_CAPTURE_ERROR;
-	if (analysis_run(&a, r) < 0) {
-		capture_reader_free(r);
-		return EXIT_CAPTURE_ERROR;
-	}
-	ret = report_capture_status(r, partial);
-	if (!ret) {
-		s = symbolizer_new();
-		if (!s || build(&a, s, &t) < 0) {
-			error("summary: out of memory");
-			ret = EXIT_CAPTURE_ERROR;
-		} else {
-			qsort(t.rows, t.n, sizeof(*t.rows), by_column);
-			render(&a, &t, max_rows, terminal_width());
-		}
+	ret = reading_open(&rd, "summary", path, partial);
+	if (ret)
+		return ret;
+	if (build(&rd.a, rd.sym, &t) < 0) {
+		error("summary: out of memory");
+		ret = EXIT_CAPTURE_ERROR;
+	} else {
+		qsort(t.rows, t.n, sizeof(*t.rows), by_column);
+		render(&rd.a, &t, max_rows, terminal_width());
 	}
 	free(t.rows);
-	symbolizer_free(s);
-	analysis_release(&a);
-	capture_reader_free(r);
+	reading_close(&rd);
 	return ret;
 }

@@ -164,10 +164,8 @@ int cmd_tree(int argc, char **argv)
 	const char *path = NULL;
 	size_t biggest = 10;
 	int partial = 0, ret, width = 0;
-	struct capture_reader *r;
-	struct symbolizer *s = NULL;
 	struct tree t = { 0 };
-	struct analysis a;
+	struct reading rd;
 	struct winsize ws;
 
 	for (int i = 1; i < argc; i++) {
@@ -187,53 +185,33 @@ int cmd_tree(int argc, char **argv)
 				error("tree: -b takes a number of stacks, not '%s'", v);
 				return EXIT_USAGE;
 			}
-		} else if (arg[0] == '-' && arg[1]) {
-			error("tree: unknown option '%s' (see 'memray tree --help')", arg);
-			return EXIT_USAGE;
-		} else if (path) {
-			error("tree: more than one capture given (see 'memray tree --help')");
-			return EXIT_USAGE;
-		} else {
-			path = arg;
+		} else if ((ret = reading_arg("tree", arg, &path))) {
+			return ret;
 		}
 	}
-	if (!path) {
-		error("tree: no capture given (see 'memray tree --help')");
-		return EXIT_USAGE;
-	}
-	r = capture_reader_open(path);
-	if (!r)
-		return EXIT_CAPTURE_ERROR;
-	if (analysis_run(&a, r) < 0) {
-		capture_reader_free(r);
-		return EXIT_CAPTURE_ERROR;
-	}
-	ret = report_capture_status(r, partial);
+	ret = reading_open(&rd, "tree", path, partial);
+	if (ret)
+		return ret;
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
 		width = ws.ws_col;
 	t.cap = 256;
 	t.nodes = calloc(t.cap, sizeof(*t.nodes));
 	t.n = 1;
-	if (!ret) {
-		s = symbolizer_new();
-		if (!t.nodes || !s || build(&a, s, &t, biggest) < 0) {
-			error("tree: out of memory");
-			ret = EXIT_CAPTURE_ERROR;
-		} else {
-			struct strbuf prefix = STRBUF_INIT;
-			char size[UNITS_BUF];
+	if (!t.nodes || build(&rd.a, rd.sym, &t, biggest) < 0) {
+		error("tree: out of memory");
+		ret = EXIT_CAPTURE_ERROR;
+	} else {
+		struct strbuf prefix = STRBUF_INIT;
+		char size[UNITS_BUF];
 
-			printf("Allocation tree at the peak (%s; the %zu biggest stacks)\n\n",
-			       units_human(size, a.peak_bytes), biggest);
-			printf("[%s %.2f%%] <ROOT>\n", units_human(size, t.nodes[0].bytes),
-			       a.peak_bytes ? 100.0 * (double)t.nodes[0].bytes / (double)a.peak_bytes : 0.0);
-			print_children(&t, 0, a.peak_bytes, &prefix, width);
-			strbuf_release(&prefix);
-		}
+		printf("Allocation tree at the peak (%s; the %zu biggest stacks)\n\n",
+		       units_human(size, rd.a.peak_bytes), biggest);
+		printf("[%s %.2f%%] <ROOT>\n", units_human(size, t.nodes[0].bytes),
+		       rd.a.peak_bytes ? 100.0 * (double)t.nodes[0].bytes / (double)rd.a.peak_bytes : 0.0);
+		print_children(&t, 0, rd.a.peak_bytes, &prefix, width);
+		strbuf_release(&prefix);
 	}
 	free(t.nodes);
-	symbolizer_free(s);
-	analysis_release(&a);
-	capture_reader_free(r);
+	reading_close(&rd);
 	return ret;
 }

@@ -9,6 +9,8 @@
 #ifndef CLI_COMMANDS_H
 #define CLI_COMMANDS_H
 
+#include "report/analysis.h"
+
 #define EXIT_CAPTURE_ERROR 1
 #define EXIT_USAGE 2
 
@@ -28,5 +30,21 @@ struct capture_reader;
  * 0 with `partial`). Returns the exit status.
  */
 int report_capture_status(const struct capture_reader *r, int partial);
+
+/* a capture opened, analysed and ready to symbolize (cli/reading.c) */
+struct reading {
+	struct capture_reader *r;
+	struct analysis a;
+	struct symbolizer *sym;
+};
+
+/* take a non-option argument as the capture: 0, or EXIT_USAGE after an error */
+int reading_arg(const char *cmd, const char *arg, const char **path);
+/*
+ * Open path, analyse it and report how it ended: 0 with rd ready, or the
+ * exit status after a message (rd is then closed already).
+ */
+int reading_open(struct reading *rd, const char *cmd, const char *path, int partial);
+void reading_close(struct reading *rd);
 
 #endif

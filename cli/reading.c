@@ -1,0 +1,68 @@
+/*
+ * cli/reading: what every command that reads a capture does around its
+ * own work: take the one CAPTURE argument, open it, run the analysis,
+ * say how the capture ended, and make a symbolizer; then free it all.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/reader.h"
+#include "cli/commands.h"
+#include "common/error.h"
+
+int reading_arg(const char *cmd, const char *arg, const char **path)
+{
+	if (arg[0] == '-' && arg[1]) {
+		error("%s: unknown option '%s' (see 'memray %s --help')", cmd, arg, cmd);
+		return EXIT_USAGE;
+	}
+	if (*path) {
+		error("%s: more than one capture given (see 'memray %s --help')", cmd, cmd);
+		return EXIT_USAGE;
+	}
+	*path = arg;
+	return 0;
+}
+
+int reading_open(struct reading *rd, const char *cmd, const char *path, int partial)
+{
+	struct timespec t0, t1;
+	int ret;
+
+	memset(rd, 0, sizeof(*rd));
+	if (!path) {
+		error("%s: no capture given (see 'memray %s --help')", cmd, cmd);
+		return EXIT_USAGE;
+	}
+	rd->r = capture_reader_open(path);
+	if (!rd->r)
+		return EXIT_CAPTURE_ERROR;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (analysis_run(&rd->a, rd->r) < 0) {
+		reading_close(rd);
+		return EXIT_CAPTURE_ERROR;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	verbose(1, "%s: %llu records in %u segment(s) read in %.3f s", path, (unsigned long long)rd->a.records,
+		rd->a.segments, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	verbose(2, "%zu stack nodes, %zu modules, %zu threads, %zu RSS samples", rd->a.nnodes - 1,
+		rd->a.nmodules, rd->a.nthreads, rd->a.nsamples);
+	ret = report_capture_status(rd->r, partial);
+	if (!ret && !(rd->sym = symbolizer_new())) {
+		error("%s: out of memory", cmd);
+		ret = EXIT_CAPTURE_ERROR;
+	}
+	if (ret)
+		reading_close(rd);
+	return ret;
+}
+
+void reading_close(struct reading *rd)
+{
+	symbolizer_free(rd->sym);
+	if (rd->r)
+		analysis_release(&rd->a);
+	capture_reader_free(rd->r);
+	memset(rd, 0, sizeof(*rd));
+}
