@@ -186,6 +186,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	case CAPTURE_REC_END:
 		pv->seg_ended = 1;
 		a->end_ns = rec->end_ns;
+		a->lost += rec->lost;
 		return 0;
 	case CAPTURE_REC_MODULES:
 		pv->generation = rec->generation;

@@ -72,6 +72,7 @@ struct analysis {
 	uint64_t total_allocations, total_bytes, total_frees;
 	uint64_t peak_bytes, peak_allocations, peak_ms;
 	uint64_t leaked_bytes, leaked_allocations;
+	uint64_t lost;		/* records the tracker dropped (END records' count) */
 	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
 	uint64_t allocator_counts[CAPTURE_ALLOC_COUNT];
 	uint32_t main_tid;
