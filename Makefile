@@ -41,7 +41,10 @@ TRACKER_SRC = $(wildcard tracker/*.c)
 # what the tracker links of the capture code: no stdio, no malloc
 TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c report/heapmodel.c
 
-LIB_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC) $(CAPTURE_SRC) $(REPORT_SRC))
+LIB_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC) $(CAPTURE_SRC) $(REPORT_SRC)) $(B)/obj/web_assets.o
+WEB = report/web/node_modules
+WEB_ASSETS = $(WEB)/d3/dist/d3.min.js $(WEB)/d3-flame-graph/dist/d3-flamegraph.umd.min.js \
+	$(WEB)/d3-flame-graph/dist/d3-flamegraph.css
 CLI_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRC))
 TRACKER_OBJ = $(patsubst %.c,$(B)/pic/%.o,$(TRACKER_SRC) $(TRACKER_CAPTURE_SRC))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -58,6 +61,18 @@ $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -DMEMRAY_TRACKER $(ALL_CFLAGS) -fPIC -fvisibility=hidden \
 		-ftls-model=initial-exec -MMD -MP -c -o $@ $<
+
+# the browser libraries the HTML reports inline (make deps installs them from npm)
+$(WEB_ASSETS):
+	@echo "missing $@: run 'make deps' (it installs d3 and d3-flame-graph from npm)" && false
+
+$(B)/gen/web_assets.c: report/web/embed.py $(WEB_ASSETS)
+	@mkdir -p $(dir $@)
+	$(PYTHON) report/web/embed.py $@ web_d3_js=$(word 1,$(WEB_ASSETS)) \
+		web_flamegraph_js=$(word 2,$(WEB_ASSETS)) web_flamegraph_css=$(word 3,$(WEB_ASSETS))
+
+$(B)/obj/web_assets.o: $(B)/gen/web_assets.c report/html.h
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libmemray.a: $(LIB_OBJ)
 	@rm -f $@
@@ -114,11 +129,12 @@ uninstall:
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
-	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time
+	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium
 
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $(DEBIAN_DEPS)
+	cd report/web && npm ci --no-audit --no-fund --silent
 
 check-style:
 	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' common capture report cli tracker tests \

@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "run a program under the tracker and write a capture file" },
 	{ "stats", cmd_stats, "high-level statistics of a capture (text or --json)" },
+	{ "flamegraph", cmd_flamegraph, "an HTML flame graph of the peak (or --leaks), self-contained" },
 	{ "summary", cmd_summary, "functions holding memory at the peak, as a terminal table" },
 	{ "tree", cmd_tree, "the biggest stacks at the peak, as a terminal call tree" },
 	{ "parse", cmd_parse, "print every record of a capture, one per line" },

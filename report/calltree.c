@@ -1,0 +1,137 @@
+/*
+ * report/calltree: see calltree.h.
+ */
+#include "report/calltree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FRAMES 4096
+
+static size_t child(struct calltree *t, size_t parent, const struct sym_frame *f)
+{
+	const char *file = f->file ? f->file : f->module;
+	size_t last = 0;
+
+	for (size_t c = t->nodes[parent].first_child; c; c = t->nodes[c].next_sibling) {
+		const struct calltree_node *n = &t->nodes[c];
+
+		if (n->function == f->function && n->file == file && n->line == f->line)
+			return c;	/* interned strings: pointer equality */
+		last = c;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap * 2;
+		struct calltree_node *p = realloc(t->nodes, cap * sizeof(*p));
+
+		if (!p)
+			return 0;
+		t->nodes = p;
+		t->cap = cap;
+	}
+	t->nodes[t->n] = (struct calltree_node){ f->function, file, f->line, 0, 0, 0, 0 };
+	if (last)
+		t->nodes[last].next_sibling = t->n;
+	else
+		t->nodes[parent].first_child = t->n;
+	return t->n++;
+}
+
+static const struct analysis_entry *sort_entries;
+static enum calltree_view sort_view;
+
+static uint64_t bytes_of(const struct analysis_entry *e, enum calltree_view view)
+{
+	return view == CALLTREE_PEAK ? e->peak_bytes : e->leak_bytes;
+}
+
+static int by_bytes(const void *x, const void *y)
+{
+	const struct analysis_entry *a = &sort_entries[*(const size_t *)x];
+	const struct analysis_entry *b = &sort_entries[*(const size_t *)y];
+	uint64_t va = bytes_of(a, sort_view), vb = bytes_of(b, sort_view);
+
+	if (va != vb)
+		return va < vb ? 1 : -1;
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
+		   size_t biggest)
+{
+	static struct sym_frame frames[MAX_FRAMES];
+	size_t *order = malloc((a->nentries + 1) * sizeof(*order)), n = 0;
+
+	t->cap = 256;
+	t->n = 1;
+	t->nodes = calloc(t->cap, sizeof(*t->nodes));
+	if (!order || !t->nodes)
+		goto fail;
+	t->nodes[0].function = "<root>";
+	t->nodes[0].file = "";
+	for (size_t i = 0; i < a->nentries; i++)
+		if (bytes_of(&a->entries[i], view))
+			order[n++] = i;
+	sort_entries = a->entries;
+	sort_view = view;
+	qsort(order, n, sizeof(*order), by_bytes);
+	for (size_t k = 0; k < n && (!biggest || k < biggest); k++) {
+		const struct analysis_entry *e = &a->entries[order[k]];
+		uint64_t bytes = bytes_of(e, view), count = view == CALLTREE_PEAK ? e->peak_count : e->leak_count;
+		int nf = analysis_frames(a, s, e->stack, frames, MAX_FRAMES);
+		size_t at = 0;
+
+		t->nodes[0].bytes += bytes;
+		t->nodes[0].count += count;
+		for (int f = nf - 1; f >= 0; f--) {	/* from the outermost frame in */
+			if (analysis_is_hidden(&frames[f]))
+				continue;
+			at = child(t, at, &frames[f]);
+			if (!at)
+				goto fail;
+			t->nodes[at].bytes += bytes;
+			t->nodes[at].count += count;
+		}
+	}
+	free(order);
+	return 0;
+fail:
+	free(order);
+	calltree_release(t);
+	return -1;
+}
+
+void calltree_release(struct calltree *t)
+{
+	free(t->nodes);
+	memset(t, 0, sizeof(*t));
+}
+
+static const struct calltree *sort_tree;
+
+static int by_node_bytes(const void *x, const void *y)
+{
+	const struct calltree_node *a = &sort_tree->nodes[*(const size_t *)x];
+	const struct calltree_node *b = &sort_tree->nodes[*(const size_t *)y];
+
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+size_t calltree_children(const struct calltree *t, size_t i, size_t **out)
+{
+	size_t n = 0;
+
+	for (size_t c = t->nodes[i].first_child; c; c = t->nodes[c].next_sibling)
+		n++;
+	*out = malloc((n + 1) * sizeof(**out));
+	if (!*out)
+		return 0;
+	n = 0;
+	for (size_t c = t->nodes[i].first_child; c; c = t->nodes[c].next_sibling)
+		(*out)[n++] = c;
+	sort_tree = t;
+	qsort(*out, n, sizeof(**out), by_node_bytes);
+	return n;
+}

@@ -1,0 +1,50 @@
+/*
+ * report/calltree: stacks merged into one call tree, the shape that the
+ * terminal tree and the flame graph both draw.
+ *
+ * Each stack is walked from its outermost frame in, leaving out hidden
+ * frames (analysis_is_hidden: the C/C++/Rust runtime), and adds its bytes
+ * and allocation count to every node on the way. Node 0 is the root.
+ * Children are linked in order of first appearance; nodes never move
+ * once their index is known except when the array grows.
+ *
+ * Ownership: the tree owns its array (calltree_release frees it); the
+ * strings in nodes belong to the symbolizer.
+ */
+#ifndef REPORT_CALLTREE_H
+#define REPORT_CALLTREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report/analysis.h"
+
+struct calltree_node {
+	const char *function, *file;
+	unsigned line;
+	uint64_t bytes, count;
+	size_t first_child, next_sibling;	/* indexes; 0: none */
+};
+
+struct calltree {
+	struct calltree_node *nodes;
+	size_t n, cap;
+};
+
+enum calltree_view {
+	CALLTREE_PEAK,	/* what was live at the peak */
+	CALLTREE_LEAKS,	/* what was live at the end */
+};
+
+/*
+ * Build the tree of the `biggest` largest stacks of `view` (0: all).
+ * Returns 0, or -1 when out of memory (t is then released).
+ */
+int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
+		   size_t biggest);
+void calltree_release(struct calltree *t);
+
+/* the children of node i, biggest first; returns the count, *out is the caller's to free */
+size_t calltree_children(const struct calltree *t, size_t i, size_t **out);
+
+#endif

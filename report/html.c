@@ -1,0 +1,181 @@
+/*
+ * report/html: see html.h.
+ */
+#include "report/html.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "common/units.h"
+#include "report/calltree.h"
+
+int html_escape(struct strbuf *out, const char *s)
+{
+	for (; *s; s++) {
+		const char *rep = NULL;
+
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		}
+		if (rep ? strbuf_addstr(out, rep) : strbuf_addch(out, *s))
+			return -1;
+	}
+	return 0;
+}
+
+/* a JSON string that cannot end a <script> element: < > & as \u escapes */
+static void json_text(struct strbuf *out, const char *s)
+{
+	strbuf_addch(out, '"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '<' || c == '>' || c == '&' || c < 0x20)
+			strbuf_addf(out, "\\u%04x", c);
+		else if (c == '"' || c == '\\')
+			strbuf_addf(out, "\\%c", c);
+		else
+			strbuf_addch(out, (char)c);
+	}
+	strbuf_addch(out, '"');
+}
+
+struct emit {
+	struct strbuf *out;
+	const struct calltree *t;
+	uint64_t threshold;	/* children below this are merged */
+	uint64_t merged;	/* frames merged, for the page */
+};
+
+static void json_node(struct emit *e, size_t i, int depth)
+{
+	const struct calltree_node *n = &e->t->nodes[i];
+	size_t *kids, nk = depth < 2000 ? calltree_children(e->t, i, &kids) : 0;
+	uint64_t small_bytes = 0, small_count = 0, small_n = 0;
+	int first = 1;
+
+	strbuf_addstr(e->out, "{\"name\":");
+	json_text(e->out, n->function);
+	strbuf_addstr(e->out, ",\"loc\":");
+	if (i) {	/* "file:line"; the root has none */
+		struct strbuf loc = STRBUF_INIT;
+
+		strbuf_addf(&loc, "%s:%u", n->file, n->line);
+		json_text(e->out, loc.buf);
+		strbuf_release(&loc);
+	} else {
+		json_text(e->out, "");
+	}
+	strbuf_addf(e->out, ",\"value\":%llu,\"count\":%llu,\"children\":[", (unsigned long long)n->bytes,
+		    (unsigned long long)n->count);
+	for (size_t k = 0; k < nk; k++) {
+		const struct calltree_node *c = &e->t->nodes[kids[k]];
+
+		if (c->bytes < e->threshold) {
+			small_bytes += c->bytes;
+			small_count += c->count;
+			small_n++;
+			continue;
+		}
+		if (!first)
+			strbuf_addch(e->out, ',');
+		first = 0;
+		json_node(e, kids[k], depth + 1);
+	}
+	if (small_n) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "(%llu smaller frames merged)", (unsigned long long)small_n);
+		strbuf_addf(e->out, "%s{\"name\":", first ? "" : ",");
+		json_text(e->out, name);
+		strbuf_addf(e->out, ",\"loc\":\"\",\"value\":%llu,\"count\":%llu,\"children\":[]}",
+			    (unsigned long long)small_bytes, (unsigned long long)small_count);
+		e->merged += small_n;
+	}
+	strbuf_addstr(e->out, "]}");
+	if (nk)
+		free(kids);
+}
+
+static const char page_style[] =
+	"body{font-family:system-ui,sans-serif;margin:0 10px;color:#222}"
+	"header h1{font-size:20px;margin:12px 0 6px}"
+	"dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:0 0 8px;font-size:14px}"
+	"dt{font-weight:600}dd{margin:0;word-break:break-all}"
+	"#tools{margin:6px 0}#tools input{width:260px}#note{color:#666;font-size:13px}"
+	"#details{min-height:1.3em;font-size:13px;margin:4px 0}";
+
+/* the script that draws the chart; names reach the page only as text */
+static const char page_script[] =
+	"const data=JSON.parse(document.getElementById('data').textContent);\n"
+	"function human(n){const u=['B','KiB','MiB','GiB','TiB'];let i=0;"
+	"while(n>=1024&&i<u.length-1){n/=1024;i++;}return (i?n.toFixed(3):n)+u[i];}\n"
+	"const chart=flamegraph.default().width(Math.max(600,document.body.clientWidth-20))"
+	".cellHeight(18).transitionDuration(250).minFrameSize(1).selfValue(false)"
+	".setLabelHandler(d=>d.data.name+(d.data.loc?' at '+d.data.loc:'')+': '+human(d.data.value)"
+	"+' in '+d.data.count+' allocations')"
+	".setDetailsHandler(t=>{document.getElementById('details').textContent=t||'';});\n"
+	"d3.select('#chart').datum(data).call(chart);\n"
+	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n"
+	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n";
+
+static void header_row(struct strbuf *out, const char *term, const char *value)
+{
+	strbuf_addf(out, "<dt>%s</dt><dd>", term);
+	html_escape(out, value);
+	strbuf_addstr(out, "</dd>");
+}
+
+int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+		    const char *title)
+{
+	struct calltree t = { 0 };
+	struct emit e = { out, &t, 0, 0 };
+	char buf[UNITS_BUF], line[128];
+	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)" : "memory live at the peak";
+
+	if (calltree_build(&t, a, s, view == HTML_LEAKS ? CALLTREE_LEAKS : CALLTREE_PEAK, 0) < 0)
+		return -1;
+	e.threshold = t.nodes[0].bytes / 1000;
+	strbuf_addstr(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memray: ");
+	html_escape(out, what);
+	strbuf_addstr(out, "</title>\n<style>");
+	strbuf_addstr(out, web_flamegraph_css);
+	strbuf_addstr(out, page_style);
+	strbuf_addstr(out, "</style></head>\n<body><header><h1>memray flame graph: ");
+	html_escape(out, what);
+	strbuf_addstr(out, "</h1><dl>");
+	header_row(out, "Command", title);
+	header_row(out, "Peak memory", units_human(buf, a->peak_bytes));
+	snprintf(line, sizeof(line), "%s in %llu allocations", units_human(buf, a->total_bytes),
+		 (unsigned long long)a->total_allocations);
+	header_row(out, "Allocated in all", line);
+	snprintf(line, sizeof(line), "%s in %llu allocations", units_human(buf, a->leaked_bytes),
+		 (unsigned long long)a->leaked_allocations);
+	header_row(out, "Leaked", line);
+	snprintf(line, sizeof(line), "%.3f s", a->end_ns > a->start_ns ? (double)(a->end_ns - a->start_ns) / 1e9 : 0.0);
+	header_row(out, "Duration", line);
+	strbuf_addstr(out, "</dl><div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
+		      " <button id=\"reset\">Reset zoom</button></div>");
+	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<div id=\"chart\"></div><div id=\"details\"></div>\n");
+	strbuf_addstr(out, "<script type=\"application/json\" id=\"data\">");
+	json_node(&e, 0, 0);
+	strbuf_addstr(out, "</script>\n<script>");
+	strbuf_addstr(out, web_d3_js);
+	strbuf_addstr(out, "</script>\n<script>");
+	strbuf_addstr(out, web_flamegraph_js);
+	strbuf_addstr(out, "</script>\n<script>");
+	strbuf_addstr(out, page_script);
+	if (e.merged)
+		strbuf_addf(out, "document.getElementById('note').textContent='Frames smaller than 0.1%% of the "
+			    "total are merged: %llu of them.';\n", (unsigned long long)e.merged);
+	strbuf_addstr(out, "</script></body></html>\n");
+	calltree_release(&t);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * report/html: the self-contained HTML reports (flame graph).
+ *
+ * One file that works offline: d3 and d3-flame-graph (from npm, pinned in
+ * report/web/package.json) are inlined at build time (web_assets.c, made
+ * by report/web/embed.py), and so is the data. Every name from a capture
+ * reaches the page only as JSON inside a <script type="application/json">
+ * element, with <, > and & written as \u escapes so that no name can end
+ * the element, and the page puts names into the document as text, never
+ * as markup.
+ */
+#ifndef REPORT_HTML_H
+#define REPORT_HTML_H
+
+#include "report/analysis.h"
+
+struct strbuf;
+
+/* the inlined libraries (web_assets.c, generated) */
+extern const char web_d3_js[];
+extern const char web_flamegraph_js[];
+extern const char web_flamegraph_css[];
+
+enum html_view {
+	HTML_PEAK,	/* what was live at the peak */
+	HTML_LEAKS,	/* what was live at the end */
+};
+
+/*
+ * Append the flame graph page of `view` to out. `title` is the command
+ * line shown in the header (escaped here). Frames smaller than 1/1000 of
+ * the total are merged into one node per parent, and the page says so.
+ * Returns 0, or -1 when out of memory.
+ */
+int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+		    const char *title);
+
+/* s with & < > " ' as entities */
+int html_escape(struct strbuf *out, const char *s);
+
+#endif

@@ -1,0 +1,91 @@
+"""`memray flamegraph`: one offline HTML file, names escaped, rendered by a
+real browser (Debian's chromium, headless)."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, line_of, record, run
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--virtual-time-budget=3000"]
+
+
+def dom_after_scripts(html, tmp_path):
+    """The document as the browser has it once the page's scripts ran."""
+    if not CHROMIUM:
+        pytest.skip("chromium is not installed (make deps installs it)")
+    result = subprocess.run([CHROMIUM] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % (tmp_path / "profile"),
+                            "--dump-dom", "file://%s" % html], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_default_name_and_overwrite(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("blocks.c"), name="blocks-run.bin")
+    result = run("flamegraph", out)
+    assert result.returncode == 0, result.stderr
+    html = tmp_path / "memray-flamegraph-blocks-run.html"
+    assert html.exists() and "memray: wrote %s" % html in result.stderr
+    again = run("flamegraph", out)
+    assert again.returncode == 1 and "already exists (use -f" in again.stderr
+    assert run("flamegraph", "-f", out).returncode == 0
+
+
+def test_self_contained_and_rendered(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    html = tmp_path / "peak.html"
+    assert run("flamegraph", "-o", html, out).returncode == 0
+    text = html.read_text()
+    # everything inline: no script or stylesheet is fetched
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=", text)
+    dom = dom_after_scripts(html, tmp_path)
+    # d3-flame-graph drew the frames: one SVG group per frame, named
+    assert "<svg" in dom
+    make = "make_blocks at %s:%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "make_blocks"))
+    assert "<title>%s: 3.906MiB in 1000 allocations</title>" % make in dom
+    assert "Peak memory</dt><dd>3.906MiB</dd>" in dom
+
+
+def test_leaks_view(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    html = tmp_path / "leaks.html"
+    assert run("flamegraph", "--leaks", "-o", html, out).returncode == 0
+    text = html.read_text()
+    leak = "%s:%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "leak_some"))
+    assert '"name":"leak_some","loc":"%s","value":10000,"count":10' % leak in text
+    assert "make_blocks" not in text.split('id="data">')[1].split("</script>")[0]
+
+
+def test_hostile_names_are_text(fixtures, tmp_path):
+    """A source path with markup in it shows as text and runs nothing."""
+    weird = tmp_path / 'we<img src=x onerror="document.title=\'pwned\'">ird&dir'
+    weird.mkdir()
+    source = weird / "blocks.c"
+    shutil.copy(FIXTURES / "blocks.c", source)
+    prog = tmp_path / "weird_blocks"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(source)], check=True)
+    _, out = record(tmp_path, prog)
+    html = tmp_path / "weird.html"
+    assert run("flamegraph", "-o", html, out).returncode == 0
+    text = html.read_text()
+    assert "<img" not in text and "onerror=\"document" not in text
+    dom = dom_after_scripts(html, tmp_path)
+    # no element was made from the name, and no handler ran: the title is ours
+    assert "<img" not in dom
+    assert "<title>memray: memory live at the peak</title>" in dom
+    # the name is there, as text (the DOM serializes it with entities)
+    assert "we&lt;img src=x onerror=\"document.title='pwned'\"&gt;ird&amp;dir/blocks.c" in dom
+
+
+def test_flamegraph_bad_input(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_text("no capture here, just text")
+    result = run("flamegraph", junk)
+    assert result.returncode == 1 and "not a memray capture" in result.stderr
+    assert not (tmp_path / "memray-flamegraph-junk.html").exists()
+    assert run("flamegraph").returncode == 2
+    assert run("flamegraph", "--nope", junk).returncode == 2
