@@ -56,7 +56,7 @@ struct emit {
 static void json_node(struct emit *e, size_t i, int depth)
 {
 	const struct calltree_node *n = &e->t->nodes[i];
-	size_t *kids, nk = depth < 2000 ? calltree_children(e->t, i, &kids) : 0;
+	size_t *kids = NULL, nk = depth < 2000 ? calltree_children(e->t, i, &kids) : 0;
 	uint64_t small_bytes = 0, small_count = 0, small_n = 0;
 	int first = 1;
 
@@ -99,8 +99,7 @@ static void json_node(struct emit *e, size_t i, int depth)
 		e->merged += small_n;
 	}
 	strbuf_addstr(e->out, "]}");
-	if (nk)
-		free(kids);
+	free(kids);
 }
 
 static const char page_style[] =
