@@ -17,18 +17,20 @@
 #include "report/html.h"
 
 static const char flamegraph_usage[] =
-	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks] [--partial] CAPTURE\n"
+	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks] [--inverted] [--partial] CAPTURE\n"
 	"\n"
 	"Write a flame graph of the memory live at the peak (or, with --leaks, still\n"
 	"live at exit) as one HTML file that works offline: search, zoom by clicking,\n"
 	"and bytes and allocation counts on hover. Frames smaller than 0.1% of the\n"
-	"total are merged, and the page says how many.\n"
+	"total are merged, and the page says how many. Above it, a chart of the live\n"
+	"heap and the resident set size over time.\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE  the HTML file (default: memray-flamegraph-CAPTURE.html\n"
 	"                     next to CAPTURE, without its .bin)\n"
 	"  -f, --force        overwrite FILE if it exists\n"
 	"  --leaks            show leaks instead of the peak\n"
+	"  --inverted         root the graph at the allocating functions, callers above\n"
 	"  --partial          report what comes before damage in the capture\n"
 	"\n"
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
@@ -50,7 +52,7 @@ static void default_output(struct strbuf *out, const char *capture)
 int cmd_flamegraph(int argc, char **argv)
 {
 	const char *path = NULL, *output = NULL;
-	int force = 0, partial = 0, leaks = 0, ret, fd;
+	int force = 0, partial = 0, leaks = 0, inverted = 0, ret, fd;
 	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, title = STRBUF_INIT;
 	struct reading rd;
 
@@ -64,6 +66,8 @@ int cmd_flamegraph(int argc, char **argv)
 			force = 1;
 		} else if (!strcmp(arg, "--leaks")) {
 			leaks = 1;
+		} else if (!strcmp(arg, "--inverted")) {
+			inverted = 1;
 		} else if (!strcmp(arg, "--partial")) {
 			partial = 1;
 		} else if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
@@ -93,7 +97,7 @@ int cmd_flamegraph(int argc, char **argv)
 	for (int i = 0; i < capture_reader_header(rd.r)->argc; i++)
 		strbuf_addf(&title, "%s%s", i ? " " : "", capture_reader_header(rd.r)->argv[i]);
 	ret = EXIT_CAPTURE_ERROR;
-	if (html_flamegraph(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, title.buf) < 0) {
+	if (html_flamegraph(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, inverted, title.buf) < 0) {
 		error("flamegraph: out of memory");
 		goto out;
 	}

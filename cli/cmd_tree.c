@@ -96,7 +96,7 @@ int cmd_tree(int argc, char **argv)
 		return ret;
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
 		width = ws.ws_col;
-	if (calltree_build(&t, &rd.a, rd.sym, CALLTREE_PEAK, biggest) < 0) {
+	if (calltree_build(&t, &rd.a, rd.sym, CALLTREE_PEAK, biggest, 0) < 0) {
 		error("tree: out of memory");
 		ret = EXIT_CAPTURE_ERROR;
 	} else {

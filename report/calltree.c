@@ -57,7 +57,7 @@ static int by_bytes(const void *x, const void *y)
 }
 
 int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
-		   size_t biggest)
+		   size_t biggest, int inverted)
 {
 	static struct sym_frame frames[MAX_FRAMES];
 	size_t *order = malloc((a->nentries + 1) * sizeof(*order)), n = 0;
@@ -83,10 +83,13 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 
 		t->nodes[0].bytes += bytes;
 		t->nodes[0].count += count;
-		for (int f = nf - 1; f >= 0; f--) {	/* from the outermost frame in */
-			if (analysis_is_hidden(&frames[f]))
+		for (int j = 0; j < nf; j++) {
+			/* from the outermost frame in, or, inverted, from the innermost out */
+			const struct sym_frame *f = &frames[inverted ? j : nf - 1 - j];
+
+			if (analysis_is_hidden(f))
 				continue;
-			at = child(t, at, &frames[f]);
+			at = child(t, at, f);
 			if (!at)
 				goto fail;
 			t->nodes[at].bytes += bytes;

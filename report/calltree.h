@@ -37,11 +37,13 @@ enum calltree_view {
 };
 
 /*
- * Build the tree of the `biggest` largest stacks of `view` (0: all).
- * Returns 0, or -1 when out of memory (t is then released).
+ * Build the tree of the `biggest` largest stacks of `view` (0: all);
+ * `inverted` roots each stack at its innermost frame (the function that
+ * allocated) with its callers above. Returns 0, or -1 when out of memory
+ * (t is then released).
  */
 int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
-		   size_t biggest);
+		   size_t biggest, int inverted);
 void calltree_release(struct calltree *t);
 
 /* the children of node i, biggest first; returns the count, *out is the caller's to free */

@@ -122,7 +122,21 @@ static const char page_script[] =
 	".setDetailsHandler(t=>{document.getElementById('details').textContent=t||'';});\n"
 	"d3.select('#chart').datum(data).call(chart);\n"
 	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n"
-	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n";
+	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n"
+	/* live heap and RSS over time, from the tracker's 10 ms samples */
+	"(function(){const s=JSON.parse(document.getElementById('samples').textContent);"
+	"const svg=d3.select('#memory').attr('width',Math.max(600,document.body.clientWidth-20));"
+	"if(s.length<2){svg.attr('height',0);return;}"
+	"const w=+svg.attr('width'),h=120,m={l:70,r:10,t:8,b:20};"
+	"const x=d3.scaleLinear().domain(d3.extent(s,d=>d[0])).range([m.l,w-m.r]);"
+	"const y=d3.scaleLinear().domain([0,d3.max(s,d=>Math.max(d[1],d[2]))]).nice().range([h-m.b,m.t]);"
+	"svg.append('g').attr('transform','translate(0,'+(h-m.b)+')').call(d3.axisBottom(x).ticks(6)"
+	".tickFormat(v=>v+' ms'));"
+	"svg.append('g').attr('transform','translate('+m.l+',0)').call(d3.axisLeft(y).ticks(4).tickFormat(human));"
+	"[[1,'#d9480f','heap'],[2,'#1971c2','RSS']].forEach(([k,c,n])=>{svg.append('path').datum(s)"
+	".attr('class','line-'+n).attr('fill','none').attr('stroke',c).attr('stroke-width',1.5)"
+	".attr('d',d3.line().x(d=>x(d[0])).y(d=>y(d[k])));"
+	"svg.append('text').attr('x',m.l+8+(k-1)*60).attr('y',m.t+10).attr('fill',c).text(n);});})();\n";
 
 static void header_row(struct strbuf *out, const char *term, const char *value)
 {
@@ -131,15 +145,27 @@ static void header_row(struct strbuf *out, const char *term, const char *value)
 	strbuf_addstr(out, "</dd>");
 }
 
+/* the RSS samples as [ms, heap, rss] triples, at most ~2000 of them */
+static void json_samples(struct strbuf *out, const struct analysis *a)
+{
+	size_t step = a->nsamples / 2000 + 1;
+
+	strbuf_addch(out, '[');
+	for (size_t i = 0; i < a->nsamples; i += step)
+		strbuf_addf(out, "%s[%llu,%llu,%llu]", i ? "," : "", (unsigned long long)a->samples[i].ms,
+			    (unsigned long long)a->samples[i].heap, (unsigned long long)a->samples[i].rss);
+	strbuf_addch(out, ']');
+}
+
 int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
-		    const char *title)
+		    int inverted, const char *title)
 {
 	struct calltree t = { 0 };
 	struct emit e = { out, &t, 0, 0 };
 	char buf[UNITS_BUF], line[128];
 	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)" : "memory live at the peak";
 
-	if (calltree_build(&t, a, s, view == HTML_LEAKS ? CALLTREE_LEAKS : CALLTREE_PEAK, 0) < 0)
+	if (calltree_build(&t, a, s, view == HTML_LEAKS ? CALLTREE_LEAKS : CALLTREE_PEAK, 0, inverted) < 0)
 		return -1;
 	e.threshold = t.nodes[0].bytes / 1000;
 	strbuf_addstr(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memray: ");
@@ -162,8 +188,11 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	header_row(out, "Duration", line);
 	strbuf_addstr(out, "</dl><div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
 		      " <button id=\"reset\">Reset zoom</button></div>");
-	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<div id=\"chart\"></div><div id=\"details\"></div>\n");
-	strbuf_addstr(out, "<script type=\"application/json\" id=\"data\">");
+	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<svg id=\"memory\" height=\"120\"></svg>\n"
+		      "<div id=\"chart\"></div><div id=\"details\"></div>\n");
+	strbuf_addstr(out, "<script type=\"application/json\" id=\"samples\">");
+	json_samples(out, a);
+	strbuf_addstr(out, "</script>\n<script type=\"application/json\" id=\"data\">");
 	json_node(&e, 0, 0);
 	strbuf_addstr(out, "</script>\n<script>");
 	strbuf_addstr(out, web_d3_js);

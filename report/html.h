@@ -27,13 +27,14 @@ enum html_view {
 };
 
 /*
- * Append the flame graph page of `view` to out. `title` is the command
- * line shown in the header (escaped here). Frames smaller than 1/1000 of
+ * Append the flame graph page of `view` to out (inverted: rooted at the
+ * allocating functions). `title` is the command line shown in the header
+ * (escaped here). A chart of live heap and RSS over time sits above it. Frames smaller than 1/1000 of
  * the total are merged into one node per parent, and the page says so.
  * Returns 0, or -1 when out of memory.
  */
 int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
-		    const char *title);
+		    int inverted, const char *title);
 
 /* s with & < > " ' as entities */
 int html_escape(struct strbuf *out, const char *s);

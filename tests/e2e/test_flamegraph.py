@@ -89,3 +89,24 @@ def test_flamegraph_bad_input(tmp_path):
     assert not (tmp_path / "memray-flamegraph-junk.html").exists()
     assert run("flamegraph").returncode == 2
     assert run("flamegraph", "--nope", junk).returncode == 2
+
+
+def test_inverted_roots_at_the_allocating_function(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    html = tmp_path / "inv.html"
+    assert run("flamegraph", "--inverted", "-o", html, out).returncode == 0
+    data = html.read_text().split('id="data">')[1].split("</script>")[0]
+    # straight under the root: the allocating function, then its caller
+    assert data.startswith('{"name":"\\u003croot\\u003e","loc":"","value":4096000,"count":1000,'
+                           '"children":[{"name":"make_blocks"')
+    assert '"children":[{"name":"main"' in data
+
+
+def test_memory_chart(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("killer.c"))	# sleeps 200 ms: 20 samples
+    html = tmp_path / "chart.html"
+    assert run("flamegraph", "-o", html, out).returncode == 0
+    samples = html.read_text().split('id="samples">')[1].split("</script>")[0]
+    assert samples.count("],[") >= 10
+    dom = dom_after_scripts(html, tmp_path)
+    assert 'class="line-heap"' in dom and 'class="line-RSS"' in dom
