@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "flamegraph", cmd_flamegraph, "an HTML flame graph of the peak (or --leaks), self-contained" },
 	{ "summary", cmd_summary, "functions holding memory at the peak, as a terminal table" },
 	{ "tree", cmd_tree, "the biggest stacks at the peak, as a terminal call tree" },
+	{ "transform", cmd_transform, "the peak's (or --leaks') stacks as CSV for other tools" },
 	{ "parse", cmd_parse, "print every record of a capture, one per line" },
 };
 

@@ -1,0 +1,45 @@
+"""`memray transform csv`: the peak's stacks as RFC 4180 CSV."""
+import csv
+import shutil
+import subprocess
+
+from conftest import FIXTURES, line_of, record, run
+
+
+def test_csv_of_the_peak_and_leaks(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    assert run("transform", "csv", out).returncode == 0
+    rows = list(csv.DictReader(open(tmp_path / "memray-csv-out.csv", newline="")))
+    assert list(rows[0]) == ["allocator", "num_allocations", "size", "stack_trace"]
+    make = "make_blocks;%s;%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "make_blocks"))
+    peak = [r for r in rows if r["stack_trace"].startswith(make + "|")]
+    assert [(r["allocator"], r["num_allocations"], r["size"]) for r in peak] == [("MALLOC", "1000", "4096000")]
+    assert peak[0]["stack_trace"].split("|")[1].startswith("main;")
+    leaks = tmp_path / "leaks.csv"
+    assert run("transform", "csv", "--leaks", "-o", leaks, out).returncode == 0
+    leak = "leak_some;%s;%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "leak_some"))
+    rows = list(csv.DictReader(open(leaks, newline="")))
+    assert [(r["num_allocations"], r["size"]) for r in rows if r["stack_trace"].startswith(leak)] == [("10", "10000")]
+
+
+def test_csv_quotes_odd_paths(fixtures, tmp_path):
+    odd = tmp_path / 'a,b"c'
+    odd.mkdir()
+    shutil.copy(FIXTURES / "blocks.c", odd / "blocks.c")
+    prog = tmp_path / "odd"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(odd / "blocks.c")], check=True)
+    _, out = record(tmp_path, prog)
+    target = tmp_path / "odd.csv"
+    assert run("transform", "csv", "-o", target, out).returncode == 0
+    rows = list(csv.DictReader(open(target, newline="")))
+    assert any(r["stack_trace"].startswith('make_blocks;%s/blocks.c;' % odd) for r in rows)
+
+
+def test_transform_bad_input(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    assert run("transform", "speedscope", out).returncode == 2
+    assert run("transform", out).returncode == 2
+    assert run("transform", "csv").returncode == 2
+    assert run("transform", "csv", out).returncode == 0
+    again = run("transform", "csv", out)
+    assert again.returncode == 1 and "already exists" in again.stderr
