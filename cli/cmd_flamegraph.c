@@ -2,13 +2,9 @@
  * cli/cmd_flamegraph: `memray flamegraph`, one self-contained HTML file
  * with the flame graph of what was live at the peak (or leaked).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "capture/reader.h"
 #include "cli/commands.h"
@@ -35,24 +31,10 @@ static const char flamegraph_usage[] =
 	"\n"
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
 
-/* memray-flamegraph-<capture name without .bin>.html beside the capture */
-static void default_output(struct strbuf *out, const char *capture)
-{
-	char *dir_copy = strdup(capture), *base_copy = strdup(capture);
-	const char *base = base_copy ? basename(base_copy) : "capture";
-	size_t len = strlen(base);
-
-	if (len > 4 && !strcmp(base + len - 4, ".bin"))
-		len -= 4;
-	strbuf_addf(out, "%s/memray-flamegraph-%.*s.html", dir_copy ? dirname(dir_copy) : ".", (int)len, base);
-	free(dir_copy);
-	free(base_copy);
-}
-
 int cmd_flamegraph(int argc, char **argv)
 {
 	const char *path = NULL, *output = NULL;
-	int force = 0, partial = 0, leaks = 0, inverted = 0, ret, fd;
+	int force = 0, partial = 0, leaks = 0, inverted = 0, ret;
 	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, title = STRBUF_INIT;
 	struct reading rd;
 
@@ -81,13 +63,12 @@ int cmd_flamegraph(int argc, char **argv)
 		}
 	}
 	if (path && !output) {
-		default_output(&name, path);
+		output_default(&name, path, "flamegraph", "html");
 		output = name.buf;
 	}
-	if (path && !force && access(output, F_OK) == 0) {
-		error("output file '%s' already exists (use -f to overwrite it)", output);
+	if (path && (ret = output_check(output, force))) {
 		strbuf_release(&name);
-		return EXIT_CAPTURE_ERROR;
+		return ret;
 	}
 	ret = reading_open(&rd, "flamegraph", path, partial);
 	if (ret) {
@@ -101,22 +82,9 @@ int cmd_flamegraph(int argc, char **argv)
 		error("flamegraph: out of memory");
 		goto out;
 	}
-	fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0) {
-		error_errno("cannot create '%s'", output);
-		goto out;
-	}
-	if (write(fd, html.buf, html.len) != (ssize_t)html.len) {
-		error_errno("cannot write '%s'", output);
-		close(fd);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		error_errno("cannot write '%s'", output);
-		goto out;
-	}
-	fprintf(stderr, "memray: wrote %s\n", output);
-	ret = 0;
+	ret = output_write(output, force, &html);
+	if (!ret)
+		fprintf(stderr, "memray: wrote %s\n", output);
 out:
 	strbuf_release(&html);
 	strbuf_release(&title);

@@ -3,13 +3,9 @@
  * (or leaked) in a form other tools read: one CSV row per (stack,
  * allocator) with its bytes, count and whole stack.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "capture/reader.h"
 #include "cli/commands.h"
@@ -78,7 +74,7 @@ static void write_csv(struct strbuf *out, struct reading *rd, int leaks)
 int cmd_transform(int argc, char **argv)
 {
 	const char *path = NULL, *output = NULL, *format = NULL;
-	int force = 0, partial = 0, leaks = 0, ret, fd;
+	int force = 0, partial = 0, leaks = 0, ret;
 	struct strbuf csv = STRBUF_INIT, name = STRBUF_INIT;
 	struct reading rd;
 
@@ -112,21 +108,12 @@ int cmd_transform(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (path && !output) {
-		char *dir = strdup(path), *base = strdup(path);
-		const char *b = base ? basename(base) : "capture";
-		size_t len = strlen(b);
-
-		if (len > 4 && !strcmp(b + len - 4, ".bin"))
-			len -= 4;
-		strbuf_addf(&name, "%s/memray-csv-%.*s.csv", dir ? dirname(dir) : ".", (int)len, b);
-		free(dir);
-		free(base);
+		output_default(&name, path, "csv", "csv");
 		output = name.buf;
 	}
-	if (path && !force && access(output, F_OK) == 0) {
-		error("output file '%s' already exists (use -f to overwrite it)", output);
+	if (path && (ret = output_check(output, force))) {
 		strbuf_release(&name);
-		return EXIT_CAPTURE_ERROR;
+		return ret;
 	}
 	ret = reading_open(&rd, "transform", path, partial);
 	if (ret) {
@@ -134,16 +121,9 @@ int cmd_transform(int argc, char **argv)
 		return ret;
 	}
 	write_csv(&csv, &rd, leaks);
-	ret = EXIT_CAPTURE_ERROR;
-	fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0) {
-		error_errno("cannot create '%s'", output);
-	} else if (write(fd, csv.buf, csv.len) != (ssize_t)csv.len || close(fd) < 0) {
-		error_errno("cannot write '%s'", output);
-	} else {
+	ret = output_write(output, force, &csv);
+	if (!ret)
 		fprintf(stderr, "memray: wrote %s\n", output);
-		ret = 0;
-	}
 	strbuf_release(&csv);
 	strbuf_release(&name);
 	reading_close(&rd);

@@ -49,4 +49,12 @@ int reading_arg(const char *cmd, const char *arg, const char **path);
 int reading_open(struct reading *rd, const char *cmd, const char *path, int partial);
 void reading_close(struct reading *rd);
 
+struct strbuf;
+/* "<capture's dir>/memray-<kind>-<capture name without .bin>.<ext>" */
+void output_default(struct strbuf *name, const char *capture, const char *kind, const char *ext);
+/* 0, or EXIT_CAPTURE_ERROR after an error if path exists and !force */
+int output_check(const char *path, int force);
+/* write data to path (never over an existing file without force): 0 or EXIT_CAPTURE_ERROR */
+int output_write(const char *path, int force, const struct strbuf *data);
+
 #endif

@@ -3,13 +3,19 @@
  * own work: take the one CAPTURE argument, open it, run the analysis,
  * say how the capture ended, and make a symbolizer; then free it all.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture/reader.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/strbuf.h"
 
 int reading_arg(const char *cmd, const char *arg, const char **path)
 {
@@ -68,4 +74,49 @@ void reading_close(struct reading *rd)
 		analysis_release(&rd->a);
 	capture_reader_free(rd->r);
 	memset(rd, 0, sizeof(*rd));
+}
+
+void output_default(struct strbuf *name, const char *capture, const char *kind, const char *ext)
+{
+	char *dir = strdup(capture), *base = strdup(capture);
+	const char *b = base ? basename(base) : "capture";
+	size_t len = strlen(b);
+
+	if (len > 4 && !strcmp(b + len - 4, ".bin"))
+		len -= 4;
+	strbuf_addf(name, "%s/memray-%s-%.*s.%s", dir ? dirname(dir) : ".", kind, (int)len, b, ext);
+	free(dir);
+	free(base);
+}
+
+int output_check(const char *path, int force)
+{
+	if (!force && access(path, F_OK) == 0) {
+		error("output file '%s' already exists (use -f to overwrite it)", path);
+		return EXIT_CAPTURE_ERROR;
+	}
+	return 0;
+}
+
+int output_write(const char *path, int force, const struct strbuf *data)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			error("output file '%s' already exists (use -f to overwrite it)", path);
+		else
+			error_errno("cannot create '%s'", path);
+		return EXIT_CAPTURE_ERROR;
+	}
+	if (write(fd, data->buf, data->len) != (ssize_t)data->len) {
+		error_errno("cannot write '%s'", path);
+		close(fd);
+		return EXIT_CAPTURE_ERROR;
+	}
+	if (close(fd) < 0) {
+		error_errno("cannot write '%s'", path);
+		return EXIT_CAPTURE_ERROR;
+	}
+	return 0;
 }
