@@ -20,6 +20,7 @@ int cmd_parse(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+int cmd_table(int argc, char **argv);
 int cmd_transform(int argc, char **argv);
 
 /* true if arg is -h or --help */

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run a program under the tracker and write a capture file" },
 	{ "stats", cmd_stats, "high-level statistics of a capture (text or --json)" },
 	{ "flamegraph", cmd_flamegraph, "an HTML flame graph of the peak (or --leaks), self-contained" },
+	{ "table", cmd_table, "an HTML table of the peak's (or --leaks') stacks, sortable" },
 	{ "summary", cmd_summary, "functions holding memory at the peak, as a terminal table" },
 	{ "tree", cmd_tree, "the biggest stacks at the peak, as a terminal call tree" },
 	{ "transform", cmd_transform, "the peak's (or --leaks') stacks as CSV for other tools" },

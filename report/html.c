@@ -9,6 +9,7 @@
 
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "capture/format.h"
 #include "report/calltree.h"
 
 int html_escape(struct strbuf *out, const char *s)
@@ -157,23 +158,18 @@ static void json_samples(struct strbuf *out, const struct analysis *a)
 	strbuf_addch(out, ']');
 }
 
-int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
-		    int inverted, const char *title)
+/* doctype to the end of the header's facts (an open <header>, a closed <dl>) */
+static void page_head(struct strbuf *out, const struct analysis *a, const char *kind, const char *what,
+		      const char *title)
 {
-	struct calltree t = { 0 };
-	struct emit e = { out, &t, 0, 0 };
 	char buf[UNITS_BUF], line[128];
-	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)" : "memory live at the peak";
 
-	if (calltree_build(&t, a, s, view == HTML_LEAKS ? CALLTREE_LEAKS : CALLTREE_PEAK, 0, inverted) < 0)
-		return -1;
-	e.threshold = t.nodes[0].bytes / 1000;
 	strbuf_addstr(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memray: ");
 	html_escape(out, what);
 	strbuf_addstr(out, "</title>\n<style>");
 	strbuf_addstr(out, web_flamegraph_css);
 	strbuf_addstr(out, page_style);
-	strbuf_addstr(out, "</style></head>\n<body><header><h1>memray flame graph: ");
+	strbuf_addf(out, "</style></head>\n<body><header><h1>memray %s: ", kind);
 	html_escape(out, what);
 	strbuf_addstr(out, "</h1><dl>");
 	header_row(out, "Command", title);
@@ -186,7 +182,21 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	header_row(out, "Leaked", line);
 	snprintf(line, sizeof(line), "%.3f s", a->end_ns > a->start_ns ? (double)(a->end_ns - a->start_ns) / 1e9 : 0.0);
 	header_row(out, "Duration", line);
-	strbuf_addstr(out, "</dl><div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
+	strbuf_addstr(out, "</dl>");
+}
+
+int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+		    int inverted, const char *title)
+{
+	struct calltree t = { 0 };
+	struct emit e = { out, &t, 0, 0 };
+	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)" : "memory live at the peak";
+
+	if (calltree_build(&t, a, s, view == HTML_LEAKS ? CALLTREE_LEAKS : CALLTREE_PEAK, 0, inverted) < 0)
+		return -1;
+	e.threshold = t.nodes[0].bytes / 1000;
+	page_head(out, a, "flame graph", what, title);
+	strbuf_addstr(out, "<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
 		      " <button id=\"reset\">Reset zoom</button></div>");
 	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<svg id=\"memory\" height=\"120\"></svg>\n"
 		      "<div id=\"chart\"></div><div id=\"details\"></div>\n");
@@ -205,5 +215,79 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 			    "total are merged: %llu of them.';\n", (unsigned long long)e.merged);
 	strbuf_addstr(out, "</script></body></html>\n");
 	calltree_release(&t);
+	return 0;
+}
+
+static const char table_style[] =
+	"table{border-collapse:collapse;font-size:13px;width:100%}"
+	"th{cursor:pointer;text-align:left;border-bottom:2px solid #888;padding:3px 8px;user-select:none}"
+	"td{border-bottom:1px solid #ddd;padding:3px 8px;vertical-align:top}"
+	"td.n{text-align:right;white-space:nowrap}details summary{cursor:pointer}"
+	"details div{font-family:monospace;white-space:pre;font-size:12px;color:#444}";
+
+/* fills the table from the JSON rows: text only, sortable, filterable */
+static const char table_script[] =
+	"const rows=JSON.parse(document.getElementById('data').textContent);\n"
+	"function human(n){const u=['B','KiB','MiB','GiB','TiB'];let i=0;"
+	"while(n>=1024&&i<u.length-1){n/=1024;i++;}return (i?n.toFixed(3):n)+u[i];}\n"
+	"let key=1,desc=true;const body=document.querySelector('#table tbody');\n"
+	"function draw(){const f=document.getElementById('filter').value.toLowerCase();"
+	"const shown=rows.filter(r=>!f||r[0].toLowerCase().includes(f)||r[4].join('\\n').toLowerCase().includes(f));"
+	"shown.sort((a,b)=>{const x=a[key],y=b[key];return (x<y?-1:x>y?1:0)*(desc?-1:1);});"
+	"body.replaceChildren();for(const r of shown){const tr=document.createElement('tr');"
+	"const cells=[r[0],human(r[1]),String(r[2]),r[3]];cells.forEach((v,i)=>{const td=document.createElement('td');"
+	"if(i==1||i==2)td.className='n';if(i==0){const d=document.createElement('details');"
+	"const s=document.createElement('summary');s.textContent=v;const st=document.createElement('div');"
+	"st.textContent=r[4].join('\\n');d.append(s,st);td.append(d);}else{td.textContent=v;}tr.append(td);});"
+	"body.append(tr);}document.getElementById('shown').textContent=shown.length+' of '+rows.length+' rows';}\n"
+	"document.querySelectorAll('#table th').forEach((th,i)=>th.addEventListener('click',()=>"
+	"{const k=[0,1,2,3][i];desc=key===k?!desc:k!==0&&k!==3;key=k;draw();}));\n"
+	"document.getElementById('filter').addEventListener('input',draw);draw();\n";
+
+int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+	       const char *title)
+{
+	static struct sym_frame frames[4096];
+	const char *what = view == HTML_LEAKS ? "allocations leaked (live at exit)" : "allocations live at the peak";
+	struct strbuf loc = STRBUF_INIT;
+	int first = 1;
+
+	page_head(out, a, "table", what, title);
+	strbuf_addstr(out, "<style>");
+	strbuf_addstr(out, table_style);
+	strbuf_addstr(out, "</style><div id=\"tools\"><input id=\"filter\" type=\"search\" "
+		      "placeholder=\"Filter by function or file\"> <span id=\"shown\"></span></div></header>\n"
+		      "<table id=\"table\"><thead><tr><th>Location</th><th>Size</th><th>Allocations</th>"
+		      "<th>Allocator</th></tr></thead><tbody></tbody></table>\n"
+		      "<script type=\"application/json\" id=\"data\">[");
+	for (size_t i = 0; i < a->nentries; i++) {
+		const struct analysis_entry *e = &a->entries[i];
+		uint64_t bytes = view == HTML_LEAKS ? e->leak_bytes : e->peak_bytes;
+		uint64_t count = view == HTML_LEAKS ? e->leak_count : e->peak_count;
+		int n;
+
+		if (!bytes && !count)
+			continue;
+		strbuf_addstr(out, first ? "[" : ",[");
+		first = 0;
+		json_text(out, analysis_location(a, s, e->stack));
+		strbuf_addf(out, ",%llu,%llu,", (unsigned long long)bytes, (unsigned long long)count);
+		json_text(out, capture_allocator_name(e->kind));
+		strbuf_addstr(out, ",[");
+		n = analysis_frames(a, s, e->stack, frames, 4096);
+		for (int k = 0; k < n; k++) {
+			strbuf_reset(&loc);
+			strbuf_addf(&loc, "%s at %s:%u", frames[k].function, frames[k].file ? frames[k].file : frames[k].module,
+				    frames[k].line);
+			if (k)
+				strbuf_addch(out, ',');
+			json_text(out, loc.buf);
+		}
+		strbuf_addstr(out, "]]");
+	}
+	strbuf_addstr(out, "]</script>\n<script>");
+	strbuf_addstr(out, table_script);
+	strbuf_addstr(out, "</script></body></html>\n");
+	strbuf_release(&loc);
 	return 0;
 }

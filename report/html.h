@@ -1,5 +1,5 @@
 /*
- * report/html: the self-contained HTML reports (flame graph).
+ * report/html: the self-contained HTML reports (flame graph, table).
  *
  * One file that works offline: d3 and d3-flame-graph (from npm, pinned in
  * report/web/package.json) are inlined at build time (web_assets.c, made
@@ -35,6 +35,14 @@ enum html_view {
  */
 int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
 		    int inverted, const char *title);
+
+/*
+ * Append the table page of `view` to out: every (stack, allocator) with
+ * its location, bytes, count and whole stack, sortable by any column and
+ * filterable by text in the browser. Returns 0.
+ */
+int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+	       const char *title);
 
 /* s with & < > " ' as entities */
 int html_escape(struct strbuf *out, const char *s);

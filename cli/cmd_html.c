@@ -1,6 +1,7 @@
 /*
- * cli/cmd_flamegraph: `memray flamegraph`, one self-contained HTML file
- * with the flame graph of what was live at the peak (or leaked).
+ * cli/cmd_html: the two HTML reporters, `memray flamegraph` and `memray
+ * table`, one self-contained file each of what was live at the peak (or
+ * leaked). They take the same options, so one function serves both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,25 @@ static const char flamegraph_usage[] =
 	"\n"
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
 
-int cmd_flamegraph(int argc, char **argv)
+static const char table_usage[] =
+	"usage: memray table [-h] [-o FILE] [-f] [--leaks] [--partial] CAPTURE\n"
+	"\n"
+	"Write every stack live at the peak (or, with --leaks, at exit) as a table in one\n"
+	"HTML file that works offline: location, bytes, allocations and allocator, the\n"
+	"whole stack on a click; sort by any column, filter by function or file.\n"
+	"\n"
+	"options:\n"
+	"  -o, --output FILE  the HTML file (default: memray-table-CAPTURE.html\n"
+	"                     next to CAPTURE, without its .bin)\n"
+	"  -f, --force        overwrite FILE if it exists\n"
+	"  --leaks            show leaks instead of the peak\n"
+	"  --partial          report what comes before damage in the capture\n"
+	"\n"
+	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
+
+static int html_command(int argc, char **argv, const char *cmd)
 {
+	int is_table = !strcmp(cmd, "table");
 	const char *path = NULL, *output = NULL;
 	int force = 0, partial = 0, leaks = 0, inverted = 0, ret;
 	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, title = STRBUF_INIT;
@@ -42,35 +60,35 @@ int cmd_flamegraph(int argc, char **argv)
 		const char *arg = argv[i];
 
 		if (is_help(arg)) {
-			fputs(flamegraph_usage, stdout);
+			fputs(is_table ? table_usage : flamegraph_usage, stdout);
 			return 0;
 		} else if (!strcmp(arg, "-f") || !strcmp(arg, "--force")) {
 			force = 1;
 		} else if (!strcmp(arg, "--leaks")) {
 			leaks = 1;
-		} else if (!strcmp(arg, "--inverted")) {
+		} else if (!strcmp(arg, "--inverted") && !is_table) {
 			inverted = 1;
 		} else if (!strcmp(arg, "--partial")) {
 			partial = 1;
 		} else if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
 			if (i + 1 == argc) {
-				error("flamegraph: %s needs a file name (see 'memray flamegraph --help')", arg);
+				error("%s: %s needs a file name (see 'memray %s --help')", cmd, arg, cmd);
 				return EXIT_USAGE;
 			}
 			output = argv[++i];
-		} else if ((ret = reading_arg("flamegraph", arg, &path))) {
+		} else if ((ret = reading_arg(cmd, arg, &path))) {
 			return ret;
 		}
 	}
 	if (path && !output) {
-		output_default(&name, path, "flamegraph", "html");
+		output_default(&name, path, cmd, "html");
 		output = name.buf;
 	}
 	if (path && (ret = output_check(output, force))) {
 		strbuf_release(&name);
 		return ret;
 	}
-	ret = reading_open(&rd, "flamegraph", path, partial);
+	ret = reading_open(&rd, cmd, path, partial);
 	if (ret) {
 		strbuf_release(&name);
 		return ret;
@@ -78,8 +96,9 @@ int cmd_flamegraph(int argc, char **argv)
 	for (int i = 0; i < capture_reader_header(rd.r)->argc; i++)
 		strbuf_addf(&title, "%s%s", i ? " " : "", capture_reader_header(rd.r)->argv[i]);
 	ret = EXIT_CAPTURE_ERROR;
-	if (html_flamegraph(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, inverted, title.buf) < 0) {
-		error("flamegraph: out of memory");
+	if ((is_table ? html_table(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, title.buf)
+		      : html_flamegraph(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, inverted, title.buf)) < 0) {
+		error("%s: out of memory", cmd);
 		goto out;
 	}
 	ret = output_write(output, force, &html);
@@ -91,4 +110,14 @@ out:
 	strbuf_release(&name);
 	reading_close(&rd);
 	return ret;
+}
+
+int cmd_flamegraph(int argc, char **argv)
+{
+	return html_command(argc, argv, "flamegraph");
+}
+
+int cmd_table(int argc, char **argv)
+{
+	return html_command(argc, argv, "table");
 }
