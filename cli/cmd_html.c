@@ -12,9 +12,11 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "report/html.h"
+#include <stdint.h>
 
 static const char flamegraph_usage[] =
-	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks] [--inverted] [--partial] CAPTURE\n"
+	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
+	"                         [--temporary-allocation-threshold N] [--inverted] [--partial] CAPTURE\n"
 	"\n"
 	"Write a flame graph of the memory live at the peak (or, with --leaks, still\n"
 	"live at exit) as one HTML file that works offline: search, zoom by clicking,\n"
@@ -27,13 +29,19 @@ static const char flamegraph_usage[] =
 	"                     next to CAPTURE, without its .bin)\n"
 	"  -f, --force        overwrite FILE if it exists\n"
 	"  --leaks            show leaks instead of the peak\n"
+	"  --temporary-allocations\n"
+	"                     show allocations freed soon after they were made instead\n"
+	"  --temporary-allocation-threshold N\n"
+	"                     'soon': before N more allocations (default 1: before any\n"
+	"                     other); implies --temporary-allocations\n"
 	"  --inverted         root the graph at the allocating functions, callers above\n"
 	"  --partial          report what comes before damage in the capture\n"
 	"\n"
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
 
 static const char table_usage[] =
-	"usage: memray table [-h] [-o FILE] [-f] [--leaks] [--partial] CAPTURE\n"
+	"usage: memray table [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
+	"                    [--temporary-allocation-threshold N] [--partial] CAPTURE\n"
 	"\n"
 	"Write every stack live at the peak (or, with --leaks, at exit) as a table in one\n"
 	"HTML file that works offline: location, bytes, allocations and allocator, the\n"
@@ -44,6 +52,11 @@ static const char table_usage[] =
 	"                     next to CAPTURE, without its .bin)\n"
 	"  -f, --force        overwrite FILE if it exists\n"
 	"  --leaks            show leaks instead of the peak\n"
+	"  --temporary-allocations\n"
+	"                     show allocations freed soon after they were made instead\n"
+	"  --temporary-allocation-threshold N\n"
+	"                     'soon': before N more allocations (default 1: before any\n"
+	"                     other); implies --temporary-allocations\n"
 	"  --partial          report what comes before damage in the capture\n"
 	"\n"
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
@@ -52,7 +65,8 @@ static int html_command(int argc, char **argv, const char *cmd)
 {
 	int is_table = !strcmp(cmd, "table");
 	const char *path = NULL, *output = NULL;
-	int force = 0, partial = 0, leaks = 0, inverted = 0, ret;
+	int force = 0, partial = 0, leaks = 0, inverted = 0, temporary = 0, ret;
+	enum html_view view;
 	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, title = STRBUF_INIT;
 	struct reading rd;
 
@@ -66,6 +80,21 @@ static int html_command(int argc, char **argv, const char *cmd)
 			force = 1;
 		} else if (!strcmp(arg, "--leaks")) {
 			leaks = 1;
+		} else if (!strcmp(arg, "--temporary-allocations")) {
+			temporary = 1;
+			if (!temporary_within)
+				temporary_within = 1;
+		} else if (!strcmp(arg, "--temporary-allocation-threshold")) {
+			char *end;
+			const char *v = i + 1 < argc ? argv[++i] : "";
+
+			temporary = 1;
+			temporary_within = strtoull(v, &end, 10);
+			if (!*v || *end || v[0] == '-' || !temporary_within) {
+				error("%s: --temporary-allocation-threshold takes a number of allocations "
+				      "from 1, not '%s'", cmd, v);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(arg, "--inverted") && !is_table) {
 			inverted = 1;
 		} else if (!strcmp(arg, "--partial")) {
@@ -80,6 +109,11 @@ static int html_command(int argc, char **argv, const char *cmd)
 			return ret;
 		}
 	}
+	if (leaks && temporary) {
+		error("%s: --leaks and --temporary-allocations do not go together", cmd);
+		return EXIT_USAGE;
+	}
+	view = leaks ? HTML_LEAKS : temporary ? HTML_TEMPORARY : HTML_PEAK;
 	if (path && !output) {
 		output_default(&name, path, cmd, "html");
 		output = name.buf;
@@ -96,8 +130,8 @@ static int html_command(int argc, char **argv, const char *cmd)
 	for (int i = 0; i < capture_reader_header(rd.r)->argc; i++)
 		strbuf_addf(&title, "%s%s", i ? " " : "", capture_reader_header(rd.r)->argv[i]);
 	ret = EXIT_CAPTURE_ERROR;
-	if ((is_table ? html_table(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, title.buf)
-		      : html_flamegraph(&html, &rd.a, rd.sym, leaks ? HTML_LEAKS : HTML_PEAK, inverted, title.buf)) < 0) {
+	if ((is_table ? html_table(&html, &rd.a, rd.sym, view, title.buf)
+		      : html_flamegraph(&html, &rd.a, rd.sym, view, inverted, title.buf)) < 0) {
 		error("%s: out of memory", cmd);
 		goto out;
 	}

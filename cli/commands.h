@@ -41,6 +41,9 @@ struct reading {
 	struct symbolizer *sym;
 };
 
+/* set before reading_open() to count temporary allocations (analysis_run) */
+extern uint64_t temporary_within;
+
 /* take a non-option argument as the capture: 0, or EXIT_USAGE after an error */
 int reading_arg(const char *cmd, const char *arg, const char **path);
 /*

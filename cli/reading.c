@@ -17,6 +17,9 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 
+static int progress_shown;
+uint64_t temporary_within;
+
 int reading_arg(const char *cmd, const char *arg, const char **path)
 {
 	if (arg[0] == '-' && arg[1]) {
@@ -29,6 +32,14 @@ int reading_arg(const char *cmd, const char *arg, const char **path)
 	}
 	*path = arg;
 	return 0;
+}
+
+/* "memray: reading 45%" on a terminal while a big capture is read */
+static void show_progress(uint64_t done, uint64_t total)
+{
+	fprintf(stderr, "\rmemray: reading %3d%%", total ? (int)(done * 100 / total) : 0);
+	fflush(stderr);
+	progress_shown = 1;
 }
 
 int reading_open(struct reading *rd, const char *cmd, const char *path, int partial)
@@ -45,9 +56,13 @@ int reading_open(struct reading *rd, const char *cmd, const char *path, int part
 	if (!rd->r)
 		return EXIT_CAPTURE_ERROR;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (analysis_run(&rd->a, rd->r) < 0) {
+	if (analysis_run(&rd->a, rd->r, temporary_within, isatty(STDERR_FILENO) ? show_progress : NULL) < 0) {
 		reading_close(rd);
 		return EXIT_CAPTURE_ERROR;
+	}
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);	/* wipe the progress line */
+		progress_shown = 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	verbose(1, "%s: %llu records in %u segment(s) read in %.3f s", path, (unsigned long long)rd->a.records,

@@ -27,6 +27,7 @@ struct analysis_private {
 	struct strbuf strings;	/* owns location strings, NUL-separated */
 	char **owned;		/* module strings */
 	size_t nowned, owned_cap;
+	uint64_t temporary_within;
 };
 
 /* grow *arr (of `size`-byte elements) to hold need */
@@ -140,6 +141,8 @@ static int end_segment(struct analysis *a, int is_last)
 			.peak_bytes = is_peak ? he->peak_bytes : 0,
 			.leak_count = is_last ? he->live_count : 0,
 			.leak_bytes = is_last ? he->live_bytes : 0,
+			.temp_count = he->temp_count,
+			.temp_bytes = he->temp_bytes,
 		};
 
 		if (add_entry(a, &e) < 0)
@@ -182,7 +185,10 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		pv->seg_ended = 0;
 		a->segments++;
 		pv->hm = heapmodel_new();
-		return pv->hm ? 0 : -1;
+		if (!pv->hm)
+			return -1;
+		pv->hm->temporary_within = pv->temporary_within;
+		return 0;
 	case CAPTURE_REC_END:
 		pv->seg_ended = 1;
 		a->end_ns = rec->end_ns;
@@ -278,7 +284,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	}
 }
 
-int analysis_run(struct analysis *a, struct capture_reader *r)
+int analysis_run(struct analysis *a, struct capture_reader *r, uint64_t temporary_within,
+		 void (*progress)(uint64_t done, uint64_t total))
 {
 	const struct capture_header *h = capture_reader_header(r);
 	struct capture_record rec;
@@ -290,13 +297,16 @@ int analysis_run(struct analysis *a, struct capture_reader *r)
 	if (!a->priv || !a->nodes)
 		goto oom;
 	a->priv->nodes_cap = 256;
+	a->priv->temporary_within = temporary_within;
 	a->nnodes = 1;	/* the root */
 	strbuf_init(&a->priv->strings, 0);
 	a->start_ns = a->end_ns = h->start_ns;
 	a->is_aggregated = (h->flags & CAPTURE_F_AGGREGATE) != 0;
-	while (capture_reader_next(r, &rec)) {
+	for (uint64_t n = 1; capture_reader_next(r, &rec); n++) {
 		if (on_record(a, &rec) < 0)
 			goto oom;
+		if (progress && !(n & ((1u << 22) - 1)))
+			progress(capture_reader_position(r), capture_reader_size(r));
 	}
 	a->records = capture_reader_records(r);
 	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK;

@@ -55,6 +55,7 @@ struct analysis_entry {
 	uint64_t allocs, bytes;
 	uint64_t peak_count, peak_bytes;	/* live at the capture's peak */
 	uint64_t leak_count, leak_bytes;	/* live at the end */
+	uint64_t temp_count, temp_bytes;	/* temporary (analysis_run's `temporary_within`) */
 };
 
 struct analysis_sample {
@@ -94,8 +95,13 @@ struct analysis {
 /*
  * Read every record of r. Returns 0 (the reader's status tells how the
  * capture ended), or -1 after an error message when out of memory.
+ * `temporary_within` (0: off) counts as temporary the blocks freed before
+ * that many further allocations (1: before any other); aggregated
+ * captures have no temporary figures. `progress`, if not NULL, is called
+ * now and then with the bytes read and the file size.
  */
-int analysis_run(struct analysis *a, struct capture_reader *r);
+int analysis_run(struct analysis *a, struct capture_reader *r, uint64_t temporary_within,
+		 void (*progress)(uint64_t done, uint64_t total));
 void analysis_release(struct analysis *a);
 
 /*

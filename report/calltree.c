@@ -42,7 +42,12 @@ static enum calltree_view sort_view;
 
 static uint64_t bytes_of(const struct analysis_entry *e, enum calltree_view view)
 {
-	return view == CALLTREE_PEAK ? e->peak_bytes : e->leak_bytes;
+	return view == CALLTREE_PEAK ? e->peak_bytes : view == CALLTREE_LEAKS ? e->leak_bytes : e->temp_bytes;
+}
+
+static uint64_t count_of(const struct analysis_entry *e, enum calltree_view view)
+{
+	return view == CALLTREE_PEAK ? e->peak_count : view == CALLTREE_LEAKS ? e->leak_count : e->temp_count;
 }
 
 static int by_bytes(const void *x, const void *y)
@@ -77,7 +82,7 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 	qsort(order, n, sizeof(*order), by_bytes);
 	for (size_t k = 0; k < n && (!biggest || k < biggest); k++) {
 		const struct analysis_entry *e = &a->entries[order[k]];
-		uint64_t bytes = bytes_of(e, view), count = view == CALLTREE_PEAK ? e->peak_count : e->leak_count;
+		uint64_t bytes = bytes_of(e, view), count = count_of(e, view);
 		int nf = analysis_frames(a, s, e->stack, frames, MAX_FRAMES);
 		size_t at = 0;
 

@@ -34,6 +34,7 @@ struct calltree {
 enum calltree_view {
 	CALLTREE_PEAK,	/* what was live at the peak */
 	CALLTREE_LEAKS,	/* what was live at the end */
+	CALLTREE_TEMPORARY,	/* what was freed soon after it was made */
 };
 
 /*

@@ -11,6 +11,7 @@
 struct live {
 	uintptr_t addr;		/* 0: empty slot */
 	uint64_t size;
+	uint64_t born;		/* hm->allocations after this one was made */
 	uint32_t entry;
 };
 
@@ -220,6 +221,7 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 		return -1;
 	hm->entries[entry].allocs++;
 	hm->entries[entry].bytes += size;
+	hm->allocations++;
 	hm->histogram[bucket < HEAPMODEL_BUCKETS ? bucket : HEAPMODEL_BUCKETS - 1]++;
 	if (kind == CAPTURE_ALLOC_MMAP) {
 		if (grow_array((void **)&pv->regions, &pv->regions_cap, pv->nregions + 1, sizeof(struct region)) < 0)
@@ -237,7 +239,7 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, now_ms);
 		else
 			pv->live_used++;
-		pv->live[j] = (struct live){ addr, size, (uint32_t)entry };
+		pv->live[j] = (struct live){ addr, size, hm->allocations, (uint32_t)entry };
 	}
 	change(hm, (uint32_t)entry, 1, (int64_t)size, now_ms);
 	return 0;
@@ -311,6 +313,10 @@ int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, un
 		return unmap_range(hm, addr, addr + size);
 	for (size_t j = hash64(addr) & pv->live_mask; pv->live[j].addr; j = (j + 1) & pv->live_mask) {
 		if (pv->live[j].addr == addr) {
+			if (hm->allocations - pv->live[j].born < hm->temporary_within) {
+				hm->entries[pv->live[j].entry].temp_count++;
+				hm->entries[pv->live[j].entry].temp_bytes += pv->live[j].size;
+			}
 			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, 0);
 			live_remove(pv, j);
 			return 0;

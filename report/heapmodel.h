@@ -35,6 +35,7 @@ struct heapmodel_entry {
 	uint64_t allocs, bytes;	/* in all */
 	uint64_t live_count, live_bytes;	/* now (at the end: leaked) */
 	uint64_t peak_count, peak_bytes;	/* at the peak, once heapmodel_finish() ran */
+	uint64_t temp_count, temp_bytes;	/* freed within temporary_within allocations */
 	uint64_t synced;	/* private: peak generation last compared with */
 };
 
@@ -48,6 +49,13 @@ struct heapmodel {
 	uint64_t live_allocations;
 	uint64_t unknown_frees;	/* frees of addresses never allocated here */
 	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
+	/*
+	 * Temporary allocations: a block freed before `temporary_within` more
+	 * allocations were made (1: before any other) counts in its entry's
+	 * temp_*. 0 (the default) counts nothing. mmap'd ranges never count.
+	 */
+	uint64_t temporary_within;
+	uint64_t allocations;	/* made so far, the clock of the rule above */
 	/* private */
 	struct heapmodel_private *priv;
 };

@@ -190,9 +190,12 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 {
 	struct calltree t = { 0 };
 	struct emit e = { out, &t, 0, 0 };
-	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)" : "memory live at the peak";
+	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)"
+			   : view == HTML_TEMPORARY ? "temporary allocations" : "memory live at the peak";
+	enum calltree_view cv = view == HTML_LEAKS ? CALLTREE_LEAKS
+				: view == HTML_TEMPORARY ? CALLTREE_TEMPORARY : CALLTREE_PEAK;
 
-	if (calltree_build(&t, a, s, view == HTML_LEAKS ? CALLTREE_LEAKS : CALLTREE_PEAK, 0, inverted) < 0)
+	if (calltree_build(&t, a, s, cv, 0, inverted) < 0)
 		return -1;
 	e.threshold = t.nodes[0].bytes / 1000;
 	page_head(out, a, "flame graph", what, title);
@@ -248,7 +251,8 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 	       const char *title)
 {
 	static struct sym_frame frames[4096];
-	const char *what = view == HTML_LEAKS ? "allocations leaked (live at exit)" : "allocations live at the peak";
+	const char *what = view == HTML_LEAKS ? "allocations leaked (live at exit)"
+			   : view == HTML_TEMPORARY ? "temporary allocations" : "allocations live at the peak";
 	struct strbuf loc = STRBUF_INIT;
 	int first = 1;
 
@@ -262,8 +266,10 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 		      "<script type=\"application/json\" id=\"data\">[");
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct analysis_entry *e = &a->entries[i];
-		uint64_t bytes = view == HTML_LEAKS ? e->leak_bytes : e->peak_bytes;
-		uint64_t count = view == HTML_LEAKS ? e->leak_count : e->peak_count;
+		uint64_t bytes = view == HTML_LEAKS ? e->leak_bytes : view == HTML_TEMPORARY ? e->temp_bytes
+											       : e->peak_bytes;
+		uint64_t count = view == HTML_LEAKS ? e->leak_count : view == HTML_TEMPORARY ? e->temp_count
+											       : e->peak_count;
 		int n;
 
 		if (!bytes && !count)

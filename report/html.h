@@ -24,6 +24,7 @@ extern const char web_flamegraph_css[];
 enum html_view {
 	HTML_PEAK,	/* what was live at the peak */
 	HTML_LEAKS,	/* what was live at the end */
+	HTML_TEMPORARY,	/* what was freed soon after it was made */
 };
 
 /*

@@ -126,3 +126,42 @@ def test_table_rows(fixtures, tmp_path):
     assert '<td class="n">64.000MiB</td><td class="n">1</td><td>MMAP</td>' in first
     assert run("table", "-o", html, out).returncode == 1	# exists
     assert run("table", "--inverted", out).returncode == 2	# a flame graph option
+
+
+def flame_data(html):
+    import json
+    return json.loads(html.read_text().split('id="data">')[1].split("</script>")[0])
+
+
+def leaves(node, out=None):
+    out = {} if out is None else out
+    if not node["children"] and node["loc"]:
+        out[node["name"] + " " + node["loc"]] = (node["value"], node["count"])
+    for c in node["children"]:
+        leaves(c, out)
+    return out
+
+
+def test_temporary_allocations(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("temporary.c"))
+    src = FIXTURES / "temporary.c"
+    html = tmp_path / "temp.html"
+    assert run("flamegraph", "--temporary-allocations", "-o", html, out).returncode == 0
+    got = leaves(flame_data(html))
+    assert got["quick %s:%d" % (src, line_of("temporary.c", "quick"))] == (6400, 100)
+    # b was allocated before a was freed: not temporary at threshold 1
+    assert not any("pair_" in k or ":%d" % line_of("temporary.c", "pair_a") in k for k in got)
+    assert not any(k.startswith("kept ") for k in got)
+    html2 = tmp_path / "temp2.html"
+    assert run("flamegraph", "--temporary-allocation-threshold", "2", "-o", html2, out).returncode == 0
+    got = leaves(flame_data(html2))
+    assert got["pairs %s:%d" % (src, line_of("temporary.c", "pair_a"))] == (1600, 50)
+    assert got["pairs %s:%d" % (src, line_of("temporary.c", "pair_b"))] == (800, 50)
+    assert not any(k.startswith("kept ") for k in got)
+    # the table shows the same rows
+    table = tmp_path / "temp-table.html"
+    assert run("table", "--temporary-allocations", "-o", table, out).returncode == 0
+    assert "temporary allocations" in table.read_text()
+    bad = run("flamegraph", "--leaks", "--temporary-allocations", out)
+    assert bad.returncode == 2 and "do not go together" in bad.stderr
+    assert run("flamegraph", "--temporary-allocation-threshold", "0", out).returncode == 2
