@@ -148,6 +148,19 @@ def main():
             cap, records = churn_capture
             (secs, _, _), _ = best(3, lambda: timed([str(memray), "stats", str(cap)]))
             print("stats: %d records in %.3f s = %.1f million records/s" % (records, secs, records / secs / 1e6))
+        # every report on one capture of 20 million records (10M allocations, 4 threads)
+        big = tmp / "big.bin"
+        timed([str(memray), "run", "-q", "-o", str(big), str(tmp / "workloads"), "threads", "10000000"])
+        records = json.loads(subprocess.run([str(memray), "stats", "--json", str(big)], capture_output=True,
+                                            text=True, check=True).stdout)["capture"]["records"]
+        print("\nreports on a capture of %.1f million records (%.1f MiB):" % (records / 1e6, big.stat().st_size / 2**20))
+        for report, extra in [("stats", []), ("summary", []), ("tree", []), ("flamegraph", ["-f", "-o"]),
+                              ("table", ["-f", "-o"]), ("transform", ["csv", "-f", "-o"])]:
+            out = tmp / ("report-" + report)
+            args = [str(memray), report] + extra + ([str(out)] if extra else []) + [str(big)]
+            (secs, _, _), _ = best(2, lambda: timed(args))
+            size = " (%.0f KiB)" % (out.stat().st_size / 1024) if out.exists() else ""
+            print("  %-10s %.3f s, %.3f s per million records%s" % (report, secs, secs / records * 1e6, size))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
