@@ -16,7 +16,8 @@
 
 static const char flamegraph_usage[] =
 	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
-	"                         [--temporary-allocation-threshold N] [--inverted] [--partial] CAPTURE\n"
+	"                         [--temporary-allocation-threshold N] [--split-threads] [--inverted]\n"
+	"                         [--partial] CAPTURE\n"
 	"\n"
 	"Write a flame graph of the memory live at the peak (or, with --leaks, still\n"
 	"live at exit) as one HTML file that works offline: search, zoom by clicking,\n"
@@ -34,6 +35,7 @@ static const char flamegraph_usage[] =
 	"  --temporary-allocation-threshold N\n"
 	"                     'soon': before N more allocations (default 1: before any\n"
 	"                     other); implies --temporary-allocations\n"
+	"  --split-threads    one tree per thread under the root, named by its thread\n"
 	"  --inverted         root the graph at the allocating functions, callers above\n"
 	"  --partial          report what comes before damage in the capture\n"
 	"\n"
@@ -82,19 +84,21 @@ static int html_command(int argc, char **argv, const char *cmd)
 			leaks = 1;
 		} else if (!strcmp(arg, "--temporary-allocations")) {
 			temporary = 1;
-			if (!temporary_within)
-				temporary_within = 1;
+			if (!reading_options.temporary_within)
+				reading_options.temporary_within = 1;
 		} else if (!strcmp(arg, "--temporary-allocation-threshold")) {
 			char *end;
 			const char *v = i + 1 < argc ? argv[++i] : "";
 
 			temporary = 1;
-			temporary_within = strtoull(v, &end, 10);
-			if (!*v || *end || v[0] == '-' || !temporary_within) {
+			reading_options.temporary_within = strtoull(v, &end, 10);
+			if (!*v || *end || v[0] == '-' || !reading_options.temporary_within) {
 				error("%s: --temporary-allocation-threshold takes a number of allocations "
 				      "from 1, not '%s'", cmd, v);
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(arg, "--split-threads") && !is_table) {
+			reading_options.split_threads = 1;
 		} else if (!strcmp(arg, "--inverted") && !is_table) {
 			inverted = 1;
 		} else if (!strcmp(arg, "--partial")) {

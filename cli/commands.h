@@ -41,8 +41,8 @@ struct reading {
 	struct symbolizer *sym;
 };
 
-/* set before reading_open() to count temporary allocations (analysis_run) */
-extern uint64_t temporary_within;
+/* what a command wants of the analysis, set before reading_open() */
+extern struct analysis_options reading_options;
 
 /* take a non-option argument as the capture: 0, or EXIT_USAGE after an error */
 int reading_arg(const char *cmd, const char *arg, const char **path);

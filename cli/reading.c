@@ -18,7 +18,7 @@
 #include "common/strbuf.h"
 
 static int progress_shown;
-uint64_t temporary_within;
+struct analysis_options reading_options;
 
 int reading_arg(const char *cmd, const char *arg, const char **path)
 {
@@ -56,7 +56,8 @@ int reading_open(struct reading *rd, const char *cmd, const char *path, int part
 	if (!rd->r)
 		return EXIT_CAPTURE_ERROR;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (analysis_run(&rd->a, rd->r, temporary_within, isatty(STDERR_FILENO) ? show_progress : NULL) < 0) {
+	reading_options.progress = isatty(STDERR_FILENO) ? show_progress : NULL;
+	if (analysis_run(&rd->a, rd->r, &reading_options) < 0) {
 		reading_close(rd);
 		return EXIT_CAPTURE_ERROR;
 	}

@@ -23,11 +23,13 @@ struct analysis_private {
 	uint32_t *tid_set;	/* open addressing; 0 empty */
 	size_t tid_mask;
 	uint32_t last_tid;
+	char **names;		/* thread names by thread index (owned copies in `owned`) */
+	size_t names_cap;
 	const char **locations;	/* by stack id, filled lazily */
 	struct strbuf strings;	/* owns location strings, NUL-separated */
 	char **owned;		/* module strings */
 	size_t nowned, owned_cap;
-	uint64_t temporary_within;
+	struct analysis_options opts;
 };
 
 /* grow *arr (of `size`-byte elements) to hold need */
@@ -72,6 +74,8 @@ static int add_thread(struct analysis *a, uint32_t tid)
 
 	if (tid == pv->last_tid)
 		return 0;
+	if (reserve((void **)&pv->names, &pv->names_cap, a->nthreads + 1, sizeof(char *)) < 0)
+		return -1;
 	pv->last_tid = tid;
 	if ((a->nthreads + 1) * 2 > pv->tid_mask + 1) {
 		size_t mask = pv->tid_mask ? pv->tid_mask * 2 + 1 : 63;
@@ -94,6 +98,7 @@ static int add_thread(struct analysis *a, uint32_t tid)
 	if (reserve((void **)&a->threads, &pv->threads_cap, a->nthreads + 1, sizeof(uint32_t)) < 0)
 		return -1;
 	pv->tid_set[j] = tid;
+	pv->names[a->nthreads] = NULL;
 	a->threads[a->nthreads++] = tid;
 	if (!a->main_tid)
 		a->main_tid = tid;
@@ -135,6 +140,7 @@ static int end_segment(struct analysis *a, int is_last)
 		struct analysis_entry e = {
 			.stack = he->stack ? he->stack + pv->base : 0,
 			.kind = he->kind,
+			.tid = he->thread,
 			.allocs = he->allocs,
 			.bytes = he->bytes,
 			.peak_count = is_peak ? he->peak_count : 0,
@@ -170,6 +176,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		a->allocator_counts[rec->allocator]++;
 		if (rec->tid != pv->last_tid && add_thread(a, rec->tid) < 0)
 			return -1;
+		if (pv->opts.split_threads)
+			pv->hm->thread = rec->tid;
 		return heapmodel_alloc(pv->hm, rec->address, rec->size, rec->stack, rec->allocator, pv->now_ms);
 	case CAPTURE_REC_FREE:
 		a->total_frees++;
@@ -187,7 +195,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		pv->hm = heapmodel_new();
 		if (!pv->hm)
 			return -1;
-		pv->hm->temporary_within = pv->temporary_within;
+		pv->hm->temporary_within = pv->opts.temporary_within;
 		return 0;
 	case CAPTURE_REC_END:
 		pv->seg_ended = 1;
@@ -226,6 +234,16 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	}
 	case CAPTURE_REC_THREAD:
 		return 0;	/* counted with the first allocation, which is what matters */
+	case CAPTURE_REC_THREAD_NAME: {
+		size_t i;
+
+		if (add_thread(a, rec->tid) < 0)
+			return -1;
+		for (i = 0; i < a->nthreads && a->threads[i] != rec->tid; i++)
+			;
+		pv->names[i] = own(a, rec->label.s, rec->label.len);	/* add_thread made room */
+		return pv->names[i] ? 0 : -1;
+	}
 	case CAPTURE_REC_FRAME: {
 		struct analysis_node *n;
 
@@ -284,8 +302,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	}
 }
 
-int analysis_run(struct analysis *a, struct capture_reader *r, uint64_t temporary_within,
-		 void (*progress)(uint64_t done, uint64_t total))
+int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
 {
 	const struct capture_header *h = capture_reader_header(r);
 	struct capture_record rec;
@@ -297,7 +314,8 @@ int analysis_run(struct analysis *a, struct capture_reader *r, uint64_t temporar
 	if (!a->priv || !a->nodes)
 		goto oom;
 	a->priv->nodes_cap = 256;
-	a->priv->temporary_within = temporary_within;
+	if (opts)
+		a->priv->opts = *opts;
 	a->nnodes = 1;	/* the root */
 	strbuf_init(&a->priv->strings, 0);
 	a->start_ns = a->end_ns = h->start_ns;
@@ -305,8 +323,8 @@ int analysis_run(struct analysis *a, struct capture_reader *r, uint64_t temporar
 	for (uint64_t n = 1; capture_reader_next(r, &rec); n++) {
 		if (on_record(a, &rec) < 0)
 			goto oom;
-		if (progress && !(n & ((1u << 22) - 1)))
-			progress(capture_reader_position(r), capture_reader_size(r));
+		if (a->priv->opts.progress && !(n & ((1u << 22) - 1)))
+			a->priv->opts.progress(capture_reader_position(r), capture_reader_size(r));
 	}
 	a->records = capture_reader_records(r);
 	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK;
@@ -336,6 +354,7 @@ void analysis_release(struct analysis *a)
 			free(pv->owned[i]);
 		free(pv->owned);
 		free(pv->tid_set);
+		free(pv->names);
 		free(pv->locations);
 		strbuf_release(&pv->strings);
 		free(pv);
@@ -347,6 +366,7 @@ void analysis_release(struct analysis *a)
 	free(a->nodes);
 	free(a->samples);
 	free(a->threads);
+	free(a->thread_labels);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -403,6 +423,28 @@ int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, st
 		}
 	}
 	return n;
+}
+
+const char *analysis_thread_label(struct analysis *a, uint32_t tid)
+{
+	struct analysis_private *pv = a->priv;
+	char buf[64 + CAPTURE_STRING_MAX];
+	size_t i;
+
+	for (i = 0; i < a->nthreads && a->threads[i] != tid; i++)
+		;
+	if (i == a->nthreads)
+		return "thread ?";
+	if (!a->thread_labels && !(a->thread_labels = calloc(a->nthreads, sizeof(char *))))
+		return "thread ?";
+	if (!a->thread_labels[i]) {
+		if (pv->names[i])
+			snprintf(buf, sizeof(buf), "thread %u (%s)", tid, pv->names[i]);
+		else
+			snprintf(buf, sizeof(buf), "thread %u%s", tid, tid == a->main_tid ? " (main)" : "");
+		a->thread_labels[i] = own(a, buf, strlen(buf));
+	}
+	return a->thread_labels[i] ? a->thread_labels[i] : "thread ?";
 }
 
 int analysis_is_runtime(const char *path)

@@ -52,6 +52,7 @@ struct analysis_module {
 struct analysis_entry {
 	uint32_t stack;
 	uint32_t kind;
+	uint32_t tid;		/* with split_threads; else 0 */
 	uint64_t allocs, bytes;
 	uint64_t peak_count, peak_bytes;	/* live at the capture's peak */
 	uint64_t leak_count, leak_bytes;	/* live at the end */
@@ -87,21 +88,31 @@ struct analysis {
 	struct analysis_sample *samples;
 	size_t nsamples;
 	uint32_t *threads;	/* distinct thread ids, in order of appearance */
+	const char **thread_labels;	/* "thread 1234 (name)", by index; lazily */
 	size_t nthreads;
 
 	struct analysis_private *priv;
 };
 
+struct analysis_options {
+	/*
+	 * Count as temporary the blocks freed before this many further
+	 * allocations (1: before any other); 0: off. Aggregated captures
+	 * have no temporary figures.
+	 */
+	uint64_t temporary_within;
+	/* keep each thread's allocations apart (entries get their tid) */
+	int split_threads;
+	/* if not NULL, called now and then with the bytes read and the size */
+	void (*progress)(uint64_t done, uint64_t total);
+};
+
 /*
- * Read every record of r. Returns 0 (the reader's status tells how the
- * capture ended), or -1 after an error message when out of memory.
- * `temporary_within` (0: off) counts as temporary the blocks freed before
- * that many further allocations (1: before any other); aggregated
- * captures have no temporary figures. `progress`, if not NULL, is called
- * now and then with the bytes read and the file size.
+ * Read every record of r (opts may be NULL). Returns 0 (the reader's
+ * status tells how the capture ended), or -1 after an error message when
+ * out of memory.
  */
-int analysis_run(struct analysis *a, struct capture_reader *r, uint64_t temporary_within,
-		 void (*progress)(uint64_t done, uint64_t total));
+int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts);
 void analysis_release(struct analysis *a);
 
 /*
@@ -120,6 +131,9 @@ int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, st
  * stack id.
  */
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack);
+
+/* "thread 1234", with " (main)" or the name it gave itself; stable pointers */
+const char *analysis_thread_label(struct analysis *a, uint32_t tid);
 
 /* is this module path part of the C or C++ runtime? */
 int analysis_is_runtime(const char *path);

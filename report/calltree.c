@@ -88,6 +88,15 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 
 		t->nodes[0].bytes += bytes;
 		t->nodes[0].count += count;
+		if (e->tid) {	/* split by thread: a level of its own under the root */
+			struct sym_frame thread = { analysis_thread_label(a, e->tid), "", 0, "", 0 };
+
+			at = child(t, at, &thread);
+			if (!at)
+				goto fail;
+			t->nodes[at].bytes += bytes;
+			t->nodes[at].count += count;
+		}
 		for (int j = 0; j < nf; j++) {
 			/* from the outermost frame in, or, inverted, from the innermost out */
 			const struct sym_frame *f = &frames[inverted ? j : nf - 1 - j];

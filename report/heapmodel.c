@@ -50,9 +50,9 @@ static inline size_t hash64(uint64_t v)
 	return (size_t)(v ^ (v >> 31));
 }
 
-static inline size_t entry_hash(uint32_t stack, unsigned kind)
+static inline size_t entry_hash(uint32_t stack, unsigned kind, uint32_t thread)
 {
-	return hash64((uint64_t)stack << 8 | kind);
+	return hash64(((uint64_t)stack << 8 | kind) ^ (uint64_t)thread << 40);
 }
 
 /* grow a dense array of `size`-byte elements to hold `need` */
@@ -123,7 +123,7 @@ static int index_grow(struct heapmodel *hm)
 	if (!index)
 		return -1;
 	for (size_t i = 0; i < hm->nentries; i++) {
-		size_t j = entry_hash(hm->entries[i].stack, hm->entries[i].kind) & mask;
+		size_t j = entry_hash(hm->entries[i].stack, hm->entries[i].kind, hm->entries[i].thread) & mask;
 
 		while (index[j])
 			j = (j + 1) & mask;
@@ -135,7 +135,7 @@ static int index_grow(struct heapmodel *hm)
 	return 0;
 }
 
-/* the entry of (stack, kind), created if new; -1 when out of memory */
+/* the entry of (stack, kind, hm->thread), created if new; -1 when out of memory */
 static long entry_of(struct heapmodel *hm, uint32_t stack, unsigned kind)
 {
 	struct heapmodel_private *pv = hm->priv;
@@ -144,9 +144,9 @@ static long entry_of(struct heapmodel *hm, uint32_t stack, unsigned kind)
 
 	if ((hm->nentries + 1) * 2 > pv->index_mask + 1 && index_grow(hm) < 0)
 		return -1;
-	for (j = entry_hash(stack, kind) & pv->index_mask; pv->index[j]; j = (j + 1) & pv->index_mask) {
+	for (j = entry_hash(stack, kind, hm->thread) & pv->index_mask; pv->index[j]; j = (j + 1) & pv->index_mask) {
 		e = &hm->entries[pv->index[j] - 1];
-		if (e->stack == stack && e->kind == kind)
+		if (e->stack == stack && e->kind == kind && e->thread == hm->thread)
 			return (long)pv->index[j] - 1;
 	}
 	if (grow_array((void **)&hm->entries, &pv->entries_cap, hm->nentries + 1, sizeof(*e)) < 0)
@@ -155,6 +155,7 @@ static long entry_of(struct heapmodel *hm, uint32_t stack, unsigned kind)
 	memset(e, 0, sizeof(*e));
 	e->stack = stack;
 	e->kind = kind;
+	e->thread = hm->thread;
 	e->synced = pv->generation;
 	pv->index[j] = (uint32_t)++hm->nentries;
 	return (long)hm->nentries - 1;

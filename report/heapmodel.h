@@ -32,6 +32,7 @@
 struct heapmodel_entry {
 	uint32_t stack;
 	uint32_t kind;		/* CAPTURE_ALLOC_* */
+	uint32_t thread;	/* the `thread` of its allocations (0 unless split) */
 	uint64_t allocs, bytes;	/* in all */
 	uint64_t live_count, live_bytes;	/* now (at the end: leaked) */
 	uint64_t peak_count, peak_bytes;	/* at the peak, once heapmodel_finish() ran */
@@ -56,6 +57,11 @@ struct heapmodel {
 	 */
 	uint64_t temporary_within;
 	uint64_t allocations;	/* made so far, the clock of the rule above */
+	/*
+	 * Entries are per (stack, allocator, thread): the caller sets `thread`
+	 * before each allocation to split them by thread, or leaves it 0.
+	 */
+	uint32_t thread;
 	/* private */
 	struct heapmodel_private *priv;
 };

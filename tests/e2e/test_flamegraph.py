@@ -165,3 +165,17 @@ def test_temporary_allocations(fixtures, tmp_path):
     bad = run("flamegraph", "--leaks", "--temporary-allocations", out)
     assert bad.returncode == 2 and "do not go together" in bad.stderr
     assert run("flamegraph", "--temporary-allocation-threshold", "0", out).returncode == 2
+
+
+def test_split_threads(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("threads.c"))
+    html = tmp_path / "threads.html"
+    assert run("flamegraph", "--split-threads", "-o", html, out).returncode == 0
+    top = {c["name"].split(" (")[1].rstrip(")"): c for c in flame_data(html)["children"]}
+    for i in range(4):
+        worker = top["worker-%d" % i]
+        assert (worker["value"], worker["count"]) == (250 * 512, 250)
+        assert worker["children"][0]["name"] == "worker"	# start_thread is runtime, hidden
+    assert "main" in top
+    assert run("flamegraph", "-o", tmp_path / "merged.html", out).returncode == 0
+    assert not any(c["name"].startswith("thread ") for c in flame_data(tmp_path / "merged.html")["children"])
