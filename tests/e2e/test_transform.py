@@ -35,9 +35,43 @@ def test_csv_quotes_odd_paths(fixtures, tmp_path):
     assert any(r["stack_trace"].startswith('make_blocks;%s/blocks.c;' % odd) for r in rows)
 
 
+def test_gprof2dot_json(fixtures, tmp_path):
+    import json
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    assert run("transform", "gprof2dot", out).returncode == 0
+    data = json.load(open(tmp_path / "memray-gprof2dot-out.json"))
+    assert data["version"] == 0 and data["costs"] == [{"description": "Memory", "unit": "bytes"}]
+    make = "make_blocks at %s:%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "make_blocks"))
+    names = [f["name"] for f in data["functions"]]
+    peak = [e for e in data["events"] if names[e["callchain"][0]] == make]
+    assert len(peak) == 1 and peak[0]["cost"] == [4096000]
+    # innermost first: the caller comes next
+    assert names[peak[0]["callchain"][1]].startswith("main at ")
+    assert sum(e["cost"][0] for e in data["events"]) == 4096000
+
+
+def test_speedscope_json(fixtures, tmp_path):
+    import json
+    _, out = record(tmp_path, fixtures.build("blocks.c"))
+    target = tmp_path / "leaks.speedscope.json"
+    assert run("transform", "speedscope", "--leaks", "-o", target, out).returncode == 0
+    data = json.load(open(target))
+    assert data["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+    profile = data["profiles"][0]
+    assert profile["type"] == "sampled" and profile["unit"] == "bytes"
+    assert len(profile["samples"]) == len(profile["weights"])
+    assert profile["endValue"] == sum(profile["weights"])
+    frames = data["shared"]["frames"]
+    # outermost first: the leaking function is the last frame of its sample
+    leak = [w for s, w in zip(profile["samples"], profile["weights"]) if frames[s[-1]]["name"] == "leak_some"]
+    assert leak == [10000]
+    assert frames[[s for s in profile["samples"] if frames[s[-1]]["name"] == "leak_some"][0][-1]]["line"] == \
+        line_of("blocks.c", "leak_some")
+
+
 def test_transform_bad_input(fixtures, tmp_path):
     _, out = record(tmp_path, fixtures.build("blocks.c"))
-    assert run("transform", "speedscope", out).returncode == 2
+    assert run("transform", "pprof", out).returncode == 2
     assert run("transform", out).returncode == 2
     assert run("transform", "csv").returncode == 2
     assert run("transform", "csv", out).returncode == 0
