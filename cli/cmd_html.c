@@ -17,7 +17,7 @@
 static const char flamegraph_usage[] =
 	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
 	"                         [--temporary-allocation-threshold N] [--split-threads] [--inverted]\n"
-	"                         [--partial] CAPTURE\n"
+	"                         [--temporal] [--partial] CAPTURE\n"
 	"\n"
 	"Write a flame graph of the memory live at the peak (or, with --leaks, still\n"
 	"live at exit) as one HTML file that works offline: search, zoom by clicking,\n"
@@ -36,6 +36,8 @@ static const char flamegraph_usage[] =
 	"                     'soon': before N more allocations (default 1: before any\n"
 	"                     other); implies --temporary-allocations\n"
 	"  --split-threads    one tree per thread under the root, named by its thread\n"
+	"  --temporal         select a time range on the memory chart to see what was\n"
+	"                     live at its highest 10 ms sample\n"
 	"  --inverted         root the graph at the allocating functions, callers above\n"
 	"  --partial          report what comes before damage in the capture\n"
 	"\n"
@@ -97,6 +99,8 @@ static int html_command(int argc, char **argv, const char *cmd)
 				      "from 1, not '%s'", cmd, v);
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(arg, "--temporal") && !is_table) {
+			reading_options.temporal = 1;
 		} else if (!strcmp(arg, "--split-threads") && !is_table) {
 			reading_options.split_threads = 1;
 		} else if (!strcmp(arg, "--inverted") && !is_table) {
@@ -115,6 +119,11 @@ static int html_command(int argc, char **argv, const char *cmd)
 	}
 	if (leaks && temporary) {
 		error("%s: --leaks and --temporary-allocations do not go together", cmd);
+		return EXIT_USAGE;
+	}
+	if (reading_options.temporal && (leaks || temporary || inverted || reading_options.split_threads)) {
+		error("%s: --temporal shows the peak of a time range; it does not go with --leaks, "
+		      "--temporary-allocations, --split-threads or --inverted", cmd);
 		return EXIT_USAGE;
 	}
 	view = leaks ? HTML_LEAKS : temporary ? HTML_TEMPORARY : HTML_PEAK;

@@ -19,7 +19,8 @@ struct analysis_private {
 	uint64_t generation;	/* module set in force */
 	uint64_t seg_start_ns, ms_offset, now_ms;
 	int seg_ended;
-	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap;
+	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
+	size_t seg_changes;	/* where the current image's changes start in a->changes */
 	uint32_t *tid_set;	/* open addressing; 0 empty */
 	size_t tid_mask;
 	uint32_t last_tid;
@@ -113,6 +114,39 @@ static int add_entry(struct analysis *a, const struct analysis_entry *e)
 	return 0;
 }
 
+/* the temporal option: log what changed since the last sample, at sample s */
+static int log_changes(struct analysis *a, uint32_t s)
+{
+	struct analysis_private *pv = a->priv;
+	const uint32_t *changed;
+	size_t n = heapmodel_take_changes(pv->hm, &changed);
+
+	if (reserve((void **)&a->changes, &pv->changes_cap, a->nchanges + n, sizeof(*a->changes)) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct heapmodel_entry *e = &pv->hm->entries[changed[i]];
+
+		a->changes[a->nchanges++] = (struct analysis_change){ s, changed[i], e->live_bytes, e->live_count };
+	}
+	return 0;
+}
+
+static int add_sample(struct analysis *a, uint64_t ms, uint64_t rss)
+{
+	struct analysis_private *pv = a->priv;
+	struct analysis_sample *sm;
+
+	if (reserve((void **)&a->samples, &pv->samples_cap, a->nsamples + 1, sizeof(*sm)) < 0)
+		return -1;
+	sm = &a->samples[a->nsamples++];
+	sm->ms = ms;
+	sm->rss = rss;
+	sm->heap = pv->hm ? pv->hm->heap : 0;
+	if (pv->opts.temporal && pv->hm)
+		return log_changes(a, (uint32_t)(a->nsamples - 1));
+	return 0;
+}
+
 /*
  * Close the current image: fold its heap into the result. `is_last`
  * says whether its live allocations count as leaks.
@@ -125,6 +159,13 @@ static int end_segment(struct analysis *a, int is_last)
 
 	if (!hm)
 		return 0;
+	if (pv->opts.temporal) {
+		/* the changes since the last sample get a sample of their own, at the end */
+		if (add_sample(a, pv->now_ms, a->nsamples ? a->samples[a->nsamples - 1].rss : 0) < 0)
+			return -1;
+		for (size_t i = pv->seg_changes; i < a->nchanges; i++)
+			a->changes[i].entry += (uint32_t)a->nentries;	/* this image's entries come next */
+	}
 	heapmodel_finish(hm);
 	is_peak = hm->peak > a->peak_bytes || (a->peak_bytes == 0 && a->segments == 1);
 	if (is_peak) {
@@ -196,6 +237,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		if (!pv->hm)
 			return -1;
 		pv->hm->temporary_within = pv->opts.temporary_within;
+		pv->hm->track_changes = pv->opts.temporal;
+		pv->seg_changes = a->nchanges;
 		return 0;
 	case CAPTURE_REC_END:
 		pv->seg_ended = 1;
@@ -256,20 +299,13 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		n->ip = rec->ip;
 		return 0;
 	}
-	case CAPTURE_REC_MEMORY: {
-		struct analysis_sample *sm;
-
+	case CAPTURE_REC_MEMORY:
 		pv->now_ms = pv->ms_offset + rec->ms;
-		if (reserve((void **)&a->samples, &pv->samples_cap, a->nsamples + 1, sizeof(*sm)) < 0)
+		if (add_sample(a, pv->now_ms, rec->rss) < 0)
 			return -1;
-		sm = &a->samples[a->nsamples++];
-		sm->ms = pv->now_ms;
-		sm->rss = rec->rss;
-		sm->heap = pv->hm ? pv->hm->heap : 0;
 		if (pv->now_ms * 1000000u + a->start_ns > a->end_ns)
 			a->end_ns = a->start_ns + pv->now_ms * 1000000u;
 		return 0;
-	}
 	case CAPTURE_REC_AGG_STACK: {
 		struct analysis_entry e = {
 			.stack = rec->stack ? rec->stack + pv->base : 0,
@@ -365,6 +401,7 @@ void analysis_release(struct analysis *a)
 	free(a->entries);
 	free(a->nodes);
 	free(a->samples);
+	free(a->changes);
 	free(a->threads);
 	free(a->thread_labels);
 	memset(a, 0, sizeof(*a));

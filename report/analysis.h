@@ -59,6 +59,13 @@ struct analysis_entry {
 	uint64_t temp_count, temp_bytes;	/* temporary (analysis_run's `temporary_within`) */
 };
 
+/* with the temporal option: an entry's live figures from a sample on */
+struct analysis_change {
+	uint32_t sample;	/* index into samples */
+	uint32_t entry;		/* index into entries */
+	uint64_t bytes, count;
+};
+
 struct analysis_sample {
 	uint64_t ms;		/* since the capture started */
 	uint64_t rss;
@@ -87,6 +94,8 @@ struct analysis {
 	size_t nmodules;
 	struct analysis_sample *samples;
 	size_t nsamples;
+	struct analysis_change *changes;	/* by sample, with the temporal option */
+	size_t nchanges;
 	uint32_t *threads;	/* distinct thread ids, in order of appearance */
 	const char **thread_labels;	/* "thread 1234 (name)", by index; lazily */
 	size_t nthreads;
@@ -103,6 +112,8 @@ struct analysis_options {
 	uint64_t temporary_within;
 	/* keep each thread's allocations apart (entries get their tid) */
 	int split_threads;
+	/* log each entry's live figures at every RSS sample it changed by */
+	int temporal;
 	/* if not NULL, called now and then with the bytes read and the size */
 	void (*progress)(uint64_t done, uint64_t total);
 };

@@ -118,6 +118,11 @@ fail:
 	return -1;
 }
 
+size_t calltree_label(struct calltree *t, const struct sym_frame *f)
+{
+	return child(t, 0, f);
+}
+
 void calltree_release(struct calltree *t)
 {
 	free(t->nodes);

@@ -47,6 +47,9 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 		   size_t biggest, int inverted);
 void calltree_release(struct calltree *t);
 
+/* the index of f among the root's children, added if new (a label table); 0 when out of memory */
+size_t calltree_label(struct calltree *t, const struct sym_frame *f);
+
 /* the children of node i, biggest first; returns the count, *out is the caller's to free */
 size_t calltree_children(const struct calltree *t, size_t i, size_t **out);
 

@@ -29,6 +29,8 @@ struct heapmodel_private {
 	struct region *regions;
 	size_t nregions, regions_cap;
 	uint64_t generation;	/* of the peak */
+	uint32_t *changed;	/* entries changed since the last take, track_changes only */
+	size_t nchanged, changed_cap;
 };
 
 static void *map(size_t bytes)
@@ -106,6 +108,7 @@ void heapmodel_free(struct heapmodel *hm)
 	unmap(pv->index, (pv->index_mask + 1) * sizeof(uint32_t));
 	unmap(hm->entries, pv->entries_cap * sizeof(struct heapmodel_entry));
 	unmap(pv->regions, pv->regions_cap * sizeof(struct region));
+	unmap(pv->changed, pv->changed_cap * sizeof(uint32_t));
 	unmap(hm, sizeof(*hm) + sizeof(struct heapmodel_private));
 }
 
@@ -174,8 +177,14 @@ static inline void sync_peak(struct heapmodel *hm, struct heapmodel_entry *e)
 static void change(struct heapmodel *hm, uint32_t entry, int64_t count, int64_t bytes, uint64_t now_ms)
 {
 	struct heapmodel_entry *e = &hm->entries[entry];
+	struct heapmodel_private *pv = hm->priv;
 
 	sync_peak(hm, e);
+	if (hm->track_changes && !e->dirty &&
+	    grow_array((void **)&pv->changed, &pv->changed_cap, pv->nchanged + 1, sizeof(uint32_t)) == 0) {
+		pv->changed[pv->nchanged++] = entry;
+		e->dirty = 1;
+	}
 	e->live_count += (uint64_t)count;
 	e->live_bytes += (uint64_t)bytes;
 	hm->live_allocations += (uint64_t)count;
@@ -331,4 +340,16 @@ void heapmodel_finish(struct heapmodel *hm)
 {
 	for (size_t i = 0; i < hm->nentries; i++)
 		sync_peak(hm, &hm->entries[i]);
+}
+
+size_t heapmodel_take_changes(struct heapmodel *hm, const uint32_t **out)
+{
+	struct heapmodel_private *pv = hm->priv;
+	size_t n = pv->nchanged;
+
+	for (size_t i = 0; i < n; i++)
+		hm->entries[pv->changed[i]].dirty = 0;
+	pv->nchanged = 0;
+	*out = pv->changed;
+	return n;
 }

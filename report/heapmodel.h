@@ -38,6 +38,7 @@ struct heapmodel_entry {
 	uint64_t peak_count, peak_bytes;	/* at the peak, once heapmodel_finish() ran */
 	uint64_t temp_count, temp_bytes;	/* freed within temporary_within allocations */
 	uint64_t synced;	/* private: peak generation last compared with */
+	uint64_t dirty;		/* private: changed since heapmodel_take_changes() */
 };
 
 struct heapmodel {
@@ -62,6 +63,8 @@ struct heapmodel {
 	 * before each allocation to split them by thread, or leaves it 0.
 	 */
 	uint32_t thread;
+	/* with track_changes set, heapmodel_take_changes() lists changed entries */
+	int track_changes;
 	/* private */
 	struct heapmodel_private *priv;
 };
@@ -73,6 +76,13 @@ void heapmodel_free(struct heapmodel *hm);
 int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
 		    uint64_t now_ms);
 int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, unsigned kind);
+
+/*
+ * The entries changed since the last call (track_changes must be set):
+ * *out points at n entry indexes, valid until the next change. For a
+ * timeline: call it at each clock tick and log those entries' live_*.
+ */
+size_t heapmodel_take_changes(struct heapmodel *hm, const uint32_t **out);
 
 /* bring every entry's at-peak figures up to date (after the last change) */
 void heapmodel_finish(struct heapmodel *hm);

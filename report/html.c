@@ -185,6 +185,89 @@ static void page_head(struct strbuf *out, const struct analysis *a, const char *
 	strbuf_addstr(out, "</dl>");
 }
 
+/*
+ * --temporal: every stack that appears in the change log as a path of
+ * label ids (outermost first, hidden frames left out), the labels as
+ * [name, "file:line"], and the log as [sample, entry, bytes, count].
+ */
+static void json_timeline(struct strbuf *out, struct analysis *a, struct symbolizer *s)
+{
+	static struct sym_frame frames[4096];
+	struct calltree labels = { 0 };	/* a flat tree: node i is label i, under the root */
+	struct strbuf loc = STRBUF_INIT;
+	char *seen = calloc(a->nentries + 1, 1);
+	int first = 1;
+
+	labels.cap = 256;
+	labels.n = 1;
+	labels.nodes = calloc(labels.cap, sizeof(*labels.nodes));
+	if (!seen || !labels.nodes) {
+		strbuf_addstr(out, "null");
+		goto out;
+	}
+	strbuf_addstr(out, "{\"paths\":{");
+	for (size_t i = 0; i < a->nchanges; i++) {
+		uint32_t entry = a->changes[i].entry;
+		int n;
+
+		if (seen[entry])
+			continue;
+		seen[entry] = 1;
+		n = analysis_frames(a, s, a->entries[entry].stack, frames, 4096);
+		strbuf_addf(out, "%s\"%u\":[", first ? "" : ",", entry);
+		first = 0;
+		for (int k = n - 1, any = 0; k >= 0; k--) {
+			size_t id;
+
+			if (analysis_is_hidden(&frames[k]))
+				continue;
+			id = calltree_label(&labels, &frames[k]);
+			strbuf_addf(out, "%s%zu", any++ ? "," : "", id);
+		}
+		strbuf_addch(out, ']');
+	}
+	strbuf_addstr(out, "},\"labels\":[");
+	for (size_t i = 0; i < labels.n; i++) {
+		strbuf_addstr(out, i ? ",[" : "[");
+		json_text(out, labels.nodes[i].function);
+		strbuf_addch(out, ',');
+		strbuf_reset(&loc);
+		if (i)
+			strbuf_addf(&loc, "%s:%u", labels.nodes[i].file, labels.nodes[i].line);
+		json_text(out, loc.buf);
+		strbuf_addch(out, ']');
+	}
+	strbuf_addstr(out, "],\"changes\":[");
+	for (size_t i = 0; i < a->nchanges; i++)
+		strbuf_addf(out, "%s[%u,%u,%llu,%llu]", i ? "," : "", a->changes[i].sample, a->changes[i].entry,
+			    (unsigned long long)a->changes[i].bytes, (unsigned long long)a->changes[i].count);
+	strbuf_addstr(out, "]}");
+out:
+	free(seen);
+	calltree_release(&labels);
+	strbuf_release(&loc);
+}
+
+/* --temporal: pick a range on the chart, see the flame graph of its highest sample */
+static const char temporal_script[] =
+	"(function(){const T=JSON.parse(document.getElementById('timeline').textContent);"
+	"const S=JSON.parse(document.getElementById('samples').textContent);if(!T||!S.length)return;\n"
+	"function at(k){const live=new Map();for(const c of T.changes){if(c[0]>k)break;live.set(c[1],c);}"
+	"const root={name:'<root>',loc:'',value:0,count:0,children:[]};"
+	"for(const [e,c] of live){if(!c[2])continue;root.value+=c[2];root.count+=c[3];let n=root;"
+	"for(const id of T.paths[e]){let ch=n.children.find(x=>x.id===id);if(!ch){ch={id:id,name:T.labels[id][0],"
+	"loc:T.labels[id][1],value:0,count:0,children:[]};n.children.push(ch);}ch.value+=c[2];ch.count+=c[3];n=ch;}}"
+	"return root;}\n"
+	"function show(t0,t1){let k=-1;S.forEach((s,i)=>{if(s[0]>=t0&&s[0]<=t1&&(k<0||s[1]>S[k][1]))k=i;});"
+	"if(k<0)return;chart.update(at(k));document.getElementById('moment').textContent="
+	"'Highest live heap between '+t0+' ms and '+t1+' ms: '+human(S[k][1])+' at '+S[k][0]+' ms.';}\n"
+	"const svg=d3.select('#memory'),w=+svg.attr('width'),m={l:70,r:10};"
+	"const x=d3.scaleLinear().domain(d3.extent(S,d=>d[0])).range([m.l,w-m.r]);"
+	"svg.append('g').attr('class','brush').call(d3.brushX().extent([[m.l,0],[w-m.r,100]])"
+	".on('end',e=>{if(e.selection)show(Math.round(x.invert(e.selection[0])),Math.round(x.invert(e.selection[1])));}));\n"
+	"const r=/^#range=(\\d+)-(\\d+)$/.exec(location.hash);"
+	"if(r)show(+r[1],+r[2]);else show(S[0][0],S[S.length-1][0]);})();\n";
+
 int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
 		    int inverted, const char *title)
 {
@@ -202,7 +285,12 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	strbuf_addstr(out, "<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
 		      " <button id=\"reset\">Reset zoom</button></div>");
 	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<svg id=\"memory\" height=\"120\"></svg>\n"
-		      "<div id=\"chart\"></div><div id=\"details\"></div>\n");
+		      "<p id=\"moment\"></p><div id=\"chart\"></div><div id=\"details\"></div>\n");
+	if (a->nchanges) {
+		strbuf_addstr(out, "<script type=\"application/json\" id=\"timeline\">");
+		json_timeline(out, a, s);
+		strbuf_addstr(out, "</script>\n");
+	}
 	strbuf_addstr(out, "<script type=\"application/json\" id=\"samples\">");
 	json_samples(out, a);
 	strbuf_addstr(out, "</script>\n<script type=\"application/json\" id=\"data\">");
@@ -216,6 +304,11 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	if (e.merged)
 		strbuf_addf(out, "document.getElementById('note').textContent='Frames smaller than 0.1%% of the "
 			    "total are merged: %llu of them.';\n", (unsigned long long)e.merged);
+	if (a->nchanges) {
+		strbuf_addstr(out, "document.getElementById('note').textContent='Select a time range on the chart: "
+			      "the flame graph shows what was live at its highest 10 ms sample.';\n");
+		strbuf_addstr(out, temporal_script);
+	}
 	strbuf_addstr(out, "</script></body></html>\n");
 	calltree_release(&t);
 	return 0;

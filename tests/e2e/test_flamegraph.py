@@ -179,3 +179,30 @@ def test_split_threads(fixtures, tmp_path):
     assert "main" in top
     assert run("flamegraph", "-o", tmp_path / "merged.html", out).returncode == 0
     assert not any(c["name"].startswith("thread ") for c in flame_data(tmp_path / "merged.html")["children"])
+
+
+def test_temporal_time_ranges(fixtures, tmp_path):
+    import json
+    _, out = record(tmp_path, fixtures.build("phases.c"))
+    html = tmp_path / "temporal.html"
+    assert run("flamegraph", "--temporal", "-o", html, out).returncode == 0
+    text = html.read_text()
+    samples = json.loads(text.split('id="samples">')[1].split("</script>")[0])
+    b_times = [ms for ms, heap, rss in samples if heap == 8 << 20]
+    assert b_times, samples
+    a_loc = "phase_a at %s:%d" % (FIXTURES / "phases.c", line_of("phases.c", "phase_a"))
+    b_loc = "phase_b at %s:%d" % (FIXTURES / "phases.c", line_of("phases.c", "phase_b"))
+    # the whole run: its high-water mark is phase A's
+    dom = dom_after_scripts(html, tmp_path)
+    assert "<title>%s: 20.000MiB in 1 allocations</title>" % a_loc in dom
+    assert b_loc not in dom.split("</svg>", 1)[1]
+    # a range inside phase B shows phase B alone
+    ranged = tmp_path / "ranged.html"
+    ranged.write_text(text)
+    dom = dom_after_scripts("%s#range=%d-%d" % (ranged, b_times[0], b_times[-1]), tmp_path)
+    assert "<title>%s: 8.000MiB in 1 allocations</title>" % b_loc in dom
+    assert a_loc not in dom
+    assert "Highest live heap between %d ms and %d ms: 8.000MiB" % (b_times[0], b_times[-1]) in dom
+    bad = run("flamegraph", "--temporal", "--leaks", out)
+    assert bad.returncode == 2 and "does not go with" in bad.stderr
+    assert run("table", "--temporal", out).returncode == 2
