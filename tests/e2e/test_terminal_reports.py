@@ -44,3 +44,24 @@ def test_terminal_reports_bad_input(tmp_path):
         assert run(cmd, "--bogus", junk).returncode == 2
     assert run("summary", "-s", "size", junk).returncode == 2
     assert run("tree", "-b", "x", junk).returncode == 2
+
+
+def test_every_reporter_on_cut_and_damaged_captures(fixtures, tmp_path):
+    _, out = record(tmp_path, fixtures.build("threads.c"))
+    data = out.read_bytes()
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(data[:len(data) - 7])	# inside the last block: a kill mid-write
+    flipped = bytearray(data)
+    header = int.from_bytes(data[12:16], "little")
+    flipped[header + 30] ^= 0x10	# inside the first block's payload
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(bytes(flipped))
+    reports = [["summary"], ["tree"], ["stats"], ["flamegraph", "-f", "-o", tmp_path / "f.html"],
+               ["table", "-f", "-o", tmp_path / "t.html"], ["transform", "csv", "-f", "-o", tmp_path / "c.csv"]]
+    for args in reports:
+        result = run(*args, cut)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "warning: %s: offset " % cut in result.stderr, (args, result.stderr)
+        result = run(*args, bad)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "error: %s: offset %d: block checksum mismatch" % (bad, header) in result.stderr, (args, result.stderr)
