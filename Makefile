@@ -29,7 +29,7 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 PKGS = libdw liblz4 libxxhash
-TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lm $(LDLIBS)
+TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lm $(LDLIBS)
 TRACKER_LIBS = -lunwind -llz4 -lxxhash -ldl -lpthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
 

@@ -1,6 +1,11 @@
 #include "common/units.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 const char *units_human(char *buf, uint64_t n)
 {
@@ -18,4 +23,55 @@ const char *units_human(char *buf, uint64_t n)
 	}
 	snprintf(buf, UNITS_BUF, "%.3f%s", v, unit[i]);
 	return buf;
+}
+
+int units_parse(const char *s, uint64_t *out, const char **why)
+{
+	static const struct {
+		const char *name;
+		double factor;
+	} units[] = {
+		{ "", 1 }, { "B", 1 },
+		{ "K", 1024.0 }, { "KiB", 1024.0 }, { "kB", 1e3 }, { "KB", 1e3 },
+		{ "M", 1048576.0 }, { "MiB", 1048576.0 }, { "MB", 1e6 },
+		{ "G", 1073741824.0 }, { "GiB", 1073741824.0 }, { "GB", 1e9 },
+		{ "T", 1099511627776.0 }, { "TiB", 1099511627776.0 }, { "TB", 1e12 },
+	};
+	const char *p = s;
+	char *end;
+	double v;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!isdigit((unsigned char)*p) && *p != '.') {
+		*why = "a size starts with a number";
+		return -1;
+	}
+	v = strtod(p, &end);
+	/* plain decimal only: strtod also takes hex and exponents */
+	if (end == p || !isfinite(v) || strspn(p, "0123456789.") != (size_t)(end - p)) {
+		*why = "a size starts with a number";
+		return -1;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t len = strlen(units[i].name);
+		const char *rest = end + len;
+
+		if (strncasecmp(end, units[i].name, len))
+			continue;
+		while (isspace((unsigned char)*rest))
+			rest++;
+		if (*rest)
+			continue;
+		if (v * units[i].factor >= 18446744073709551615.0) {
+			*why = "size is too large";
+			return -1;
+		}
+		*out = (uint64_t)(v * units[i].factor);
+		return 0;
+	}
+	*why = "unknown unit (use B, KiB, MiB, GiB, TiB, K, M, G, T, kB, MB, GB or TB)";
+	return -1;
 }

@@ -13,4 +13,14 @@
 /* format n into buf (UNITS_BUF bytes) and return buf */
 const char *units_human(char *buf, uint64_t n);
 
+/*
+ * Parse a size as people write it: a number (decimals allowed) and an
+ * optional unit, with or without a space. KiB MiB GiB TiB and bare K M G T
+ * are binary (1024); kB MB GB TB are decimal (1000); B or nothing is
+ * bytes. Case does not matter ("mb" is MB: memory is never in bits).
+ * Only plain decimal numbers (no hex, no exponent). Returns 0 with *out in bytes (rounded down), or -1 with *why set to
+ * a static description of what is wrong.
+ */
+int units_parse(const char *s, uint64_t *out, const char **why);
+
 #endif
