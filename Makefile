@@ -26,7 +26,7 @@ ifeq ($(DEVELOPER),1)
 WARNINGS += -Werror
 endif
 
-ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(CPPFLAGS)
+ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 PKGS = libdw liblz4 libxxhash
 TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lm $(LDLIBS)
@@ -35,7 +35,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 COMMON_SRC = $(wildcard common/*.c)
 CAPTURE_SRC = $(wildcard capture/*.c)
-REPORT_SRC = $(wildcard report/*.c)
+REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c) $(wildcard ci/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TRACKER_SRC = $(wildcard tracker/*.c)
 # what the tracker links of the capture code: no stdio, no malloc

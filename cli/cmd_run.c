@@ -245,15 +245,115 @@ static int exit_status_of(int status, const char *program)
 	return EXIT_RUN_ERROR;
 }
 
+int run_program(char **argv, const char *output, unsigned flags, int force, int *ran)
+{
+	struct strbuf program = STRBUF_INIT, lib = STRBUF_INIT, out = STRBUF_INIT;
+	struct sigaction sa, old_int, old_quit, old_term, old_hup;
+	int fd, pipefd[2], err = 0, status, ret = EXIT_RUN_ERROR;
+	struct stat st;
+	ssize_t n;
+
+	*ran = 0;
+
+	switch (find_program(argv[0], &program)) {
+	case 0:
+		break;
+	case EXIT_NOT_EXECUTABLE:
+		error("%s: permission denied (not an executable file)", argv[0]);
+		ret = EXIT_NOT_EXECUTABLE;
+		goto out;
+	default:
+		error("%s: command not found", argv[0]);
+		ret = EXIT_NOT_FOUND;
+		goto out;
+	}
+	if (find_tracker(&lib) < 0 || absolute_output(output, &out) < 0)
+		goto out;
+	if (stat(out.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+		error("capture file '%s' is a directory", output);
+		goto out;
+	}
+	fd = open(out.buf, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			error("capture file '%s' already exists (use -f to overwrite it)", output);
+		else
+			error_errno("cannot create capture file '%s'", output);
+		goto out;
+	}
+	verbose(1, "tracker %s", lib.buf);
+	verbose(1, "capture %s, options 0x%x", out.buf, flags);
+	verbose(2, "running %s", program.buf);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		error_errno("pipe");
+		close(fd);
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGQUIT, &sa, &old_quit);
+	sa.sa_handler = forward_signal;
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+
+	fflush(NULL);
+	child_pid = fork();
+	if (child_pid < 0) {
+		error_errno("fork");
+		close(fd);
+		goto restore;
+	}
+	if (child_pid == 0) {
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+		close(pipefd[0]);
+		run_child(fd, pipefd[1], flags, program.buf, argv, out.buf, lib.buf);
+	}
+	close(fd);
+	close(pipefd[1]);
+	do {
+		n = read(pipefd[0], &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	while (waitpid(child_pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			error_errno("waitpid");
+			goto restore;
+		}
+	}
+	if (n == (ssize_t)sizeof(err)) {
+		errno = err;
+		error_errno("cannot run %s", argv[0]);
+		unlink(out.buf);
+		ret = err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+		goto restore;
+	}
+	ret = exit_status_of(status, argv[0]);
+	*ran = 1;
+	verbose(1, "%s exited with status %d", argv[0], ret);
+	if (capture_is_empty(out.buf))
+		warning("%s recorded nothing: a statically linked or setuid program ignores "
+			"LD_PRELOAD, and one killed at once never starts the tracker", argv[0]);
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+out:
+	strbuf_release(&program);
+	strbuf_release(&lib);
+	strbuf_release(&out);
+	return ret;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int force = 0, quiet = 0, i, fd, pipefd[2], err = 0, status, ret = EXIT_RUN_ERROR;
+	int force = 0, quiet = 0, i, ret = EXIT_RUN_ERROR, ran;
 	unsigned flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE;
-	struct strbuf program = STRBUF_INIT, lib = STRBUF_INIT, out = STRBUF_INIT, name = STRBUF_INIT;
-	struct sigaction sa, old_int, old_quit, old_term, old_hup;
-	struct stat st;
-	ssize_t n;
+	struct strbuf name = STRBUF_INIT;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -304,103 +404,16 @@ int cmd_run(int argc, char **argv)
 		free(copy);
 		output = name.buf;
 	}
-	switch (find_program(argv[i], &program)) {
-	case 0:
-		break;
-	case EXIT_NOT_EXECUTABLE:
-		error("%s: permission denied (not an executable file)", argv[i]);
-		ret = EXIT_NOT_EXECUTABLE;
-		goto out;
-	default:
-		error("%s: command not found", argv[i]);
-		ret = EXIT_NOT_FOUND;
-		goto out;
-	}
-	if (find_tracker(&lib) < 0 || absolute_output(output, &out) < 0)
-		goto out;
-	if (stat(out.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
-		error("capture file '%s' is a directory", output);
-		goto out;
-	}
-	fd = open(out.buf, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			error("capture file '%s' already exists (use -f to overwrite it)", output);
-		else
-			error_errno("cannot create capture file '%s'", output);
-		goto out;
-	}
-	verbose(1, "tracker %s", lib.buf);
-	verbose(1, "capture %s, options 0x%x", out.buf, flags);
-	verbose(2, "running %s", program.buf);
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		error_errno("pipe");
-		close(fd);
-		goto out;
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGQUIT, &sa, &old_quit);
-	sa.sa_handler = forward_signal;
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
-
-	fflush(NULL);
-	child_pid = fork();
-	if (child_pid < 0) {
-		error_errno("fork");
-		close(fd);
-		goto restore;
-	}
-	if (child_pid == 0) {
-		sigaction(SIGTERM, &old_term, NULL);
-		sigaction(SIGHUP, &old_hup, NULL);
-		close(pipefd[0]);
-		run_child(fd, pipefd[1], flags, program.buf, argv + i, out.buf, lib.buf);
-	}
-	close(fd);
-	close(pipefd[1]);
-	do {
-		n = read(pipefd[0], &err, sizeof(err));
-	} while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
-	while (waitpid(child_pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			error_errno("waitpid");
-			goto restore;
-		}
-	}
-	if (n == (ssize_t)sizeof(err)) {
-		errno = err;
-		error_errno("cannot run %s", argv[i]);
-		unlink(out.buf);
-		ret = err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
-		goto restore;
-	}
-	ret = exit_status_of(status, argv[i]);
-	verbose(1, "%s exited with status %d", argv[i], ret);
-	if (capture_is_empty(out.buf))
-		warning("%s recorded nothing: a statically linked or setuid program ignores "
-			"LD_PRELOAD, and one killed at once never starts the tracker", argv[i]);
-	if (!quiet) {
+	ret = run_program(argv + i, output, flags, force, &ran);
+	if (ran && !quiet) {
 		fprintf(stderr, "memray: wrote %s%s\n", output,
 			flags & CAPTURE_F_FOLLOW_FORK ? " (and FILE.<pid> for each child)" : "");
 		fprintf(stderr, "memray: next: memray stats %s\n", output);
 	}
-restore:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
 	goto out;
 usage:
 	ret = EXIT_USAGE;
 out:
-	strbuf_release(&program);
-	strbuf_release(&lib);
-	strbuf_release(&out);
 	strbuf_release(&name);
 	return ret;
 }
