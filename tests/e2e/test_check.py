@@ -1,0 +1,79 @@
+"""`memray check`: budgets on a whole run, with JUnit XML and Markdown."""
+import xml.etree.ElementTree as ET
+
+from conftest import FIXTURES, line_of, run
+
+
+def test_budget_just_above_and_just_below_the_peak(fixtures, tmp_path):
+    prog = fixtures.build("blocks.c")	# peak: exactly 4096000 bytes
+    ok = run("check", "--budget", "4096000B", "--junit", tmp_path / "ok.xml", "--", prog)
+    assert ok.returncode == 0, ok.stderr
+    assert "memray check: pass peak memory: peak 3.906MiB within budget 3.906MiB (+0.0%) " \
+           "(4096000 bytes, limit 4096000)" in ok.stderr
+    bad = run("check", "--budget", "4095999", "--junit", tmp_path / "bad.xml", "--markdown", tmp_path / "bad.md",
+              "--", prog)
+    assert bad.returncode == 1, bad.stderr
+    assert "memray check: FAIL peak memory: peak 3.906MiB exceeds budget 3.906MiB (+0.0%) " \
+           "(4096000 bytes, limit 4095999)" in bad.stderr
+    make = "make_blocks:%s:%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "make_blocks"))
+    assert "3.906MiB (4096000 bytes) in 1000 allocations at %s" % make in bad.stderr
+    suite = ET.parse(tmp_path / "bad.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("1", "1", "0")
+    case = suite.find("testcase")
+    failure = case.find("failure")
+    assert case.get("name") == "peak memory" and failure.get("type") == "BudgetExceeded"
+    assert failure.get("message") == "peak 3.906MiB exceeds budget 3.906MiB (+0.0%)"
+    assert "peak: 4096000 bytes; limit: 4095999 bytes" in failure.text and make in failure.text
+    props = {p.get("name"): p.get("value") for p in case.find("properties")}
+    assert props == {"bytes": "4096000", "limit_bytes": "4095999"}
+    md = (tmp_path / "bad.md").read_text().splitlines()
+    assert md[0] == "## memray check: failed"
+    assert "| FAIL | peak memory | 3.906MiB (4096000 bytes) | 3.906MiB (4095999 bytes) |" in "\n".join(md)
+    ok_suite = ET.parse(tmp_path / "ok.xml").getroot().find("testsuite")
+    assert ok_suite.get("failures") == "0" and ok_suite.find("testcase/failure") is None
+
+
+def test_leak_budget(fixtures, tmp_path):
+    prog = fixtures.build("blocks.c")	# leaks 10 x 1000 B, and stdout's buffer (4096 B on a pipe)
+    ok = run("check", "--leak-budget", "14096", "--", prog)
+    assert ok.returncode == 0, ok.stderr
+    bad = run("check", "--leak-budget", "0", "--junit", tmp_path / "l.xml", "--", prog)
+    assert bad.returncode == 1
+    leak = "leak_some:%s:%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "leak_some"))
+    assert "9.766KiB (10000 bytes) in 10 allocations at %s" % leak in bad.stderr
+    failure = ET.parse(tmp_path / "l.xml").getroot().find("testsuite/testcase/failure")
+    assert failure.get("type") == "LeakDetected"
+    assert failure.get("message") == "leaked 13.766KiB exceeds budget 0B"
+
+
+def test_forked_children_are_judged(fixtures, tmp_path):
+    prog = fixtures.build("forker.c")	# the child leaks 5 x 2222 B, the parent 111 B
+    keep = tmp_path / "captures"
+    result = run("check", "--leak-budget", "1KiB", "--keep-captures", keep, "--", prog)
+    assert result.returncode == 1, result.stderr
+    assert "leaked 10.958KiB exceeds budget 1.000KiB" in result.stderr
+    assert "(11221 bytes, limit 1024)" in result.stderr
+    names = sorted(p.name for p in keep.iterdir())
+    assert names[0] == "memray-check.bin" and len(names) == 2 and names[1].startswith("memray-check.bin.")
+
+
+def test_command_failure_wins(fixtures, tmp_path):
+    prog = fixtures.build("blocks.c")
+    result = run("check", "--budget", "1MB", "--junit", tmp_path / "j.xml", "--", prog, "3")
+    assert result.returncode == 3	# the memory failure is still reported
+    assert "FAIL peak memory" in result.stderr
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert suite.get("errors") == "1" and suite.get("failures") == "1"
+    assert suite.find("testcase/error").get("message").endswith("exited with status 3")
+
+
+def test_check_bad_input(tmp_path):
+    result = run("check", "--budget", "12 parsecs", "--", "true")
+    assert result.returncode == 2
+    assert "check: --budget '12 parsecs': unknown unit" in result.stderr
+    assert run("check", "--budget", "1MB").returncode == 2
+    assert run("check", "--frobnicate", "1", "--", "true").returncode == 2
+    missing = run("check", "--budget", "1MB", "--junit", tmp_path / "m.xml", "--", "no-such-command-here")
+    assert missing.returncode == 127
+    error = ET.parse(tmp_path / "m.xml").getroot().find("testsuite/testcase/error")
+    assert error is not None and "could not be run" in error.get("message")
