@@ -14,6 +14,21 @@
 #include "report/html.h"
 #include <stdint.h>
 
+/* what both commands' help says alike */
+#define VIEW_OPTIONS \
+	"  -f, --force        overwrite FILE if it exists\n" \
+	"  --leaks            show leaks instead of the peak\n" \
+	"  --temporary-allocations\n" \
+	"                     show allocations freed soon after they were made instead\n" \
+	"  --temporary-allocation-threshold N\n" \
+	"                     'soon': before N more allocations (default 1: before any\n" \
+	"                     other); implies --temporary-allocations\n"
+
+#define USAGE_TAIL \
+	"  --partial          report what comes before damage in the capture\n" \
+	"\n" \
+	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n"
+
 static const char flamegraph_usage[] =
 	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
 	"                         [--temporary-allocation-threshold N] [--split-threads] [--inverted]\n"
@@ -28,20 +43,12 @@ static const char flamegraph_usage[] =
 	"options:\n"
 	"  -o, --output FILE  the HTML file (default: memray-flamegraph-CAPTURE.html\n"
 	"                     next to CAPTURE, without its .bin)\n"
-	"  -f, --force        overwrite FILE if it exists\n"
-	"  --leaks            show leaks instead of the peak\n"
-	"  --temporary-allocations\n"
-	"                     show allocations freed soon after they were made instead\n"
-	"  --temporary-allocation-threshold N\n"
-	"                     'soon': before N more allocations (default 1: before any\n"
-	"                     other); implies --temporary-allocations\n"
+	VIEW_OPTIONS
 	"  --split-threads    one tree per thread under the root, named by its thread\n"
 	"  --temporal         select a time range on the memory chart to see what was\n"
 	"                     live at its highest 10 ms sample\n"
 	"  --inverted         root the graph at the allocating functions, callers above\n"
-	"  --partial          report what comes before damage in the capture\n"
-	"\n"
-	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
+	USAGE_TAIL;
 
 static const char table_usage[] =
 	"usage: memray table [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
@@ -54,16 +61,8 @@ static const char table_usage[] =
 	"options:\n"
 	"  -o, --output FILE  the HTML file (default: memray-table-CAPTURE.html\n"
 	"                     next to CAPTURE, without its .bin)\n"
-	"  -f, --force        overwrite FILE if it exists\n"
-	"  --leaks            show leaks instead of the peak\n"
-	"  --temporary-allocations\n"
-	"                     show allocations freed soon after they were made instead\n"
-	"  --temporary-allocation-threshold N\n"
-	"                     'soon': before N more allocations (default 1: before any\n"
-	"                     other); implies --temporary-allocations\n"
-	"  --partial          report what comes before damage in the capture\n"
-	"\n"
-	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
+	VIEW_OPTIONS
+	USAGE_TAIL;
 
 static int html_command(int argc, char **argv, const char *cmd)
 {
