@@ -404,7 +404,7 @@ TRACKER_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
  */
 static char **gather_args(const char *arg0, va_list ap, char ***envp_out, size_t *map_len)
 {
-	size_t cap = 512, n = 0;
+	size_t cap, n = 0;
 	char **args = NULL;
 	va_list cp;
 

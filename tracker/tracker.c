@@ -534,7 +534,7 @@ static struct {
 } mods;
 
 struct module_scan {
-	struct strbuf out;	/* encoded MODULE records */
+	struct strbuf out;	/* encoded MODULE records, each after its size_t length */
 	unsigned long long adds, subs;
 	char exe[PATH_MAX_LEN];
 };
@@ -603,7 +603,10 @@ static int scan_one(struct dl_phdr_info *info, size_t size, void *arg)
 		p = codec_put_varint(p, info->dlpi_phdr[i].p_memsz);
 		k++;
 	}
-	strbuf_add(&scan->out, tmp, (size_t)(p - tmp));
+	/* each record behind its length, so the lock holder can hand them out one by one */
+	size_t len = (size_t)(p - tmp);
+	strbuf_add(&scan->out, &len, sizeof(len));
+	strbuf_add(&scan->out, tmp, len);
 	return 0;
 }
 
@@ -639,18 +642,13 @@ static void record_modules(int force)
 		head[0] = CAPTURE_REC_MODULES;
 		emit_bytes(head, (size_t)(codec_put_varint(head + 1, ++mods.generation) - head));
 		/* MODULE records one by one: each fits a block, the set may not */
-		for (size_t off = 0; off < scan.out.len;) {
-			struct codec_in in = { (uint8_t *)scan.out.buf + off + 1,
-					       (uint8_t *)scan.out.buf + scan.out.len, 0 };
+		for (size_t off = 0; off + sizeof(size_t) <= scan.out.len;) {
 			size_t len;
 
-			codec_get_string(&in, &len, CAPTURE_STRING_MAX);
-			codec_get_varint(&in);
-			codec_get_string(&in, &len, 64);
-			for (uint64_t k = codec_get_varint(&in) * 2; k; k--)
-				codec_get_varint(&in);
-			emit_bytes((uint8_t *)scan.out.buf + off, (size_t)(in.p - (uint8_t *)scan.out.buf) - off);
-			off = (size_t)(in.p - (uint8_t *)scan.out.buf);
+			memcpy(&len, scan.out.buf + off, sizeof(len));
+			off += sizeof(len);
+			emit_bytes((uint8_t *)scan.out.buf + off, len);
+			off += len;
 		}
 	}
 	pthread_mutex_unlock(&lock);
