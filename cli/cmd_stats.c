@@ -3,13 +3,10 @@
  * or JSON with the keys of the Python tool (plus "peak", "leaks" and
  * "capture", which it does not have).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "capture/reader.h"
 #include "cli/commands.h"
@@ -312,37 +309,13 @@ static void render_text(struct strbuf *sb, struct report *rep)
 	render_top(sb, "Leaked (by size):", rep->leaks, rep->nleaks, rep->limit, 1);
 }
 
+/* to stdout, or to a new file (output_write) */
 static int write_output(const char *path, int force, const struct strbuf *sb)
 {
-	int fd;
-
-	if (!path)
-		return fwrite(sb->buf, 1, sb->len, stdout) == sb->len && fflush(stdout) == 0
-			       ? 0 : error_errno("stats: writing to stdout");
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0)
-		return errno == EEXIST ? error("output file '%s' already exists (use -f to overwrite it)", path)
-				       : error_errno("cannot create '%s'", path);
-	if (write(fd, sb->buf, sb->len) != (ssize_t)sb->len) {
-		error_errno("cannot write '%s'", path);
-		close(fd);
-		return -1;
-	}
-	if (close(fd) < 0)
-		return error_errno("cannot write '%s'", path);
-	return 0;
-}
-
-static int parse_count(const char *arg, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-')
-		return error("stats: -n takes a whole number of locations, not '%s'", arg);
-	*out = (size_t)v;
+	if (path)
+		return output_write(path, force, sb) ? -1 : 0;
+	if (fwrite(sb->buf, 1, sb->len, stdout) != sb->len || fflush(stdout) != 0)
+		return error_errno("stats: writing to stdout");
 	return 0;
 }
 
@@ -374,8 +347,8 @@ int cmd_stats(int argc, char **argv)
 			}
 			if (arg[1] == 'o' || arg[2] == 'o')
 				output = argv[++i];
-			else if (parse_count(argv[++i], &rep.limit) < 0)
-				return EXIT_USAGE;
+			else if ((ret = count_arg("stats", arg, argv[++i], &rep.limit)))
+				return ret;
 		} else if ((ret = reading_arg("stats", arg, &path))) {
 			return ret;
 		}

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "capture/reader.h"
@@ -76,15 +75,6 @@ static int by_column(const void *x, const void *y)
 	if (va != vb)
 		return va < vb ? 1 : -1;
 	return strcmp(a->function, b->function);
-}
-
-static int terminal_width(void)
-{
-	struct winsize ws;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-		return ws.ws_col;
-	return 0;	/* piped: whole lines */
 }
 
 static int build(struct analysis *a, struct symbolizer *s, struct table *t)
@@ -179,14 +169,8 @@ int cmd_summary(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(arg, "-r") || !strcmp(arg, "--max-rows")) {
-			char *end;
-			const char *v = i + 1 < argc ? argv[++i] : "";
-
-			max_rows = strtoul(v, &end, 10);
-			if (!*v || *end || v[0] == '-') {
-				error("summary: -r takes a number of rows, not '%s'", v);
-				return EXIT_USAGE;
-			}
+			if ((ret = count_arg("summary", arg, i + 1 < argc ? argv[++i] : "", &max_rows)))
+				return ret;
 		} else if ((ret = reading_arg("summary", arg, &path))) {
 			return ret;
 		}

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "capture/reader.h"
@@ -68,7 +67,6 @@ int cmd_tree(int argc, char **argv)
 	int partial = 0, ret, width = 0;
 	struct calltree t = { 0 };
 	struct reading rd;
-	struct winsize ws;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -79,14 +77,8 @@ int cmd_tree(int argc, char **argv)
 		} else if (!strcmp(arg, "--partial")) {
 			partial = 1;
 		} else if (!strcmp(arg, "-b") || !strcmp(arg, "--biggest-allocs")) {
-			char *end;
-			const char *v = i + 1 < argc ? argv[++i] : "";
-
-			biggest = strtoul(v, &end, 10);
-			if (!*v || *end || v[0] == '-') {
-				error("tree: -b takes a number of stacks, not '%s'", v);
-				return EXIT_USAGE;
-			}
+			if ((ret = count_arg("tree", arg, i + 1 < argc ? argv[++i] : "", &biggest)))
+				return ret;
 		} else if ((ret = reading_arg("tree", arg, &path))) {
 			return ret;
 		}
@@ -94,8 +86,7 @@ int cmd_tree(int argc, char **argv)
 	ret = reading_open(&rd, "tree", path, partial);
 	if (ret)
 		return ret;
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-		width = ws.ws_col;
+	width = terminal_width();
 	if (calltree_build(&t, &rd.a, rd.sym, CALLTREE_PEAK, biggest, 0) < 0) {
 		error("tree: out of memory");
 		ret = EXIT_CAPTURE_ERROR;

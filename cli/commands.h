@@ -62,6 +62,11 @@ int reading_arg(const char *cmd, const char *arg, const char **path);
 int reading_open(struct reading *rd, const char *cmd, const char *path, int partial);
 void reading_close(struct reading *rd);
 
+/* the terminal's width when stdout is one (40 columns at least), else 0 */
+int terminal_width(void);
+/* a whole number for option opt: 0, or EXIT_USAGE after an error */
+int count_arg(const char *cmd, const char *opt, const char *value, size_t *out);
+
 struct strbuf;
 /* "<capture's dir>/memray-<kind>-<capture name without .bin>.<ext>" */
 void output_default(struct strbuf *name, const char *capture, const char *kind, const char *ext);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +91,30 @@ void reading_close(struct reading *rd)
 		analysis_release(&rd->a);
 	capture_reader_free(rd->r);
 	memset(rd, 0, sizeof(*rd));
+}
+
+int terminal_width(void)
+{
+	struct winsize ws;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 0;
+}
+
+int count_arg(const char *cmd, const char *opt, const char *value, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-') {
+		error("%s: %s takes a whole number, not '%s'", cmd, opt, value);
+		return EXIT_USAGE;
+	}
+	*out = (size_t)v;
+	return 0;
 }
 
 void output_default(struct strbuf *name, const char *capture, const char *kind, const char *ext)
