@@ -62,6 +62,10 @@ $(B)/pic/%.o: %.c
 	$(CC) $(ALL_CPPFLAGS) -DMEMRAY_TRACKER $(ALL_CFLAGS) -fPIC -fvisibility=hidden \
 		-ftls-model=initial-exec -MMD -MP -c -o $@ $<
 
+# tracker/python reads CPython's private frame layout from the installed headers
+PYTHON_CPPFLAGS = $(shell $(PYTHON)-config --includes 2>/dev/null)
+$(B)/pic/tracker/python.o: CPPFLAGS += $(PYTHON_CPPFLAGS)
+
 # the browser libraries the HTML reports inline (make deps installs them from npm)
 $(WEB_ASSETS):
 	@echo "missing $@: run 'make deps' (it installs d3 and d3-flame-graph from npm)" && false
@@ -83,7 +87,7 @@ $(B)/memray: $(CLI_OBJ) $(B)/libmemray.a
 
 $(B)/libmemray_tracker.so: $(TRACKER_OBJ) tracker/exports.map
 	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -Wl,--version-script=tracker/exports.map \
-		-Wl,-z,nodelete -o $@ $(TRACKER_OBJ) $(TRACKER_LIBS)
+		-Wl,-z,nodelete -Wl,-z,defs -o $@ $(TRACKER_OBJ) $(TRACKER_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(B)/libmemray.a
 	@mkdir -p $(dir $@)

@@ -118,6 +118,20 @@
  *                      after the MEMORY record before it.
  *   0x09  MARKER       v kind (CAPTURE_MARK_*), str label
  *                      Written by memray_test_begin()/memray_test_end().
+ *   0x0A  CODE         v code id, str function, str file, v first line
+ *                      A Python code object, the first time a stack uses
+ *                      it. Ids are given in order within a segment from 1.
+ *   0x0B  PYFRAME      v parent id, v code id, v line
+ *                      A new stack trie node for a Python frame: the code
+ *                      it runs and the line it is at (the line executing
+ *                      at the allocation in the innermost frame, the line
+ *                      of the call in the others). Shares the ids of
+ *                      FRAME: both are nodes of the one trie. With
+ *                      --native, Python frames stand where the
+ *                      interpreter's eval loop was in the native stack;
+ *                      without it a Python program's stacks are Python
+ *                      frames alone (native frames when a thread has no
+ *                      Python frame, e.g. during interpreter start-up).
  *   0x10+a ALLOC       s address delta, v size, v stack id
  *                      An allocation by allocator a (CAPTURE_ALLOC_*).
  *                      realloc is written as FREE of the old address
@@ -136,9 +150,11 @@
  *                      size 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...)
  *                      --aggregate only, once, before END.
  *
- * An unknown record type is an error (a reader cannot know its length);
- * new record types therefore raise the major version unless they are only
- * written when a header flag the old reader would refuse is set.
+ * An unknown record type is an error (a reader cannot know its length).
+ * A new record type raises the minor version; a reader that meets a type
+ * it does not know in a file of a newer minor version says the file is
+ * newer than it rather than damaged. Changing a record raises the major
+ * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME.
  *
  * A reader must survive any byte sequence: it checks every length against
  * what is left, every id against what was defined, and reports the file
@@ -152,7 +168,7 @@
 #define CAPTURE_MAGIC "\x89MEMRAY\n"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_VERSION_MAJOR 1
-#define CAPTURE_VERSION_MINOR 0
+#define CAPTURE_VERSION_MINOR 1
 
 #define CAPTURE_HEADER_FIXED 40
 #define CAPTURE_HEADER_MAX (1u << 20)
@@ -170,8 +186,10 @@ enum capture_encoding {
 /* header flags */
 #define CAPTURE_F_LZ4 (1u << 0)
 #define CAPTURE_F_AGGREGATE (1u << 1)
+/* --native: native frames in Python programs too (native programs always have them) */
 #define CAPTURE_F_NATIVE (1u << 2)
 #define CAPTURE_F_FOLLOW_FORK (1u << 3)
+/* every pymalloc object too, as PYMALLOC_* records */
 #define CAPTURE_F_TRACE_PYTHON_ALLOCATORS (1u << 4)
 #define CAPTURE_F_KNOWN 0x1fu
 
@@ -185,6 +203,8 @@ enum capture_record_type {
 	CAPTURE_REC_FRAME = 0x07,
 	CAPTURE_REC_MEMORY = 0x08,
 	CAPTURE_REC_MARKER = 0x09,
+	CAPTURE_REC_CODE = 0x0A,
+	CAPTURE_REC_PYFRAME = 0x0B,
 	CAPTURE_REC_ALLOC = 0x10,	/* + allocator */
 	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
 	CAPTURE_REC_AGG_STACK = 0x30,

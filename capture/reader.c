@@ -40,6 +40,7 @@ struct capture_reader {
 	unsigned segments;
 	int in_segment, segment_ended;
 	uint64_t frames;	/* stack nodes defined in this segment */
+	uint64_t codes;		/* Python code objects defined in this segment */
 
 	uint64_t records;
 	enum capture_status status;
@@ -56,7 +57,8 @@ static const char *const record_names[] = {
 	[CAPTURE_REC_MODULES] = "MODULES",	[CAPTURE_REC_MODULE] = "MODULE",
 	[CAPTURE_REC_THREAD] = "THREAD",	[CAPTURE_REC_THREAD_NAME] = "THREAD_NAME",
 	[CAPTURE_REC_FRAME] = "FRAME",		[CAPTURE_REC_MEMORY] = "MEMORY",
-	[CAPTURE_REC_MARKER] = "MARKER",	[CAPTURE_REC_ALLOC] = "ALLOC",
+	[CAPTURE_REC_MARKER] = "MARKER",	[CAPTURE_REC_CODE] = "CODE",
+	[CAPTURE_REC_PYFRAME] = "PYFRAME",	[CAPTURE_REC_ALLOC] = "ALLOC",
 	[CAPTURE_REC_FREE] = "FREE",		[CAPTURE_REC_AGG_STACK] = "AGG_STACK",
 	[CAPTURE_REC_AGG_PEAK] = "AGG_PEAK",
 };
@@ -315,6 +317,7 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 		r->in_segment = 1;
 		r->segment_ended = 0;
 		r->frames = 0;
+		r->codes = 0;
 		break;
 	case CAPTURE_REC_END:
 		rec->kind = (unsigned)codec_get_varint(in);
@@ -365,6 +368,32 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 			return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
 		rec->frame_id = (uint32_t)++r->frames;
 		break;
+	case CAPTURE_REC_CODE:
+		v = codec_get_varint(in);
+		if (v != r->codes + 1)
+			return stop(r, CAPTURE_DAMAGED, off, "CODE record with id %llu after %llu",
+				    (unsigned long long)v, (unsigned long long)r->codes);
+		rec->code = (uint32_t)++r->codes;
+		rec->label = get_string(in, CAPTURE_STRING_MAX);	/* function */
+		rec->path = get_string(in, CAPTURE_STRING_MAX);	/* file */
+		rec->line = codec_get_varint(in);
+		break;
+	case CAPTURE_REC_PYFRAME:
+		v = codec_get_varint(in);
+		if (v > r->frames)
+			return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with parent %llu of %llu defined",
+				    (unsigned long long)v, (unsigned long long)r->frames);
+		rec->parent = (uint32_t)v;
+		v = codec_get_varint(in);
+		if (!v || v > r->codes)
+			return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
+				    (unsigned long long)v, (unsigned long long)r->codes);
+		rec->code = (uint32_t)v;
+		rec->line = codec_get_varint(in);
+		if (r->frames >= UINT32_MAX)
+			return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
+		rec->frame_id = (uint32_t)++r->frames;
+		break;
 	case CAPTURE_REC_MEMORY:
 		rec->ms = codec_get_varint(in);
 		rec->rss = codec_get_varint(in);
@@ -401,6 +430,11 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 		rec->histogram = r->histogram;
 		break;
 	default:
+		if (r->header.minor > CAPTURE_VERSION_MINOR)
+			return stop(r, CAPTURE_DAMAGED, off,
+				    "record type 0x%02x is newer than this memray (file version %u.%u, "
+				    "memray reads %u.%u)", type, r->header.major, r->header.minor,
+				    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
 		return stop(r, CAPTURE_DAMAGED, off, "unknown record type 0x%02x", type);
 	}
 check:

@@ -44,9 +44,12 @@ struct capture_record {
 	uint32_t tid;		/* the thread, for ALLOC, FREE, MARKER, THREAD_NAME */
 	uint64_t address, size;
 	uint32_t stack;		/* ALLOC, AGG_STACK */
-	/* FRAME */
+	/* FRAME, PYFRAME */
 	uint32_t frame_id, parent;
 	uint64_t ip;
+	/* CODE (function in label, file in path), PYFRAME */
+	uint32_t code;
+	uint64_t line;
 	/* MEMORY */
 	uint64_t ms, rss;
 	/* SEGMENT */

@@ -85,6 +85,16 @@ static void put_record(FILE *out, const struct capture_record *rec)
 	case CAPTURE_REC_FRAME:
 		fprintf(out, " id=%u parent=%u ip=0x%llx", rec->frame_id, rec->parent, (unsigned long long)rec->ip);
 		break;
+	case CAPTURE_REC_CODE:
+		fprintf(out, " id=%u", rec->code);
+		put_string(out, "function", rec->label);
+		put_string(out, "file", rec->path);
+		fprintf(out, " line=%llu", (unsigned long long)rec->line);
+		break;
+	case CAPTURE_REC_PYFRAME:
+		fprintf(out, " id=%u parent=%u code=%u line=%llu", rec->frame_id, rec->parent, rec->code,
+			(unsigned long long)rec->line);
+		break;
 	case CAPTURE_REC_MEMORY:
 		fprintf(out, " ms=%llu rss=%llu", (unsigned long long)rec->ms, (unsigned long long)rec->rss);
 		break;

@@ -34,16 +34,25 @@
 
 static const char run_usage[] =
 	"usage: memray run [-h] [-o FILE] [-f] [-q] [--native] [--follow-fork] [--aggregate]\n"
-	"                  [--no-compress] PROGRAM [ARGS...]\n"
+	"                  [--trace-python-allocators] [--no-compress]\n"
+	"                  (PROGRAM [ARGS...] | SCRIPT.py [ARGS...] | -m MODULE [ARGS...] | -c CODE)\n"
 	"\n"
 	"Run PROGRAM with the tracker loaded and record every allocation (malloc family,\n"
-	"C++ new/delete, mmap) with its native call stack into a capture file.\n"
+	"C++ new/delete, mmap) with its call stack into a capture file. A SCRIPT.py, -m\n"
+	"and -c run Python (/usr/bin/python3, or $MEMRAY_PYTHON) under the tracker, and\n"
+	"its stacks are Python frames: function, file and line.\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE  capture file (default: memray-PROGRAM.PID.bin)\n"
 	"  -f, --force        overwrite FILE if it exists\n"
 	"  -q, --quiet        print nothing of memray's own after the run\n"
-	"  --native           record native stacks (always on for native programs)\n"
+	"  --native           Python programs: native frames too, merged with the Python\n"
+	"                     ones (native programs always have native frames)\n"
+	"  --trace-python-allocators\n"
+	"                     record every Python object pymalloc hands out, instead of\n"
+	"                     only the arenas it takes from the system\n"
+	"  -m MODULE          run a Python module as a script (python3 -m MODULE)\n"
+	"  -c CODE            run a Python program given as a string (python3 -c CODE)\n"
 	"  --follow-fork      track forked children too, each into FILE.<pid>\n"
 	"  --aggregate        keep per-stack totals in the process and write only those\n"
 	"                     at exit (a small file; nothing is written if it is killed)\n"
@@ -348,12 +357,39 @@ out:
 	return ret;
 }
 
+/* does PROGRAM name a Python script, to be run by the interpreter? */
+static int is_python_script(const char *program)
+{
+	size_t n = strlen(program);
+
+	return n > 3 && !strcmp(program + n - 3, ".py");
+}
+
+/*
+ * python3 ARGS...: the interpreter is $MEMRAY_PYTHON (the Python shim
+ * sets it to the interpreter that runs it) or Debian's /usr/bin/python3,
+ * never a python3 found in PATH (pyenv's is a shell script). The array
+ * is the caller's to free; its strings are borrowed.
+ */
+static char **python_command(char **args, int n)
+{
+	const char *python = getenv("MEMRAY_PYTHON");
+	char **cmd = calloc((size_t)n + 2, sizeof(char *));
+
+	if (!cmd)
+		return NULL;
+	cmd[0] = (char *)(python && *python ? python : "/usr/bin/python3");
+	memcpy(cmd + 1, args, (size_t)n * sizeof(char *));
+	return cmd;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int force = 0, quiet = 0, i, ret = EXIT_RUN_ERROR, ran;
-	unsigned flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE;
+	int force = 0, quiet = 0, i, ret = EXIT_RUN_ERROR, ran, python_flag = 0;
+	unsigned flags = CAPTURE_F_LZ4;
 	struct strbuf name = STRBUF_INIT;
+	char **args = NULL;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -378,6 +414,16 @@ int cmd_run(int argc, char **argv)
 			quiet = 1;
 		} else if (!strcmp(a, "--native")) {
 			flags |= CAPTURE_F_NATIVE;
+		} else if (!strcmp(a, "--trace-python-allocators")) {
+			flags |= CAPTURE_F_TRACE_PYTHON_ALLOCATORS;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "-c")) {
+			if (i + 1 == argc) {
+				error("run: %s needs a %s (see 'memray run --help')", a,
+				      a[1] == 'm' ? "module name" : "string of Python code");
+				goto usage;
+			}
+			python_flag = 1;
+			break;
 		} else if (!strcmp(a, "--follow-fork")) {
 			flags |= CAPTURE_F_FOLLOW_FORK;
 		} else if (!strcmp(a, "--aggregate")) {
@@ -398,13 +444,22 @@ int cmd_run(int argc, char **argv)
 			error("run: empty output file name (see 'memray run --help')");
 			goto usage;
 		}
-		char *copy = strdup(argv[i]);
+		/* the script's or module's name, as the Python tool names it */
+		const char *what = python_flag ? (argv[i][1] == 'm' ? argv[i + 1] : "python") : argv[i];
+		char *copy = strdup(what);
 
 		strbuf_addf(&name, "memray-%s.%d.bin", copy ? basename(copy) : "program", (int)getpid());
 		free(copy);
 		output = name.buf;
 	}
-	ret = run_program(argv + i, output, flags, force, &ran);
+	if (python_flag || is_python_script(argv[i])) {
+		args = python_command(argv + i, argc - i);
+		if (!args) {
+			error("out of memory");
+			goto out;
+		}
+	}
+	ret = run_program(args ? args : argv + i, output, flags, force, &ran);
 	if (ran && !quiet) {
 		fprintf(stderr, "memray: wrote %s%s\n", output,
 			flags & CAPTURE_F_FOLLOW_FORK ? " (and FILE.<pid> for each child)" : "");
@@ -414,6 +469,7 @@ int cmd_run(int argc, char **argv)
 usage:
 	ret = EXIT_USAGE;
 out:
+	free(args);
 	strbuf_release(&name);
 	return ret;
 }

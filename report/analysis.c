@@ -16,6 +16,8 @@
 struct analysis_private {
 	struct heapmodel *hm;	/* the current image's heap */
 	uint32_t base;		/* stack id offset of the current image */
+	uint32_t code_base;	/* code id offset of the current image */
+	size_t codes_cap;
 	uint64_t generation;	/* module set in force */
 	uint64_t seg_start_ns, ms_offset, now_ms;
 	int seg_ended;
@@ -227,6 +229,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		if (end_segment(a, 0) < 0)
 			return -1;
 		pv->base = (uint32_t)(a->nnodes - 1);
+		pv->code_base = (uint32_t)a->ncodes;
 		pv->generation = 0;
 		pv->seg_start_ns = rec->start_ns;
 		pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
@@ -297,6 +300,34 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		n->segment = a->segments - 1;
 		n->generation = pv->generation;
 		n->ip = rec->ip;
+		n->code = 0;
+		return 0;
+	}
+	case CAPTURE_REC_CODE: {
+		struct analysis_code *c;
+
+		if (reserve((void **)&a->codes, &pv->codes_cap, a->ncodes + 1, sizeof(*c)) < 0)
+			return -1;
+		c = &a->codes[a->ncodes];
+		c->function = own(a, rec->label.s, rec->label.len);
+		c->file = own(a, rec->path.s, rec->path.len);
+		c->first_line = (unsigned)rec->line;
+		if (!c->function || !c->file)
+			return -1;
+		a->ncodes++;
+		return 0;
+	}
+	case CAPTURE_REC_PYFRAME: {
+		struct analysis_node *n;
+
+		if (reserve((void **)&a->nodes, &pv->nodes_cap, a->nnodes + 1, sizeof(*n)) < 0)
+			return -1;
+		n = &a->nodes[a->nnodes++];
+		n->parent = rec->parent ? rec->parent + pv->base : 0;
+		n->segment = a->segments - 1;
+		n->generation = pv->generation;
+		n->ip = rec->line;
+		n->code = rec->code + pv->code_base;
 		return 0;
 	}
 	case CAPTURE_REC_MEMORY:
@@ -400,6 +431,7 @@ void analysis_release(struct analysis *a)
 	free(a->modules);
 	free(a->entries);
 	free(a->nodes);
+	free(a->codes);
 	free(a->samples);
 	free(a->changes);
 	free(a->threads);
@@ -446,8 +478,16 @@ int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, st
 
 	for (uint32_t id = stack; id && id < a->nnodes && n < max; id = a->nodes[id].parent) {
 		const struct analysis_node *node = &a->nodes[id];
-		const struct analysis_module *m = module_of(a, node);
+		const struct analysis_module *m;
 
+		if (node->code) {
+			const struct analysis_code *c = &a->codes[node->code - 1];
+
+			out[n++] = (struct sym_frame){ c->function, c->file, (unsigned)node->ip,
+						       ANALYSIS_PYTHON_MODULE, 0 };
+			continue;
+		}
+		m = module_of(a, node);
 		if (m) {
 			n += symbolizer_lookup(s, &m->sym, node->ip, out + n, max - n);
 		} else {

@@ -39,8 +39,18 @@ struct analysis_node {
 	uint32_t parent;
 	uint32_t segment;	/* image index */
 	uint64_t generation;	/* module set in force when it was recorded */
-	uint64_t ip;
+	uint64_t ip;		/* a return address; for a Python frame its line */
+	uint32_t code;		/* a Python frame: 1 + index into codes; 0: native */
 };
+
+/* a Python code object (CODE record) */
+struct analysis_code {
+	const char *function, *file;
+	unsigned first_line;
+};
+
+/* the module name Python frames carry in struct sym_frame */
+#define ANALYSIS_PYTHON_MODULE "<python>"
 
 struct analysis_module {
 	struct sym_module sym;	/* strings and arrays owned by the analysis */
@@ -92,6 +102,8 @@ struct analysis {
 	size_t nnodes;
 	struct analysis_module *modules;
 	size_t nmodules;
+	struct analysis_code *codes;	/* Python code objects of every image */
+	size_t ncodes;
 	struct analysis_sample *samples;
 	size_t nsamples;
 	struct analysis_change *changes;	/* by sample, with the temporal option */

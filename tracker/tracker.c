@@ -26,6 +26,7 @@
 #include "capture/header.h"
 #include "common/strbuf.h"
 #include "report/heapmodel.h"
+#include "tracker/python.h"
 #include "tracker/tracker.h"
 
 extern char **environ;
@@ -36,6 +37,7 @@ volatile int tracker_active;
 #define BUF_SIZE (512u * 1024)
 #define RECORD_MAX 64	/* the largest ALLOC/FREE/FRAME/THREAD record */
 #define MAX_FRAMES 16384
+#define MAX_PY_FRAMES 4096
 #define PATH_MAX_LEN 4096
 
 /* ------------------------------------------------------------------ */
@@ -52,6 +54,8 @@ static struct {
 	int statm_fd;
 	uint64_t start_mono_ns;
 	uintptr_t self_lo, self_hi;	/* our own code, skipped in stacks */
+	int has_python;		/* Python frames are read (tracker/python) */
+	int wants_native;	/* native frames too: not Python, or --native */
 } cfg = { .fd = -1, .statm_fd = -1 };
 
 void tracker_say(const char *msg, const char *detail)
@@ -229,6 +233,15 @@ static void emit_bytes(const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* the stack trie: (parent id, ip) -> id, in mapped memory              */
 
+/*
+ * A trie node's key is a return address, or for a Python frame PY_TAG |
+ * code id << PY_LINE_BITS | line (user-space addresses never have the top
+ * bit set). Python nodes are written as PYFRAME records.
+ */
+#define PY_TAG (1ull << 63)
+#define PY_LINE_BITS 24
+#define PY_LINE_MASK ((1ull << PY_LINE_BITS) - 1)
+
 struct trie_entry {
 	uint64_t ip;
 	uint32_t parent;
@@ -302,12 +315,110 @@ static uint32_t trie_intern(uint32_t parent, uint64_t ip)
 	p = reserve(RECORD_MAX);
 	if (!p)
 		return trie.count;	/* counted as lost; the reader will see a bad id */
-	*p++ = CAPTURE_REC_FRAME;
-	p = codec_put_varint(p, parent);
-	p = codec_put_svarint(p, (int64_t)(ip - ring.prev_ip));
-	ring.prev_ip = ip;
+	if (ip & PY_TAG) {
+		*p++ = CAPTURE_REC_PYFRAME;
+		p = codec_put_varint(p, parent);
+		p = codec_put_varint(p, (ip & ~PY_TAG) >> PY_LINE_BITS);
+		p = codec_put_varint(p, ip & PY_LINE_MASK);
+	} else {
+		*p++ = CAPTURE_REC_FRAME;
+		p = codec_put_varint(p, parent);
+		p = codec_put_svarint(p, (int64_t)(ip - ring.prev_ip));
+		ring.prev_ip = ip;
+	}
 	commit(p);
 	return trie.count;
+}
+
+/* ------------------------------------------------------------------ */
+/* Python code objects: pointer -> id, each written once as a CODE record */
+
+struct code_entry {
+	const void *code, *name, *file;	/* a reused address with other names is another code */
+	uint32_t id;	/* 0: empty slot */
+};
+
+static struct {
+	struct code_entry *slots;
+	size_t mask;
+	uint32_t count;
+	char text[CAPTURE_STRING_MAX];	/* names being encoded; lock held */
+} codes;
+
+static inline size_t code_hash(const void *code)
+{
+	uint64_t h = (uint64_t)(uintptr_t)code * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h ^ (h >> 31));
+}
+
+static int codes_init(size_t slots)
+{
+	codes.slots = map_zero(slots * sizeof(struct code_entry));
+	if (!codes.slots)
+		return -1;
+	codes.mask = slots - 1;
+	return 0;
+}
+
+static int codes_grow(void)
+{
+	struct code_entry *old = codes.slots;
+	size_t old_slots = codes.mask + 1;
+
+	if (codes_init(old_slots * 2) < 0) {
+		codes.slots = old;
+		return -1;
+	}
+	for (size_t i = 0; i < old_slots; i++) {
+		size_t j;
+
+		if (!old[i].id)
+			continue;
+		for (j = code_hash(old[i].code) & codes.mask; codes.slots[j].id; j = (j + 1) & codes.mask)
+			;
+		codes.slots[j] = old[i];
+	}
+	munmap(old, old_slots * sizeof(struct code_entry));
+	return 0;
+}
+
+/* append a string field copied by `copy` from a code object */
+static uint8_t *put_code_string(uint8_t *p, const void *code, size_t (*copy)(const void *, char *, size_t))
+{
+	size_t n = copy(code, codes.text, sizeof(codes.text));
+
+	return codec_put_string(p, codes.text, n, CAPTURE_STRING_MAX);
+}
+
+/* the id of f's code object, written as a CODE record if new; 0 when out of memory; lock held */
+static uint32_t code_intern(const struct py_raw *f)
+{
+	size_t j = code_hash(f->code) & codes.mask;
+	uint8_t *p;
+
+	for (; codes.slots[j].id; j = (j + 1) & codes.mask) {
+		const struct code_entry *e = &codes.slots[j];
+
+		if (e->code == f->code && e->name == f->name && e->file == f->file)
+			return e->id;
+	}
+	if ((codes.count + 1) * 2 > codes.mask + 1) {
+		if (codes_grow() < 0)
+			return 0;
+		return code_intern(f);
+	}
+	p = reserve(1 + 3 * CODEC_VARINT_MAX + 2 * (CODEC_VARINT_MAX + CAPTURE_STRING_MAX));
+	if (!p)
+		return 0;
+	codes.slots[j] = (struct code_entry){ f->code, f->name, f->file, ++codes.count };
+	*p++ = CAPTURE_REC_CODE;
+	p = codec_put_varint(p, codes.count);
+	p = put_code_string(p, f->code, tracker_python_name);
+	p = put_code_string(p, f->code, tracker_python_file);
+	p = codec_put_varint(p, tracker_python_first_line(f->code));
+	commit(p);
+	return codes.count;
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,6 +432,17 @@ struct thread_state {
 	uintptr_t *ips_base;	/* the buffer ips points into */
 	uintptr_t *scratch;	/* where the next stack is unwound */
 	uint32_t *ids;		/* ids[d]: node of the cached stack at depth d from the root */
+	uintptr_t *native;	/* native frames waiting to be merged with Python's */
+	/*
+	 * The last Python stack read (innermost first) and each frame's trie
+	 * value (PY_TAG | code id | line, 0 for a frame not started); the
+	 * next is read into the scratch pair. A frame whose code and
+	 * instruction did not change since, counted from the root, keeps its
+	 * value: no line lookup, no code lookup.
+	 */
+	struct py_raw *py, *py_scratch;
+	uint64_t *py_values, *py_values_scratch;
+	int py_depth;
 	struct thread_state *next_free;
 };
 
@@ -330,7 +452,8 @@ static pthread_key_t state_key;
 
 static size_t state_bytes(void)
 {
-	return sizeof(struct thread_state) + MAX_FRAMES * (2 * sizeof(uintptr_t) + sizeof(uint32_t));
+	return sizeof(struct thread_state) + MAX_FRAMES * (3 * sizeof(uintptr_t) + sizeof(uint32_t)) +
+	       MAX_PY_FRAMES * 2 * (sizeof(struct py_raw) + sizeof(uint64_t));
 }
 
 static void state_release(void *arg)
@@ -365,11 +488,16 @@ static struct thread_state *thread_state(void)
 		ts = (struct thread_state *)mem;
 		ts->ips = ts->ips_base = (uintptr_t *)(mem + sizeof(*ts));
 		ts->scratch = ts->ips + MAX_FRAMES;
-		ts->ids = (uint32_t *)(ts->scratch + MAX_FRAMES);
+		ts->native = ts->scratch + MAX_FRAMES;
+		ts->py = (struct py_raw *)(ts->native + MAX_FRAMES);
+		ts->py_scratch = ts->py + MAX_PY_FRAMES;
+		ts->py_values = (uint64_t *)(ts->py_scratch + MAX_PY_FRAMES);
+		ts->py_values_scratch = ts->py_values + MAX_PY_FRAMES;
+		ts->ids = (uint32_t *)(ts->py_values_scratch + MAX_PY_FRAMES);
 	}
 	ts->tid = (uint32_t)syscall(SYS_gettid);
 	__atomic_fetch_add(&ring.threads, 1, __ATOMIC_RELAXED);
-	ts->depth = 0;
+	ts->depth = ts->py_depth = 0;
 	ts->generation = trie.generation - 1;
 	self_state = ts;
 	pthread_setspecific(state_key, ts);
@@ -384,16 +512,16 @@ static uint32_t current_tid(void)
 }
 
 /*
- * Unwind the calling thread (outside the lock) into ts->scratch, innermost
+ * Unwind the calling thread (outside the lock) into buf, innermost
  * first. Returns the frame count after the tracker's own frames, which
  * *first skips.
  */
-static int unwind(struct thread_state *ts, int *first)
+static int unwind(uintptr_t *buf, int *first)
 {
-	int n = unw_backtrace((void **)ts->scratch, MAX_FRAMES);
+	int n = unw_backtrace((void **)buf, MAX_FRAMES);
 	int skip = 0;
 
-	while (skip < n && ts->scratch[skip] >= cfg.self_lo && ts->scratch[skip] < cfg.self_hi)
+	while (skip < n && buf[skip] >= cfg.self_lo && buf[skip] < cfg.self_hi)
 		skip++;
 	*first = skip;
 	return n - skip;
@@ -427,21 +555,104 @@ static uint32_t stack_id(struct thread_state *ts, int first, int n)
 /* ------------------------------------------------------------------ */
 /* the hot path                                                          */
 
+/*
+ * Read the Python stack into ts->py_scratch (outside the lock) and look up
+ * the line of each frame that changed since the thread's last stack; its
+ * value is completed under the lock by py_resolve(). Returns the count.
+ */
+static int py_read(struct thread_state *ts, int *same)
+{
+	int n = tracker_python_walk(ts->py_scratch, MAX_PY_FRAMES);
+	int old = ts->generation == trie.generation ? ts->py_depth : 0, k = 0;
+
+	while (k < n && k < old) {
+		const struct py_raw *a = &ts->py_scratch[n - 1 - k], *b = &ts->py[old - 1 - k];
+
+		if (a->code != b->code || a->instr != b->instr || a->name != b->name || a->file != b->file)
+			break;
+		ts->py_values_scratch[n - 1 - k] = ts->py_values[old - 1 - k];
+		k++;
+	}
+	for (int i = 0; i < n - k; i++) {
+		const struct py_raw *f = &ts->py_scratch[i];
+
+		ts->py_values_scratch[i] = f->code ? tracker_python_line(f) & PY_LINE_MASK : 0;
+	}
+	*same = k;
+	return n;
+}
+
+/* give the changed frames their code ids and keep the stack for next time; lock held */
+static void py_resolve(struct thread_state *ts, int n, int same)
+{
+	struct py_raw *raw = ts->py_scratch;
+	uint64_t *vals = ts->py_values_scratch;
+
+	for (int i = 0; i < n - same; i++) {
+		uint32_t code = raw[i].code ? code_intern(&raw[i]) : 0;
+
+		vals[i] = code ? PY_TAG | (uint64_t)code << PY_LINE_BITS | vals[i] : 0;
+	}
+	ts->py_scratch = ts->py;
+	ts->py = raw;
+	ts->py_values_scratch = ts->py_values;
+	ts->py_values = vals;
+	ts->py_depth = n;
+}
+
+/*
+ * The stack to record, into ts->scratch, innermost first: native frames
+ * with each interpreter eval frame replaced by the Python frames it runs
+ * (those up to and including the next entry frame), or Python frames
+ * alone. Lock held, as py_resolve() ran. Returns the count.
+ */
+static int py_merge(struct thread_state *ts, int npy, const uintptr_t *native, int nnative)
+{
+	const uint64_t *vals = ts->py_values;
+	uintptr_t *out = ts->scratch;
+	int n = 0, k = 0;
+
+	for (int i = 0; i < nnative && n < MAX_FRAMES; i++) {
+		if (k < npy && tracker_python_is_eval(native[i])) {
+			do {
+				if (vals[k] && n < MAX_FRAMES)
+					out[n++] = vals[k];
+			} while (!ts->py[k++].is_entry && k < npy);
+		} else {
+			out[n++] = native[i];
+		}
+	}
+	for (; k < npy && n < MAX_FRAMES; k++)	/* Python frames the unwinder did not reach */
+		if (vals[k])
+			out[n++] = vals[k];
+	return n;
+}
+
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
 	uint8_t *p;
 	uint32_t id;
-	int n, first;
+	int n = 0, first = 0, npy = 0, same = 0, nnative = 0;
 
 	tracker_guard++;
 	ts = thread_state();
 	if (!ts)
 		goto out;
-	n = unwind(ts, &first);
+	if (cfg.has_python)
+		npy = py_read(ts, &same);
+	if (!npy)
+		n = unwind(ts->scratch, &first);	/* no Python: native frames */
+	else if (cfg.wants_native)
+		nnative = unwind(ts->native, &first);
 	pthread_mutex_lock(&lock);
 	if (!tracker_active)
 		goto unlock;
+	if (npy) {
+		py_resolve(ts, npy, same);
+		n = py_merge(ts, npy, ts->native + first, nnative);
+		first = 0;
+	}
 	id = stack_id(ts, first, n);
 	ring.n_allocs++;
 	ring.bytes += size;
@@ -1052,6 +1263,7 @@ static void start_segment(int is_fork)
 		ring.model = heapmodel_new();
 	}
 	if (setup_buffers() < 0 || (!trie.slots && trie_init(1 << 16) < 0) ||
+	    (cfg.has_python && !codes.slots && codes_init(1 << 12) < 0) ||
 	    ((cfg.flags & CAPTURE_F_AGGREGATE) && !ring.model)) {
 		tracker_say("not tracking", "out of memory");
 		return;
@@ -1097,6 +1309,9 @@ static void atfork_child(void)
 		memset(trie.slots, 0, (trie.mask + 1) * sizeof(struct trie_entry));
 		trie.count = 0;
 		trie.generation++;
+		if (codes.slots)
+			memset(codes.slots, 0, (codes.mask + 1) * sizeof(struct code_entry));
+		codes.count = 0;
 		start_segment(1);
 	}
 	tracker_guard--;
@@ -1118,7 +1333,12 @@ __attribute__((constructor)) static void tracker_init(void)
 	if (pthread_key_create(&state_key, state_release) != 0)
 		goto out;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	cfg.has_python = tracker_python_init() == 1;
+	cfg.wants_native = !cfg.has_python || (cfg.flags & CAPTURE_F_NATIVE);
 	start_segment(0);
+	if (tracker_active && cfg.has_python && (cfg.flags & CAPTURE_F_TRACE_PYTHON_ALLOCATORS) &&
+	    tracker_python_hook_allocators() < 0)
+		tracker_say("--trace-python-allocators", "the interpreter has no allocator API; ignored");
 out:
 	tracker_guard--;
 }

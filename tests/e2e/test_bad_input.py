@@ -90,7 +90,7 @@ def test_empty_and_foreign_files(tmp_path):
 def test_newer_version(good_capture, tmp_path):
     newer = tmp_path / "newer.bin"
     data = bytearray(good_capture)
-    data[8:10] = (2).to_bytes(2, "little")
+    data[8:12] = (2).to_bytes(2, "little") + (0).to_bytes(2, "little")
     newer.write_bytes(bytes(data))
     result = run("stats", newer)
     assert result.returncode == 1
