@@ -18,6 +18,8 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PYTHON ?= /usr/bin/python3
+# where `python3 -m memray` is installed: the interpreter's dist-packages under PREFIX
+PYTHONDIR ?= $(LIBDIR)/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
 B ?= build
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -125,10 +127,13 @@ install: all
 	install -m 755 $(B)/memray $(DESTDIR)$(BINDIR)/memray
 	install -m 644 $(B)/libmemray_tracker.so $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so
 	install -m 644 tracker/memray_test.h $(DESTDIR)$(INCLUDEDIR)/memray_test.h
+	install -d $(DESTDIR)$(PYTHONDIR)/memray
+	install -m 644 python/memray/__init__.py python/memray/__main__.py $(DESTDIR)$(PYTHONDIR)/memray/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/memray $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so \
 		$(DESTDIR)$(INCLUDEDIR)/memray_test.h
+	rm -rf $(DESTDIR)$(PYTHONDIR)/memray
 	-rmdir $(DESTDIR)$(LIBDIR)/memray
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \

@@ -231,9 +231,12 @@ static void render_json(struct strbuf *sb, struct report *rep)
 		    (unsigned long long)a->total_allocations, (unsigned long long)(a->nnodes - 1),
 		    (unsigned long long)a->peak_bytes);
 	json_string(sb, command_line(rep->h, &cmd));
+	/* a native program always has native stacks; a Python one with --native */
 	strbuf_addf(sb, ", \"pid\": %u, \"main_thread_id\": %u, \"python_allocator\": null, "
-		    "\"has_native_traces\": true, \"trace_python_allocators\": false, \"file_format\": \"%s\"},\n",
-		    rep->h->pid, a->main_tid, a->is_aggregated ? "AGGREGATED_ALLOCATIONS" : "ALL_ALLOCATIONS");
+		    "\"has_native_traces\": %s, \"trace_python_allocators\": %s, \"file_format\": \"%s\"},\n",
+		    rep->h->pid, a->main_tid, !a->ncodes || (rep->h->flags & CAPTURE_F_NATIVE) ? "true" : "false",
+		    rep->h->flags & CAPTURE_F_TRACE_PYTHON_ALLOCATORS ? "true" : "false",
+		    a->is_aggregated ? "AGGREGATED_ALLOCATIONS" : "ALL_ALLOCATIONS");
 	strbuf_addf(sb, "  \"peak\": {\"bytes\": %llu, \"allocations\": %llu, \"time_ms\": %llu, \"top_by_size\": ",
 		    (unsigned long long)a->peak_bytes, (unsigned long long)a->peak_allocations,
 		    (unsigned long long)a->peak_ms);

@@ -567,6 +567,15 @@ int analysis_is_hidden(const struct sym_frame *f)
 	return analysis_is_runtime(f->module) || is_std_frame(f);
 }
 
+/* the Python interpreter's own code: with --native, a location is the Python line instead */
+static int is_interpreter(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "python3", 7) || !strncmp(base, "libpython3", 10);
+}
+
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
 {
 	static struct sym_frame frames[MAX_STACK_FRAMES];
@@ -583,13 +592,13 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 	n = analysis_frames(a, s, stack, frames, MAX_STACK_FRAMES);
 	if (!n)
 		return "<stack trace unavailable>";
-	pick = &frames[0];
-	for (int i = 0; i < n; i++) {
-		if (!analysis_is_hidden(&frames[i])) {
+	pick = NULL;
+	for (int i = 0; i < n && (!pick || is_interpreter(pick->module)); i++) {
+		if (!analysis_is_hidden(&frames[i]) && (!pick || !is_interpreter(frames[i].module)))
 			pick = &frames[i];
-			break;
-		}
 	}
+	if (!pick)
+		pick = &frames[0];
 	if (strbuf_addf(&sb, "%s:%s:%u", pick->function, pick->file ? pick->file : pick->module, pick->line) < 0)
 		return "<out of memory>";
 	loc = own(a, sb.buf, sb.len);

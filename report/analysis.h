@@ -145,7 +145,10 @@ void analysis_release(struct analysis *a);
 int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, struct sym_frame *out, int max);
 
 /*
- * "function:file:line" of the innermost frame outside the C and C++
+ * "function:file:line" of the innermost frame outside the Python
+ * interpreter's own code (python3.x, libpython3.x: so a --native stack
+ * is charged to the Python line or the extension that allocated) and
+ * outside the C and C++
  * runtime (libc, libstdc++, libgcc_s, the loader, libm, and the C++ and
  * Rust standard libraries compiled into the program: sources under
  * /usr/include, /rustc or library/, or Rust's alloc, core and std

@@ -84,9 +84,15 @@ int tracker_python_init(void)
 	{
 		char detail[160];
 
+#if HAVE_LAYOUT
 		snprintf(detail, sizeof(detail),
-			 "Python %d.%d is not supported (this tracker reads %s); recording native frames only",
-			 version / 100, version % 100, HAVE_LAYOUT ? PY_VERSION : "no Python version");
+			 "Python %d.%d is not supported (this tracker reads %d.%d); recording native frames only",
+			 version / 100, version % 100, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+#else
+		snprintf(detail, sizeof(detail),
+			 "Python %d.%d is not supported (this tracker was built without a Python it can read); "
+			 "recording native frames only", version / 100, version % 100);
+#endif
 		tracker_say("no Python frames", detail);
 	}
 	return -1;

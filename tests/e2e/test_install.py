@@ -32,6 +32,21 @@ def test_make_install_prefix(fixtures, tmp_path):
     # the installed binary used the installed library: it is in the capture's modules
     parse = subprocess.run([str(memray), "parse", str(out)], capture_output=True, text=True).stdout
     assert str(prefix / "lib" / "memray" / "libmemray_tracker.so") in parse
+    # python3 -m memray, as the Python tool's users type it, finds the installed binary
+    site = next((prefix / "lib").glob("python3.*/dist-packages"))
+    py_env = dict(env, PYTHONPATH=str(site))
+    py_env.pop("MEMRAY_BIN", None)
+    script = ROOT / "tests" / "fixtures" / "py_small.py"
+    shim_out = tmp_path / "shim.bin"
+    result = subprocess.run(["/usr/bin/python3", "-m", "memray", "run", "-q", "-o", str(shim_out), str(script)],
+                            env=py_env, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(["/usr/bin/python3", "-m", "memray", "flamegraph", str(shim_out)],
+                            env=py_env, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "memray-flamegraph-shim.html").read_text()
+    assert "small_objects" in page
     subprocess.run(["make", "-s", "-C", str(ROOT), "uninstall", "PREFIX=%s" % prefix, "B=%s" % BUILD],
                    check=True, capture_output=True)
     assert not memray.exists()
+    assert not (site / "memray").exists()
