@@ -70,15 +70,67 @@ def best(n, fn):
     return min(runs, key=lambda r: r[0]), runs
 
 
+PY_WORKLOADS = [
+    ("pure", ["pure", "60"], "recursion, list and dict building"),
+    ("json_zlib", ["json_zlib", "150"], "json and zlib round trips"),
+]
+
+
+def python_bench(memray, heaptrack, tmp, repeat):
+    """Python workloads: plain, under memray run (Python frames), with
+    --native, and under heaptrack. The variants take turns, run after run,
+    so a busy machine slows them alike; each figure is the best run."""
+    python = "/usr/bin/python3"
+    script = str(HERE / "py_workloads.py")
+    print("\nPython (%s, %s): best of %d, the variants interleaved" % (python, script, repeat))
+    head = "%-10s %9s %10s %10s %9s %12s %8s" % ("workload", "plain s", "memray x", "--native x", "--trace x",
+                                                 "heaptrack x", "allocs")
+    print(head)
+    print("-" * len(head))
+    for name, argv, what in PY_WORKLOADS:
+        prog = [python, script] + argv
+        cap = tmp / ("py-%s.bin" % name)
+        variants = {
+            "plain": prog,
+            "memray": [str(memray), "run", "-q", "-f", "-o", str(cap)] + prog,
+            "native": [str(memray), "run", "-q", "-f", "--native", "-o", str(tmp / "py-native.bin")] + prog,
+            "trace": [str(memray), "run", "-q", "-f", "--trace-python-allocators",
+                      "-o", str(tmp / "py-trace.bin")] + prog,
+        }
+        if heaptrack:
+            variants["heaptrack"] = [heaptrack, "-o", str(tmp / ("ht-py-%s" % name))] + prog
+        times = {k: [] for k in variants}
+        for _ in range(repeat):
+            for key, cmd in variants.items():
+                for old in tmp.glob("ht-py-%s*" % name):
+                    old.unlink()
+                times[key].append(timed(cmd)[0])
+        t = {k: min(v) for k, v in times.items()}
+        allocs = json.loads(subprocess.run([str(memray), "stats", "--json", str(cap)], capture_output=True,
+                                           text=True, check=True).stdout)["total_num_allocations"]
+        print("%-10s %9.3f %10.2f %10.2f %9.2f %12s %8d" % (
+            name, t["plain"], t["memray"] / t["plain"], t["native"] / t["plain"], t["trace"] / t["plain"],
+            "%.2f" % (t["heaptrack"] / t["plain"]) if "heaptrack" in t else "-", allocs))
+    print("targets: memray <= 1.1x, --native <= 1.3x (x = time / plain time, start-up included);"
+          " --trace = --trace-python-allocators, which records every object")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=["python"], help="run one part only")
     args = ap.parse_args()
     build = Path(args.build)
     memray = build / "memray"
     heaptrack = shutil.which("heaptrack")
     tmp = Path(tempfile.mkdtemp(prefix="memray-bench-"))
+    if args.only == "python":
+        try:
+            python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     try:
         subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"], check=True)
         subprocess.run(["g++", "-O2", "-g", "-o", tmp / "workloads_cxx", HERE / "workloads_cxx.cpp"], check=True)
@@ -161,6 +213,7 @@ def main():
             (secs, _, _), _ = best(2, lambda: timed(args))
             size = " (%.0f KiB)" % (out.stat().st_size / 1024) if out.exists() else ""
             print("  %-10s %.3f s, %.3f s per million records%s" % (report, secs, secs / records * 1e6, size))
+        python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
