@@ -34,6 +34,18 @@
  *   FREE in the stream). realloc is recorded as a FREE before the call and
  *   an ALLOC after it; if it fails the old block is recorded again.
  *
+ * PYTHON
+ *
+ * When the process is CPython (tracker/python.h finds it at start), the
+ * thread reads its Python frames from the interpreter's frame chain before
+ * taking the lock, and looks up the line only of frames that changed since
+ * its last stack. Under the lock each new code object gets an id and a
+ * CODE record, each Python frame is a trie node keyed by PY_TAG | code id
+ * | line and written as PYFRAME. The stack recorded is the Python frames
+ * alone, or with --native the native stack with each eval-loop frame
+ * replaced by the Python frames it runs; a thread with no Python frame
+ * gets its native stack.
+ *
  * WHY NO dlopen HOOK
  *
  * glibc's dlopen looks at its caller to pick the RUNPATH used to find the

@@ -142,6 +142,14 @@ def test_native_merges_python_and_native_frames(tmp_path):
     assert frames[inner] == py("make_array", "py_alloc.py", "make_array")
     assert "_PyEval_EvalFrameDefault" not in functions
     assert functions[-1] == "_start" and "Py_BytesMain" in functions[inner:]
+    # zlib's own allocation: libz, then the interpreter, then the Python caller
+    rows = stacks(out)
+    deflate = [r[3] for r in rows if r[3][0].startswith("deflateInit2_:")]
+    assert deflate, [r[3][0] for r in rows]
+    functions = [f.split(":")[0] for f in deflate[0]]
+    caller = functions.index("compress_it")
+    assert deflate[0][caller] == py("compress_it", "py_alloc.py", "compress_it")
+    assert functions[caller + 1] == "main"
 
 
 def test_trace_python_allocators(tmp_path):
