@@ -241,7 +241,7 @@ START_TEST(ids_out_of_range_and_unknown_types)
 
 	build(&file, 1);
 	keep = codec_get_u32((uint8_t *)file.buf + 12);
-	for (int variant = 0; variant < 4; variant++) {
+	for (int variant = 0; variant < 7; variant++) {
 		p = raw;
 		*p++ = CAPTURE_REC_SEGMENT;
 		for (int i = 0; i < 4; i++)
@@ -261,6 +261,27 @@ START_TEST(ids_out_of_range_and_unknown_types)
 			p = codec_put_svarint(p, 1);
 		} else if (variant == 2) {
 			*p++ = 0x7e;
+		} else if (variant == 4) {	/* a Python frame of a code never defined */
+			*p++ = CAPTURE_REC_PYFRAME;
+			p = codec_put_varint(p, 0);
+			p = codec_put_varint(p, 1);
+			p = codec_put_varint(p, 10);
+		} else if (variant == 5) {	/* code ids must come in order */
+			*p++ = CAPTURE_REC_CODE;
+			p = codec_put_varint(p, 2);
+			p = codec_put_string(p, "f", 1, 10);
+			p = codec_put_string(p, "f.py", 4, 10);
+			p = codec_put_varint(p, 1);
+		} else if (variant == 6) {	/* a Python frame whose parent is in the future */
+			*p++ = CAPTURE_REC_CODE;
+			p = codec_put_varint(p, 1);
+			p = codec_put_string(p, "f", 1, 10);
+			p = codec_put_string(p, "f.py", 4, 10);
+			p = codec_put_varint(p, 1);
+			*p++ = CAPTURE_REC_PYFRAME;
+			p = codec_put_varint(p, 3);
+			p = codec_put_varint(p, 1);
+			p = codec_put_varint(p, 10);
 		} else {	/* a record cut by the end of its block */
 			*p++ = CAPTURE_REC_ALLOC + CAPTURE_ALLOC_MALLOC;
 			*p++ = 0x80;
@@ -268,9 +289,109 @@ START_TEST(ids_out_of_range_and_unknown_types)
 		strbuf_setlen(&file, keep);
 		capture_block_encode(out, raw, (size_t)(p - raw), 1);
 		strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
-		ck_assert_int_eq(read_all(file.buf, file.len, &status, NULL), 2);
+		ck_assert_int_eq(read_all(file.buf, file.len, &status, NULL), variant == 6 ? 3 : 2);
 		ck_assert_int_eq(status, CAPTURE_DAMAGED);
 	}
+	strbuf_release(&file);
+}
+END_TEST
+
+/*
+ * build()'s capture, then a second segment whose block defines a code
+ * object, a Python frame on it and an allocation there; then, if
+ * `extra` is not 0, a record of that type byte.
+ */
+static void build_python(struct strbuf *file, int extra)
+{
+	uint8_t raw[128], *p = raw, out[256];
+
+	build(file, 1);
+	*p++ = CAPTURE_REC_SEGMENT;
+	for (int i = 0; i < 4; i++)
+		p = codec_put_varint(p, 1);
+	p = codec_put_string(p, "", 0, 1);
+	p = codec_put_varint(p, 0);
+	*p++ = CAPTURE_REC_CODE;
+	p = codec_put_varint(p, 1);
+	p = codec_put_string(p, "make_array", 10, 20);
+	p = codec_put_string(p, "/x/alloc.py", 11, 20);
+	p = codec_put_varint(p, 9);
+	*p++ = CAPTURE_REC_PYFRAME;	/* stack id 1 */
+	p = codec_put_varint(p, 0);
+	p = codec_put_varint(p, 1);
+	p = codec_put_varint(p, 11);
+	*p++ = CAPTURE_REC_THREAD;
+	p = codec_put_varint(p, 5);
+	*p++ = CAPTURE_REC_ALLOC + CAPTURE_ALLOC_MALLOC;
+	p = codec_put_svarint(p, 0x7000);
+	p = codec_put_varint(p, 300);
+	p = codec_put_varint(p, 1);
+	if (extra)
+		*p++ = (uint8_t)extra;
+	capture_block_encode(out, raw, (size_t)(p - raw), 1);
+	strbuf_add(file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
+}
+
+START_TEST(python_records)
+{
+	struct strbuf file;
+	struct capture_reader *r;
+	struct capture_record rec;
+	char *path;
+	int seen = 0;
+
+	build_python(&file, 0);
+	path = write_temp(file.buf, file.len);
+	r = capture_reader_open(path);
+	ck_assert_ptr_nonnull(r);
+	while (capture_reader_next(r, &rec)) {
+		if (rec.type == CAPTURE_REC_CODE) {
+			ck_assert_uint_eq(rec.code, 1);
+			ck_assert_int_eq((int)rec.label.len, 10);
+			ck_assert(!memcmp(rec.label.s, "make_array", 10));
+			ck_assert_int_eq((int)rec.path.len, 11);
+			ck_assert(!memcmp(rec.path.s, "/x/alloc.py", 11));
+			ck_assert_uint_eq(rec.line, 9);
+			seen++;
+		} else if (rec.type == CAPTURE_REC_PYFRAME) {
+			ck_assert_uint_eq(rec.frame_id, 1);
+			ck_assert_uint_eq(rec.parent, 0);
+			ck_assert_uint_eq(rec.code, 1);
+			ck_assert_uint_eq(rec.line, 11);
+			seen++;
+		} else if (rec.type == CAPTURE_REC_ALLOC && rec.size == 300) {
+			ck_assert_uint_eq(rec.stack, 1);
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 3);
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_INCOMPLETE);	/* no END in segment 2 */
+	capture_reader_free(r);
+	unlink(path);
+	free(path);
+	strbuf_release(&file);
+}
+END_TEST
+
+START_TEST(unknown_type_in_a_newer_minor_version)
+{
+	struct strbuf file;
+	struct capture_reader *r;
+	struct capture_record rec;
+	char *path;
+
+	build_python(&file, 0x0c);
+	codec_put_u16((uint8_t *)file.buf + 10, CAPTURE_VERSION_MINOR + 1);
+	path = write_temp(file.buf, file.len);
+	r = capture_reader_open(path);
+	ck_assert_ptr_nonnull(r);
+	while (capture_reader_next(r, &rec))
+		;
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_DAMAGED);
+	ck_assert_ptr_nonnull(strstr(capture_reader_problem(r), "record type 0x0c is newer than this memray"));
+	capture_reader_free(r);
+	unlink(path);
+	free(path);
 	strbuf_release(&file);
 }
 END_TEST
@@ -313,6 +434,8 @@ int main(void)
 	tcase_add_test(tc, every_bit_flip);
 	tcase_add_test(tc, ids_out_of_range_and_unknown_types);
 	tcase_add_test(tc, random_garbage_after_the_header);
+	tcase_add_test(tc, python_records);
+	tcase_add_test(tc, unknown_type_in_a_newer_minor_version);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
