@@ -39,7 +39,7 @@ COMMON_SRC = $(wildcard common/*.c)
 CAPTURE_SRC = $(wildcard capture/*.c)
 REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c) $(wildcard ci/*.c)
 CLI_SRC = $(wildcard cli/*.c)
-TRACKER_SRC = $(wildcard tracker/*.c)
+TRACKER_SRC = $(filter-out tracker/pylayout.c,$(wildcard tracker/*.c))
 # what the tracker links of the capture code: no stdio, no malloc
 TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c report/heapmodel.c
 
@@ -64,9 +64,34 @@ $(B)/pic/%.o: %.c
 	$(CC) $(ALL_CPPFLAGS) -DMEMRAY_TRACKER $(ALL_CFLAGS) -fPIC -fvisibility=hidden \
 		-ftls-model=initial-exec -MMD -MP -c -o $@ $<
 
-# tracker/python reads CPython's private frame layout from the installed headers
-PYTHON_CPPFLAGS = $(shell $(PYTHON)-config --includes 2>/dev/null)
-$(B)/pic/tracker/python.o: CPPFLAGS += $(PYTHON_CPPFLAGS)
+# The CPython versions the tracker reads frames of: each one whose headers are
+# here (Debian's python3-dev, a pyenv build) gets a layout table, tracker/pylayout.c
+# compiled against its own headers. One directory per version: the first found.
+PYTHON_HEADER_DIRS ?= $(wildcard /usr/include/python3.1[123] $(HOME)/.pyenv/versions/3.1[123].*/include/python3.1[123])
+PY_VERSIONS := $(sort $(notdir $(PYTHON_HEADER_DIRS)))
+py_headers = $(firstword $(filter %/$(1),$(PYTHON_HEADER_DIRS)))
+py_layout_fn = tracker_py_layout_$(subst .,_,$(1))
+PY_LAYOUT_OBJ = $(patsubst %,$(B)/pic/pylayout/%.o,$(PY_VERSIONS)) $(B)/pic/pylayout/table.o
+
+$(B)/pic/pylayout/python%.o: tracker/pylayout.c tracker/pylayout.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -isystem $(call py_headers,python$*) -DPY_LAYOUT_FN=$(call py_layout_fn,python$*) \
+		$(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+# the table of the versions built in; rewritten only when the list changes
+$(B)/gen/pylayouts.c: FORCE
+	@mkdir -p $(dir $@)
+	@{ echo '/* made by make: the CPython layouts built into the tracker */'; \
+	  echo '#include "tracker/pylayout.h"'; \
+	  for v in $(PY_VERSIONS); do f=tracker_py_layout_$$(echo $$v | tr . _); \
+	    echo "void $$f(struct py_layout *l);"; done; \
+	  echo 'const py_layout_fn tracker_py_layouts[] = {'; \
+	  for v in $(PY_VERSIONS); do echo "	tracker_py_layout_$$(echo $$v | tr . _),"; done; \
+	  echo '	0,'; echo '};'; } > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(B)/pic/pylayout/table.o: $(B)/gen/pylayouts.c tracker/pylayout.h
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 # the browser libraries the HTML reports inline (make deps installs them from npm)
 $(WEB_ASSETS):
@@ -87,9 +112,9 @@ $(B)/libmemray.a: $(LIB_OBJ)
 $(B)/memray: $(CLI_OBJ) $(B)/libmemray.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libmemray.a $(TOOL_LIBS)
 
-$(B)/libmemray_tracker.so: $(TRACKER_OBJ) tracker/exports.map
+$(B)/libmemray_tracker.so: $(TRACKER_OBJ) $(PY_LAYOUT_OBJ) tracker/exports.map
 	$(CC) $(ALL_CFLAGS) -shared -fPIC $(LDFLAGS) -Wl,--version-script=tracker/exports.map \
-		-Wl,-z,nodelete -Wl,-z,defs -o $@ $(TRACKER_OBJ) $(TRACKER_LIBS)
+		-Wl,-z,nodelete -Wl,-z,defs -o $@ $(TRACKER_OBJ) $(PY_LAYOUT_OBJ) $(TRACKER_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(B)/libmemray.a
 	@mkdir -p $(dir $@)
@@ -154,5 +179,5 @@ clean:
 	rm -rf build build-san
 
 
-.PHONY: all demo unit e2e test sanitize bench install uninstall deps check-style clean
+.PHONY: FORCE all demo unit e2e test sanitize bench install uninstall deps check-style clean
 -include $(shell find $(B) build-san -name '*.d' 2>/dev/null)

@@ -15,12 +15,17 @@
  *
  * WHAT IT TRUSTS
  *
- * - The layout of CPython 3.11's private structures, compiled in from
- *   the installed headers (python3-dev). Any other version is refused at
- *   start with one line on stderr, and tracking goes on with native
- *   frames only. The C API is reached with dlsym: the tracker does not
- *   link against libpython, and in a program without Python this module
- *   does nothing.
+ * - The layout of CPython's private structures, from a table per version
+ *   (tracker/pylayout.h) made at build time from each version's own
+ *   headers: 3.11, 3.12 and 3.13 where their headers are found. Any other
+ *   version is refused at start with one line on stderr, and tracking
+ *   goes on with native frames only. The C API is reached with dlsym:
+ *   the tracker does not link against libpython, and in a program
+ *   without Python this module does nothing.
+ * - The end of each C-level call of the eval loop: the frame flagged
+ *   is_entry (3.11) or the shim frame owned by the C stack (3.12+), so
+ *   that --native can put each group of Python frames where its eval
+ *   loop call is in the native stack.
  * - PyGILState_GetThisThreadState(): the calling thread's own state,
  *   which needs no GIL and is NULL before start-up, after shutdown and in
  *   threads that never entered Python. While the runtime is finalizing,

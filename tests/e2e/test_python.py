@@ -11,8 +11,7 @@ import pytest
 from conftest import FIXTURES, MEMRAY, entry, line_of, location, parse, record, run, stats
 
 PYTHON = "/usr/bin/python3"
-PYENV_311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
-PYENV_312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+PYENV_310 = Path("/root/.pyenv/versions/3.10.13/bin/python3.10")
 MIB = 1024 * 1024
 
 
@@ -237,19 +236,46 @@ def test_parse_shows_code_and_python_frames(tmp_path):
     assert any(l.startswith("PYFRAME ") for l in lines)
 
 
-@pytest.mark.skipif(not PYENV_311.exists(), reason="no pyenv Python 3.11 here")
-def test_another_python_311_on_path(tmp_path):
-    result, out = record(tmp_path, script("py_unwind.py"), env={"MEMRAY_PYTHON": str(PYENV_311)})
+OTHER_PYTHONS = [Path("/root/.pyenv/versions/%s/bin/python%s" % (full, full.rsplit(".", 1)[0]))
+                 for full in ("3.11.7", "3.12.1", "3.13.0")]
+
+
+@pytest.mark.parametrize("python", OTHER_PYTHONS, ids=lambda p: p.name)
+def test_other_pythons_on_the_machine(tmp_path, fixtures, python):
+    if not python.exists():
+        pytest.skip("%s is not on this machine" % python)
+    env = {"MEMRAY_PYTHON": str(python)}
+    result, out = record(tmp_path, script("py_unwind.py"), env=env)
     assert result.returncode == 0, result.stderr
-    assert stack_with(stacks(out), 1_500_001)[:2] == [
-        py("after_all", "py_unwind.py", "after_all"), py("main", "py_unwind.py", "main_after")]
+    assert "no Python frames" not in result.stderr
+    rows = stacks(out)
+    assert stack_with(rows, 1_500_001) == [
+        py("after_all", "py_unwind.py", "after_all"),
+        py("main", "py_unwind.py", "main_after"),
+        py("<module>", "py_unwind.py", "module_main"),
+    ]
+    assert stack_with(rows, 1_600_001)[1:301] == [py("dive", "py_unwind.py", "dive")] * 300
+    lib = fixtures.build("py_cthread.c", "-shared", "-fPIC", name="libpycthread.so")
+    result, out = record(tmp_path, script("py_threads.py"), lib, env=env, name="threads.bin")
+    assert result.returncode == 0, result.stderr
+    by_size = stats(out)["top_allocations_by_size"]
+    for function, size in {"early_alloc": 1_100_001, "pool_alloc": 4 * 1_200_001,
+                           "daemon_alloc": 1_300_001, "c_alloc": 1_400_001}.items():
+        assert entry(by_size, py(function, "py_threads.py", function))["size"] == size
+    # --native: the Python frames stand where the eval loop was
+    result, out = record(tmp_path, script("py_alloc.py"), env=env, options=["--native"], name="n.bin")
+    assert result.returncode == 3, result.stderr
+    functions = [f.split(":")[0] for f in stack_with(stacks(out), 3 * MIB + 1)]
+    inner = functions.index("make_array")
+    assert functions[inner + 1:inner + 3] == ["main", "<module>"]
+    assert "_PyEval_EvalFrameDefault" not in functions and functions[-1] == "_start"
 
 
-@pytest.mark.skipif(not PYENV_312.exists(), reason="no Python 3.12 here")
+@pytest.mark.skipif(not PYENV_310.exists(), reason="no Python 3.10 here")
 def test_unsupported_python_falls_back_to_native_frames(tmp_path):
-    result, out = record(tmp_path, script("py_small.py"), env={"MEMRAY_PYTHON": str(PYENV_312)})
+    result, out = record(tmp_path, script("py_small.py"), env={"MEMRAY_PYTHON": str(PYENV_310)})
     assert result.returncode == 0
-    assert result.stderr.count("memray: no Python frames: Python 3.12 is not supported") == 1
+    assert result.stderr.count("memray: no Python frames: Python 3.10 is not supported") == 1
     assert "recording native frames only" in result.stderr
     s = stats(out)
     assert s["metadata"]["has_native_traces"] is True
