@@ -132,7 +132,7 @@ DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libe
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
 	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium
 # the GitHub action's tests (tests/e2e/test_action.py)
-DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils
+DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck
 # what building memray needs, and no more: the GitHub action installs these
 BUILD_DEPS = build-essential pkg-config python3 libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev libxml2-dev libyaml-dev
