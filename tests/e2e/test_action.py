@@ -238,3 +238,29 @@ def test_runner_file_commands(tmp_path):
     f.write_text("b<<EOF\nno end\n")
     with pytest.raises(run_action.ActionError):
         run_action.read_file_commands(str(f))
+
+
+def junit_option(command):
+    m = re.search(r"memray check .*--junit (\S+) .*-- ", command)
+    assert m, command
+    return m.group(1)
+
+
+def test_gitlab_example_reports_the_junit_it_writes(tmp_path):
+    job = yaml.safe_load((ROOT / "ci" / "examples" / "gitlab-ci.yml").read_text())["memory"]
+    gate = [line for line in job["script"] if "memray check" in line]
+    assert len(gate) == 1
+    assert job["artifacts"]["reports"]["junit"] == junit_option(gate[0])
+    assert job["artifacts"]["when"] == "always"	# a failed gate still reports
+    script = tmp_path / "gitlab.sh"
+    script.write_text("#!/bin/bash\nset -e\n" + "\n".join(job["before_script"] + job["script"]) + "\n")
+    result = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_jenkins_example_reports_the_junit_it_writes():
+    text = (ROOT / "ci" / "examples" / "Jenkinsfile").read_text()
+    gate = re.findall(r"^\s*sh '(\.memray/bin/memray check [^']*)'$", text, flags=re.MULTILINE)
+    assert len(gate) == 1
+    assert re.search(r"junit .*testResults: '%s'" % re.escape(junit_option(gate[0])), text)
+    assert re.search(r"post \{\s*always \{\s*junit ", text)	# a failed gate still reports
