@@ -148,21 +148,19 @@ class Parser:
             raise ActionError("expression %r: unexpected %r" % (self.text, self.peek()[1]))
         return v
 
-    def or_expr(self):
-        v = self.and_expr()
-        while self.peek() == ("op", "||"):
+    def chain(self, op, operand, pick):
+        """operand (op operand)*, folded by pick(left, right)."""
+        v = operand()
+        while self.peek() == ("op", op):
             self.take()
-            rhs = self.and_expr()
-            v = v if truthy(v) else rhs
+            v = pick(v, operand())
         return v
 
-    def and_expr(self):
-        v = self.cmp_expr()
-        while self.peek() == ("op", "&&"):
-            self.take()
-            rhs = self.cmp_expr()
-            v = rhs if truthy(v) else v
-        return v
+    def or_expr(self):	# the first truthy operand, as GitHub gives it
+        return self.chain("||", self.and_expr, lambda v, rhs: v if truthy(v) else rhs)
+
+    def and_expr(self):	# the first falsy operand, or the last
+        return self.chain("&&", self.cmp_expr, lambda v, rhs: rhs if truthy(v) else v)
 
     def cmp_expr(self):
         v = self.unary()
