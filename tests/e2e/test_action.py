@@ -264,3 +264,43 @@ def test_jenkins_example_reports_the_junit_it_writes():
     assert len(gate) == 1
     assert re.search(r"junit .*testResults: '%s'" % re.escape(junit_option(gate[0])), text)
     assert re.search(r"post \{\s*always \{\s*junit ", text)	# a failed gate still reports
+
+
+def test_runner_carries_env_path_and_outputs_between_steps(tmp_path):
+    """The runner itself, on a small action: GITHUB_ENV, GITHUB_PATH,
+    multi-line outputs, sh and python shells, working-directory, if:."""
+    action = tmp_path / "toy"
+    (action / "bin").mkdir(parents=True)
+    (tmp_path / "sub").mkdir()
+    (action / "bin" / "toy-tool").write_text("#!/bin/sh\necho tool\n")
+    (action / "bin" / "toy-tool").chmod(0o755)
+    (action / "action.yml").write_text(yaml.safe_dump({
+        "name": "toy", "description": "runner test",
+        "inputs": {"who": {"description": "d", "default": "${{ runner.os }}"}},
+        "outputs": {"said": {"description": "d", "value": "${{ steps.b.outputs.said }}"},
+                    "where": {"description": "d", "value": "${{ steps.c.outputs.where }}"}},
+        "runs": {"using": "composite", "steps": [
+            {"id": "a", "shell": "bash", "env": {"DIR": "${{ github.action_path }}/bin"},
+             "run": 'echo "GREETING=hello" >>"$GITHUB_ENV"; echo "$DIR" >>"$GITHUB_PATH"'},
+            {"id": "b", "shell": "sh", "env": {"WHO": "${{ inputs.who }}"},
+             "run": 'printf "said<<X\\n%s %s\\n%s\\nX\\n" "$GREETING" "$WHO" "$(toy-tool)" >>"$GITHUB_OUTPUT"'},
+            {"id": "c", "shell": "python", "working-directory": "sub",
+             "run": "import os\nopen(os.environ['GITHUB_OUTPUT'], 'a').write('where=' + os.getcwd())\n"},
+            {"id": "d", "if": "steps.b.outputs.said == 'nothing'", "shell": "bash", "run": "exit 9"},
+            {"id": "e", "shell": "bash", "run": "exit 4"},
+            {"id": "f", "shell": "bash", "run": "echo never"},
+            {"id": "g", "if": "failure() && steps.e.outcome == 'failure'", "shell": "bash",
+             "run": 'echo "## after" >>"$GITHUB_STEP_SUMMARY"'},
+        ]}}))
+    result = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, str(RUNNER), str(action), "--workspace", str(tmp_path),
+                           "--result", str(result)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 4, proc.stderr
+    res = json.loads(result.read_text())
+    assert res["outputs"] == {"said": "hello Linux\ntool", "where": str(tmp_path / "sub")}
+    assert [s["outcome"] for s in res["steps"]] == ["success", "success", "success", "skipped", "failure",
+                                                    "skipped", "success"]
+    assert res["summary"] == "## after\n" and res["failed"]
+    bad = subprocess.run([sys.executable, str(RUNNER), str(action), "--input", "whom=x"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown input(s) whom" in bad.stderr
