@@ -61,6 +61,8 @@ def annotations(proc):
 
 
 def test_action_metadata_is_valid_for_github():
+    assert (VALIDATOR.parent / "node_modules" / "@action-validator" / "core").is_dir(), \
+        "the schema validator is not installed: run 'make deps' (npm ci in tests/action)"
     result = subprocess.run(["node", str(VALIDATOR), str(ACTION / "action.yml"), str(ACTION / "README.md")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
