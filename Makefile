@@ -143,7 +143,8 @@ deps:
 	cd report/web && npm ci --no-audit --no-fund --silent
 	cd tests/action && npm ci --no-audit --no-fund --silent
 
-# a machine that has them all asks no mirror (the action runs this on every job)
+# a machine that has them all asks no mirror (the action runs this when its cached build is
+# missing or cannot find its libraries)
 deps-build:
 	@missing=$$(for p in $(BUILD_DEPS); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
 		| grep -q '^ii' || echo $$p; done); \
