@@ -3,6 +3,7 @@
 #   make            build build/memray and build/libmemray_tracker.so
 #   make test       unit tests (Check) and end-to-end tests (pytest)
 #   make deps       install every build and test dependency (apt-get, root)
+#   make deps-build only the missing packages a build needs (github-action/action.yml)
 #   make demo       build and profile the bundled example (tests/fixtures/example.c)
 #   make bench      overhead against the plain program and heaptrack
 #   make sanitize   ASan+UBSan rebuild of the tools and unit tests, then run them
@@ -164,11 +165,25 @@ uninstall:
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
 	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium
+# the GitHub action's tests (tests/e2e/test_action.py)
+DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck
+# what building memray needs, and no more: the GitHub action installs these
+BUILD_DEPS = build-essential pkg-config python3 python3-dev libunwind-dev liblz4-dev libdw-dev libelf-dev \
+	libxxhash-dev libiberty-dev libxml2-dev libyaml-dev
 
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $(DEBIAN_DEPS)
 	cd report/web && npm ci --no-audit --no-fund --silent
+	cd tests/action && npm ci --no-audit --no-fund --silent
+
+# a machine that has them all asks no mirror (the action runs this when its cached build is
+# missing or cannot find its libraries)
+deps-build:
+	@missing=$$(for p in $(BUILD_DEPS); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
+		| grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; fi
 
 check-style:
 	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' common capture report cli tracker tests \
@@ -179,5 +194,5 @@ clean:
 	rm -rf build build-san
 
 
-.PHONY: FORCE all demo unit e2e test sanitize bench install uninstall deps check-style clean
+.PHONY: FORCE all demo unit e2e test sanitize bench install uninstall deps deps-build check-style clean
 -include $(shell find $(B) build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,308 @@
+"""The GitHub action (github-action/action.yml), run here by
+tests/action/run_action.py on small projects built from blocks.c, whose
+peak (4096000 B) and leaks (10 x 1000 B, plus stdout's 4096 B buffer on a
+pipe) are known exactly; its metadata against GitHub's schema; its JUnit
+against tests/schema/junit.xsd and through junitparser."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import junitparser
+import pytest
+import yaml
+
+from conftest import FIXTURES, ROOT, line_of
+
+ACTION = ROOT / "github-action"
+RUNNER = ROOT / "tests" / "action" / "run_action.py"
+VALIDATOR = ROOT / "tests" / "action" / "validate.mjs"
+XSD = ROOT / "tests" / "schema" / "junit.xsd"
+
+sys.path.insert(0, str(RUNNER.parent))
+import run_action  # noqa: E402  (the runner's expression evaluator, tested directly below)
+
+PEAK, LEAKED = 4096000, 14096
+
+
+def metadata():
+    return yaml.safe_load((ACTION / "action.yml").read_text())
+
+
+@pytest.fixture
+def project(fixtures, tmp_path):
+    """A project directory holding the blocks program."""
+    def make(name="project"):
+        path = tmp_path / name
+        path.mkdir()
+        shutil.copy(fixtures.build("blocks.c"), path / "blocks")
+        return path
+    return make
+
+
+def act(tmp_path, workspace, **inputs):
+    """Run the action; returns (CompletedProcess, result JSON). Input names
+    are given with _ for -."""
+    result = tmp_path / "result.json"
+    argv = [sys.executable, str(RUNNER), str(ACTION), "--workspace", str(workspace),
+            "--temp", str(tmp_path / "runner-temp"), "--result", str(result)]
+    for name, value in inputs.items():
+        argv += ["--input", "%s=%s" % (name.replace("_", "-"), value)]
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert "run_action: error" not in proc.stderr, proc.stderr
+    return proc, json.loads(result.read_text())
+
+
+def annotations(proc):
+    return [line for line in proc.stdout.splitlines() if line.startswith("::")]
+
+
+def test_action_metadata_is_valid_for_github():
+    assert (VALIDATOR.parent / "node_modules" / "@action-validator" / "core").is_dir(), \
+        "the schema validator is not installed: run 'make deps' (npm ci in tests/action)"
+    result = subprocess.run(["node", str(VALIDATOR), str(ACTION / "action.yml"), str(ACTION / "README.md")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ok action %s" % (ACTION / "action.yml")
+    assert len([x for x in lines if x.startswith("ok workflow")]) >= 4	# the README's copy-paste workflows
+
+
+def test_validator_refuses_a_broken_action(tmp_path):
+    broken = tmp_path / "action.yml"
+    meta = metadata()
+    del meta["runs"]["steps"][0]["shell"]	# composite run: steps must name their shell
+    broken.write_text(yaml.safe_dump(meta))
+    result = subprocess.run(["node", str(VALIDATOR), str(broken)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "/runs/steps/0/shell" in result.stdout
+
+
+def test_inputs_reach_scripts_only_through_env():
+    meta = metadata()
+    used = set()
+    for step in meta["runs"]["steps"]:
+        if "run" in step:
+            assert step.get("shell") in ("bash", "sh"), step["name"]
+            assert "${{" not in step["run"], "expression pasted into the script of %r" % step["name"]
+        for value in (step.get("env") or {}).values():
+            used |= set(re.findall(r"\binputs\.([a-z-]+)", str(value)))
+        assert not re.search(r"\binputs\.", json.dumps(step.get("with") or {}))
+    assert used == set(meta["inputs"])	# every input is used, and only through env:
+    for group in ("inputs", "outputs"):
+        for name, spec in meta[group].items():
+            assert spec.get("description"), "%s %s is not documented" % (group, name)
+
+
+def test_action_scripts_pass_shellcheck(tmp_path):
+    for n, step in enumerate(metadata()["runs"]["steps"]):
+        if "run" in step:
+            script = tmp_path / ("step%d.sh" % n)
+            script.write_text("#!/bin/bash\n" + step["run"])
+            result = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
+            assert result.returncode == 0, "%s:\n%s" % (step["name"], result.stdout)
+
+
+def test_passing_project(project, tmp_path):
+    proj = project()
+    proc, res = act(tmp_path, tmp_path, command="./blocks", budget="5MB", leak_budget="20KiB",
+                    junit="memray-junit.xml", markdown="memray.md", working_directory="project")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert res["outputs"] == {"status": "passed", "exit-code": "0", "peak": str(PEAK), "leaked": str(LEAKED),
+                              "failures": "0", "junit": str(proj / "memray-junit.xml"),
+                              "markdown": str(proj / "memray.md")}
+    assert annotations(proc) == []
+    md = (proj / "memray.md").read_text()
+    assert res["summary"] == md + ("" if md.endswith("\n") else "\n")
+    assert md.startswith("## memray check: passed\n")
+    assert "| pass | peak memory | 3.906MiB (4096000 bytes) | 4.768MiB (5000000 bytes) |" in md
+    assert "| pass | leaked memory | 13.766KiB (14096 bytes) | 20.000KiB (20480 bytes) |" in md
+    outcomes = {s["name"]: s["outcome"] for s in res["steps"]}
+    assert outcomes["Fail when the gate failed"] == "skipped"
+    assert outcomes["Restore the memray build"] == "skipped"	# uses: steps are not run here
+    assert "blocks: done" in proc.stdout	# the command's own output is the step's
+
+
+def test_failing_project(project, tmp_path):
+    proj = project()
+    proc, res = act(tmp_path, proj, command="./blocks", budget="4MB", leak_budget="10kB", junit="memray-junit.xml")
+    assert proc.returncode == 1	# the job fails
+    out = res["outputs"]
+    assert out["status"] == "failed" and out["exit-code"] == "1" and out["failures"] == "2"
+    assert (out["peak"], out["leaked"], out["junit"]) == (str(PEAK), str(LEAKED), str(proj / "memray-junit.xml"))
+    assert out["markdown"].startswith(str(tmp_path / "runner-temp" / "memray-markdown."))
+    # one annotation per failed rule: the action's, memray's own are switched off
+    assert annotations(proc) == [
+        "::error title=peak memory::peak 3.906MiB exceeds budget 3.815MiB (+2.4%25)",
+        "::error title=leaked memory::leaked 13.766KiB exceeds budget 9.766KiB (+41.0%25)",
+    ]
+    summary = res["summary"].splitlines()
+    assert summary[0] == "## memray check: failed"
+    assert "| FAIL | peak memory | 3.906MiB (4096000 bytes) | 3.815MiB (4000000 bytes) | " \
+           "peak 3.906MiB exceeds budget 3.815MiB (+2.4%) |" in summary
+    assert [s["outcome"] for s in res["steps"]][-1] == "failure"
+    assert "memray-action: memray check: failed (exit status 1)" in proc.stderr
+
+    # the JUnit a CI system reads: the schema, then junitparser as a reporter would
+    lint = subprocess.run(["xmllint", "--noout", "--schema", str(XSD), out["junit"]], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stderr
+    xml = junitparser.JUnitXml.fromfile(out["junit"])
+    suites = list(xml)
+    assert len(suites) == 1 and (suites[0].tests, suites[0].failures, suites[0].errors) == (2, 2, 0)
+    cases = {case.name: case for case in suites[0]}
+    assert sorted(cases) == ["leaked memory", "peak memory"]
+    peak = cases["peak memory"].result[0]
+    assert isinstance(peak, junitparser.Failure) and peak.type == "BudgetExceeded"
+    assert peak.message == "peak 3.906MiB exceeds budget 3.815MiB (+2.4%)"
+    make = "make_blocks:%s:%d" % (FIXTURES / "blocks.c", line_of("blocks.c", "make_blocks"))
+    assert "peak: 4096000 bytes; limit: 4000000 bytes" in peak.text and make in peak.text
+    leak = cases["leaked memory"].result[0]
+    assert leak.type == "LeakDetected" and "leaked: 14096 bytes; limit: 10000 bytes" in leak.text
+    props = {p.name: p.value for p in cases["peak memory"].child(junitparser.Properties)}
+    assert props == {"bytes": "4096000", "limit_bytes": "4000000"}
+
+
+def test_failing_command_wins(project, tmp_path):
+    proj = project()
+    proc, res = act(tmp_path, proj, command="./blocks 3", budget="4MB")
+    assert proc.returncode == 3
+    out = res["outputs"]
+    assert (out["status"], out["exit-code"], out["peak"], out["leaked"]) == ("command-failed", "3", str(PEAK), "")
+    assert annotations(proc) == [
+        "::error title=peak memory::peak 3.906MiB exceeds budget 3.815MiB (+2.4%25)",
+        "::error title=memray check%3A command failed::bash exited with status 3",
+    ]
+    assert "**Error:** bash exited with status 3" in res["summary"]
+
+
+def test_inputs_are_text_never_shell(project, tmp_path):
+    """Quotes, $(...), backticks and newlines in the inputs reach memray
+    check as text: files appear under those exact names, no marker file is
+    ever made, and nothing can forge an output or a workflow command."""
+    payload = "\"dq\" 'sq' $(touch m1) `touch m2` ${HOME}\nstatus=passed\n::error::forged"
+    workdir = "proj $(touch m3) `touch m4`"
+    proj = project(workdir)
+    junit = "j " + payload + ".xml"
+    markdown = "m " + payload + ".md"
+    caps = "caps$(touch${IFS}m5)`touch${IFS}m6`"
+    command = "printf '%s\\n' \"$(echo hi)\" \"it's\" > said.txt"
+    proc, res = act(tmp_path, tmp_path, command=command, budget="1GB", junit=junit, markdown=markdown,
+                    working_directory=workdir, memray_args="--keep-captures\n " + caps)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for place in (tmp_path, proj, ROOT, ROOT / "github-action"):
+        for marker in ("m1", "m2", "m3", "m4", "m5", "m6"):
+            assert not (place / marker).exists(), "%s ran" % marker
+    out = res["outputs"]
+    assert out["status"] == "passed"
+    assert out["junit"] == str(proj / junit) and out["markdown"] == str(proj / markdown)
+    assert junitparser.JUnitXml.fromfile(out["junit"]) is not None
+    assert (proj / caps).is_dir() and (proj / caps / "memray-check.bin").exists()
+    # the command is the author's shell text: bash ran it as written
+    assert (proj / "said.txt").read_text() == "hi\nit's\n"
+    assert "Command: `bash -c %s`" % command in (proj / markdown).read_text()
+    assert "forged" not in "\n".join(annotations(proc)) and "\n::error::forged" not in proc.stderr
+
+
+def test_a_bad_input_is_refused_as_text(project, tmp_path):
+    proj = project()
+    budget = "$(touch m1) `touch m2` 'x\"\nMB"
+    proc, res = act(tmp_path, proj, command="./blocks", budget=budget)
+    assert proc.returncode == 2
+    assert not (proj / "m1").exists() and not (proj / "m2").exists()
+    assert "memray: error: check: --budget '%s': " % budget in proc.stderr	# verbatim, newline and all
+    out = res["outputs"]
+    assert (out["status"], out["exit-code"], out["peak"], out["failures"]) == ("error", "2", "", "0")
+    assert annotations(proc) == ["::error title=memray check::memray check exited with status 2 without a "
+                                 "JUnit report; the step's log says why"]
+    assert res["summary"].startswith("## memray check: error\n")
+
+
+def test_runner_expressions(tmp_path):
+    job = run_action.Job(str(tmp_path), str(tmp_path), str(tmp_path), {"leak-budget": "1K", "empty": ""}, {})
+    job.steps["cache"] = {"outputs": {}, "outcome": "skipped"}
+    assert job.condition("steps.cache.outputs.cache-hit != 'true'")
+    assert not job.condition("${{ steps.cache.outputs.cache-hit == 'true' }}")
+    assert job.interpolate("a ${{ inputs.leak-budget }} b ${{ inputs['empty'] || 'none' }}") == "a 1K b none"
+    assert job.evaluate("'ABC' == 'abc' && !inputs.empty && format('{0}-{1}', 1, true)") == "1-true"
+    assert job.evaluate("contains('memray check', 'CHECK') && startsWith(inputs.leak-budget, '1')") is True
+    job.failed = 1
+    assert not job.condition("inputs.leak-budget != ''") and job.condition("always()")
+    with pytest.raises(run_action.ActionError):
+        job.evaluate("hashFiles('x')")	# not supported: say so, never guess
+
+
+def test_runner_file_commands(tmp_path):
+    f = tmp_path / "out"
+    f.write_text("a=1=2\nb<<EOF\nline one\nc=not an output\nEOF\n\n")
+    assert run_action.read_file_commands(str(f)) == {"a": "1=2", "b": "line one\nc=not an output"}
+    f.write_text("b<<EOF\nno end\n")
+    with pytest.raises(run_action.ActionError):
+        run_action.read_file_commands(str(f))
+
+
+def junit_option(command):
+    m = re.search(r"memray check .*--junit (\S+) .*-- ", command)
+    assert m, command
+    return m.group(1)
+
+
+def test_gitlab_example_reports_the_junit_it_writes(tmp_path):
+    job = yaml.safe_load((ROOT / "ci" / "examples" / "gitlab-ci.yml").read_text())["memory"]
+    gate = [line for line in job["script"] if "memray check" in line]
+    assert len(gate) == 1
+    assert job["artifacts"]["reports"]["junit"] == junit_option(gate[0])
+    assert job["artifacts"]["when"] == "always"	# a failed gate still reports
+    script = tmp_path / "gitlab.sh"
+    script.write_text("#!/bin/bash\nset -e\n" + "\n".join(job["before_script"] + job["script"]) + "\n")
+    result = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_jenkins_example_reports_the_junit_it_writes():
+    text = (ROOT / "ci" / "examples" / "Jenkinsfile").read_text()
+    gate = re.findall(r"^\s*sh '(\.memray/bin/memray check [^']*)'$", text, flags=re.MULTILINE)
+    assert len(gate) == 1
+    assert re.search(r"junit .*testResults: '%s'" % re.escape(junit_option(gate[0])), text)
+    assert re.search(r"post \{\s*always \{\s*junit ", text)	# a failed gate still reports
+
+
+def test_runner_carries_env_path_and_outputs_between_steps(tmp_path):
+    """The runner itself, on a small action: GITHUB_ENV, GITHUB_PATH,
+    multi-line outputs, sh and python shells, working-directory, if:."""
+    action = tmp_path / "toy"
+    (action / "bin").mkdir(parents=True)
+    (tmp_path / "sub").mkdir()
+    (action / "bin" / "toy-tool").write_text("#!/bin/sh\necho tool\n")
+    (action / "bin" / "toy-tool").chmod(0o755)
+    (action / "action.yml").write_text(yaml.safe_dump({
+        "name": "toy", "description": "runner test",
+        "inputs": {"who": {"description": "d", "default": "${{ runner.os }}"}},
+        "outputs": {"said": {"description": "d", "value": "${{ steps.b.outputs.said }}"},
+                    "where": {"description": "d", "value": "${{ steps.c.outputs.where }}"}},
+        "runs": {"using": "composite", "steps": [
+            {"id": "a", "shell": "bash", "env": {"DIR": "${{ github.action_path }}/bin"},
+             "run": 'echo "GREETING=hello" >>"$GITHUB_ENV"; echo "$DIR" >>"$GITHUB_PATH"'},
+            {"id": "b", "shell": "sh", "env": {"WHO": "${{ inputs.who }}"},
+             "run": 'printf "said<<X\\n%s %s\\n%s\\nX\\n" "$GREETING" "$WHO" "$(toy-tool)" >>"$GITHUB_OUTPUT"'},
+            {"id": "c", "shell": "python", "working-directory": "sub",
+             "run": "import os\nopen(os.environ['GITHUB_OUTPUT'], 'a').write('where=' + os.getcwd())\n"},
+            {"id": "d", "if": "steps.b.outputs.said == 'nothing'", "shell": "bash", "run": "exit 9"},
+            {"id": "e", "shell": "bash", "run": "exit 4"},
+            {"id": "f", "shell": "bash", "run": "echo never"},
+            {"id": "g", "if": "failure() && steps.e.outcome == 'failure'", "shell": "bash",
+             "run": 'echo "## after" >>"$GITHUB_STEP_SUMMARY"'},
+        ]}}))
+    result = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, str(RUNNER), str(action), "--workspace", str(tmp_path),
+                           "--result", str(result)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 4, proc.stderr
+    res = json.loads(result.read_text())
+    assert res["outputs"] == {"said": "hello Linux\ntool", "where": str(tmp_path / "sub")}
+    assert [s["outcome"] for s in res["steps"]] == ["success", "success", "success", "skipped", "failure",
+                                                    "skipped", "success"]
+    assert res["summary"] == "## after\n" and res["failed"]
+    bad = subprocess.run([sys.executable, str(RUNNER), str(action), "--input", "whom=x"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown input(s) whom" in bad.stderr
