@@ -357,13 +357,24 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 		rec->label = get_string(in, CAPTURE_STRING_MAX);
 		break;
 	case CAPTURE_REC_FRAME:
+	case CAPTURE_REC_PYFRAME:
+		/* both are nodes of the one stack trie */
 		v = codec_get_varint(in);
 		if (v > r->frames)
-			return stop(r, CAPTURE_DAMAGED, off, "FRAME with parent %llu of %llu defined",
-				    (unsigned long long)v, (unsigned long long)r->frames);
+			return stop(r, CAPTURE_DAMAGED, off, "%s with parent %llu of %llu defined",
+				    capture_record_name(type), (unsigned long long)v, (unsigned long long)r->frames);
 		rec->parent = (uint32_t)v;
-		r->prev_ip += (uint64_t)codec_get_svarint(in);
-		rec->ip = r->prev_ip;
+		if (type == CAPTURE_REC_FRAME) {
+			r->prev_ip += (uint64_t)codec_get_svarint(in);
+			rec->ip = r->prev_ip;
+		} else {
+			v = codec_get_varint(in);
+			if (!v || v > r->codes)
+				return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
+					    (unsigned long long)v, (unsigned long long)r->codes);
+			rec->code = (uint32_t)v;
+			rec->line = codec_get_varint(in);
+		}
 		if (r->frames >= UINT32_MAX)
 			return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
 		rec->frame_id = (uint32_t)++r->frames;
@@ -377,22 +388,6 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 		rec->label = get_string(in, CAPTURE_STRING_MAX);	/* function */
 		rec->path = get_string(in, CAPTURE_STRING_MAX);	/* file */
 		rec->line = codec_get_varint(in);
-		break;
-	case CAPTURE_REC_PYFRAME:
-		v = codec_get_varint(in);
-		if (v > r->frames)
-			return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with parent %llu of %llu defined",
-				    (unsigned long long)v, (unsigned long long)r->frames);
-		rec->parent = (uint32_t)v;
-		v = codec_get_varint(in);
-		if (!v || v > r->codes)
-			return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
-				    (unsigned long long)v, (unsigned long long)r->codes);
-		rec->code = (uint32_t)v;
-		rec->line = codec_get_varint(in);
-		if (r->frames >= UINT32_MAX)
-			return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
-		rec->frame_id = (uint32_t)++r->frames;
 		break;
 	case CAPTURE_REC_MEMORY:
 		rec->ms = codec_get_varint(in);

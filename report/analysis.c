@@ -108,6 +108,23 @@ static int add_thread(struct analysis *a, uint32_t tid)
 	return 0;
 }
 
+/* a stack trie node of the current image (FRAME: ip, code 0; PYFRAME: line, code) */
+static int add_node(struct analysis *a, uint32_t parent, uint64_t ip, uint32_t code)
+{
+	struct analysis_private *pv = a->priv;
+	struct analysis_node *n;
+
+	if (reserve((void **)&a->nodes, &pv->nodes_cap, a->nnodes + 1, sizeof(*n)) < 0)
+		return -1;
+	n = &a->nodes[a->nnodes++];
+	n->parent = parent ? parent + pv->base : 0;
+	n->segment = a->segments - 1;
+	n->generation = pv->generation;
+	n->ip = ip;
+	n->code = code;
+	return 0;
+}
+
 static int add_entry(struct analysis *a, const struct analysis_entry *e)
 {
 	if (reserve((void **)&a->entries, &a->priv->entries_cap, a->nentries + 1, sizeof(*e)) < 0)
@@ -290,19 +307,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		pv->names[i] = own(a, rec->label.s, rec->label.len);	/* add_thread made room */
 		return pv->names[i] ? 0 : -1;
 	}
-	case CAPTURE_REC_FRAME: {
-		struct analysis_node *n;
-
-		if (reserve((void **)&a->nodes, &pv->nodes_cap, a->nnodes + 1, sizeof(*n)) < 0)
-			return -1;
-		n = &a->nodes[a->nnodes++];
-		n->parent = rec->parent ? rec->parent + pv->base : 0;
-		n->segment = a->segments - 1;
-		n->generation = pv->generation;
-		n->ip = rec->ip;
-		n->code = 0;
-		return 0;
-	}
+	case CAPTURE_REC_FRAME:
+		return add_node(a, rec->parent, rec->ip, 0);
 	case CAPTURE_REC_CODE: {
 		struct analysis_code *c;
 
@@ -317,19 +323,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		a->ncodes++;
 		return 0;
 	}
-	case CAPTURE_REC_PYFRAME: {
-		struct analysis_node *n;
-
-		if (reserve((void **)&a->nodes, &pv->nodes_cap, a->nnodes + 1, sizeof(*n)) < 0)
-			return -1;
-		n = &a->nodes[a->nnodes++];
-		n->parent = rec->parent ? rec->parent + pv->base : 0;
-		n->segment = a->segments - 1;
-		n->generation = pv->generation;
-		n->ip = rec->line;
-		n->code = rec->code + pv->code_base;
-		return 0;
-	}
+	case CAPTURE_REC_PYFRAME:
+		return add_node(a, rec->parent, rec->line, rec->code + pv->code_base);
 	case CAPTURE_REC_MEMORY:
 		pv->now_ms = pv->ms_offset + rec->ms;
 		if (add_sample(a, pv->now_ms, rec->rss) < 0)
