@@ -294,3 +294,28 @@ def test_python_shim_runs_the_binary(tmp_path):
     result = subprocess.run([PYTHON, "-m", "memray", "stats", "--bogus", str(out)],
                             capture_output=True, text=True, env=env)
     assert result.returncode == 2 and "unknown option '--bogus'" in result.stderr
+
+
+def test_aggregate_keeps_python_locations(tmp_path):
+    _, out = record(tmp_path, script("py_alloc.py"), options=["--aggregate"])
+    s = stats(out)
+    assert s["metadata"]["file_format"] == "AGGREGATED_ALLOCATIONS"
+    by_size = s["top_allocations_by_size"]
+    assert entry(by_size, py("make_array", "py_alloc.py", "make_array"))["size"] == 11 * MIB + 2
+    assert entry(by_size, py("main", "py_alloc.py", "data"))["size"] == 2 * MIB + 33
+
+
+def test_python_killed_by_a_signal_leaves_a_readable_capture(tmp_path):
+    code = ("import os, signal, time\n"
+            "def hold():\n"
+            "    return bytearray(4_000_000)\n"
+            "x = hold()\n"
+            "time.sleep(0.2)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    out = tmp_path / "killed.bin"
+    result = run("run", "-q", "-o", out, "-c", code)
+    assert result.returncode == 128 + 9
+    assert "was killed by signal 9 (SIGKILL)" in result.stderr
+    s = stats(out)
+    assert s["capture"]["complete"] is False
+    assert entry(s["top_allocations_by_size"], "hold:<string>:3")["size"] == 4_000_001
