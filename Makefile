@@ -8,10 +8,12 @@
 #   make bench      overhead against the plain program and heaptrack
 #   make sanitize   ASan+UBSan rebuild of the tools and unit tests, then run them
 #   make install    PREFIX=/usr/local by default; DESTDIR honoured
+#   make fuzz       libFuzzer on the capture reader (FUZZ_SECONDS=20)
 #   make check-style
 #
 # CC, CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are honoured; DEVELOPER=1 adds -Werror.
 
+SHELL = /bin/bash
 CC ?= cc
 CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local
@@ -128,7 +130,12 @@ unit: $(UNIT_BIN)
 e2e: all
 	cd tests/e2e && MEMRAY_BUILD=$(abspath $(B)) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) .
 
-test: all unit e2e
+test: all unit fuzz-smoke e2e
+
+# a short fuzz run from the seeds alone, with a fixed seed and count: repeatable
+fuzz-smoke:
+	@rm -rf $(B)/fuzz/corpus-smoke
+	$(MAKE) --no-print-directory fuzz FUZZ_LIMIT="-runs=40000 -seed=1" FUZZ_CORPUS=$(B)/fuzz/corpus-smoke
 
 sanitize:
 	$(MAKE) B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
@@ -139,6 +146,28 @@ sanitize:
 	cp $(B)/libmemray_tracker.so build-san/ && \
 		cd tests/e2e && ASAN_OPTIONS=detect_leaks=1 MEMRAY_BUILD=$(abspath build-san) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider .
+
+# libFuzzer on the capture reader and the analysis, from seeds real runs make;
+# built with the checksums off, so that mutations reach the record decoder
+FUZZ_SECONDS ?= 20
+FUZZ_LIMIT ?= -max_total_time=$(FUZZ_SECONDS)
+FUZZ_CORPUS ?= $(B)/fuzz/corpus
+FUZZ_SRC = tests/fuzz/fuzz_capture.c $(COMMON_SRC) $(CAPTURE_SRC) report/analysis.c report/heapmodel.c \
+	report/symbols.c
+$(B)/fuzz/fuzz_capture: $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-DCAPTURE_FUZZING=1 $(ALL_CPPFLAGS) -o $@ $(FUZZ_SRC) -ldw -lelf -llz4 -lxxhash -liberty -lm
+
+fuzz: all $(B)/fuzz/fuzz_capture
+	@rm -rf $(B)/fuzz/seeds && mkdir -p $(B)/fuzz/seeds $(FUZZ_CORPUS)
+	$(CC) -g -O0 -o $(B)/fuzz/blocks tests/fixtures/blocks.c
+	$(B)/memray run -q -f -o $(B)/fuzz/seeds/native.bin $(B)/fuzz/blocks > /dev/null
+	$(B)/memray run -q -f --no-compress -o $(B)/fuzz/seeds/raw.bin $(B)/fuzz/blocks > /dev/null
+	$(B)/memray run -q -f --aggregate -o $(B)/fuzz/seeds/aggregate.bin $(B)/fuzz/blocks > /dev/null
+	$(B)/memray run -q -f --no-compress -o $(B)/fuzz/seeds/python.bin -c 'x = [bytearray(5000) for i in range(3)]'
+	$(B)/fuzz/fuzz_capture $(FUZZ_LIMIT) -max_len=65536 -close_fd_mask=2 -print_final_stats=1 \
+		$(FUZZ_CORPUS) $(B)/fuzz/seeds 2>&1 | tail -n 15; exit $${PIPESTATUS[0]}
 
 demo: all
 	$(CC) -g -O1 -o $(B)/example tests/fixtures/example.c
@@ -164,7 +193,7 @@ uninstall:
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
-	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium
+	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium clang libclang-rt-14-dev
 # the GitHub action's tests (tests/e2e/test_action.py)
 DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck
 # what building memray needs, and no more: the GitHub action installs these
@@ -194,5 +223,5 @@ clean:
 	rm -rf build build-san
 
 
-.PHONY: FORCE all demo unit e2e test sanitize bench install uninstall deps deps-build check-style clean
+.PHONY: FORCE fuzz fuzz-smoke all demo unit e2e test sanitize bench install uninstall deps deps-build check-style clean
 -include $(shell find $(B) build-san -name '*.d' 2>/dev/null)

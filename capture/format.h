@@ -248,6 +248,14 @@ enum capture_marker_kind {
 	CAPTURE_MARK_TEST_END = 2,
 };
 
+/*
+ * The fuzz target (tests/fuzz) is built with CAPTURE_FUZZING=1 so that
+ * mutated bytes get past the checksums to the record decoder.
+ */
+#ifndef CAPTURE_FUZZING
+#define CAPTURE_FUZZING 0
+#endif
+
 /* the longest string the tracker writes; readers accept up to this too */
 #define CAPTURE_STRING_MAX 4096
 #define CAPTURE_ARGS_MAX 1024

@@ -226,13 +226,14 @@ static int load_block(struct capture_reader *r)
 		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
 			    (unsigned long long)left, (unsigned long long)(CAPTURE_BLOCK_HEADER + bi.stored_len));
-	if (bi.raw_len > r->raw_cap) {
-		uint8_t *p = realloc(r->raw, bi.raw_len);
+	if (bi.raw_len > r->raw_cap || !r->raw) {
+		/* at least one byte: an empty block still gets a buffer to point into */
+		uint8_t *p = realloc(r->raw, bi.raw_len ? bi.raw_len : 1);
 
 		if (!p)
 			return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
 		r->raw = p;
-		r->raw_cap = bi.raw_len;
+		r->raw_cap = bi.raw_len ? bi.raw_len : 1;
 	}
 	if (capture_block_decode(r->map + off, &bi, r->raw, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
@@ -353,6 +354,9 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 		break;
 	case CAPTURE_REC_THREAD_NAME:
 		v = codec_get_varint(in);
+		if (!v || v > UINT32_MAX)
+			return stop(r, CAPTURE_DAMAGED, off, "THREAD_NAME record with thread id %llu",
+				    (unsigned long long)v);
 		rec->tid = (uint32_t)v;
 		rec->label = get_string(in, CAPTURE_STRING_MAX);
 		break;

@@ -241,7 +241,7 @@ START_TEST(ids_out_of_range_and_unknown_types)
 
 	build(&file, 1);
 	keep = codec_get_u32((uint8_t *)file.buf + 12);
-	for (int variant = 0; variant < 7; variant++) {
+	for (int variant = 0; variant < 8; variant++) {
 		p = raw;
 		*p++ = CAPTURE_REC_SEGMENT;
 		for (int i = 0; i < 4; i++)
@@ -282,6 +282,10 @@ START_TEST(ids_out_of_range_and_unknown_types)
 			p = codec_put_varint(p, 3);
 			p = codec_put_varint(p, 1);
 			p = codec_put_varint(p, 10);
+		} else if (variant == 7) {	/* a thread name for thread 0 (found by the fuzzer) */
+			*p++ = CAPTURE_REC_THREAD_NAME;
+			p = codec_put_varint(p, 0);
+			p = codec_put_string(p, "x", 1, 10);
 		} else {	/* a record cut by the end of its block */
 			*p++ = CAPTURE_REC_ALLOC + CAPTURE_ALLOC_MALLOC;
 			*p++ = 0x80;
