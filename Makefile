@@ -29,7 +29,7 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 PKGS = libdw liblz4 libxxhash
-TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lm $(LDLIBS)
+TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lyaml -lm $(LDLIBS)
 TRACKER_LIBS = -lunwind -llz4 -lxxhash -ldl -lpthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
 
@@ -129,7 +129,7 @@ uninstall:
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
-	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium
+	python3 python3-pytest python3-junitparser python3-dev heaptrack g++ lz4 tmux time chromium
 
 deps:
 	apt-get update -qq
