@@ -51,7 +51,12 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 UNIT_SUPPORT = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-all: $(B)/memray $(B)/libmemray_tracker.so
+all: $(B)/memray $(B)/libmemray_tracker.so $(B)/python/memray_check_pytest.py
+
+# memray check's pytest plugin, found next to the binary (see ci/harness.h)
+$(B)/python/memray_check_pytest.py: ci/python/memray_check_pytest.py
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -121,10 +126,13 @@ install: all
 	install -m 755 $(B)/memray $(DESTDIR)$(BINDIR)/memray
 	install -m 644 $(B)/libmemray_tracker.so $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so
 	install -m 644 tracker/memray_test.h $(DESTDIR)$(INCLUDEDIR)/memray_test.h
+	install -d $(DESTDIR)$(LIBDIR)/memray/python
+	install -m 644 ci/python/memray_check_pytest.py $(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/memray $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so \
-		$(DESTDIR)$(INCLUDEDIR)/memray_test.h
+		$(DESTDIR)$(INCLUDEDIR)/memray_test.h $(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py
+	-rmdir $(DESTDIR)$(LIBDIR)/memray/python
 	-rmdir $(DESTDIR)$(LIBDIR)/memray
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
