@@ -110,6 +110,8 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 		    k == LIMIT_COUNT ? "limit" : "budget", amount(l, k, limit));
 	if (limit)
 		strbuf_addf(&msg, " (%+.1f%%)", 100.0 * ((double)figure - (double)limit) / (double)limit);
+	if (k == LIMIT_LEAKS && s->suppressed)
+		strbuf_addf(&msg, "; %s more suppressed", units_human(f, s->suppressed));
 	if (k == LIMIT_COUNT)
 		strbuf_addf(&d, "allocations: %llu; limit: %llu (%s)\n", (unsigned long long)figure,
 			    (unsigned long long)limit, from);
@@ -123,6 +125,8 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 	prop(r, "limit_bytes", limit);
 	if (s->is_test)
 		test_props(r, s);
+	else if (k == LIMIT_LEAKS && s->suppressed)
+		prop(r, "suppressed_bytes", s->suppressed);
 	r->message = own(v, &msg);
 	r->details = own(v, &d);
 	strbuf_release(&msg);

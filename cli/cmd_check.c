@@ -201,8 +201,10 @@ static void say(const struct check_result *r)
 		fprintf(stderr, " (%llu%s, limit %llu)", (unsigned long long)r->figure,
 			r->rule && !strcmp(r->rule, "allocations") ? "" : " bytes", (unsigned long long)r->limit);
 	fputc('\n', stderr);
-	if ((r->failure_type || r->error_type) && r->details)
+	if ((r->failure_type || r->error_type || verbosity > 0) && r->details)
 		fputs(r->details, stderr);
+	else if (r->details && strstr(r->details, "\nsuppressed, not counted"))
+		fputs(strstr(r->details, "\nsuppressed, not counted") + 1, stderr);
 }
 
 /* JUnit, Markdown and annotations; returns ret, or EXIT_USAGE if a report cannot be written */

@@ -91,6 +91,8 @@ static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_
 		rc |= write_problem(w, sb, "error", r->error_type, r->message, r->details);
 	else if (r->failure_type)
 		rc |= write_problem(w, sb, "failure", r->failure_type, r->message, r->details);
+	else if (r->details && *r->details)
+		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(sb, r->details)) < 0;
 	rc |= xmlTextWriterEndElement(w) < 0;
 	strbuf_release(&classname);
 	return rc;
