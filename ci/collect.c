@@ -319,7 +319,7 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 }
 
 static int read_capture(struct ci_results *res, const char *dir, const char *name,
-			const struct suppress_list *sup, int whole_leaks)
+			const struct suppress_list *sup, int whole_leaks, struct symbolizer *sym)
 {
 	struct strbuf path = STRBUF_INIT, renamed = STRBUF_INIT;
 	struct capture c = { 0 };
@@ -342,11 +342,7 @@ static int read_capture(struct ci_results *res, const char *dir, const char *nam
 	if (capture_reader_status(c.r) == CAPTURE_INCOMPLETE)
 		warning("%s: %s (the process was cut short; what it did until then is judged)", path.buf,
 			capture_reader_problem(c.r));
-	c.sym = symbolizer_new();
-	if (!c.sym) {
-		error("check: out of memory");
-		goto out;
-	}
+	c.sym = sym;
 	res->captures++;
 	if (whole_run(res, &c, sup, whole_leaks) < 0)
 		goto out;
@@ -357,7 +353,6 @@ static int read_capture(struct ci_results *res, const char *dir, const char *nam
 		goto out;
 	ret = 0;
 out:
-	symbolizer_free(c.sym);
 	if (c.r)
 		analysis_release(&c.a);
 	capture_reader_free(c.r);
@@ -390,6 +385,7 @@ int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks
 	char **names = NULL;
 	size_t n = 0;
 	int ret = 0;
+	struct symbolizer *sym;
 
 	memset(out, 0, sizeof(*out));
 	out->whole.id = strdup("(whole run)");
@@ -414,8 +410,13 @@ int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks
 	closedir(d);
 	if (names)
 		qsort(names, n, sizeof(*names), by_name);
+	/* one symbolizer for all: forked children share the parent's modules */
+	sym = ret ? NULL : symbolizer_new();
+	if (!ret && !sym)
+		ret = error("check: out of memory");
 	for (size_t i = 0; i < n && !ret; i++)
-		ret = read_capture(out, dir, names[i], sup, whole_leaks);
+		ret = read_capture(out, dir, names[i], sup, whole_leaks, sym);
+	symbolizer_free(sym);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
