@@ -159,15 +159,27 @@ static const char *check_test_of(struct capture *c, uint32_t stack, const char *
 		const char *f = frames[i].function, *outer = frames[i + 1].function;
 		size_t len = strlen(f);
 
-		if (len > 3 && len < sizeof(name) && !strcmp(f + len - 3, "_fn") &&
-		    (!strncmp(outer, "srunner_", 8) || !strncmp(outer, "tcase_", 6))) {
+		if (strncmp(outer, "srunner_", 8) && strncmp(outer, "tcase_", 6))
+			continue;
+		*fn = f;	/* called by Check: the test, unless a tail call hid it */
+		if (len > 3 && len < sizeof(name) && !strcmp(f + len - 3, "_fn")) {
 			memcpy(name, f, len - 3);
 			name[len - 3] = '\0';
-			*fn = f;
 			return name;
 		}
 	}
 	return NULL;
+}
+
+/* Check's own functions, which a test child also runs */
+static int is_check_function(const char *f)
+{
+	static const char *const prefixes[] = { "srunner_", "tcase_", "check_", "suite_", "ck_", "_ck_" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(f, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
 }
 
 static struct ci_subject *new_test(struct ci_results *res, const char *id)
@@ -196,16 +208,27 @@ static struct ci_subject *new_test(struct ci_results *res, const char *id)
 static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
 		       struct strbuf *renamed)
 {
-	const char *name = NULL, *fn = NULL;
+	const char *name = NULL, *fn = NULL, *hidden = NULL;
 	struct ci_stack_bytes *st;
 	struct ci_subject *s;
 	size_t n = 0;
 	char fnbuf[260];
 
-	for (size_t i = 0; i < c->a.nentries && !name; i++)
-		name = check_test_of(c, c->a.entries[i].stack, &fn);
-	if (!name)
+	for (size_t i = 0; i < c->a.nentries && !name; i++) {
+		const char *called = NULL;
+
+		name = check_test_of(c, c->a.entries[i].stack, &called);
+		if (name || (called && !is_check_function(called) && !hidden))
+			hidden = called;
+	}
+	fn = hidden;
+	if (!name) {
+		if (fn)
+			warning("%s: a forked Check test whose stacks show no START_TEST function: %s is "
+				"called straight from Check (a tail call hid the test?); build the tests with "
+				"-fno-optimize-sibling-calls to judge it on its own", c->path, fn);
 		return 0;
+	}
 	snprintf(fnbuf, sizeof(fnbuf), "%s", fn);
 	s = new_test(res, name);
 	if (!s)
