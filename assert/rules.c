@@ -88,6 +88,20 @@ static void add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_
 	}
 }
 
+/* hand msg and details over to r; count a failure */
+static int finish(struct verdicts *v, struct check_result *r, struct strbuf *msg, struct strbuf *details,
+		  int failed)
+{
+	r->message = own(v, msg);
+	r->details = own(v, details);
+	strbuf_release(msg);
+	strbuf_release(details);
+	if (!r->message || !r->details)
+		return error("check: out of memory");
+	v->failed += failed;
+	return 0;
+}
+
 /* one limit of one subject */
 static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind k, uint64_t limit,
 		 const char *from)
@@ -127,14 +141,7 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 		test_props(r, s);
 	else if (k == LIMIT_LEAKS && s->suppressed)
 		prop(r, "suppressed_bytes", s->suppressed);
-	r->message = own(v, &msg);
-	r->details = own(v, &d);
-	strbuf_release(&msg);
-	strbuf_release(&d);
-	if (!r->message || !r->details)
-		return error("check: out of memory");
-	v->failed += failed;
-	return 0;
+	return finish(v, r, &msg, &d, failed);
 }
 
 /* the pytest plugin's marks: "limit_memory=24 MB", 0x1f-separated */
@@ -241,14 +248,7 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 	prop(r, "bytes", s->peak);
 	prop(r, "limit_bytes", allowed);
 	prop(r, "baseline_bytes", e->peak);
-	r->message = own(v, &msg);
-	r->details = own(v, &d);
-	strbuf_release(&msg);
-	strbuf_release(&d);
-	if (!r->message || !r->details)
-		return error("check: out of memory");
-	v->failed += failed;
-	return 0;
+	return finish(v, r, &msg, &d, failed);
 }
 
 /* the verdict of a test that has no rule: it passes and shows its figures */

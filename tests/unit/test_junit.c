@@ -11,6 +11,20 @@
 #include "junit/junit.h"
 #include "tests/unit/unit.h"
 
+/* write run with writer into a temporary file, and read it back into sb */
+static void write_and_read(int (*writer)(const char *, const struct check_run *), const struct check_run *run,
+			   struct strbuf *sb)
+{
+	char path[] = "/tmp/memray-report-XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(writer(path, run), 0);
+	ck_assert_int_eq(strbuf_read_fd(sb, fd), 0);
+	close(fd);
+	unlink(path);
+}
+
 START_TEST(annotations_are_escaped)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -26,8 +40,6 @@ END_TEST
 
 START_TEST(junit_strips_what_xml_forbids)
 {
-	char path[] = "/tmp/memray-junit-XXXXXX";
-	int fd = mkstemp(path);
 	struct check_result r = { .name = "bad\x01name\xff\xc3", .rule = "peak", .failure_type = "BudgetExceeded",
 				  .message = "m\x1b[31m", .details = "stack \xef\xbf\xbe end\n", .figure = 2,
 				  .limit = 1, .has_limit = 1, .props = { { "bytes", 2 } }, .nprops = 1 };
@@ -35,12 +47,8 @@ START_TEST(junit_strips_what_xml_forbids)
 	xmlDocPtr doc;
 	struct strbuf sb = STRBUF_INIT;
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(junit_write(path, &run), 0);
-	ck_assert_int_eq(strbuf_read_fd(&sb, fd), 0);
-	close(fd);
-	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
-	unlink(path);
+	write_and_read(junit_write, &run, &sb);
+	doc = xmlReadMemory(sb.buf, (int)sb.len, "junit.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
 	ck_assert_ptr_nonnull(doc);	/* well formed */
 	xmlFreeDoc(doc);
 	ck_assert_ptr_nonnull(strstr(sb.buf, "name=\"badname\""));
@@ -54,15 +62,10 @@ END_TEST
 
 START_TEST(never_an_empty_suite)
 {
-	char path[] = "/tmp/memray-junit-XXXXXX";
-	int fd = mkstemp(path);
 	struct check_run run = { .command = "true" };
 	struct strbuf sb = STRBUF_INIT;
 
-	ck_assert_int_eq(junit_write(path, &run), 0);
-	ck_assert_int_eq(strbuf_read_fd(&sb, fd), 0);
-	close(fd);
-	unlink(path);
+	write_and_read(junit_write, &run, &sb);
 	ck_assert_ptr_nonnull(strstr(sb.buf, "tests=\"1\" failures=\"0\" errors=\"0\""));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "<testcase name=\"true\" classname=\"memray.command\""));
 	strbuf_release(&sb);
@@ -71,8 +74,6 @@ END_TEST
 
 START_TEST(markdown_cells_and_size)
 {
-	char path[] = "/tmp/memray-md-XXXXXX";
-	int fd = mkstemp(path);
 	size_t n = 30000;
 	struct check_result *r = calloc(n, sizeof(*r));
 	struct check_run run = { .command = "a|b", .results = r, .nresults = n };
@@ -81,10 +82,7 @@ START_TEST(markdown_cells_and_size)
 	for (size_t i = 0; i < n; i++)
 		r[i] = (struct check_result){ .name = "test|with\npipe", .rule = "peak", .message = "ok",
 					      .failure_type = i == n - 1 ? "BudgetExceeded" : NULL };
-	ck_assert_int_eq(markdown_write(path, &run), 0);
-	ck_assert_int_eq(strbuf_read_fd(&sb, fd), 0);
-	close(fd);
-	unlink(path);
+	write_and_read(markdown_write, &run, &sb);
 	ck_assert_uint_lt(sb.len, 1024 * 1024);
 	/* the one failure comes first, and the cells escape pipes and newlines */
 	ck_assert_ptr_nonnull(strstr(sb.buf, "|---|---|---|---|---|\n| FAIL | test\\|with pipe (peak) |"));
