@@ -105,7 +105,7 @@ test: all unit e2e
 
 sanitize:
 	$(MAKE) B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" build-san/memray unit
+		LDFLAGS="-fsanitize=address,undefined" build-san/memray build-san/python/memray_check_pytest.py unit
 	@# the tracker cannot run under ASan inside other programs; run the e2e tests
 	@# with the sanitized memray binary and the normal tracker library
 	$(MAKE) all

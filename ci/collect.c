@@ -362,6 +362,11 @@ static int read_capture(struct ci_results *res, const char *dir, const char *nam
 		error("%s: %s", path.buf, capture_reader_problem(c.r));
 		goto out;
 	}
+	if (c.a.lost) {
+		error("%s: the tracker dropped %llu records (tracking stopped early or fell behind); "
+		      "its figures cannot be trusted", path.buf, (unsigned long long)c.a.lost);
+		goto out;
+	}
 	if (capture_reader_status(c.r) == CAPTURE_INCOMPLETE)
 		warning("%s: %s (the process was cut short; what it did until then is judged)", path.buf,
 			capture_reader_problem(c.r));

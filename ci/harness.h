@@ -29,7 +29,10 @@ struct ci_harness {
 
 /* 0, or -1 after an error message; keep may be NULL */
 int ci_harness_init(struct ci_harness *h, const char *keep);
-/* set PYTHONPATH and PYTEST_PLUGINS for the command: 0, or -1 after an error */
+/*
+ * Set PYTHONPATH and PYTEST_PLUGINS for the command: 0 (also when the
+ * plugin cannot be found: a warning says so), or -1 after an error.
+ */
 int ci_harness_python_env(void);
 void ci_harness_release(struct ci_harness *h);
 

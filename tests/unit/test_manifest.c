@@ -144,6 +144,35 @@ START_TEST(increase_forms)
 }
 END_TEST
 
+/* every prefix of a good manifest, and every byte flipped: an answer, never a crash */
+START_TEST(truncated_and_flipped)
+{
+	static const char good[] = "version: 1\nbudget: 1MB\ndefaults:\n  leak-budget: 0\ntests:\n"
+				   "  - match: \"a*\"\n    budget: 2MB\nsuppressions: [\"x*\"]\n"
+				   "baseline: { file: b.json, max-increase: 5% }\n";
+	char buf[sizeof(good)];
+	FILE *quiet = freopen("/dev/null", "w", stderr);
+
+	ck_assert_ptr_nonnull(quiet);
+	for (size_t n = 0; n <= strlen(good); n++) {
+		struct manifest m = MANIFEST_INIT;
+
+		manifest_parse(&m, good, n, "memray.yml");
+		manifest_release(&m);
+	}
+	for (size_t i = 0; i < strlen(good); i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			struct manifest m = MANIFEST_INIT;
+
+			memcpy(buf, good, sizeof(good));
+			buf[i] ^= (char)(1 << bit);
+			manifest_parse(&m, buf, strlen(good), "memray.yml");
+			manifest_release(&m);
+		}
+	}
+}
+END_TEST
+
 START_TEST(load_missing_file)
 {
 	struct manifest m = MANIFEST_INIT;
@@ -162,6 +191,7 @@ int main(void)
 	tcase_add_test(tc, empty_and_short_forms);
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, increase_forms);
+	tcase_add_test(tc, truncated_and_flipped);
 	tcase_add_test(tc, load_missing_file);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
