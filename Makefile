@@ -145,7 +145,7 @@ deps:
 	cd report/web && npm ci --no-audit --no-fund --silent
 
 check-style:
-	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' common capture report cli tracker tests \
+	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' --include='*.py' common capture report cli tracker tests assert ci junit \
 		|| (echo "trailing white space" && false)
 	@echo "style ok"
 

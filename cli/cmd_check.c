@@ -285,6 +285,8 @@ int cmd_check(int argc, char **argv)
 	run.nresults = v.n;
 	for (size_t k = 0; k < v.n; k++)
 		say(&v.r[k]);
+	fprintf(stderr, "memray check: %zu verdicts on the whole run and %zu tests: %zu failed, %zu errors%s\n",
+		v.n, res.ntests, v.failed, v.errors, run.error ? "; the command failed" : "");
 	if (o.update_baseline) {
 		if (baseline_save(o.update_baseline, &res) < 0)
 			ret = ret ? ret : EXIT_USAGE;
