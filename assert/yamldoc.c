@@ -23,9 +23,12 @@ int yamldoc_load(struct yamldoc *d, const char *buf, size_t len, const char *nam
 		const yaml_mark_t *m = parser.problem_mark.line || parser.problem_mark.column ?
 			&parser.problem_mark : &parser.context_mark;
 
-		ret = error("%s:%zu:%zu: bad YAML: %s%s%s", name, m->line + 1, m->column + 1,
-			    parser.problem ? parser.problem : "cannot parse", parser.context ? " " : "",
-			    parser.context ? parser.context : "");
+		if (parser.error == YAML_MEMORY_ERROR)
+			ret = error("%s: out of memory", name);
+		else
+			ret = error("%s:%zu:%zu: bad YAML: %s%s%s", name, m->line + 1, m->column + 1,
+				    parser.problem ? parser.problem : "cannot parse", parser.context ? " " : "",
+				    parser.context ? parser.context : "");
 		memset(&d->doc, 0, sizeof(d->doc));
 		yaml_parser_delete(&parser);
 		return ret;
