@@ -4,6 +4,7 @@
 #include "ci/collect.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,15 @@
 #define MAX_FRAMES 256
 #define LOCATE_MAX 20	/* stacks symbolized for a peak's top lines */
 
-/* one capture, analysed and ready to symbolize */
+/* one capture, analysed (and its windows read) and ready to symbolize */
 struct capture {
-	const char *path;
+	const char *path, *name;
 	struct capture_reader *r;
 	struct analysis a;
+	int is_analysed;
+	int failed;		/* analysis or windows: an error was printed */
+	int has_windows;
+	struct ci_windows ws;
 	struct symbolizer *sym;
 };
 
@@ -266,13 +271,10 @@ fail:
 /* the marked tests of one capture */
 static int marked_tests(struct ci_results *res, struct capture *c, const struct suppress_list *sup)
 {
-	struct ci_windows ws;
-	int ret = -1;
+	struct ci_windows *ws = &c->ws;
 
-	if (ci_windows_read(&ws, c->path) < 0)
-		return -1;
-	for (size_t i = 0; i < ws.n; i++) {
-		struct ci_window *w = &ws.w[i];
+	for (size_t i = 0; i < ws->n; i++) {
+		struct ci_window *w = &ws->w[i];
 		char *sep = strchr(w->name, '\x1f');
 		struct ci_subject *s;
 
@@ -280,27 +282,22 @@ static int marked_tests(struct ci_results *res, struct capture *c, const struct 
 			*sep = '\0';
 		s = new_test(res, w->name);
 		if (!s)
-			goto out;
-		if (sep && !(s->marks = strdup(sep + 1))) {
-			error("check: out of memory");
-			goto out;
-		}
+			return -1;
+		if (sep && !(s->marks = strdup(sep + 1)))
+			return error("check: out of memory");
 		s->is_unfinished = w->is_unfinished;
 		s->peak = w->peak;
 		s->allocations = w->allocations;
 		s->bytes = w->bytes;
 		for (size_t k = 0; k < w->nleaks; k++)
 			if (add_leak(s, c, sup, w->leaks[k].stack, w->leaks[k].bytes, w->leaks[k].count) < 0)
-				goto out;
+				return -1;
 		lines_finish(&s->leak_stacks);
 		lines_finish(&s->suppressed_stacks);
 		if (peak_lines(&s->peak_stacks, c, w->at_peak, w->nat_peak) < 0)
-			goto out;
+			return -1;
 	}
-	ret = 0;
-out:
-	ci_windows_release(&ws);
-	return ret;
+	return 0;
 }
 
 /* the whole run: this capture's part */
@@ -341,59 +338,139 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 	return 0;
 }
 
-static int read_capture(struct ci_results *res, const char *dir, const char *name,
-			const struct suppress_list *sup, int whole_leaks, struct symbolizer *sym)
+/* the heavy, independent parts: run by two threads at once (see ci_collect) */
+static void analyse(struct capture *c)
 {
-	struct strbuf path = STRBUF_INIT, renamed = STRBUF_INIT;
-	struct capture c = { 0 };
+	c->r = capture_reader_open(c->path);
+	if (!c->r || analysis_run(&c->a, c->r, NULL) < 0) {
+		c->failed = 1;
+		return;
+	}
+	c->is_analysed = 1;
+}
+
+static void read_windows(struct capture *c)
+{
+	if (ci_windows_read(&c->ws, c->path) < 0)
+		c->failed = 1;
+}
+
+/* judge one analysed capture: 0, or -1 after an error */
+static int judge_capture(struct ci_results *res, const char *dir, struct capture *c,
+			 const struct suppress_list *sup, int whole_leaks)
+{
+	struct strbuf renamed = STRBUF_INIT;
 	int ret = -1, is_child;
 
-	strbuf_addf(&path, "%s/%s", dir, name);
-	c.path = path.buf;
-	c.r = capture_reader_open(path.buf);
-	if (!c.r)
+	if (c->failed)
 		goto out;
-	if (analysis_run(&c.a, c.r, NULL) < 0) {
-		capture_reader_free(c.r);
-		c.r = NULL;
+	if (capture_reader_status(c->r) == CAPTURE_DAMAGED) {
+		error("%s: %s", c->path, capture_reader_problem(c->r));
 		goto out;
 	}
-	if (capture_reader_status(c.r) == CAPTURE_DAMAGED) {
-		error("%s: %s", path.buf, capture_reader_problem(c.r));
-		goto out;
-	}
-	if (c.a.lost) {
+	if (c->a.lost) {
 		error("%s: the tracker dropped %llu records (tracking stopped early or fell behind); "
-		      "its figures cannot be trusted", path.buf, (unsigned long long)c.a.lost);
+		      "its figures cannot be trusted", c->path, (unsigned long long)c->a.lost);
 		goto out;
 	}
-	if (capture_reader_status(c.r) == CAPTURE_INCOMPLETE)
-		warning("%s: %s (the process was cut short; what it did until then is judged)", path.buf,
-			capture_reader_problem(c.r));
-	c.sym = sym;
+	if (capture_reader_status(c->r) == CAPTURE_INCOMPLETE)
+		warning("%s: %s (the process was cut short; what it did until then is judged)", c->path,
+			capture_reader_problem(c->r));
 	res->captures++;
-	if (whole_run(res, &c, sup, whole_leaks) < 0)
+	if (whole_run(res, c, sup, whole_leaks) < 0)
 		goto out;
-	is_child = strcmp(name, "memray-check.bin") != 0;
-	if (is_child && (is_child = check_child(res, &c, sup, &renamed)) < 0)
+	is_child = !c->has_windows;
+	if (is_child && (is_child = check_child(res, c, sup, &renamed)) < 0)
 		goto out;
-	if (!is_child && marked_tests(res, &c, sup) < 0)
+	if (!is_child && marked_tests(res, c, sup) < 0)
 		goto out;
 	ret = 0;
-out:
-	if (c.r)
-		analysis_release(&c.a);
-	capture_reader_free(c.r);
-	if (!ret && renamed.len) {
+	if (renamed.len) {
 		struct strbuf to = STRBUF_INIT;
 
 		strbuf_addf(&to, "%s/%s", dir, renamed.buf);
-		if (rename(path.buf, to.buf) < 0)
-			warning("cannot rename '%s' to '%s'", path.buf, to.buf);
+		if (rename(c->path, to.buf) < 0)
+			warning("cannot rename '%s' to '%s'", c->path, to.buf);
 		strbuf_release(&to);
 	}
-	strbuf_release(&path);
+out:
 	strbuf_release(&renamed);
+	return ret;
+}
+
+static void capture_release(struct capture *c)
+{
+	if (c->is_analysed)
+		analysis_release(&c->a);
+	capture_reader_free(c->r);
+	ci_windows_release(&c->ws);
+	free((char *)c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Two workers (this machine's cores) share the jobs of a batch of
+ * captures: analysing each, and reading the command's own capture's
+ * test windows. The analysis code keeps no global state; symbolizing,
+ * which does, stays on the main thread.
+ */
+#define BATCH 2
+
+struct jobs {
+	struct capture *c;
+	size_t n;		/* captures */
+	size_t next;		/* job to take: 2k analyses c[k], 2k+1 reads its windows */
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct jobs *j = arg;
+
+	for (;;) {
+		size_t job;
+
+		pthread_mutex_lock(&j->lock);
+		job = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (job >= 2 * j->n)
+			return NULL;
+		if (job % 2 == 0)
+			analyse(&j->c[job / 2]);
+		else if (j->c[job / 2].has_windows)
+			read_windows(&j->c[job / 2]);
+	}
+}
+
+static int read_batch(struct ci_results *res, const char *dir, char **names, size_t n,
+		      const struct suppress_list *sup, int whole_leaks, struct symbolizer *sym)
+{
+	struct capture c[BATCH];
+	struct jobs j = { c, n, 0, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t helper;
+	int ret = 0, has_helper;
+
+	memset(c, 0, sizeof(c));
+	for (size_t k = 0; k < n; k++) {
+		struct strbuf path = STRBUF_INIT;
+
+		strbuf_addf(&path, "%s/%s", dir, names[k]);
+		c[k].path = strbuf_detach(&path, NULL);
+		c[k].name = names[k];
+		c[k].sym = sym;
+		/* the command's own capture holds the marked tests; forked children are judged whole */
+		c[k].has_windows = !strcmp(names[k], "memray-check.bin");
+	}
+	has_helper = pthread_create(&helper, NULL, worker, &j) == 0;
+	worker(&j);
+	if (has_helper)
+		pthread_join(helper, NULL);
+	for (size_t k = 0; k < n; k++) {
+		if (!ret)
+			ret = judge_capture(res, dir, &c[k], sup, whole_leaks);
+		capture_release(&c[k]);
+	}
+	pthread_mutex_destroy(&j.lock);
 	return ret;
 }
 
@@ -442,8 +519,8 @@ int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks
 	sym = ret ? NULL : symbolizer_new();
 	if (!ret && !sym)
 		ret = error("check: out of memory");
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = read_capture(out, dir, names[i], sup, whole_leaks, sym);
+	for (size_t i = 0; i < n && !ret; i += BATCH)
+		ret = read_batch(out, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, whole_leaks, sym);
 	symbolizer_free(sym);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
