@@ -14,6 +14,27 @@
 
 #include "common/error.h"
 
+/* remove dir's files named prefix* (all of them with an empty prefix), then dir if it is empty */
+static void clear_dir(const char *dir, const char *prefix, int remove_dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct strbuf path = STRBUF_INIT;
+
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		strbuf_addf(&path, "%s/%s", dir, de->d_name);
+		unlink(path.buf);
+		strbuf_release(&path);
+	}
+	if (d)
+		closedir(d);
+	if (remove_dir)
+		rmdir(dir);
+}
+
 int ci_harness_init(struct ci_harness *h, const char *keep)
 {
 	char tmpdir[] = "/tmp/memray-check-XXXXXX";
@@ -24,6 +45,8 @@ int ci_harness_init(struct ci_harness *h, const char *keep)
 	if (keep) {
 		if (mkdir(keep, 0755) < 0 && errno != EEXIST)
 			return error_errno("check: cannot create '%s'", keep);
+		/* an earlier run's captures would be judged again */
+		clear_dir(keep, "memray-check", 0);
 		strbuf_addstr(&h->dir, keep);
 	} else {
 		if (!mkdtemp(tmpdir))
@@ -95,23 +118,8 @@ int ci_harness_python_env(void)
 
 void ci_harness_release(struct ci_harness *h)
 {
-	if (h->is_temporary && h->dir.len) {
-		DIR *d = opendir(h->dir.buf);
-		struct dirent *de;
-
-		while (d && (de = readdir(d))) {
-			struct strbuf path = STRBUF_INIT;
-
-			if (de->d_name[0] == '.')
-				continue;
-			strbuf_addf(&path, "%s/%s", h->dir.buf, de->d_name);
-			unlink(path.buf);
-			strbuf_release(&path);
-		}
-		if (d)
-			closedir(d);
-		rmdir(h->dir.buf);
-	}
+	if (h->is_temporary && h->dir.len)
+		clear_dir(h->dir.buf, "", 1);
 	strbuf_release(&h->dir);
 	strbuf_release(&h->capture);
 }

@@ -11,6 +11,9 @@
  * binary (build tree: build/python) or in ../lib/memray/python
  * (installed), or $MEMRAY_PYTHON_DIR.
  *
+ * A kept directory loses the memray-check* captures of an earlier run
+ * first (they would be judged again); nothing else in it is touched.
+ *
  * Ownership: the harness owns its strings; ci_harness_release() frees
  * them and removes a temporary directory with the captures in it.
  */

@@ -241,6 +241,12 @@ def test_check_suite_in_fork_mode(tmp_path):
     assert [re.sub(r"\.\d+\.bin$", "", n) for n in names[1:]] == \
            ["memray-check.test_leaky", "memray-check.test_nothing", "memray-check.test_tidy"]
     validate(tmp_path / "j.xml")
+    # the same directory again: the earlier run's captures are replaced, not judged twice
+    (keep / "notes.txt").write_text("mine")
+    again = run("check", "--manifest", tmp_path / "memray.yml", "--keep-captures", keep, "--", suite)
+    assert again.returncode == 1
+    assert "memray check: 3 verdicts on the whole run and 3 tests: 1 failed, 0 errors" in again.stderr
+    assert len(list(keep.iterdir())) == 5 and (keep / "notes.txt").read_text() == "mine"
 
 
 @pytest.fixture(scope="module")
