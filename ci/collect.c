@@ -382,6 +382,9 @@ static int judge_capture(struct ci_results *res, const char *dir, struct capture
 	is_child = !c->has_windows;
 	if (is_child && (is_child = check_child(res, c, sup, &renamed)) < 0)
 		goto out;
+	/* a forked child that is no Check test may mark tests of its own */
+	if (!is_child && !c->has_windows && (read_windows(c), c->failed))
+		goto out;
 	if (!is_child && marked_tests(res, c, sup) < 0)
 		goto out;
 	ret = 0;

@@ -399,3 +399,18 @@ def test_bad_flags():
     assert run("check", "--max-allocations", "-3", "--", "true").returncode == 2
     result = run("check", "--budget")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_markers_in_forked_children(tmp_path):
+    prog = tmp_path / "marked_fork"
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(prog), str(FIXTURES / "marked_fork.c")],
+                   check=True)
+    (tmp_path / "memray.yml").write_text("version: 1\ndefaults:\n  leak-budget: 0\n")
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml", "--", prog)
+    assert result.returncode == 1, result.stderr
+    assert "memray check: FAIL child.a (leaks): leaked 1.367KiB exceeds budget 0B (1400 bytes, limit 0)" \
+        in result.stderr
+    where = "in_child:%s:%d" % (FIXTURES / "marked_fork.c", line_of("marked_fork.c", "child_a"))
+    assert "1.367KiB (1400 bytes) in 2 allocations at %s" % where in result.stderr
+    assert "memray check: pass child.b (leaks): leaked 0B within budget 0B (0 bytes, limit 0)" in result.stderr
+    assert set(failed_cases(tmp_path / "j.xml")) == {("child.a", "memray.leaks")}
