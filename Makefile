@@ -34,7 +34,7 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 PKGS = libdw liblz4 libxxhash
-TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lm $(LDLIBS)
+TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lyaml -lm $(LDLIBS)
 TRACKER_LIBS = -lunwind -llz4 -lxxhash -ldl -lpthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
 
@@ -56,7 +56,12 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 UNIT_SUPPORT = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-all: $(B)/memray $(B)/libmemray_tracker.so
+all: $(B)/memray $(B)/libmemray_tracker.so $(B)/python/memray_check_pytest.py
+
+# memray check's pytest plugin, found next to the binary (see ci/harness.h)
+$(B)/python/memray_check_pytest.py: ci/python/memray_check_pytest.py
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -139,7 +144,7 @@ fuzz-smoke:
 
 sanitize:
 	$(MAKE) B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" build-san/memray unit
+		LDFLAGS="-fsanitize=address,undefined" build-san/memray build-san/python/memray_check_pytest.py unit
 	@# the tracker cannot run under ASan inside other programs; run the e2e tests
 	@# with the sanitized memray binary and the normal tracker library
 	$(MAKE) all
@@ -184,17 +189,20 @@ install: all
 	install -m 644 tracker/memray_test.h $(DESTDIR)$(INCLUDEDIR)/memray_test.h
 	install -d $(DESTDIR)$(PYTHONDIR)/memray
 	install -m 644 python/memray/__init__.py python/memray/__main__.py $(DESTDIR)$(PYTHONDIR)/memray/
+	install -d $(DESTDIR)$(LIBDIR)/memray/python
+	install -m 644 ci/python/memray_check_pytest.py $(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/memray $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so \
-		$(DESTDIR)$(INCLUDEDIR)/memray_test.h
+		$(DESTDIR)$(INCLUDEDIR)/memray_test.h $(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py
 	rm -rf $(DESTDIR)$(PYTHONDIR)/memray
+	-rmdir $(DESTDIR)$(LIBDIR)/memray/python
 	-rmdir $(DESTDIR)$(LIBDIR)/memray
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
 	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium clang libclang-rt-14-dev
-# the GitHub action's tests (tests/e2e/test_action.py)
+# the GitHub action's and the gate's tests (tests/e2e/test_action.py, test_check*.py)
 DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck
 # what building memray needs, and no more: the GitHub action installs these
 BUILD_DEPS = build-essential pkg-config python3 python3-dev libunwind-dev liblz4-dev libdw-dev libelf-dev \
@@ -215,7 +223,7 @@ deps-build:
 		apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; fi
 
 check-style:
-	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' common capture report cli tracker tests \
+	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' --include='*.py' common capture report cli tracker tests assert ci junit \
 		|| (echo "trailing white space" && false)
 	@echo "style ok"
 

@@ -6,8 +6,11 @@ For each workload it prints: the plain time, the slowdown under memray and
 under heaptrack, memray's overhead divided by heaptrack's (overhead =
 slowdown - 1; the target is at most 0.5), capture bytes per recorded
 allocation for both, and the extra peak resident memory of the tracked
-program. Then start-up cost and `memray stats` throughput. Times are the
-best of a few runs; nothing here is a pass/fail test.
+program. Then start-up cost and `memray stats` throughput, and the whole
+cost of the CI gate: `memray check` (tracking, analysis of every capture
+and test window, JUnit and Markdown) against the same command plain, on a
+pytest suite and on an allocation-heavy Check suite in fork mode. Times are
+the best of a few runs; nothing here is a pass/fail test.
 """
 import argparse
 import json
@@ -63,6 +66,54 @@ def tracked_rss(build, prog, tmp):
     for f in tmp.glob("rss.bin*"):
         f.unlink()
     return rss
+
+
+# a pytest suite of ordinary tests: containers, strings, a little JSON
+PYTEST_SUITE = '''
+import json
+import pytest
+
+@pytest.mark.parametrize("n", range(600))
+def test_work(n):
+    rows = [{"id": i, "name": "row-%d" % i, "tags": ["a", "b", str(n)]} for i in range(300)]
+    text = json.dumps(rows)
+    assert json.loads(text)[n % 300]["id"] == n % 300
+    words = " ".join(r["name"] for r in rows).split()
+    assert len(set(words)) == 300
+    blob = bytearray(64 * 1024)
+    assert len(blob) == 65536
+'''
+
+
+def gate_cost(memray, tmp, repeat):
+    """`memray check` against the plain command, on a pytest suite and a C test binary."""
+    (tmp / "gate").mkdir()
+    (tmp / "gate" / "test_bench.py").write_text(PYTEST_SUITE)
+    check_bin = tmp / "check_tests"
+    # -fno-optimize-sibling-calls keeps each START_TEST function on the stack (see README)
+    subprocess.run(["gcc", "-O2", "-g", "-fno-optimize-sibling-calls", "-o", check_bin, HERE / "check_tests.c",
+                    "-lcheck", "-lsubunit", "-lm", "-lrt", "-lpthread"], check=True)
+    cases = [
+        ("pytest", ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bench.py"],
+         "600 tests, JSON and containers", 1.3),
+        ("check", [str(check_bin)], "Check, fork mode, 4 tests x 500k malloc/free", 1.5),
+    ]
+    print("\nmemray check, the whole gate (tracking, analysis, JUnit, Markdown) against the plain command;")
+    print("'tracked' is the same command under `memray run --follow-fork` with the plugin loaded, no analysis:")
+    head = "%-8s %9s %9s %9s %9s %7s  %s" % ("suite", "plain s", "tracked s", "check s", "slowdown", "target", "what")
+    print(head)
+    print("-" * len(head))
+    plugin_env = dict(os.environ, PYTHONPATH=str(memray.parent / "python"), PYTEST_PLUGINS="memray_check_pytest")
+    for name, cmd, what, target in cases:
+        (plain, _, _), _ = best(repeat, lambda: timed(cmd, cwd=tmp / "gate"))
+        run = [str(memray), "run", "-q", "-f", "--follow-fork", "-o", str(tmp / "gate.bin")] + cmd
+        (tracked, _, _), _ = best(repeat, lambda: timed(run, cwd=tmp / "gate", env=plugin_env))
+        for old in tmp.glob("gate.bin*"):
+            old.unlink()
+        gate = [str(memray), "check", "--junit", str(tmp / "gate.xml"), "--markdown", str(tmp / "gate.md"),
+                "--"] + cmd
+        (ours, _, _), _ = best(repeat, lambda: timed(gate, cwd=tmp / "gate"))
+        print("%-8s %9.3f %9.3f %9.3f %8.2fx %6.1fx  %s" % (name, plain, tracked, ours, ours / plain, target, what))
 
 
 def best(n, fn):
@@ -190,7 +241,8 @@ def main():
         (ours, _, _), _ = best(10, run_true)
         (_, true_rss, _), _ = best(3, lambda: timed(["/bin/true"]))
         ours_rss = tracked_rss(build, ["/bin/true"], tmp)
-        print("start-up: /bin/true %.1f ms plain, %.1f ms under memray run (+%.1f ms); its RSS %.1f MiB "
+        gate_cost(memray, tmp, args.repeat)
+        print("\nstart-up: /bin/true %.1f ms plain, %.1f ms under memray run (+%.1f ms); its RSS %.1f MiB "
               "plain, %.1f MiB tracked" % (plain * 1e3, ours * 1e3, (ours - plain) * 1e3, true_rss / 1024,
                                           ours_rss / 1024))
         if heaptrack:

@@ -1,23 +1,22 @@
 /*
- * cli/cmd_check: `memray check`, the CI memory gate (first part: one
- * window for the whole command). It runs the command under the tracker
- * following forks, reads every process's capture, judges the budgets, and
- * says so on stderr, in JUnit XML and in Markdown.
- *
- * The figures of a run of several processes: the peak is the highest
- * process's peak (each process has its own heap), leaks are added up.
+ * cli/cmd_check: `memray check`, the CI memory gate. A thin front: it
+ * reads the options and the manifest (assert/manifest), runs the command
+ * in a harness (ci/harness, cli/cmd_run's run_program), collects what was
+ * measured (ci/collect), judges it (assert/rules) and writes the reports
+ * (junit/). The exit status is chosen here; see the usage text.
  */
-#include <dirent.h>
-#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "assert/baseline.h"
+#include "assert/manifest.h"
+#include "assert/rules.h"
 #include "capture/format.h"
-#include "capture/reader.h"
+#include "ci/collect.h"
+#include "ci/harness.h"
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/strbuf.h"
@@ -25,276 +24,288 @@
 #include "junit/junit.h"
 
 static const char check_usage[] =
-	"usage: memray check [-h] [--budget SIZE] [--leak-budget SIZE] [--junit FILE]\n"
-	"                    [--markdown FILE] [--keep-captures DIR] -- COMMAND [ARGS...]\n"
+	"usage: memray check [-h] [--manifest FILE] [--budget SIZE] [--leak-budget SIZE]\n"
+	"                    [--max-allocations N] [--baseline FILE [--max-increase X]]\n"
+	"                    [--update-baseline FILE] [--suppress GLOB] [--no-builtin-suppressions]\n"
+	"                    [--junit FILE] [--markdown FILE] [--keep-captures DIR]\n"
+	"                    -- COMMAND [ARGS...]\n"
 	"\n"
-	"Run COMMAND under the tracker (following forks), then judge its memory: the\n"
-	"peak of the whole run against --budget, the bytes still live at exit against\n"
-	"--leak-budget. Each rule's figure, limit and margin go to stderr, and to JUnit\n"
-	"XML and Markdown files when asked.\n"
+	"Run COMMAND under the tracker (following forks), then judge its memory, for\n"
+	"the whole run and test by test, and say so on stderr, in JUnit XML and in\n"
+	"Markdown. COMMAND's own output passes through as it comes.\n"
 	"\n"
 	"options:\n"
-	"  --budget SIZE         fail when the peak exceeds SIZE\n"
-	"  --leak-budget SIZE    fail when more than SIZE is leaked (0: any leak)\n"
+	"  --manifest FILE       rules from FILE (memray.yml; see the README); flags win\n"
+	"  --budget SIZE         fail when the run's peak exceeds SIZE\n"
+	"  --leak-budget SIZE    fail when more than SIZE is leaked at exit (0: any leak)\n"
+	"  --max-allocations N   fail when the run makes more than N allocations\n"
+	"  --baseline FILE       fail when a test's peak grew beyond FILE's figure by\n"
+	"                        more than --max-increase (10%, or +5MiB; default 10%)\n"
+	"  --update-baseline FILE  write this run's figures to FILE\n"
+	"  --suppress GLOB       leave out leaks whose stack has a frame matching GLOB\n"
+	"  --no-builtin-suppressions  count the runtime's own blocks (below) as leaks\n"
 	"  --junit FILE          write JUnit XML (Jenkins, GitLab, GitHub reporters)\n"
 	"  --markdown FILE       write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)\n"
 	"  --keep-captures DIR   keep the captures in DIR (default: a temporary one)\n"
 	"\n"
-	"Sizes: KiB MiB GiB and bare K M G are binary (1024), kB MB GB decimal (1000);\n"
-	"every message also gives exact bytes.\n"
+	"Tests: under pytest, memray's plugin (loaded through PYTEST_PLUGINS, no install)\n"
+	"marks each test, after gc.collect() for leaks, and honours\n"
+	"@pytest.mark.limit_memory(\"24 MB\") and @pytest.mark.limit_leaks(\"1 MB\"). C test\n"
+	"programs call memray_test_begin(name)/memray_test_end() (memray_test.h). A Check\n"
+	"suite in fork mode is judged per forked child, named by its START_TEST. Anything\n"
+	"else is one window: the whole run. A test's peak counts what it allocated.\n"
+	"\n"
+	"Sizes: KiB MiB GiB and bare K M G are binary (1024), kB MB GB decimal (1000),\n"
+	"also in marks (\"24 MB\" is 24000000 bytes); every message gives exact bytes.\n"
+	"\n"
+	"Built-in suppressions (what the runtime keeps on purpose until exit; reported\n"
+	"as suppressed, never hidden):\n";
+
+static const char check_usage_tail[] =
+	"\n"
+	"On GitHub Actions (GITHUB_ACTIONS=true), each failure is also printed on stdout\n"
+	"as an ::error annotation.\n"
 	"\n"
 	"exit status: 0 every rule passed and COMMAND succeeded; 1 a memory rule failed;\n"
-	"2 usage error or unreadable capture; COMMAND's own status when COMMAND failed\n"
-	"(its failure wins over a memory failure, which the reports still list).\n";
+	"2 usage, manifest, baseline or capture error; COMMAND's own status when COMMAND\n"
+	"failed (126/127: it could not be run; 128+N: killed by signal N). COMMAND's\n"
+	"failure wins over a memory failure, which the reports still list.\n";
 
-#define MAX_TOP 5
+static void usage(void)
+{
+	fputs(check_usage, stdout);
+	for (int i = 0; suppress_builtin[i][0]; i++)
+		printf("  %-26s %s\n", suppress_builtin[i][0], suppress_builtin[i][1]);
+	fputs(check_usage_tail, stdout);
+}
 
-struct figures {
-	uint64_t peak, leaked;
-	struct strbuf peak_stacks, leak_stacks;	/* the top locations, one per line */
+struct options {
+	const char *manifest, *junit, *markdown, *keep, *baseline, *update_baseline;
+	struct limits run;	/* from flags, over the manifest's */
+	struct suppress_list sup;
+	int has_increase, no_builtin;
+	struct increase increase;
 };
 
-/* the top locations of one view of a capture, appended to sb */
-static void top_locations(struct strbuf *sb, struct reading *rd, int leaks)
+static int size_opt(struct options *o, enum limit_kind k, const char *opt, const char *value)
 {
-	size_t order[MAX_TOP], n = 0;
-
-	for (size_t i = 0; i < rd->a.nentries; i++) {
-		uint64_t v = leaks ? rd->a.entries[i].leak_bytes : rd->a.entries[i].peak_bytes;
-		size_t k;
-
-		if (!v)
-			continue;
-		for (k = n; k > 0; k--) {
-			const struct analysis_entry *o = &rd->a.entries[order[k - 1]];
-
-			if ((leaks ? o->leak_bytes : o->peak_bytes) >= v)
-				break;
-			if (k < MAX_TOP)
-				order[k] = order[k - 1];
-		}
-		if (k < MAX_TOP) {
-			order[k] = i;
-			if (n < MAX_TOP)
-				n++;
-		}
-	}
-	for (size_t k = 0; k < n; k++) {
-		const struct analysis_entry *e = &rd->a.entries[order[k]];
-		char size[UNITS_BUF];
-
-		strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s\n",
-			    units_human(size, leaks ? e->leak_bytes : e->peak_bytes),
-			    (unsigned long long)(leaks ? e->leak_bytes : e->peak_bytes),
-			    (unsigned long long)(leaks ? e->leak_count : e->peak_count),
-			    analysis_location(&rd->a, rd->sym, e->stack));
-	}
-}
-
-/* read every capture in dir; 0, or EXIT_USAGE (2) when one cannot be read */
-static int gather(const char *dir, struct figures *fig)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int ret = 0;
-
-	if (!d) {
-		error_errno("cannot read the capture directory '%s'", dir);
-		return EXIT_USAGE;
-	}
-	while ((de = readdir(d))) {
-		struct strbuf path = STRBUF_INIT;
-		struct reading rd;
-
-		if (strncmp(de->d_name, "memray-check.bin", 16))
-			continue;
-		strbuf_addf(&path, "%s/%s", dir, de->d_name);
-		if (reading_open(&rd, "check", path.buf, 1)) {
-			ret = EXIT_USAGE;
-			strbuf_release(&path);
-			continue;
-		}
-		if (rd.a.peak_bytes >= fig->peak) {
-			fig->peak = rd.a.peak_bytes;
-			strbuf_reset(&fig->peak_stacks);
-			strbuf_addf(&fig->peak_stacks, "peak of %s:\n", capture_reader_header(rd.r)->argv[0]);
-			top_locations(&fig->peak_stacks, &rd, 0);
-		}
-		if (rd.a.leaked_bytes) {
-			fig->leaked += rd.a.leaked_bytes;
-			strbuf_addf(&fig->leak_stacks, "leaked by %s (pid %u):\n", capture_reader_header(rd.r)->argv[0],
-				    capture_reader_header(rd.r)->pid);
-			top_locations(&fig->leak_stacks, &rd, 1);
-		}
-		reading_close(&rd);
-		strbuf_release(&path);
-	}
-	closedir(d);
-	return ret;
-}
-
-/* fill r for figure against limit; the strings go into the two strbufs */
-static void judge(struct check_result *r, const char *name, const char *what, uint64_t figure, uint64_t limit,
-		  const char *failure_type, struct strbuf *message, struct strbuf *details, const char *stacks)
-{
-	char f[UNITS_BUF], l[UNITS_BUF];
-	int failed = figure > limit;
-
-	r->name = name;
-	r->figure = figure;
-	r->limit = limit;
-	r->failure_type = failed ? failure_type : NULL;
-	strbuf_addf(message, "%s %s %s budget %s", what, units_human(f, figure), failed ? "exceeds" : "within",
-		    units_human(l, limit));
-	if (limit)
-		strbuf_addf(message, " (%+.1f%%)", 100.0 * ((double)figure - (double)limit) / (double)limit);
-	strbuf_addf(details, "%s: %llu bytes; limit: %llu bytes\n%s", what, (unsigned long long)figure,
-		    (unsigned long long)limit, stacks);
-	r->message = message->buf;
-	r->details = details->buf;
-}
-
-/* remove the captures of a temporary directory, then the directory */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
-		struct strbuf path = STRBUF_INIT;
-
-		if (de->d_name[0] == '.')
-			continue;
-		strbuf_addf(&path, "%s/%s", dir, de->d_name);
-		unlink(path.buf);
-		strbuf_release(&path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
-static int parse_size(const char *opt, const char *value, uint64_t *out)
-{
+	uint64_t v;
 	const char *why;
 
-	if (units_parse(value, out, &why) < 0)
+	if (k == LIMIT_COUNT) {
+		size_t n;
+
+		if (count_arg("check", opt, value, &n))
+			return -1;
+		v = n;
+	} else if (units_parse(value, &v, &why) < 0) {
 		return error("check: %s '%s': %s", opt, value, why);
-	return 0;
+	}
+	return limits_set(&o->run, k, v, opt);
 }
 
-int cmd_check(int argc, char **argv)
+/* 0 and *cmd at COMMAND, or -1 after an error; 1 after --help */
+static int parse_options(int argc, char **argv, struct options *o, int *cmd)
 {
-	const char *junit = NULL, *markdown = NULL, *keep = NULL;
-	uint64_t budget = 0, leak_budget = 0;
-	int has_budget = 0, has_leak_budget = 0, i, ret, ran, failed = 0;
-	char tmpdir[] = "/tmp/memray-check-XXXXXX";
-	const char *dir;
-	struct strbuf capture = STRBUF_INIT, command = STRBUF_INIT, error_text = STRBUF_INIT;
-	struct strbuf messages[2] = { STRBUF_INIT, STRBUF_INIT }, details[2] = { STRBUF_INIT, STRBUF_INIT };
-	struct figures fig = { 0, 0, STRBUF_INIT, STRBUF_INIT };
-	struct check_result results[2];
-	struct check_run run = { 0 };
-	struct timespec t0, t1;
+	int i;
 
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why;
 
 		if (is_help(a)) {
-			fputs(check_usage, stdout);
-			return 0;
+			usage();
+			return 1;
 		} else if (!strcmp(a, "--")) {
 			i++;
 			break;
 		} else if (a[0] != '-') {
 			break;
-		} else if (i + 1 == argc) {
-			error("check: %s needs a value (see 'memray check --help')", a);
-			return EXIT_USAGE;
-		} else if (!strcmp(a, "--budget")) {
-			if (parse_size(a, argv[++i], &budget) < 0)
-				return EXIT_USAGE;
-			has_budget = 1;
-		} else if (!strcmp(a, "--leak-budget")) {
-			if (parse_size(a, argv[++i], &leak_budget) < 0)
-				return EXIT_USAGE;
-			has_leak_budget = 1;
+		} else if (!strcmp(a, "--no-builtin-suppressions")) {
+			o->no_builtin = 1;
+			continue;
+		} else if (!v) {
+			return error("check: %s needs a value (see 'memray check --help')", a);
+		}
+		i++;
+		if (!strcmp(a, "--budget") || !strcmp(a, "--leak-budget") || !strcmp(a, "--max-allocations")) {
+			enum limit_kind k = a[2] == 'b' ? LIMIT_PEAK : a[2] == 'l' ? LIMIT_LEAKS : LIMIT_COUNT;
+
+			if (size_opt(o, k, a, v) < 0)
+				return -1;
+		} else if (!strcmp(a, "--manifest")) {
+			o->manifest = v;
 		} else if (!strcmp(a, "--junit")) {
-			junit = argv[++i];
+			o->junit = v;
 		} else if (!strcmp(a, "--markdown")) {
-			markdown = argv[++i];
+			o->markdown = v;
 		} else if (!strcmp(a, "--keep-captures")) {
-			keep = argv[++i];
+			o->keep = v;
+		} else if (!strcmp(a, "--baseline")) {
+			o->baseline = v;
+		} else if (!strcmp(a, "--update-baseline")) {
+			o->update_baseline = v;
+		} else if (!strcmp(a, "--max-increase")) {
+			if (increase_parse(v, &o->increase, &why) < 0)
+				return error("check: --max-increase '%s': %s (like 10%% or +5MiB)", v, why);
+			o->has_increase = 1;
+		} else if (!strcmp(a, "--suppress")) {
+			const char *problem = suppress_glob_problem(v);
+
+			if (problem)
+				return error("check: --suppress '%s': %s", v, problem);
+			if (suppress_add(&o->sup, v, "--suppress") < 0)
+				return -1;
 		} else {
-			error("check: unknown option '%s' (see 'memray check --help')", a);
-			return EXIT_USAGE;
+			return error("check: unknown option '%s' (see 'memray check --help')", a);
 		}
 	}
-	if (i == argc) {
-		error("check: no command given (see 'memray check --help')");
-		return EXIT_USAGE;
+	if (i >= argc)
+		return error("check: no command given (see 'memray check --help')");
+	*cmd = i;
+	return 0;
+}
+
+/* the manifest, then the flags over it: 0, or -1 after an error */
+static int rules_of(struct manifest *m, struct options *o)
+{
+	if (o->manifest && manifest_load(m, o->manifest) < 0)
+		return -1;
+	for (int k = 0; k < LIMIT_KINDS; k++)
+		if (o->run.has[k] && limits_set(&m->run, (enum limit_kind)k, o->run.value[k], o->run.from[k]) < 0)
+			return -1;
+	for (size_t i = 0; i < o->sup.n; i++)
+		if (suppress_add(&m->sup, o->sup.p[i].glob, o->sup.p[i].why) < 0)
+			return -1;
+	if (o->no_builtin)
+		m->builtin_suppressions = 0;
+	if (m->builtin_suppressions && suppress_add_builtin(&m->sup) < 0)
+		return -1;
+	if (o->baseline) {
+		free(m->baseline);
+		m->baseline = strdup(o->baseline);
 	}
-	if (keep && mkdir(keep, 0755) < 0 && errno != EEXIST) {
-		error_errno("check: cannot create '%s'", keep);
-		return EXIT_USAGE;
+	if (o->has_increase)
+		m->max_increase = o->increase;
+	return 0;
+}
+
+static void say(const struct check_result *r)
+{
+	if (r->rule && !strcmp(r->rule, "memory") && verbosity < 1)
+		return;
+	fprintf(stderr, "memray check: %s %s", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass", r->name);
+	if (r->rule)
+		fprintf(stderr, " (%s)", r->rule);
+	fprintf(stderr, ": %s", r->message);
+	if (r->has_limit)
+		fprintf(stderr, " (%llu%s, limit %llu)", (unsigned long long)r->figure,
+			r->rule && !strcmp(r->rule, "allocations") ? "" : " bytes", (unsigned long long)r->limit);
+	fputc('\n', stderr);
+	if ((r->failure_type || r->error_type || verbosity > 0) && r->details)
+		fputs(r->details, stderr);
+	else if (r->details && strstr(r->details, "\nsuppressed, not counted"))
+		fputs(strstr(r->details, "\nsuppressed, not counted") + 1, stderr);
+}
+
+/* JUnit, Markdown and annotations; returns ret, or EXIT_USAGE if a report cannot be written */
+static int report(const struct options *o, const struct check_run *run, int ret)
+{
+	const char *gh = getenv("GITHUB_ACTIONS");
+
+	if (o->junit && junit_write(o->junit, run) < 0)
+		ret = ret ? ret : EXIT_USAGE;
+	if (o->markdown && markdown_write(o->markdown, run) < 0)
+		ret = ret ? ret : EXIT_USAGE;
+	if (gh && !strcmp(gh, "true"))
+		annotations_write(stdout, run);
+	return ret;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct manifest m = MANIFEST_INIT;
+	struct baseline base = { 0 };
+	struct ci_harness h = { 0 };
+	struct ci_results res = { 0 };
+	struct verdicts v = { 0 };
+	struct check_run run = { 0 };
+	struct strbuf command = STRBUF_INIT, error_text = STRBUF_INIT;
+	struct timespec t0, t1;
+	int cmd = 0, ret, ran = 0, has_baseline = 0;
+
+	ret = parse_options(argc, argv, &o, &cmd);
+	if (ret) {
+		ret = ret > 0 ? 0 : EXIT_USAGE;
+		goto out;
 	}
-	dir = keep ? keep : mkdtemp(tmpdir);
-	if (!dir) {
-		error_errno("check: cannot create a temporary directory");
-		return EXIT_USAGE;
-	}
-	for (int k = i; k < argc; k++)
-		strbuf_addf(&command, "%s%s", k > i ? " " : "", argv[k]);
-	strbuf_addf(&capture, "%s/memray-check.bin", dir);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = run_program(argv + i, capture.buf, CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK, 1, &ran);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (int k = cmd; k < argc; k++)
+		strbuf_addf(&command, "%s%s", k > cmd ? " " : "", argv[k]);
 	run.command = command.buf;
+	/* bad rules: the command is not run, and the reports say why */
+	if (rules_of(&m, &o) < 0 || (m.baseline && !o.update_baseline && baseline_load(&base, m.baseline) < 0)) {
+		strbuf_addstr(&error_text, error_last());
+		run.error = error_text.buf;
+		ret = report(&o, &run, EXIT_USAGE);
+		goto out;
+	}
+	has_baseline = m.baseline && !o.update_baseline;
+	if (ci_harness_init(&h, o.keep) < 0 || ci_harness_python_env() < 0) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = run_program(argv + cmd, h.capture.buf, CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK, 1,
+			  &ran);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	run.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!ran) {
-		strbuf_addf(&error_text, "%s could not be run (status %d)", argv[i], ret);
-		run.error = error_text.buf;
-	} else {
-		if (ret)
-			strbuf_addf(&error_text, "%s exited with status %d", argv[i], ret);
-		run.error = ret ? error_text.buf : NULL;
-		if (gather(dir, &fig)) {
-			ret = EXIT_USAGE;
-			goto report;
-		}
-		if (has_budget)
-			judge(&results[run.nresults++], "peak memory", "peak", fig.peak, budget, "BudgetExceeded",
-			      &messages[0], &details[0], fig.peak_stacks.buf);
-		if (has_leak_budget)
-			judge(&results[run.nresults++], "leaked memory", "leaked", fig.leaked, leak_budget, "LeakDetected",
-			      &messages[1], &details[1], fig.leak_stacks.buf);
-		run.results = results;
-		for (size_t k = 0; k < run.nresults; k++) {
-			failed |= results[k].failure_type != NULL;
-			fprintf(stderr, "memray check: %s %s: %s (%llu bytes, limit %llu)\n",
-				results[k].failure_type ? "FAIL" : "pass", results[k].name, results[k].message,
-				(unsigned long long)results[k].figure, (unsigned long long)results[k].limit);
-			if (results[k].failure_type)
-				fputs(results[k].details, stderr);
-		}
-		if (!ret)
-			ret = failed ? EXIT_CAPTURE_ERROR : 0;	/* 1: a memory rule failed */
+		strbuf_addf(&error_text, "%s could not be run (status %d)", argv[cmd], ret);
+	} else if (ret > 128 && ret < 128 + NSIG) {
+		strbuf_addf(&error_text, "%s was killed by signal %d (SIG%s), status %d", argv[cmd], ret - 128,
+			    sigabbrev_np(ret - 128) ? sigabbrev_np(ret - 128) : "?", ret);
+	} else if (ret) {
+		strbuf_addf(&error_text, "%s exited with status %d", argv[cmd], ret);
 	}
-report:
-	if (junit && junit_write(junit, &run) < 0)
-		ret = ret ? ret : EXIT_USAGE;
-	if (markdown && markdown_write(markdown, &run) < 0)
-		ret = ret ? ret : EXIT_USAGE;
-	if (!keep)
-		remove_dir(dir);
-	strbuf_release(&capture);
+	run.error = error_text.len ? error_text.buf : NULL;
+	if (!ran) {
+		ret = report(&o, &run, ret);
+		goto out;
+	}
+	if (ci_collect(h.dir.buf, &m.sup, m.run.has[LIMIT_LEAKS], &res) < 0 ||
+	    rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
+		if (!run.error) {
+			strbuf_addstr(&error_text, error_last());
+			run.error = error_text.buf;
+		}
+		ret = report(&o, &run, ret ? ret : EXIT_USAGE);
+		goto out;
+	}
+	run.results = v.r;
+	run.nresults = v.n;
+	for (size_t k = 0; k < v.n; k++)
+		say(&v.r[k]);
+	fprintf(stderr, "memray check: %zu verdicts on the whole run and %zu tests: %zu failed, %zu errors%s\n",
+		v.n, res.ntests, v.failed, v.errors, run.error ? "; the command failed" : "");
+	if (o.update_baseline) {
+		if (baseline_save(o.update_baseline, &res) < 0)
+			ret = ret ? ret : EXIT_USAGE;
+		else
+			fprintf(stderr, "memray check: wrote the baseline '%s' (%zu tests)\n", o.update_baseline,
+				res.ntests);
+	}
+	if (!ret)
+		ret = v.errors ? EXIT_USAGE : v.failed ? EXIT_CAPTURE_ERROR : 0;	/* 1: a memory rule failed */
+	ret = report(&o, &run, ret);
+out:
+	verdicts_release(&v);
+	ci_results_release(&res);
+	ci_harness_release(&h);
+	baseline_release(&base);
+	manifest_release(&m);
+	limits_release(&o.run);
+	suppress_release(&o.sup);
 	strbuf_release(&command);
 	strbuf_release(&error_text);
-	for (int k = 0; k < 2; k++) {
-		strbuf_release(&messages[k]);
-		strbuf_release(&details[k]);
-	}
-	strbuf_release(&fig.peak_stacks);
-	strbuf_release(&fig.leak_stacks);
 	return ret;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static char last_error[4096];
+
 static void report(const char *prefix, const char *fmt, va_list ap, int errnum)
 {
 	char msg[4096];
@@ -15,6 +17,17 @@ static void report(const char *prefix, const char *fmt, va_list ap, int errnum)
 		fprintf(stderr, "memray: %s%s: %s\n", prefix, msg, strerror(errnum));
 	else
 		fprintf(stderr, "memray: %s%s\n", prefix, msg);
+	if (*prefix == 'e') {
+		if (errnum)
+			snprintf(last_error, sizeof(last_error), "%.3000s: %s", msg, strerror(errnum));
+		else
+			snprintf(last_error, sizeof(last_error), "%s", msg);
+	}
+}
+
+const char *error_last(void)
+{
+	return last_error;
 }
 
 int verbosity;

@@ -22,6 +22,8 @@ extern int verbosity;
 void verbose(int level, const char *fmt, ...) MEMRAY_PRINTF(2, 3);
 
 int error(const char *fmt, ...) MEMRAY_PRINTF(1, 2);
+/* the text of the last error()/error_errno() message, without "memray: error: "; "" if none */
+const char *error_last(void);
 int error_errno(const char *fmt, ...) MEMRAY_PRINTF(1, 2);
 void warning(const char *fmt, ...) MEMRAY_PRINTF(1, 2);
 MEMRAY_NORETURN void die(const char *fmt, ...) MEMRAY_PRINTF(1, 2);

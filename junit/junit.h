@@ -2,12 +2,24 @@
  * junit/junit: the results of `memray check` as JUnit XML (written with
  * libxml2) and as Markdown for a CI job summary.
  *
- * One testsuite per run, one testcase per evaluated rule. A failed rule
- * becomes <failure type="BudgetExceeded|LeakDetected"> with a one-line
- * message and a body with exact bytes and the top stacks; a command or
- * tracker that failed becomes <error>. Numbers are printed in the C
- * locale; text is stripped of the characters XML 1.0 forbids. The suite
- * is never empty: a run with no rule gets one testcase for the command.
+ * One testsuite per run, one testcase per evaluated rule: a whole-run
+ * rule is named after itself ("peak memory", classname "memray"), a
+ * test's rule after the test (classname "memray.peak", "memray.leaks",
+ * "memray.allocations", "memray.baseline"; "memray.memory" for a test
+ * with no rule, which passes and carries its figures). A failed rule
+ * becomes <failure type="BudgetExceeded|LeakDetected|Regression"> with a
+ * one-line message and a body with exact bytes and the top stacks; a
+ * rule that could not be judged (a bad limit mark) becomes <error>, and
+ * so does a command or tracker that failed, in a testcase of its own
+ * (classname "memray.command"). Properties carry exact bytes. Numbers
+ * are printed in the C locale; text is stripped of the characters XML
+ * 1.0 forbids. The suite is never empty: a run with no rule gets one
+ * testcase for the command.
+ *
+ * The Markdown is a table, failures and errors first, cut before 1 MiB
+ * (GitHub's limit for a job summary) with a line saying how many rows
+ * were left out. annotations_write() prints GitHub's "::error" workflow
+ * commands, escaped by its rules.
  *
  * Ownership: the caller owns the results and strings; the writers only
  * read them.
@@ -17,13 +29,28 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+struct strbuf;
+
+#define CHECK_MAX_PROPS 8
+
+struct check_property {
+	const char *name;
+	uint64_t value;
+};
 
 struct check_result {
-	const char *name;	/* "peak memory", ... */
+	const char *name;	/* "peak memory", or a test id */
+	const char *rule;	/* "peak", ... for a test's rule; NULL for a whole-run rule */
 	const char *failure_type;	/* NULL: passed */
+	const char *error_type;	/* not NULL: could not be judged */
 	const char *message;	/* one line */
 	const char *details;	/* exact figures and top stacks */
 	uint64_t figure, limit;
+	int has_limit;
+	struct check_property props[CHECK_MAX_PROPS];
+	size_t nprops;
 };
 
 struct check_run {
@@ -37,5 +64,10 @@ struct check_run {
 /* 0, or -1 after an error message naming path */
 int junit_write(const char *path, const struct check_run *run);
 int markdown_write(const char *path, const struct check_run *run);
+
+/* GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to out */
+void annotations_write(FILE *out, const struct check_run *run);
+/* append s to sb escaped as GitHub's workflow commands want: data, or a property value */
+void annotation_escape(struct strbuf *sb, const char *s, int is_property);
 
 #endif

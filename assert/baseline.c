@@ -1,0 +1,259 @@
+/*
+ * assert/baseline: see baseline.h.
+ */
+#include "assert/baseline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assert/yamldoc.h"
+#include "common/error.h"
+#include "common/strbuf.h"
+
+static int number(struct yamldoc *d, yaml_node_t *v, const char *key, uint64_t *out)
+{
+	const char *s = yamldoc_scalar(v);
+	char *end;
+
+	errno = 0;
+	if (v->type == YAML_SCALAR_NODE && *s && *s != '-') {
+		*out = strtoull(s, &end, 10);
+		if (!errno && !*end)
+			return 0;
+	}
+	return yamldoc_error(d, v, "'%s' must be a whole number of bytes", key);
+}
+
+static int text(struct yamldoc *d, yaml_node_t *v, const char *key, char **out)
+{
+	if (v->type != YAML_SCALAR_NODE)
+		return yamldoc_error(d, v, "'%s' must be a string, not %s", key, yamldoc_kind(v));
+	free(*out);
+	*out = strdup(yamldoc_scalar(v));
+	return *out ? 0 : error("out of memory");
+}
+
+static int stacks(struct yamldoc *d, yaml_node_t *seq, struct baseline_entry *e)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return yamldoc_error(d, seq, "'stacks' must be a list, not %s", yamldoc_kind(seq));
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *item = yamldoc_node(d, *it);
+		struct baseline_stack st = { 0 }, *grown;
+
+		if (item->type != YAML_MAPPING_NODE || yamldoc_check_keys(d, item) < 0)
+			return item->type != YAML_MAPPING_NODE ?
+				yamldoc_error(d, item, "each stack must be a map, not %s", yamldoc_kind(item)) : -1;
+		for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yamldoc_node(d, p->key), *v = yamldoc_node(d, p->value);
+			const char *key = yamldoc_scalar(k);
+			int r;
+
+			if (!strcmp(key, "location"))
+				r = text(d, v, key, &st.location);
+			else if (!strcmp(key, "bytes"))
+				r = number(d, v, key, &st.bytes);
+			else
+				r = yamldoc_error(d, k, "unknown key '%s' in a stack", key);
+			if (r < 0) {
+				free(st.location);
+				return -1;
+			}
+		}
+		if (!st.location)
+			return yamldoc_error(d, item, "a stack needs its 'location'");
+		grown = realloc(e->stacks, (e->nstacks + 1) * sizeof(*grown));
+		if (!grown) {
+			free(st.location);
+			return error("out of memory");
+		}
+		e->stacks = grown;
+		grown[e->nstacks++] = st;
+	}
+	return 0;
+}
+
+static void entry_release(struct baseline_entry *e)
+{
+	free(e->id);
+	for (size_t i = 0; i < e->nstacks; i++)
+		free(e->stacks[i].location);
+	free(e->stacks);
+}
+
+static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
+{
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return yamldoc_error(d, seq, "'tests' must be a list, not %s", yamldoc_kind(seq));
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *item = yamldoc_node(d, *it);
+		struct baseline_entry e = { 0 }, *grown;
+		int r = 0;
+
+		if (item->type != YAML_MAPPING_NODE)
+			return yamldoc_error(d, item, "each test must be a map, not %s", yamldoc_kind(item));
+		if (yamldoc_check_keys(d, item) < 0)
+			return -1;
+		for (yaml_node_pair_t *p = item->data.mapping.pairs.start; !r && p < item->data.mapping.pairs.top;
+		     p++) {
+			yaml_node_t *k = yamldoc_node(d, p->key), *v = yamldoc_node(d, p->value);
+			const char *key = yamldoc_scalar(k);
+
+			if (!strcmp(key, "id"))
+				r = text(d, v, key, &e.id);
+			else if (!strcmp(key, "peak"))
+				r = number(d, v, key, &e.peak);
+			else if (!strcmp(key, "leaked"))
+				r = number(d, v, key, &e.leaked);
+			else if (!strcmp(key, "allocations"))
+				r = number(d, v, key, &e.allocations);
+			else if (!strcmp(key, "stacks"))
+				r = stacks(d, v, &e);
+			else
+				r = yamldoc_error(d, k, "unknown key '%s' in a test", key);
+		}
+		if (!r && !e.id)
+			r = yamldoc_error(d, item, "a test needs its 'id'");
+		grown = r ? NULL : realloc(b->e, (b->n + 1) * sizeof(*grown));
+		if (!grown) {
+			entry_release(&e);
+			return r ? -1 : error("out of memory");
+		}
+		b->e = grown;
+		grown[b->n++] = e;
+	}
+	return 0;
+}
+
+int baseline_parse(struct baseline *b, const char *buf, size_t len, const char *name)
+{
+	struct yamldoc d;
+	yaml_node_t *root;
+	int ret = -1, is_ours = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (yamldoc_load(&d, buf, len, name) < 0)
+		return -1;
+	root = yaml_document_get_root_node(&d.doc);
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		error("%s: not a memray baseline (no \"format\": \"memray-baseline\")", name);
+		goto out;
+	}
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++)
+		if (!strcmp(yamldoc_scalar(yamldoc_node(&d, p->key)), "format") &&
+		    !strcmp(yamldoc_scalar(yamldoc_node(&d, p->value)), "memray-baseline"))
+			is_ours = 1;
+	if (!is_ours) {
+		error("%s: not a memray baseline (no \"format\": \"memray-baseline\")", name);
+		goto out;
+	}
+	if (yamldoc_check_keys(&d, root) < 0)
+		goto out;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yamldoc_node(&d, p->key), *v = yamldoc_node(&d, p->value);
+		const char *key = yamldoc_scalar(k);
+
+		if (!strcmp(key, "format"))
+			continue;
+		if (!strcmp(key, "version")) {
+			if (strcmp(yamldoc_scalar(v), "1")) {
+				yamldoc_error(&d, v, "baseline version '%s' is not 1 (made by a newer memray?)",
+					      yamldoc_scalar(v));
+				goto out;
+			}
+		} else if (!strcmp(key, "tests")) {
+			if (tests(&d, v, b) < 0)
+				goto out;
+		} else {
+			yamldoc_error(&d, k, "unknown key '%s'", key);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	yamldoc_release(&d);
+	if (ret)
+		baseline_release(b);
+	return ret;
+}
+
+int baseline_load(struct baseline *b, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	memset(b, 0, sizeof(*b));
+	if (fd < 0)
+		return error_errno("cannot open baseline '%s'", path);
+	if (strbuf_read_fd(&sb, fd) < 0) {
+		ret = error_errno("cannot read baseline '%s'", path);
+	} else if (memchr(sb.buf, '\0', sb.len)) {
+		ret = error("%s: not a memray baseline (binary data)", path);
+	} else {
+		ret = baseline_parse(b, sb.buf, sb.len, path);
+	}
+	close(fd);
+	strbuf_release(&sb);
+	return ret;
+}
+
+void baseline_release(struct baseline *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		entry_release(&b->e[i]);
+	free(b->e);
+	memset(b, 0, sizeof(*b));
+}
+
+const struct baseline_entry *baseline_find(const struct baseline *b, const char *id)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (!strcmp(b->e[i].id, id))
+			return &b->e[i];
+	return NULL;
+}
+
+static void add_subject(struct strbuf *sb, const struct ci_subject *s, int first)
+{
+	strbuf_addf(sb, "%s    { \"id\": \"", first ? "" : ",\n");
+	strbuf_add_json(sb, s->id);
+	strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu,\n      \"stacks\": [",
+		    (unsigned long long)s->peak, (unsigned long long)s->leaked, (unsigned long long)s->allocations);
+	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
+		strbuf_addf(sb, "%s\n        { \"location\": \"", i ? "," : "");
+		strbuf_add_json(sb, s->peak_stacks.l[i].location);
+		strbuf_addf(sb, "\", \"bytes\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes);
+	}
+	strbuf_addstr(sb, s->peak_stacks.n ? " ] }" : "] }");
+}
+
+int baseline_save(const char *path, const struct ci_results *res)
+{
+	struct strbuf sb = STRBUF_INIT, tmp = STRBUF_INIT;
+	int fd, ret = 0;
+
+	strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 1,\n  \"tests\": [\n");
+	add_subject(&sb, &res->whole, 1);
+	for (size_t i = 0; i < res->ntests; i++)
+		add_subject(&sb, &res->tests[i], 0);
+	strbuf_addstr(&sb, "\n  ]\n}\n");
+	/* a new file, then rename: a crash never leaves half a baseline */
+	strbuf_addf(&tmp, "%s.tmp", path);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = error_errno("cannot write baseline '%s'", tmp.buf);
+	} else if (write(fd, sb.buf, sb.len) != (ssize_t)sb.len || close(fd) < 0) {
+		ret = error_errno("cannot write baseline '%s'", tmp.buf);
+		unlink(tmp.buf);
+	} else if (rename(tmp.buf, path) < 0) {
+		ret = error_errno("cannot write baseline '%s'", path);
+		unlink(tmp.buf);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&tmp);
+	return ret;
+}

@@ -1,0 +1,93 @@
+/*
+ * assert/manifest: the rules of `memray check`, from memray.yml (parsed
+ * with libyaml) and then from the command line, which overrides it.
+ *
+ *   version: 1                 # required when the file has anything
+ *   budget: 200MB              # the whole run: peak
+ *   leak-budget: 1MiB          #   bytes live at exit
+ *   max-allocations: 1000000   #   allocations made
+ *   defaults:                  # every test (same three keys)
+ *     budget: 64MiB
+ *   tests:                     # by glob on the test id; the first match wins,
+ *     - match: "tests/test_io.py::*"   # key by key, over the defaults
+ *       budget: 300MiB
+ *   suppressions:              # globs on stack frames, for leaks
+ *     - "*json_cache*"
+ *     - { frame: "libfoo_init", reason: "kept for life" }
+ *   builtin-suppressions: true
+ *   baseline:                  # or just the file name
+ *     file: .memray-baseline.json
+ *     max-increase: 10%        # or +5MiB
+ *
+ * Every mistake is one error line "FILE:LINE:COLUMN: what": a YAML syntax
+ * error, an unknown key, a value of the wrong type, a bad size or glob,
+ * a key given twice. An empty file is an empty manifest.
+ *
+ * Each limit remembers where it came from ("memray.yml:12:3",
+ * "--budget", "limit_memory mark"), so verdicts can say.
+ *
+ * Ownership: a manifest owns all its strings; manifest_release() frees
+ * them. A manifest starts as MANIFEST_INIT (no rules, built-in
+ * suppressions on, 10% allowed increase).
+ */
+#ifndef ASSERT_MANIFEST_H
+#define ASSERT_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "assert/suppress.h"
+
+enum limit_kind { LIMIT_PEAK, LIMIT_LEAKS, LIMIT_COUNT, LIMIT_KINDS };
+
+struct limits {
+	int has[LIMIT_KINDS];
+	uint64_t value[LIMIT_KINDS];
+	char *from[LIMIT_KINDS];	/* owned */
+};
+
+struct test_rule {
+	char *glob;
+	char *where;		/* "memray.yml:7:5" */
+	struct limits lim;
+};
+
+struct increase {
+	int is_percent;
+	double percent;
+	uint64_t bytes;
+};
+
+struct manifest {
+	struct limits run, defaults;
+	struct test_rule *tests;
+	size_t ntests;
+	struct suppress_list sup;	/* the user's; the built-ins are added later */
+	int builtin_suppressions;
+	char *baseline;
+	struct increase max_increase;
+};
+
+#define MANIFEST_INIT { .builtin_suppressions = 1, .max_increase = { 1, 10.0, 0 } }
+
+/* 0, or -1 after one error line naming path, line and column */
+int manifest_load(struct manifest *m, const char *path);
+/* the same from a buffer; name is the file name for messages */
+int manifest_parse(struct manifest *m, const char *buf, size_t len, const char *name);
+void manifest_release(struct manifest *m);
+
+/* set one limit (from names its origin; copied): 0, or -1 when out of memory */
+int limits_set(struct limits *l, enum limit_kind k, uint64_t value, const char *from);
+void limits_release(struct limits *l);
+
+/* "10%", "+10%", "+5MiB", "5MiB": 0, or -1 with *why set */
+int increase_parse(const char *s, struct increase *out, const char **why);
+
+/*
+ * The limits of test id: the defaults, overridden key by key by the
+ * first test rule whose glob matches. Borrowed from m into *out (no copy);
+ * do not release *out.
+ */
+void manifest_limits_for(const struct manifest *m, const char *id, struct limits *out);
+
+#endif

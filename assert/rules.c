@@ -1,0 +1,314 @@
+/*
+ * assert/rules: see rules.h.
+ */
+#include "assert/rules.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/strbuf.h"
+#include "common/units.h"
+
+static const char *const whole_names[LIMIT_KINDS] = { "peak memory", "leaked memory", "allocations" };
+static const char *const test_rules[LIMIT_KINDS] = { "peak", "leaks", "allocations" };
+static const char *const what[LIMIT_KINDS] = { "peak", "leaked", "allocations" };
+static const char *const failure_types[LIMIT_KINDS] = { "BudgetExceeded", "LeakDetected", "BudgetExceeded" };
+
+/* keep sb's string for as long as v */
+static const char *own(struct verdicts *v, struct strbuf *sb)
+{
+	char **grown = realloc(v->owned, (v->nowned + 1) * sizeof(*grown));
+
+	if (!grown)
+		return NULL;
+	v->owned = grown;
+	grown[v->nowned] = strbuf_detach(sb, NULL);
+	return grown[v->nowned++];
+}
+
+static struct check_result *new_result(struct verdicts *v)
+{
+	struct check_result *grown = realloc(v->r, (v->n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return NULL;
+	v->r = grown;
+	memset(&grown[v->n], 0, sizeof(*grown));
+	return &grown[v->n++];
+}
+
+static void prop(struct check_result *r, const char *name, uint64_t value)
+{
+	if (r->nprops < CHECK_MAX_PROPS)
+		r->props[r->nprops++] = (struct check_property){ name, value };
+}
+
+static void test_props(struct check_result *r, const struct ci_subject *s)
+{
+	prop(r, "peak_bytes", s->peak);
+	prop(r, "allocated_bytes", s->bytes);
+	prop(r, "allocations", s->allocations);
+	prop(r, "leaked_bytes", s->leaked);
+	prop(r, "suppressed_bytes", s->suppressed);
+}
+
+static uint64_t figure_of(const struct ci_subject *s, enum limit_kind k)
+{
+	return k == LIMIT_PEAK ? s->peak : k == LIMIT_LEAKS ? s->leaked : s->allocations;
+}
+
+/* "3.906MiB" for sizes, "1234" for counts */
+static const char *amount(char *buf, enum limit_kind k, uint64_t n)
+{
+	if (k != LIMIT_COUNT)
+		return units_human(buf, n);
+	snprintf(buf, UNITS_BUF, "%llu", (unsigned long long)n);
+	return buf;
+}
+
+static void add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_kind k)
+{
+	if (k == LIMIT_LEAKS) {
+		if (s->leak_stacks.n) {
+			strbuf_addstr(d, "leaked at:\n");
+			ci_lines_format(d, &s->leak_stacks);
+		}
+		if (s->suppressed_stacks.n) {
+			char h[UNITS_BUF];
+
+			strbuf_addf(d, "suppressed, not counted: %s (%llu bytes) in %llu allocations:\n",
+				    units_human(h, s->suppressed), (unsigned long long)s->suppressed,
+				    (unsigned long long)s->suppressed_count);
+			ci_lines_format(d, &s->suppressed_stacks);
+		}
+	} else if (s->peak_stacks.n) {
+		strbuf_addstr(d, k == LIMIT_PEAK ? "live at the peak:\n" : "the peak's stacks:\n");
+		ci_lines_format(d, &s->peak_stacks);
+	}
+}
+
+/* hand msg and details over to r; count a failure */
+static int finish(struct verdicts *v, struct check_result *r, struct strbuf *msg, struct strbuf *details,
+		  int failed)
+{
+	r->message = own(v, msg);
+	r->details = own(v, details);
+	strbuf_release(msg);
+	strbuf_release(details);
+	if (!r->message || !r->details)
+		return error("check: out of memory");
+	v->failed += failed;
+	return 0;
+}
+
+/* one limit of one subject */
+static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind k, uint64_t limit,
+		 const char *from)
+{
+	struct check_result *r = new_result(v);
+	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
+	uint64_t figure = figure_of(s, k);
+	char f[UNITS_BUF], l[UNITS_BUF];
+	int failed = figure > limit;
+
+	if (!r)
+		return error("check: out of memory");
+	r->name = s->is_test ? s->id : whole_names[k];
+	r->rule = s->is_test ? test_rules[k] : NULL;
+	r->figure = figure;
+	r->limit = limit;
+	r->has_limit = 1;
+	r->failure_type = failed ? failure_types[k] : NULL;
+	strbuf_addf(&msg, "%s %s %s %s %s", what[k], amount(f, k, figure), failed ? "exceeds" : "within",
+		    k == LIMIT_COUNT ? "limit" : "budget", amount(l, k, limit));
+	if (limit)
+		strbuf_addf(&msg, " (%+.1f%%)", 100.0 * ((double)figure - (double)limit) / (double)limit);
+	if (k == LIMIT_LEAKS && s->suppressed)
+		strbuf_addf(&msg, "; %s more suppressed", units_human(f, s->suppressed));
+	if (k == LIMIT_COUNT)
+		strbuf_addf(&d, "allocations: %llu; limit: %llu (%s)\n", (unsigned long long)figure,
+			    (unsigned long long)limit, from);
+	else
+		strbuf_addf(&d, "%s: %llu bytes; limit: %llu bytes (%s)\n", what[k], (unsigned long long)figure,
+			    (unsigned long long)limit, from);
+	if (s->is_unfinished)
+		strbuf_addstr(&d, "the test never ended (it crashed or was killed): figures up to the end of its process\n");
+	add_stacks(&d, s, k);
+	prop(r, "bytes", figure);
+	prop(r, "limit_bytes", limit);
+	if (s->is_test)
+		test_props(r, s);
+	else if (k == LIMIT_LEAKS && s->suppressed)
+		prop(r, "suppressed_bytes", s->suppressed);
+	return finish(v, r, &msg, &d, failed);
+}
+
+/* the pytest plugin's marks: "limit_memory=24 MB", 0x1f-separated */
+static int marks(struct verdicts *v, const struct ci_subject *s, struct limits *lim, struct limits *own_marks)
+{
+	char *copy, *field, *save = NULL;
+	int ret = 0;
+
+	if (!s->marks)
+		return 0;
+	copy = strdup(s->marks);
+	if (!copy)
+		return error("check: out of memory");
+	for (field = strtok_r(copy, "\x1f", &save); field; field = strtok_r(NULL, "\x1f", &save)) {
+		char *eq = strchr(field, '=');
+		enum limit_kind k;
+		uint64_t value;
+		const char *why;
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(field, "limit_memory"))
+			k = LIMIT_PEAK;
+		else if (!strcmp(field, "limit_leaks"))
+			k = LIMIT_LEAKS;
+		else
+			continue;
+		if (units_parse(eq + 1, &value, &why) < 0) {
+			struct check_result *r = new_result(v);
+			struct strbuf msg = STRBUF_INIT;
+
+			if (!r) {
+				ret = error("check: out of memory");
+				break;
+			}
+			strbuf_addf(&msg, "bad size '%s' in @pytest.mark.%s: %s", eq + 1, field, why);
+			error("%s: %s", s->id, msg.buf);
+			r->name = s->id;
+			r->rule = test_rules[k];
+			r->error_type = "BadLimit";
+			r->message = own(v, &msg);
+			strbuf_release(&msg);
+			v->errors++;
+			continue;
+		}
+		if (limits_set(own_marks, k, value, k == LIMIT_PEAK ? "limit_memory mark" : "limit_leaks mark") < 0) {
+			ret = -1;
+			break;
+		}
+		lim->has[k] = 1;
+		lim->value[k] = value;
+		lim->from[k] = own_marks->from[k];
+	}
+	free(copy);
+	return ret;
+}
+
+static int regression(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
+		      const struct increase *inc)
+{
+	struct check_result *r = new_result(v);
+	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
+	uint64_t allowed = inc->is_percent ? e->peak + (uint64_t)((double)e->peak * inc->percent / 100.0)
+					   : e->peak + inc->bytes;
+	char now[UNITS_BUF], was[UNITS_BUF], lim[UNITS_BUF];
+	int failed = s->peak > allowed, grew = 0;
+
+	if (!r)
+		return error("check: out of memory");
+	r->name = s->is_test ? s->id : "peak memory (baseline)";
+	r->rule = s->is_test ? "baseline" : NULL;
+	r->figure = s->peak;
+	r->limit = allowed;
+	r->has_limit = 1;
+	r->failure_type = failed ? "Regression" : NULL;
+	strbuf_addf(&msg, "peak %s %s baseline %s", units_human(now, s->peak),
+		    failed ? "grew beyond" : "within", units_human(was, e->peak));
+	if (e->peak)
+		strbuf_addf(&msg, " (%+.1f%%", 100.0 * ((double)s->peak - (double)e->peak) / (double)e->peak);
+	else
+		strbuf_addstr(&msg, " (");
+	if (inc->is_percent)
+		strbuf_addf(&msg, "%sallowed +%g%%)", e->peak ? ", " : "", inc->percent);
+	else
+		strbuf_addf(&msg, "%sallowed +%s)", e->peak ? ", " : "", units_human(lim, inc->bytes));
+	strbuf_addf(&d, "peak: %llu bytes; baseline: %llu bytes; allowed up to %llu bytes\n",
+		    (unsigned long long)s->peak, (unsigned long long)e->peak, (unsigned long long)allowed);
+	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
+		const struct ci_stack_line *l = &s->peak_stacks.l[i];
+		uint64_t before = 0;
+
+		for (size_t j = 0; j < e->nstacks; j++)
+			if (!strcmp(e->stacks[j].location, l->location))
+				before = e->stacks[j].bytes;
+		if (l->bytes <= before)
+			continue;
+		if (!grew++)
+			strbuf_addstr(&d, "grew since the baseline:\n");
+		strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at %s\n",
+			    units_human(now, l->bytes - before), (unsigned long long)(l->bytes - before),
+			    (unsigned long long)l->bytes, (unsigned long long)before, l->location);
+	}
+	prop(r, "bytes", s->peak);
+	prop(r, "limit_bytes", allowed);
+	prop(r, "baseline_bytes", e->peak);
+	return finish(v, r, &msg, &d, failed);
+}
+
+/* the verdict of a test that has no rule: it passes and shows its figures */
+static int figures_only(struct verdicts *v, const struct ci_subject *s)
+{
+	struct check_result *r = new_result(v);
+	struct strbuf msg = STRBUF_INIT;
+	char p[UNITS_BUF], l[UNITS_BUF];
+
+	if (!r)
+		return error("check: out of memory");
+	r->name = s->id;
+	r->rule = "memory";
+	r->figure = s->peak;
+	strbuf_addf(&msg, "peak %s, leaked %s, %llu allocations (no rule)", units_human(p, s->peak),
+		    units_human(l, s->leaked), (unsigned long long)s->allocations);
+	test_props(r, s);
+	r->message = own(v, &msg);
+	strbuf_release(&msg);
+	return r->message ? 0 : error("check: out of memory");
+}
+
+int rules_eval(struct verdicts *v, const struct manifest *m, const struct ci_results *res,
+	       const struct baseline *b)
+{
+	const struct baseline_entry *e;
+
+	memset(v, 0, sizeof(*v));
+	for (int k = 0; k < LIMIT_KINDS; k++)
+		if (m->run.has[k] && judge(v, &res->whole, (enum limit_kind)k, m->run.value[k], m->run.from[k]) < 0)
+			return -1;
+	if (b && (e = baseline_find(b, res->whole.id)) && regression(v, &res->whole, e, &m->max_increase) < 0)
+		return -1;
+	for (size_t i = 0; i < res->ntests; i++) {
+		const struct ci_subject *s = &res->tests[i];
+		struct limits lim, from_marks = { 0 };
+		size_t before = v->n;
+		int ret = 0;
+
+		manifest_limits_for(m, s->id, &lim);
+		ret = marks(v, s, &lim, &from_marks);
+		for (int k = 0; !ret && k < LIMIT_KINDS; k++)
+			if (lim.has[k])
+				ret = judge(v, s, (enum limit_kind)k, lim.value[k], lim.from[k]);
+		if (!ret && b && (e = baseline_find(b, s->id)))
+			ret = regression(v, s, e, &m->max_increase);
+		if (!ret && v->n == before)
+			ret = figures_only(v, s);
+		limits_release(&from_marks);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void verdicts_release(struct verdicts *v)
+{
+	for (size_t i = 0; i < v->nowned; i++)
+		free(v->owned[i]);
+	free(v->owned);
+	free(v->r);
+	memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,554 @@
+/*
+ * ci/collect: see collect.h.
+ */
+#include "ci/collect.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/reader.h"
+#include "ci/windows.h"
+#include "common/error.h"
+#include "common/strbuf.h"
+#include "common/units.h"
+#include "report/analysis.h"
+
+#define MAX_FRAMES 256
+#define LOCATE_MAX 20	/* stacks symbolized for a peak's top lines */
+
+/* one capture, analysed (and its windows read) and ready to symbolize */
+struct capture {
+	const char *path, *name;
+	struct capture_reader *r;
+	struct analysis a;
+	int is_analysed;
+	int failed;		/* analysis or windows: an error was printed */
+	int has_windows;
+	struct ci_windows ws;
+	struct symbolizer *sym;
+};
+
+static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,
+		    const struct suppress_pattern *by)
+{
+	struct ci_stack_line *grown = realloc(ls->l, (ls->n + 1) * sizeof(*grown));
+
+	if (!grown)
+		return error("check: out of memory");
+	ls->l = grown;
+	grown[ls->n] = (struct ci_stack_line){ strdup(location), bytes, count, by };
+	if (!grown[ls->n].location)
+		return error("check: out of memory");
+	ls->n++;
+	return 0;
+}
+
+static int line_by_location(const void *x, const void *y)
+{
+	const struct ci_stack_line *a = x, *b = y;
+
+	return strcmp(a->location, b->location);
+}
+
+static int line_by_bytes(const void *x, const void *y)
+{
+	const struct ci_stack_line *a = x, *b = y;
+
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	return strcmp(a->location, b->location);
+}
+
+/* merge the lines of one location, most bytes first */
+static void lines_finish(struct ci_lines *ls)
+{
+	size_t j = 0;
+
+	if (!ls->n)
+		return;
+	qsort(ls->l, ls->n, sizeof(*ls->l), line_by_location);
+	for (size_t i = 1; i < ls->n; i++) {
+		if (!strcmp(ls->l[i].location, ls->l[j].location)) {
+			ls->l[j].bytes += ls->l[i].bytes;
+			ls->l[j].count += ls->l[i].count;
+			free(ls->l[i].location);
+		} else {
+			ls->l[++j] = ls->l[i];
+		}
+	}
+	ls->n = j + 1;
+	qsort(ls->l, ls->n, sizeof(*ls->l), line_by_bytes);
+}
+
+static void lines_release(struct ci_lines *ls)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		free(ls->l[i].location);
+	free(ls->l);
+	ls->l = NULL;
+	ls->n = 0;
+}
+
+void ci_lines_format(struct strbuf *sb, const struct ci_lines *ls)
+{
+	for (size_t i = 0; i < ls->n && i < CI_TOP_STACKS; i++) {
+		const struct ci_stack_line *l = &ls->l[i];
+		char size[UNITS_BUF];
+
+		strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
+			    (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
+		if (l->suppressed_by)
+			strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob, l->suppressed_by->why);
+		strbuf_addch(sb, '\n');
+	}
+	if (ls->n > CI_TOP_STACKS)
+		strbuf_addf(sb, "  ... and %zu more locations\n", ls->n - CI_TOP_STACKS);
+}
+
+/* a leak of `bytes` at stack into the subject: suppressed or not */
+static int add_leak(struct ci_subject *s, struct capture *c, const struct suppress_list *sup, uint32_t stack,
+		    uint64_t bytes, uint64_t count)
+{
+	static struct sym_frame frames[MAX_FRAMES];
+	const struct suppress_pattern *by = NULL;
+	const char *loc = analysis_location(&c->a, c->sym, stack);
+
+	if (sup && sup->n) {
+		int n = analysis_frames(&c->a, c->sym, stack, frames, MAX_FRAMES);
+
+		by = suppress_match(sup, frames, n);
+	}
+	if (by) {
+		s->suppressed += bytes;
+		s->suppressed_count += count;
+		return add_line(&s->suppressed_stacks, loc, bytes, count, by);
+	}
+	s->leaked += bytes;
+	s->leaked_count += count;
+	return add_line(&s->leak_stacks, loc, bytes, count, NULL);
+}
+
+static int stack_by_bytes(const void *x, const void *y)
+{
+	const struct ci_stack_bytes *a = x, *b = y;
+
+	return a->bytes < b->bytes ? 1 : a->bytes > b->bytes ? -1 : 0;
+}
+
+/* the peak's top lines: the LOCATE_MAX biggest stacks, by location */
+static int peak_lines(struct ci_lines *ls, struct capture *c, struct ci_stack_bytes *st, size_t n)
+{
+	lines_release(ls);
+	for (size_t i = 0; i < n && i < LOCATE_MAX; i++)
+		if (add_line(ls, analysis_location(&c->a, c->sym, st[i].stack), st[i].bytes, st[i].count, NULL) < 0)
+			return -1;
+	lines_finish(ls);
+	return 0;
+}
+
+/*
+ * A Check fork-mode child: the test function (x_fn called from srunner_*
+ * or tcase_*) its stacks run through. Returns the test's name (static
+ * storage, until the next call) or NULL; *fn gets the function's name.
+ */
+static const char *check_test_of(struct capture *c, uint32_t stack, const char **fn)
+{
+	static struct sym_frame frames[MAX_FRAMES];
+	static char name[256];
+	int n = analysis_frames(&c->a, c->sym, stack, frames, MAX_FRAMES);
+
+	for (int i = 0; i + 1 < n; i++) {
+		const char *f = frames[i].function, *outer = frames[i + 1].function;
+		size_t len = strlen(f);
+
+		if (strncmp(outer, "srunner_", 8) && strncmp(outer, "tcase_", 6))
+			continue;
+		*fn = f;	/* called by Check: the test, unless a tail call hid it */
+		if (len > 3 && len < sizeof(name) && !strcmp(f + len - 3, "_fn")) {
+			memcpy(name, f, len - 3);
+			name[len - 3] = '\0';
+			return name;
+		}
+	}
+	return NULL;
+}
+
+/* Check's own functions, which a test child also runs */
+static int is_check_function(const char *f)
+{
+	static const char *const prefixes[] = { "srunner_", "tcase_", "check_", "suite_", "ck_", "_ck_" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(f, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
+static struct ci_subject *new_test(struct ci_results *res, const char *id)
+{
+	struct ci_subject *grown = realloc(res->tests, (res->ntests + 1) * sizeof(*grown));
+	struct ci_subject *s;
+
+	if (!grown) {
+		error("check: out of memory");
+		return NULL;
+	}
+	res->tests = grown;
+	s = &grown[res->ntests];
+	memset(s, 0, sizeof(*s));
+	s->is_test = 1;
+	s->id = strdup(id);
+	if (!s->id) {
+		error("check: out of memory");
+		return NULL;
+	}
+	res->ntests++;
+	return s;
+}
+
+/* a forked Check child as one test; returns 1 if it was one, 0 if not, -1 on error */
+static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
+		       struct strbuf *renamed)
+{
+	const char *name = NULL, *fn = NULL, *hidden = NULL;
+	struct ci_stack_bytes *st;
+	struct ci_subject *s;
+	size_t n = 0;
+	char fnbuf[260];
+
+	for (size_t i = 0; i < c->a.nentries && !name; i++) {
+		const char *called = NULL;
+
+		name = check_test_of(c, c->a.entries[i].stack, &called);
+		if (name || (called && !is_check_function(called) && !hidden))
+			hidden = called;
+	}
+	fn = hidden;
+	if (!name) {
+		if (fn)
+			warning("%s: a forked Check test whose stacks show no START_TEST function: %s is "
+				"called straight from Check (a tail call hid the test?); build the tests with "
+				"-fno-optimize-sibling-calls to judge it on its own", c->path, fn);
+		return 0;
+	}
+	snprintf(fnbuf, sizeof(fnbuf), "%s", fn);
+	s = new_test(res, name);
+	if (!s)
+		return -1;
+	strbuf_addf(renamed, "memray-check.%s.%u.bin", name, capture_reader_header(c->r)->pid);
+	s->peak = c->a.peak_bytes;
+	st = calloc(c->a.nentries + 1, sizeof(*st));
+	if (!st)
+		return error("check: out of memory");
+	for (size_t i = 0; i < c->a.nentries; i++) {
+		const struct analysis_entry *e = &c->a.entries[i];
+		const char *other_fn = NULL;
+
+		if (e->peak_bytes)
+			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
+		if (!check_test_of(c, e->stack, &other_fn) || strcmp(other_fn, fnbuf))
+			continue;	/* Check's own work in the child */
+		s->allocations += e->allocs;
+		s->bytes += e->bytes;
+		if (e->leak_bytes && add_leak(s, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0)
+			goto fail;
+	}
+	qsort(st, n, sizeof(*st), stack_by_bytes);
+	if (peak_lines(&s->peak_stacks, c, st, n) < 0)
+		goto fail;
+	free(st);
+	lines_finish(&s->leak_stacks);
+	lines_finish(&s->suppressed_stacks);
+	return 1;
+fail:
+	free(st);
+	return -1;
+}
+
+/* the marked tests of one capture */
+static int marked_tests(struct ci_results *res, struct capture *c, const struct suppress_list *sup)
+{
+	struct ci_windows *ws = &c->ws;
+
+	for (size_t i = 0; i < ws->n; i++) {
+		struct ci_window *w = &ws->w[i];
+		char *sep = strchr(w->name, '\x1f');
+		struct ci_subject *s;
+
+		if (sep)
+			*sep = '\0';
+		s = new_test(res, w->name);
+		if (!s)
+			return -1;
+		if (sep && !(s->marks = strdup(sep + 1)))
+			return error("check: out of memory");
+		s->is_unfinished = w->is_unfinished;
+		s->peak = w->peak;
+		s->allocations = w->allocations;
+		s->bytes = w->bytes;
+		for (size_t k = 0; k < w->nleaks; k++)
+			if (add_leak(s, c, sup, w->leaks[k].stack, w->leaks[k].bytes, w->leaks[k].count) < 0)
+				return -1;
+		lines_finish(&s->leak_stacks);
+		lines_finish(&s->suppressed_stacks);
+		if (peak_lines(&s->peak_stacks, c, w->at_peak, w->nat_peak) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* the whole run: this capture's part */
+static int whole_run(struct ci_results *res, struct capture *c, const struct suppress_list *sup, int leaks)
+{
+	struct ci_subject *s = &res->whole;
+	struct ci_stack_bytes *st;
+	size_t n = 0;
+
+	s->allocations += c->a.total_allocations;
+	s->bytes += c->a.total_bytes;
+	if (!leaks) {
+		s->leaked += c->a.leaked_bytes;
+		s->leaked_count += c->a.leaked_allocations;
+	}
+	st = calloc(c->a.nentries + 1, sizeof(*st));
+	if (!st)
+		return error("check: out of memory");
+	for (size_t i = 0; i < c->a.nentries; i++) {
+		const struct analysis_entry *e = &c->a.entries[i];
+
+		if (e->peak_bytes)
+			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
+		if (leaks && e->leak_bytes && add_leak(s, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0) {
+			free(st);
+			return -1;
+		}
+	}
+	if (c->a.peak_bytes >= s->peak && (c->a.peak_bytes > s->peak || !s->peak_stacks.n)) {
+		s->peak = c->a.peak_bytes;
+		qsort(st, n, sizeof(*st), stack_by_bytes);
+		if (peak_lines(&s->peak_stacks, c, st, n) < 0) {
+			free(st);
+			return -1;
+		}
+	}
+	free(st);
+	return 0;
+}
+
+/* the heavy, independent parts: run by two threads at once (see ci_collect) */
+static void analyse(struct capture *c)
+{
+	c->r = capture_reader_open(c->path);
+	if (!c->r || analysis_run(&c->a, c->r, NULL) < 0) {
+		c->failed = 1;
+		return;
+	}
+	c->is_analysed = 1;
+}
+
+static void read_windows(struct capture *c)
+{
+	if (ci_windows_read(&c->ws, c->path) < 0)
+		c->failed = 1;
+}
+
+/* judge one analysed capture: 0, or -1 after an error */
+static int judge_capture(struct ci_results *res, const char *dir, struct capture *c,
+			 const struct suppress_list *sup, int whole_leaks)
+{
+	struct strbuf renamed = STRBUF_INIT;
+	int ret = -1, is_child;
+
+	if (c->failed)
+		goto out;
+	if (capture_reader_status(c->r) == CAPTURE_DAMAGED) {
+		error("%s: %s", c->path, capture_reader_problem(c->r));
+		goto out;
+	}
+	if (c->a.lost) {
+		error("%s: the tracker dropped %llu records (tracking stopped early or fell behind); "
+		      "its figures cannot be trusted", c->path, (unsigned long long)c->a.lost);
+		goto out;
+	}
+	if (capture_reader_status(c->r) == CAPTURE_INCOMPLETE)
+		warning("%s: %s (the process was cut short; what it did until then is judged)", c->path,
+			capture_reader_problem(c->r));
+	res->captures++;
+	if (whole_run(res, c, sup, whole_leaks) < 0)
+		goto out;
+	is_child = !c->has_windows;
+	if (is_child && (is_child = check_child(res, c, sup, &renamed)) < 0)
+		goto out;
+	/* a forked child that is no Check test may mark tests of its own */
+	if (!is_child && !c->has_windows && (read_windows(c), c->failed))
+		goto out;
+	if (!is_child && marked_tests(res, c, sup) < 0)
+		goto out;
+	ret = 0;
+	if (renamed.len) {
+		struct strbuf to = STRBUF_INIT;
+
+		strbuf_addf(&to, "%s/%s", dir, renamed.buf);
+		if (rename(c->path, to.buf) < 0)
+			warning("cannot rename '%s' to '%s'", c->path, to.buf);
+		strbuf_release(&to);
+	}
+out:
+	strbuf_release(&renamed);
+	return ret;
+}
+
+static void capture_release(struct capture *c)
+{
+	if (c->is_analysed)
+		analysis_release(&c->a);
+	capture_reader_free(c->r);
+	ci_windows_release(&c->ws);
+	free((char *)c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Two workers (this machine's cores) share the jobs of a batch of
+ * captures: analysing each, and reading the command's own capture's
+ * test windows. The analysis code keeps no global state; symbolizing,
+ * which does, stays on the main thread.
+ */
+#define BATCH 2
+
+struct jobs {
+	struct capture *c;
+	size_t n;		/* captures */
+	size_t next;		/* job to take: 2k analyses c[k], 2k+1 reads its windows */
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct jobs *j = arg;
+
+	for (;;) {
+		size_t job;
+
+		pthread_mutex_lock(&j->lock);
+		job = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (job >= 2 * j->n)
+			return NULL;
+		if (job % 2 == 0)
+			analyse(&j->c[job / 2]);
+		else if (j->c[job / 2].has_windows)
+			read_windows(&j->c[job / 2]);
+	}
+}
+
+static int read_batch(struct ci_results *res, const char *dir, char **names, size_t n,
+		      const struct suppress_list *sup, int whole_leaks, struct symbolizer *sym)
+{
+	struct capture c[BATCH];
+	struct jobs j = { c, n, 0, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t helper;
+	int ret = 0, has_helper;
+
+	memset(c, 0, sizeof(c));
+	for (size_t k = 0; k < n; k++) {
+		struct strbuf path = STRBUF_INIT;
+
+		strbuf_addf(&path, "%s/%s", dir, names[k]);
+		c[k].path = strbuf_detach(&path, NULL);
+		c[k].name = names[k];
+		c[k].sym = sym;
+		/* the command's own capture holds the marked tests; forked children are judged whole */
+		c[k].has_windows = !strcmp(names[k], "memray-check.bin");
+	}
+	has_helper = pthread_create(&helper, NULL, worker, &j) == 0;
+	worker(&j);
+	if (has_helper)
+		pthread_join(helper, NULL);
+	for (size_t k = 0; k < n; k++) {
+		if (!ret)
+			ret = judge_capture(res, dir, &c[k], sup, whole_leaks);
+		capture_release(&c[k]);
+	}
+	pthread_mutex_destroy(&j.lock);
+	return ret;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	const char *const *a = x, *const *b = y;
+	size_t la = strlen(*a), lb = strlen(*b);
+
+	/* memray-check.bin first, then the children by pid (shorter is smaller) */
+	return la != lb ? (la < lb ? -1 : 1) : strcmp(*a, *b);
+}
+
+int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks, struct ci_results *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+	int ret = 0;
+	struct symbolizer *sym;
+
+	memset(out, 0, sizeof(*out));
+	out->whole.id = strdup("(whole run)");
+	if (!out->whole.id)
+		return error("check: out of memory");
+	if (!d)
+		return error_errno("cannot read the capture directory '%s'", dir);
+	while ((de = readdir(d))) {
+		char **grown;
+
+		if (strncmp(de->d_name, "memray-check.bin", 16))
+			continue;
+		grown = realloc(names, (n + 1) * sizeof(*names));
+		if (!grown || !(grown[n] = strdup(de->d_name))) {
+			names = grown ? grown : names;
+			ret = error("check: out of memory");
+			break;
+		}
+		names = grown;
+		n++;
+	}
+	closedir(d);
+	if (names)
+		qsort(names, n, sizeof(*names), by_name);
+	/* one symbolizer for all: forked children share the parent's modules */
+	sym = ret ? NULL : symbolizer_new();
+	if (!ret && !sym)
+		ret = error("check: out of memory");
+	for (size_t i = 0; i < n && !ret; i += BATCH)
+		ret = read_batch(out, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, whole_leaks, sym);
+	symbolizer_free(sym);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!ret) {
+		lines_finish(&out->whole.leak_stacks);
+		lines_finish(&out->whole.suppressed_stacks);
+	}
+	return ret;
+}
+
+static void subject_release(struct ci_subject *s)
+{
+	free(s->id);
+	free(s->marks);
+	lines_release(&s->peak_stacks);
+	lines_release(&s->leak_stacks);
+	lines_release(&s->suppressed_stacks);
+}
+
+void ci_results_release(struct ci_results *res)
+{
+	subject_release(&res->whole);
+	for (size_t i = 0; i < res->ntests; i++)
+		subject_release(&res->tests[i]);
+	free(res->tests);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,82 @@
+/*
+ * ci/collect: what `memray check` measured, read from the directory of
+ * captures a run left (the command's capture and one per forked child).
+ *
+ * Every capture is analysed (report/analysis) and scanned for test
+ * windows (ci/windows). The result is a list of subjects, each with the
+ * figures rules are judged on and the top stacks that explain them,
+ * already symbolized:
+ *   - the whole run: the highest peak of any process (each has its own
+ *     heap), allocations and leaks added up over every process;
+ *   - one subject per marked test (pytest plugin, memray_test_begin());
+ *   - one per forked child of a Check suite in fork mode, named after the
+ *     test whose function (START_TEST(x) defines x_fn) its stacks run
+ *     through below srunner_*() or tcase_*(). Its peak is the child's;
+ *     its leaks and allocations are those made under x_fn, so Check's
+ *     own bookkeeping in the child is not blamed on the test. The
+ *     child's capture is renamed memray-check.<test>.<pid>.bin.
+ * Leaks whose stack a suppression matches are counted apart, as
+ * suppressed, with their own top stacks. A damaged capture, or one in
+ * which the tracker dropped records, is an error: its figures would be
+ * wrong. A capture cut short (the process was killed) is judged on what
+ * it holds, with a warning.
+ *
+ * Ownership: ci_collect() fills a ci_results that ci_results_release()
+ * frees, strings and arrays included.
+ */
+#ifndef CI_COLLECT_H
+#define CI_COLLECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "assert/suppress.h"
+
+#define CI_TOP_STACKS 5
+
+struct ci_stack_line {
+	char *location;		/* "function:file:line" */
+	uint64_t bytes, count;
+	const struct suppress_pattern *suppressed_by;	/* suppressed lines only */
+};
+
+struct ci_lines {
+	struct ci_stack_line *l;	/* most bytes first */
+	size_t n;
+};
+
+struct ci_subject {
+	char *id;		/* the test id; "(whole run)" for the run */
+	char *marks;		/* the pytest plugin's "limit_memory=..." fields, 0x1f-separated, or NULL */
+	int is_test;
+	int is_unfinished;	/* the test never ended (crashed, killed) */
+	uint64_t peak, allocations, bytes, leaked, leaked_count, suppressed, suppressed_count;
+	struct ci_lines peak_stacks, leak_stacks, suppressed_stacks;
+};
+
+struct ci_results {
+	struct ci_subject whole;
+	struct ci_subject *tests;
+	size_t ntests;
+	unsigned captures;	/* files read */
+};
+
+/*
+ * Read every memray-check* capture in dir. The whole run's leaks are
+ * looked into (suppressions, stacks) only with whole_leaks: a Python
+ * process leaves thousands of stacks at exit and nobody asked. Returns
+ * 0, or -1 after an error message naming the capture that cannot be
+ * read (what was read stays in out and must still be released).
+ */
+int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks, struct ci_results *out);
+void ci_results_release(struct ci_results *res);
+
+struct strbuf;
+/*
+ * Append the first CI_TOP_STACKS lines of ls to sb, one per line:
+ * "  SIZE (N bytes) in K allocations at LOC", with " (suppressed by 'GLOB')"
+ * for suppressed lines.
+ */
+void ci_lines_format(struct strbuf *sb, const struct ci_lines *ls);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * ci/harness: see harness.h.
+ */
+#include "ci/harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+
+/* remove dir's files named prefix* (all of them with an empty prefix), then dir if it is empty */
+static void clear_dir(const char *dir, const char *prefix, int remove_dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct strbuf path = STRBUF_INIT;
+
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		strbuf_addf(&path, "%s/%s", dir, de->d_name);
+		unlink(path.buf);
+		strbuf_release(&path);
+	}
+	if (d)
+		closedir(d);
+	if (remove_dir)
+		rmdir(dir);
+}
+
+int ci_harness_init(struct ci_harness *h, const char *keep)
+{
+	char tmpdir[] = "/tmp/memray-check-XXXXXX";
+
+	strbuf_init(&h->dir, 0);
+	strbuf_init(&h->capture, 0);
+	h->is_temporary = !keep;
+	if (keep) {
+		if (mkdir(keep, 0755) < 0 && errno != EEXIST)
+			return error_errno("check: cannot create '%s'", keep);
+		/* an earlier run's captures would be judged again */
+		clear_dir(keep, "memray-check", 0);
+		strbuf_addstr(&h->dir, keep);
+	} else {
+		if (!mkdtemp(tmpdir))
+			return error_errno("check: cannot create a temporary directory");
+		strbuf_addstr(&h->dir, tmpdir);
+	}
+	strbuf_addf(&h->capture, "%s/memray-check.bin", h->dir.buf);
+	return 0;
+}
+
+/* the directory holding the pytest plugin, into dir */
+static int plugin_dir(struct strbuf *dir)
+{
+	const char *env = getenv("MEMRAY_PYTHON_DIR");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env)
+		return strbuf_addstr(dir, env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		warning("cannot find where memray is installed, nor its pytest plugin: "
+			"pytest tests will not be judged one by one");
+		return -1;
+	}
+	self[n] = '\0';
+	dirname(self);
+	strbuf_addf(dir, "%s/python", self);
+	if (access(dir->buf, R_OK) == 0)
+		return 0;
+	strbuf_reset(dir);
+	strbuf_addf(dir, "%s/../lib/memray/python", self);
+	if (access(dir->buf, R_OK) == 0)
+		return 0;
+	warning("cannot find memray's pytest plugin next to %s or in %s/../lib/memray/python "
+		"(set MEMRAY_PYTHON_DIR): pytest tests will not be judged one by one", self, self);
+	return -1;
+}
+
+/* name=value, or value:old (sep ':' or ',') when name is set already */
+static int prepend(const char *name, const char *value, char sep)
+{
+	const char *old = getenv(name);
+	struct strbuf sb = STRBUF_INIT;
+	int ret;
+
+	strbuf_addstr(&sb, value);
+	if (old && *old)
+		strbuf_addf(&sb, "%c%s", sep, old);
+	ret = setenv(name, sb.buf, 1);
+	strbuf_release(&sb);
+	return ret < 0 ? error_errno("cannot set %s", name) : 0;
+}
+
+int ci_harness_python_env(void)
+{
+	struct strbuf dir = STRBUF_INIT;
+	int ret = 0;
+
+	/* a C test binary does not need the plugin: a missing one is only a warning */
+	if (plugin_dir(&dir) == 0) {
+		ret = prepend("PYTHONPATH", dir.buf, ':');
+		if (!ret)
+			ret = prepend("PYTEST_PLUGINS", CI_PYTEST_PLUGIN, ',');
+	}
+	strbuf_release(&dir);
+	return ret;
+}
+
+void ci_harness_release(struct ci_harness *h)
+{
+	if (h->is_temporary && h->dir.len)
+		clear_dir(h->dir.buf, "", 1);
+	strbuf_release(&h->dir);
+	strbuf_release(&h->capture);
+}

@@ -1,0 +1,416 @@
+"""`memray check`, test by test: a real pytest suite, a real Check suite in fork
+mode, C programs with memray_test.h markers, baselines, suppressions, and the
+JUnit, Markdown and GitHub annotations they give."""
+import os
+import re
+import subprocess
+import textwrap
+import xml.etree.ElementTree as ET
+
+import junitparser
+import pytest
+
+from conftest import FIXTURES, ROOT, line_of, run
+
+PYTHON = "/usr/bin/python3"
+XSD = ROOT / "tests" / "schema" / "junit.xsd"
+MIB = 1024 * 1024
+# what CPython adds around a bytearray's buffer and what the test's own call makes
+SLACK = 4096
+
+SUITE = '''
+import pytest
+
+KEPT = []
+
+def test_small():
+    assert sum([1, 2, 3]) == 6
+
+def test_big():
+    block = bytearray(30 * 1024 * 1024)
+    assert len(block) == 30 * 1024 * 1024
+
+def test_leaks():
+    KEPT.append(bytearray(1000000))
+
+@pytest.mark.limit_memory("24 MB")
+def test_marked_within():
+    block = bytearray(20 * 1024 * 1024)
+    assert block[0] == 0
+
+@pytest.mark.limit_memory("1 MiB")
+def test_marked_over():
+    block = bytearray(2 * 1024 * 1024)
+    assert block[0] == 0
+
+@pytest.mark.limit_leaks("2 MB")
+def test_leak_allowed():
+    KEPT.append(bytearray(1500000))
+
+@pytest.mark.limit_leaks("1 KiB")
+def test_leak_marked():
+    KEPT.append(bytearray(300000))
+
+def test_fails_on_its_own():
+    assert 1 + 1 == 3
+'''
+
+MANIFEST = '''
+version: 1
+defaults:
+  budget: 16MiB
+  leak-budget: 16KiB
+'''
+
+
+def validate(path):
+    result = subprocess.run(["xmllint", "--noout", "--schema", str(XSD), str(path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def failed_cases(path):
+    suite = ET.parse(path).getroot().find("testsuite")
+    return {(c.get("name"), c.get("classname")): c for c in suite.iter("testcase")
+            if c.find("failure") is not None}
+
+
+def props(case):
+    return {p.get("name"): int(p.get("value")) for p in case.find("properties")}
+
+
+def junitparser_counts(path):
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    suites = list(xml) if isinstance(xml, junitparser.JUnitXml) else [xml]
+    assert len(suites) == 1
+    suite = suites[0]
+    failures = errors = cases = 0
+    for case in suite:
+        cases += 1
+        failures += any(isinstance(r, junitparser.Failure) for r in case.result)
+        errors += any(isinstance(r, junitparser.Error) for r in case.result)
+    assert (suite.tests, suite.failures, suite.errors) == (cases, failures, errors)
+    return cases, failures, errors
+
+
+def markdown_rows(path):
+    """The table's rows as lists of cells; checks the table is well formed."""
+    text = path.read_text()
+    assert len(text.encode()) < 1024 * 1024
+    lines = [l for l in text.splitlines() if l.startswith("|")]
+    assert lines[0] == "| Result | Rule | Measured | Limit | Details |"
+    assert lines[1] == "|---|---|---|---|---|"
+    rows = []
+    for line in lines[2:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        assert len(cells) == 5, line
+        rows.append(cells)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def pytest_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pysuite")
+    (tmp / "test_suite.py").write_text(SUITE)
+    (tmp / "memray.yml").write_text(MANIFEST)
+    result = run("check", "--manifest", tmp / "memray.yml", "--junit", tmp / "j.xml", "--markdown", tmp / "m.md",
+                 "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suite.py", cwd=tmp,
+                 env={"GITHUB_ACTIONS": "true"})
+    return tmp, result
+
+
+def test_pytest_names_exactly_the_failed_tests(pytest_run):
+    tmp, result = pytest_run
+    failed = failed_cases(tmp / "j.xml")
+    assert set(failed) == {("test_suite.py::test_big", "memray.peak"), ("test_suite.py::test_leaks", "memray.leaks"),
+                           ("test_suite.py::test_marked_over", "memray.peak"),
+                           ("test_suite.py::test_leak_marked", "memray.leaks")}, result.stderr
+    big = failed[("test_suite.py::test_big", "memray.peak")]
+    p = props(big)
+    assert 30 * MIB <= p["bytes"] <= 30 * MIB + SLACK and p["limit_bytes"] == 16 * MIB
+    assert big.find("failure").get("type") == "BudgetExceeded"
+    assert re.fullmatch(r"peak 30\.0\d\dMiB exceeds budget 16\.000MiB \(\+87\.5%\)",
+                        big.find("failure").get("message"))
+    assert "limit: 16777216 bytes (%s:4:11)" % (tmp / "memray.yml") in big.find("failure").text
+    leak = failed[("test_suite.py::test_leaks", "memray.leaks")]
+    p = props(leak)
+    assert 1000000 <= p["bytes"] <= 1000000 + SLACK and p["limit_bytes"] == 16384
+    assert leak.find("failure").get("type") == "LeakDetected"
+    over = props(failed[("test_suite.py::test_marked_over", "memray.peak")])
+    assert 2 * MIB <= over["bytes"] <= 2 * MIB + SLACK and over["limit_bytes"] == MIB
+    marked_leak = failed[("test_suite.py::test_leak_marked", "memray.leaks")]
+    assert 300000 <= props(marked_leak)["bytes"] <= 300000 + SLACK
+    assert "(limit_leaks mark)" in marked_leak.find("failure").text
+
+
+def test_pytest_marks_override_the_defaults(pytest_run):
+    tmp, result = pytest_run
+    cases = {(c.get("name"), c.get("classname")): c for c in ET.parse(tmp / "j.xml").iter("testcase")}
+    within = props(cases[("test_suite.py::test_marked_within", "memray.peak")])
+    assert within["limit_bytes"] == 24000000 and 20 * MIB <= within["bytes"] <= 20 * MIB + SLACK
+    allowed = props(cases[("test_suite.py::test_leak_allowed", "memray.leaks")])
+    assert allowed["limit_bytes"] == 2000000 and 1500000 <= allowed["bytes"] <= 1500000 + SLACK
+    small = props(cases[("test_suite.py::test_small", "memray.peak")])
+    assert small["bytes"] < SLACK and cases[("test_suite.py::test_small", "memray.peak")].find("failure") is None
+
+
+def test_pytest_own_verdicts_are_untouched(pytest_run):
+    tmp, result = pytest_run
+    # pytest's own summary is passed through, and its failure wins the exit status
+    assert "1 failed, 7 passed" in result.stdout
+    assert result.returncode == 1
+    suite = ET.parse(tmp / "j.xml").getroot().find("testsuite")
+    assert suite.find("testcase[@classname='memray.command']/error").get("message").endswith("exited with status 1")
+
+
+def test_pytest_reports_validate_and_agree(pytest_run):
+    tmp, result = pytest_run
+    validate(tmp / "j.xml")
+    cases, failures, errors = junitparser_counts(tmp / "j.xml")
+    # 8 tests with a peak and a leak rule each, and the command's own testcase
+    assert (cases, failures, errors) == (17, 4, 1)
+    rows = markdown_rows(tmp / "m.md")
+    assert [r[0] for r in rows[:4]] == ["FAIL"] * 4 and {r[0] for r in rows[4:]} == {"pass"}
+    assert "test_suite.py::test_big (peak)" in [r[1] for r in rows[:4]]
+
+
+def test_github_annotations(pytest_run):
+    tmp, result = pytest_run
+    lines = [l for l in result.stdout.splitlines() if l.startswith("::error")]
+    assert "::error title=memray%3A command::" + PYTHON + " exited with status 1" in lines
+    big = [l for l in lines if l.startswith("::error title=memray%3A test_suite.py%3A%3Atest_big::")]
+    assert len(big) == 1 and re.search(r"::peak 30\.0\d\dMiB exceeds budget 16\.000MiB \(\+87\.5%25\)$", big[0])
+    assert len(lines) == 5
+
+
+def test_annotations_escape_names(tmp_path):
+    (tmp_path / "test_odd.py").write_text(textwrap.dedent('''
+        import pytest
+        @pytest.mark.parametrize("x", ["a,b%c:d"])
+        @pytest.mark.limit_memory("1 KiB")
+        def test_odd(x):
+            block = bytearray(100000)
+    '''))
+    result = run("check", "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_odd.py",
+                 cwd=tmp_path, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1, result.stderr
+    lines = [l for l in result.stdout.splitlines() if l.startswith("::error")]
+    assert len(lines) == 1
+    assert lines[0].startswith("::error title=memray%3A test_odd.py%3A%3Atest_odd[a%2Cb%25c%3Ad]::peak ")
+    assert lines[0].endswith("%25)")
+    quiet = run("check", "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_odd.py",
+                cwd=tmp_path, env={"GITHUB_ACTIONS": "false"})
+    assert not [l for l in quiet.stdout.splitlines() if l.startswith("::")]
+
+
+def test_bad_mark_is_an_error(tmp_path):
+    (tmp_path / "test_bad.py").write_text(textwrap.dedent('''
+        import pytest
+        @pytest.mark.limit_memory("12 parsecs")
+        def test_bad():
+            pass
+    '''))
+    result = run("check", "--junit", tmp_path / "j.xml", "--", PYTHON, "-m", "pytest", "-q", "-p",
+                 "no:cacheprovider", "test_bad.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "memray: error: test_bad.py::test_bad: bad size '12 parsecs' in @pytest.mark.limit_memory: " \
+           "unknown unit" in result.stderr
+    error = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/error")
+    assert error.get("type") == "BadLimit"
+    validate(tmp_path / "j.xml")
+
+
+def test_check_suite_in_fork_mode(tmp_path):
+    suite = tmp_path / "suite"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(suite), str(FIXTURES / "check_suite.c"), "-lcheck",
+                    "-lsubunit", "-lm", "-lrt", "-lpthread"], check=True)
+    (tmp_path / "memray.yml").write_text("version: 1\ndefaults:\n  leak-budget: 0\n")
+    keep = tmp_path / "captures"
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml",
+                 "--keep-captures", keep, "--", suite)
+    assert result.returncode == 1, result.stderr
+    assert "100%: Checks: 3, Failures: 0, Errors: 0" in result.stdout
+    failed = failed_cases(tmp_path / "j.xml")
+    assert set(failed) == {("test_leaky", "memray.leaks")}
+    failure = failed[("test_leaky", "memray.leaks")].find("failure")
+    assert failure.get("message") == "leaked 11.719KiB exceeds budget 0B"
+    where = "test_leaky_fn:%s:%d" % (FIXTURES / "check_suite.c", line_of("check_suite.c", "leaky"))
+    assert "11.719KiB (12000 bytes) in 3 allocations at %s" % where in failure.text
+    names = sorted(p.name for p in keep.iterdir())
+    assert len(names) == 4 and names[0] == "memray-check.bin"
+    assert [re.sub(r"\.\d+\.bin$", "", n) for n in names[1:]] == \
+           ["memray-check.test_leaky", "memray-check.test_nothing", "memray-check.test_tidy"]
+    validate(tmp_path / "j.xml")
+    # the same directory again: the earlier run's captures are replaced, not judged twice
+    (keep / "notes.txt").write_text("mine")
+    again = run("check", "--manifest", tmp_path / "memray.yml", "--keep-captures", keep, "--", suite)
+    assert again.returncode == 1
+    assert "memray check: 3 verdicts on the whole run and 3 tests: 1 failed, 0 errors" in again.stderr
+    assert len(list(keep.iterdir())) == 5 and (keep / "notes.txt").read_text() == "mine"
+
+
+@pytest.fixture(scope="module")
+def marked(tmp_path_factory):
+    out = tmp_path_factory.mktemp("marked") / "marked"
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(out), str(FIXTURES / "marked.c")], check=True)
+    return out
+
+
+def test_c_markers_give_exact_figures(marked, tmp_path):
+    (tmp_path / "memray.yml").write_text(textwrap.dedent('''
+        version: 1
+        tests:
+          - match: "suite.churn"
+            budget: 108000B
+            max-allocations: 1001
+          - match: "suite.*"
+            leak-budget: 1499
+    '''))
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml",
+                 "--markdown", tmp_path / "m.md", "--", marked)
+    assert result.returncode == 1, result.stderr
+    assert "memray check: pass suite.churn (peak): peak 105.469KiB within budget 105.469KiB (+0.0%) " \
+           "(108000 bytes, limit 108000)" in result.stderr
+    assert "memray check: pass suite.churn (allocations): allocations 1001 within limit 1001 (+0.0%) " \
+           "(1001, limit 1001)" in result.stderr
+    assert "memray check: FAIL suite.leaky (leaks): leaked 1.465KiB exceeds budget 1.464KiB (+0.1%) " \
+           "(1500 bytes, limit 1499)" in result.stderr
+    leaky = "leaky:%s:%d" % (FIXTURES / "marked.c", line_of("marked.c", "leaky"))
+    assert "1.465KiB (1500 bytes) in 5 allocations at %s" % leaky in result.stderr
+    assert set(failed_cases(tmp_path / "j.xml")) == {("suite.leaky", "memray.leaks")}
+    rows = markdown_rows(tmp_path / "m.md")
+    assert rows[0] == ["FAIL", "suite.leaky (leaks)", "1.465KiB (1500 bytes)", "1.464KiB (1499 bytes)",
+                       "leaked 1.465KiB exceeds budget 1.464KiB (+0.1%)"]
+    assert ["pass", "suite.churn (allocations)", "1001", "1001", "allocations 1001 within limit 1001 (+0.0%)"] in rows
+    validate(tmp_path / "j.xml")
+    # churn: peak and allocations; leaky and empty: leaks
+    assert junitparser_counts(tmp_path / "j.xml") == (4, 1, 0)
+
+
+def test_baseline_regression_then_update(marked, tmp_path):
+    base = tmp_path / "base.json"
+    first = run("check", "--update-baseline", base, "--", marked, "1")
+    assert first.returncode == 0, first.stderr
+    assert "memray check: wrote the baseline '%s' (3 tests)" % base in first.stderr
+    grown = run("check", "--baseline", base, "--max-increase", "10%", "--junit", tmp_path / "j.xml", "--",
+                marked, "2")
+    assert grown.returncode == 1, grown.stderr
+    assert "memray check: FAIL suite.churn (baseline): peak 203.125KiB grew beyond baseline 105.469KiB " \
+           "(+92.6%, allowed +10%) (208000 bytes, limit 118800)" in grown.stderr
+    churn = "churn:%s:%d" % (FIXTURES / "marked.c", line_of("marked.c", "churn"))
+    assert "+97.656KiB (+100000 bytes; 200000 bytes, was 100000) at %s" % churn in grown.stderr
+    failed = failed_cases(tmp_path / "j.xml")
+    assert set(failed) == {("suite.churn", "memray.baseline"), ("peak memory (baseline)", "memray")}
+    assert failed[("suite.churn", "memray.baseline")].find("failure").get("type") == "Regression"
+    # bytes allowed: +100000 B is within +100000 B
+    assert run("check", "--baseline", base, "--max-increase", "+100000B", "--", marked, "2").returncode == 0
+    assert run("check", "--update-baseline", base, "--", marked, "2").returncode == 0
+    again = run("check", "--baseline", base, "--", marked, "2")
+    assert again.returncode == 0, again.stderr
+    assert "memray check: pass suite.churn (baseline): peak 203.125KiB within baseline 203.125KiB " \
+           "(+0.0%, allowed +10%)" in again.stderr
+
+
+def test_suppressions(fixtures, tmp_path):
+    prog = fixtures.build("threads.c")
+    plain = run("check", "--leak-budget", "0", "--junit", tmp_path / "j.xml", "--", prog)
+    counted = run("check", "--leak-budget", "0", "--no-builtin-suppressions", "--", prog)
+    assert counted.returncode == 1, counted.stderr
+    m = re.search(r"FAIL leaked memory: leaked \S+ exceeds budget 0B \((\d+) bytes", counted.stderr)
+    runtime = int(m.group(1))
+    assert plain.returncode == 0 and runtime > 0, plain.stderr
+    assert "more suppressed (0 bytes, limit 0)" in plain.stderr
+    assert "(suppressed by '_dl_allocate_tls*', built-in)" in plain.stderr
+    assert "suppressed, not counted: " in plain.stderr and "(%d bytes)" % runtime in plain.stderr
+    case = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase")
+    assert props(case)["suppressed_bytes"] == runtime and "_dl_allocate_tls" in case.find("system-out").text
+    blocks = fixtures.build("blocks.c")
+    mine = run("check", "--leak-budget", "4096", "--suppress", "leak_some", "--", blocks)
+    assert mine.returncode == 0, mine.stderr
+    assert "leaked 4.000KiB within budget 4.000KiB (+0.0%); 9.766KiB more suppressed" in mine.stderr
+    assert "(suppressed by 'leak_some', --suppress)" in mine.stderr
+
+
+def test_help_lists_the_builtin_suppressions():
+    result = run("check", "--help")
+    assert result.returncode == 0
+    assert "_dl_allocate_tls*" in result.stdout and "glibc: each thread's TLS blocks" in result.stdout
+    assert "--no-builtin-suppressions" in result.stdout
+    assert "COMMAND's\nfailure wins over a memory failure" in result.stdout
+
+
+def error_case(path):
+    validate(path)
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite.get("errors") == "1" and suite.get("tests") == "1"
+    return suite.find("testcase/error").get("message")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("version: 1\nbudget: [1, 2\n", "memray.yml:3:1: bad YAML: did not find expected ',' or ']'"),
+    ("version: 1\nbudgett: 5MB\n", "memray.yml:2:1: unknown key 'budgett'"),
+    ("version: 1\nbudget: 12 parsecs\n", "memray.yml:2:9: bad size '12 parsecs' for 'budget': unknown unit"),
+])
+def test_bad_manifest(tmp_path, text, message):
+    (tmp_path / "memray.yml").write_text(text)
+    result = run("check", "--manifest", "memray.yml", "--junit", tmp_path / "j.xml", "--", "true", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memray: error: " + message), result.stderr
+    assert error_case(tmp_path / "j.xml").startswith(message)
+
+
+def test_bad_baseline(fixtures, tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text('{"version": 3, "results": []}\n')
+    result = run("check", "--baseline", other, "--junit", tmp_path / "j.xml", "--", "true")
+    assert result.returncode == 2
+    assert result.stderr == "memray: error: %s: not a memray baseline (no \"format\": \"memray-baseline\")\n" % other
+    assert "not a memray baseline" in error_case(tmp_path / "j.xml")
+    capture = tmp_path / "capture.bin"
+    run("run", "-q", "-o", capture, fixtures.build("blocks.c"))
+    binary = run("check", "--baseline", capture, "--", "true")
+    assert binary.returncode == 2 and binary.stderr.count("\n") == 1 and "not a memray baseline" in binary.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "memray-baseline", "version": 1, "tests": [{"id": "x", "peak": "lots"}]}')
+    wrong = run("check", "--baseline", bad, "--", "true")
+    assert wrong.returncode == 2
+    assert wrong.stderr == "memray: error: %s:1:75: 'peak' must be a whole number of bytes\n" % bad
+    assert run("check", "--baseline", tmp_path / "none.json", "--", "true").returncode == 2
+
+
+def test_missing_and_killed_commands(fixtures, tmp_path):
+    missing = run("check", "--junit", tmp_path / "m.xml", "--", "no-such-command-here")
+    assert missing.returncode == 127
+    assert "no-such-command-here could not be run (status 127)" in error_case(tmp_path / "m.xml")
+    killed = run("check", "--budget", "1MiB", "--junit", tmp_path / "k.xml", "--", fixtures.build("killer.c"))
+    assert killed.returncode == 128 + 9, killed.stderr
+    suite = ET.parse(tmp_path / "k.xml").getroot().find("testsuite")
+    validate(tmp_path / "k.xml")
+    assert suite.get("errors") == "1"
+    assert suite.find("testcase/error").get("message").endswith("was killed by signal 9 (SIGKILL), status 137")
+    # what it did before it died is still judged: 100 x 1000 B
+    assert "memray check: pass peak memory: peak 97.656KiB within budget 1.000MiB" in killed.stderr
+
+
+def test_bad_flags():
+    assert run("check", "--max-increase", "lots", "--", "true").returncode == 2
+    assert run("check", "--suppress", "a[b", "--", "true").returncode == 2
+    assert run("check", "--max-allocations", "-3", "--", "true").returncode == 2
+    result = run("check", "--budget")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_markers_in_forked_children(tmp_path):
+    prog = tmp_path / "marked_fork"
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(prog), str(FIXTURES / "marked_fork.c")],
+                   check=True)
+    (tmp_path / "memray.yml").write_text("version: 1\ndefaults:\n  leak-budget: 0\n")
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml", "--", prog)
+    assert result.returncode == 1, result.stderr
+    assert "memray check: FAIL child.a (leaks): leaked 1.367KiB exceeds budget 0B (1400 bytes, limit 0)" \
+        in result.stderr
+    where = "in_child:%s:%d" % (FIXTURES / "marked_fork.c", line_of("marked_fork.c", "child_a"))
+    assert "1.367KiB (1400 bytes) in 2 allocations at %s" % where in result.stderr
+    assert "memray check: pass child.b (leaks): leaked 0B within budget 0B (0 bytes, limit 0)" in result.stderr
+    assert set(failed_cases(tmp_path / "j.xml")) == {("child.a", "memray.leaks")}

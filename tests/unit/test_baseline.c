@@ -1,0 +1,126 @@
+/* Unit tests of assert/baseline: a round trip, and every damaged or foreign file refused in one line. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assert/baseline.h"
+#include "tests/unit/unit.h"
+
+static const char good[] =
+	"{ \"format\": \"memray-baseline\", \"version\": 1, \"tests\": [\n"
+	"  { \"id\": \"(whole run)\", \"peak\": 158000, \"leaked\": 1500, \"allocations\": 1007,\n"
+	"    \"stacks\": [ { \"location\": \"churn:m.c:21\", \"bytes\": 100000 } ] },\n"
+	"  { \"id\": \"a \\\"quoted\\\" test\", \"peak\": 7, \"stacks\": [] } ] }\n";
+
+START_TEST(parse_good)
+{
+	struct baseline b;
+	const struct baseline_entry *e;
+
+	ck_assert_int_eq(baseline_parse(&b, good, strlen(good), "b.json"), 0);
+	ck_assert_uint_eq(b.n, 2);
+	e = baseline_find(&b, "(whole run)");
+	ck_assert_ptr_nonnull(e);
+	ck_assert(e->peak == 158000 && e->leaked == 1500 && e->allocations == 1007 && e->nstacks == 1);
+	ck_assert_str_eq(e->stacks[0].location, "churn:m.c:21");
+	ck_assert(e->stacks[0].bytes == 100000);
+	e = baseline_find(&b, "a \"quoted\" test");
+	ck_assert(e && e->peak == 7 && !e->nstacks);
+	ck_assert_ptr_null(baseline_find(&b, "missing"));
+	baseline_release(&b);
+}
+END_TEST
+
+START_TEST(round_trip)
+{
+	static char loc[] = "f:x.c:3", id[] = "t,1 \"q\"\\", whole[] = "(whole run)";
+	struct ci_stack_line line = { loc, 4096, 1, NULL };
+	struct ci_subject tests[1] = { { .id = id, .is_test = 1, .peak = 4096, .leaked = 1, .allocations = 2,
+					 .peak_stacks = { &line, 1 } } };
+	struct ci_results res = { .whole = { .id = whole, .peak = 9999 }, .tests = tests, .ntests = 1 };
+	char path[] = "/tmp/memray-baseline-XXXXXX";
+	int fd = mkstemp(path);
+	struct baseline b;
+	const struct baseline_entry *e;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(baseline_save(path, &res), 0);
+	ck_assert_int_eq(baseline_load(&b, path), 0);
+	unlink(path);
+	ck_assert_uint_eq(b.n, 2);
+	ck_assert(baseline_find(&b, "(whole run)")->peak == 9999);
+	e = baseline_find(&b, "t,1 \"q\"\\");
+	ck_assert(e && e->peak == 4096 && e->leaked == 1 && e->allocations == 2 && e->nstacks == 1);
+	ck_assert_str_eq(e->stacks[0].location, "f:x.c:3");
+	baseline_release(&b);
+}
+END_TEST
+
+START_TEST(refusals)
+{
+	static const char *const bad[] = {
+		"",
+		"[1, 2]",
+		"{\"version\": 1}",
+		"{\"format\": \"something-else\"}",
+		"{\"format\": \"memray-baseline\", \"version\": 2}",
+		"{\"format\": \"memray-baseline\", \"tests\": 5}",
+		"{\"format\": \"memray-baseline\", \"tests\": [{\"peak\": 1}]}",
+		"{\"format\": \"memray-baseline\", \"tests\": [{\"id\": \"x\", \"peak\": -1}]}",
+		"{\"format\": \"memray-baseline\", \"tests\": [{\"id\": \"x\", \"extra\": 1}]}",
+		"{\"format\": \"memray-baseline\", \"tests\": [{\"id\": \"x\", \"stacks\": [{\"bytes\": 1}]}]}",
+		"{\"format\": \"memray-baseline\", \"format\": \"memray-baseline\"}",
+		"{\"format\": \"memray-baseline\", \"tests\": [",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct baseline b;
+
+		ck_assert_msg(baseline_parse(&b, bad[i], strlen(bad[i]), "b.json") == -1, "accepted: %s", bad[i]);
+		ck_assert_uint_eq(b.n, 0);
+	}
+}
+END_TEST
+
+/* every prefix of a good file, and every byte flipped: an answer, never a crash */
+START_TEST(truncated_and_flipped)
+{
+	char buf[sizeof(good)];
+
+	for (size_t n = 0; n < strlen(good); n++) {
+		struct baseline b;
+
+		if (baseline_parse(&b, good, n, "b.json") == 0)
+			baseline_release(&b);
+	}
+	for (size_t i = 0; i < strlen(good); i++) {
+		struct baseline b;
+
+		memcpy(buf, good, sizeof(good));
+		buf[i] ^= 0x20;
+		if (baseline_parse(&b, buf, strlen(good), "b.json") == 0)
+			baseline_release(&b);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("baseline");
+	/* the refusals are meant: their lines would only bury the summary */
+	FILE *quiet = freopen("/dev/null", "w", stderr);
+
+	if (!quiet)
+		return EXIT_FAILURE;
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, parse_good);
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, truncated_and_flipped);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
