@@ -64,7 +64,8 @@ static const char check_usage[] =
 static const char check_usage_tail[] =
 	"\n"
 	"On GitHub Actions (GITHUB_ACTIONS=true), each failure is also printed on stdout\n"
-	"as an ::error annotation.\n"
+	"as an ::error annotation, unless MEMRAY_NO_ANNOTATIONS=1 (the GitHub action\n"
+	"sets it: it writes its own from the JUnit).\n"
 	"\n"
 	"exit status: 0 every rule passed and COMMAND succeeded; 1 a memory rule failed;\n"
 	"2 usage, manifest, baseline or capture error; COMMAND's own status when COMMAND\n"
@@ -210,13 +211,13 @@ static void say(const struct check_result *r)
 /* JUnit, Markdown and annotations; returns ret, or EXIT_USAGE if a report cannot be written */
 static int report(const struct options *o, const struct check_run *run, int ret)
 {
-	const char *gh = getenv("GITHUB_ACTIONS");
+	const char *gh = getenv("GITHUB_ACTIONS"), *quiet = getenv("MEMRAY_NO_ANNOTATIONS");
 
 	if (o->junit && junit_write(o->junit, run) < 0)
 		ret = ret ? ret : EXIT_USAGE;
 	if (o->markdown && markdown_write(o->markdown, run) < 0)
 		ret = ret ? ret : EXIT_USAGE;
-	if (gh && !strcmp(gh, "true"))
+	if (gh && !strcmp(gh, "true") && !(quiet && !strcmp(quiet, "1")))
 		annotations_write(stdout, run);
 	return ret;
 }
