@@ -108,6 +108,11 @@ def markdown_rows(path):
     return rows
 
 
+def suite_line(text):
+    """The line of SUITE (as written to test_suite.py) that holds text."""
+    return next(n for n, line in enumerate(SUITE.splitlines(), 1) if text in line)
+
+
 @pytest.fixture(scope="module")
 def pytest_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pysuite")
@@ -132,10 +137,15 @@ def test_pytest_names_exactly_the_failed_tests(pytest_run):
     assert re.fullmatch(r"peak 30\.0\d\dMiB exceeds budget 16\.000MiB \(\+87\.5%\)",
                         big.find("failure").get("message"))
     assert "limit: 16777216 bytes (%s:4:11)" % (tmp / "memray.yml") in big.find("failure").text
+    # the stacks that explain it are Python frames: function, file and line
+    assert "30.000MiB (31457281 bytes) in 1 allocations at test_big:%s:%d" % (
+        tmp / "test_suite.py", suite_line("block = bytearray(30")) in big.find("failure").text
     leak = failed[("test_suite.py::test_leaks", "memray.leaks")]
     p = props(leak)
     assert 1000000 <= p["bytes"] <= 1000000 + SLACK and p["limit_bytes"] == 16384
     assert leak.find("failure").get("type") == "LeakDetected"
+    assert "(1000001 bytes) in 1 allocations at test_leaks:%s:%d" % (
+        tmp / "test_suite.py", suite_line("KEPT.append(bytearray(1000000))")) in leak.find("failure").text
     over = props(failed[("test_suite.py::test_marked_over", "memray.peak")])
     assert 2 * MIB <= over["bytes"] <= 2 * MIB + SLACK and over["limit_bytes"] == MIB
     marked_leak = failed[("test_suite.py::test_leak_marked", "memray.leaks")]
