@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/install.h"
 
 /* remove dir's files named prefix* (all of them with an empty prefix), then dir if it is empty */
 static void clear_dir(const char *dir, const char *prefix, int remove_dir)
@@ -61,28 +62,18 @@ int ci_harness_init(struct ci_harness *h, const char *keep)
 static int plugin_dir(struct strbuf *dir)
 {
 	const char *env = getenv("MEMRAY_PYTHON_DIR");
-	char self[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env)
 		return strbuf_addstr(dir, env);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
+	if (install_find("python", dir) == 0)
+		return 0;
+	if (!dir->len)
 		warning("cannot find where memray is installed, nor its pytest plugin: "
 			"pytest tests will not be judged one by one");
-		return -1;
-	}
-	self[n] = '\0';
-	dirname(self);
-	strbuf_addf(dir, "%s/python", self);
-	if (access(dir->buf, R_OK) == 0)
-		return 0;
+	else
+		warning("cannot find memray's pytest plugin next to %s or in %s/../lib/memray/python "
+			"(set MEMRAY_PYTHON_DIR): pytest tests will not be judged one by one", dir->buf, dir->buf);
 	strbuf_reset(dir);
-	strbuf_addf(dir, "%s/../lib/memray/python", self);
-	if (access(dir->buf, R_OK) == 0)
-		return 0;
-	warning("cannot find memray's pytest plugin next to %s or in %s/../lib/memray/python "
-		"(set MEMRAY_PYTHON_DIR): pytest tests will not be judged one by one", self, self);
 	return -1;
 }
 

@@ -26,6 +26,7 @@
 #include "capture/header.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/install.h"
 #include "common/strbuf.h"
 
 #define EXIT_NOT_EXECUTABLE 126
@@ -112,8 +113,6 @@ static int find_program(const char *name, struct strbuf *path)
 static int find_tracker(struct strbuf *lib)
 {
 	const char *env = getenv("MEMRAY_TRACKER_LIB");
-	char self[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env) {
 		char *abs = realpath(env, NULL);
@@ -124,28 +123,12 @@ static int find_tracker(struct strbuf *lib)
 		free(abs);
 		return 0;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	if (install_find("libmemray_tracker.so", lib) == 0)
+		return 0;
+	if (!lib->len)
 		return error_errno("cannot find where memray is installed");
-	self[n] = '\0';
-	dirname(self);
-	strbuf_addf(lib, "%s/libmemray_tracker.so", self);
-	if (access(lib->buf, R_OK) == 0)
-		return 0;
-	strbuf_reset(lib);
-	strbuf_addf(lib, "%s/../lib/memray/libmemray_tracker.so", self);
-	if (access(lib->buf, R_OK) == 0) {
-		char *abs = realpath(lib->buf, NULL);
-
-		if (abs) {
-			strbuf_reset(lib);
-			strbuf_addstr(lib, abs);
-			free(abs);
-		}
-		return 0;
-	}
 	return error("cannot find libmemray_tracker.so next to %s or in %s/../lib/memray "
-		     "(set MEMRAY_TRACKER_LIB)", self, self);
+		     "(set MEMRAY_TRACKER_LIB)", lib->buf, lib->buf);
 }
 
 /* an absolute path for `path`, whose directory must exist */
