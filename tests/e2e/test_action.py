@@ -307,3 +307,33 @@ def test_runner_carries_env_path_and_outputs_between_steps(tmp_path):
     bad = subprocess.run([sys.executable, str(RUNNER), str(action), "--input", "whom=x"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "unknown input(s) whom" in bad.stderr
+
+
+def test_manifest_and_baseline_inputs(tmp_path, fixtures):
+    """The manifest, baseline, max-increase and update-baseline inputs reach
+    memray check: per-test rules from memray.yml, then a baseline written
+    by one run and a regression against it found by the next."""
+    proj = tmp_path / "cproject"
+    proj.mkdir()
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(proj / "marked"),
+                    str(FIXTURES / "marked.c")], check=True)
+    # suite.leaky keeps 5 x 300 B: a per-test leak budget of 1000 B fails it, and only it
+    (proj / "memray.yml").write_text("version: 1\ntests:\n  - match: 'suite.leaky'\n    leak-budget: 1000B\n")
+    proc, res = act(tmp_path, proj, command="./marked 1", manifest="memray.yml", junit="j.xml")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert res["outputs"]["status"] == "failed" and res["outputs"]["failures"] == "1"
+    assert annotations(proc) == [
+        "::error title=suite.leaky::leaked 1.465KiB exceeds budget 1000B (+50.0%25)"]
+
+    # a baseline from scale 1, then scale 2 doubles suite.churn's churn: 108000 -> 208000 B
+    base = "memray-baseline.json"
+    proc, res = act(tmp_path, proj, command="./marked 1", update_baseline=base)
+    assert proc.returncode == 0 and res["outputs"]["status"] == "passed", proc.stderr
+    assert json.loads((proj / base).read_text())["format"] == "memray-baseline"
+    proc, res = act(tmp_path, proj, command="./marked 2", baseline=base, max_increase="10%", junit="j.xml")
+    assert proc.returncode == 1 and res["outputs"]["status"] == "failed", proc.stderr
+    suite = next(iter(junitparser.JUnitXml.fromfile(res["outputs"]["junit"])))
+    regressions = [c for c in suite if c.result and c.result[0].type == "Regression"]
+    assert "suite.churn" in [c.name for c in regressions]
+    proc, res = act(tmp_path, proj, command="./marked 2", baseline=base, max_increase="+100000B")
+    assert proc.returncode == 0 and res["outputs"]["status"] == "passed", proc.stderr
