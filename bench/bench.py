@@ -261,8 +261,8 @@ def main():
         for report, extra in [("stats", []), ("summary", []), ("tree", []), ("flamegraph", ["-f", "-o"]),
                               ("table", ["-f", "-o"]), ("transform", ["csv", "-f", "-o"])]:
             out = tmp / ("report-" + report)
-            args = [str(memray), report] + extra + ([str(out)] if extra else []) + [str(big)]
-            (secs, _, _), _ = best(2, lambda: timed(args))
+            cmd = [str(memray), report] + extra + ([str(out)] if extra else []) + [str(big)]
+            (secs, _, _), _ = best(2, lambda: timed(cmd))
             size = " (%.0f KiB)" % (out.stat().st_size / 1024) if out.exists() else ""
             print("  %-10s %.3f s, %.3f s per million records%s" % (report, secs, secs / records * 1e6, size))
         python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
