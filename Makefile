@@ -178,6 +178,9 @@ demo: all
 	$(CC) -g -O1 -o $(B)/example tests/fixtures/example.c
 	$(B)/memray run -f -o $(B)/example.bin $(B)/example
 	$(B)/memray stats $(B)/example.bin
+	@echo; echo "== the same for a Python script, with Python frames"
+	$(B)/memray run -q -f -o $(B)/example-py.bin tests/fixtures/py_alloc.py || true
+	$(B)/memray tree -b 4 $(B)/example-py.bin
 
 bench: all
 	$(PYTHON) bench/bench.py --build $(abspath $(B))
