@@ -206,3 +206,26 @@ def test_temporal_time_ranges(fixtures, tmp_path):
     bad = run("flamegraph", "--temporal", "--leaks", out)
     assert bad.returncode == 2 and "does not go with" in bad.stderr
     assert run("table", "--temporal", out).returncode == 2
+
+
+@pytest.mark.parametrize("report", ["flamegraph", "table"])
+def test_hostile_python_names_are_text(tmp_path, report):
+    """A Python script whose path and function name hold markup: text, never markup."""
+    weird = tmp_path / 'py<img src=x onerror="document.title=\'pwned\'">&dir'
+    weird.mkdir()
+    script = weird / "alloc.py"
+    # a function named by a string is still a code object with that co_name
+    script.write_text("ns = {}\n"
+                      "exec(compile('def f():\\n    return bytearray(3_000_000)\\n', __file__, 'exec'), ns)\n"
+                      "ns['f'].__code__ = ns['f'].__code__.replace(co_name='<b>bold</b>')\n"
+                      "x = ns['f']()\n")
+    _, out = record(tmp_path, script)
+    html = tmp_path / "weird-py.html"
+    assert run(report, "-o", html, out).returncode == 0, out
+    text = html.read_text()
+    assert "<img" not in text and "<b>bold" not in text
+    dom = dom_after_scripts(html, tmp_path)
+    assert "<img" not in dom and "<b>" not in dom
+    assert re.search(r"<title>memray: [a-z ]+ at the peak</title>", dom)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in dom
+    assert "py&lt;img src=x onerror=\"document.title='pwned'\"&gt;&amp;dir/alloc.py" in dom
