@@ -122,6 +122,7 @@ static int add_node(struct analysis *a, uint32_t parent, uint64_t ip, uint32_t c
 	n->generation = pv->generation;
 	n->ip = ip;
 	n->code = code;
+	n->module = ANALYSIS_MODULE_UNKNOWN;
 	return 0;
 }
 
@@ -482,7 +483,11 @@ int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, st
 						       ANALYSIS_PYTHON_MODULE, 0 };
 			continue;
 		}
-		m = module_of(a, node);
+		if (node->module == ANALYSIS_MODULE_UNKNOWN) {	/* looked up once per node */
+			m = module_of(a, node);
+			a->nodes[id].module = m ? (int32_t)(m - a->modules) : ANALYSIS_MODULE_NONE;
+		}
+		m = node->module >= 0 ? &a->modules[node->module] : NULL;
 		if (m) {
 			n += symbolizer_lookup(s, &m->sym, node->ip, out + n, max - n);
 		} else {

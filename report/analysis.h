@@ -41,6 +41,9 @@ struct analysis_node {
 	uint64_t generation;	/* module set in force when it was recorded */
 	uint64_t ip;		/* a return address; for a Python frame its line */
 	uint32_t code;		/* a Python frame: 1 + index into codes; 0: native */
+	int32_t module;		/* index into modules, once looked up; or one of: */
+#define ANALYSIS_MODULE_UNKNOWN (-2)	/* not looked up yet */
+#define ANALYSIS_MODULE_NONE (-1)	/* in no module */
 };
 
 /* a Python code object (CODE record) */
