@@ -79,6 +79,16 @@ static void build(struct strbuf *file, int with_end)
 	strbuf_add(file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
 }
 
+/* a SEGMENT record of pid 1 with no executable and no arguments, at p; the end */
+static uint8_t *put_bare_segment(uint8_t *p)
+{
+	*p++ = CAPTURE_REC_SEGMENT;
+	for (int i = 0; i < 4; i++)
+		p = codec_put_varint(p, 1);
+	p = codec_put_string(p, "", 0, 1);
+	return codec_put_varint(p, 0);
+}
+
 static char *write_temp(const void *data, size_t len)
 {
 	char *path = strdup("/tmp/memray-test-reader-XXXXXX");
@@ -243,11 +253,7 @@ START_TEST(ids_out_of_range_and_unknown_types)
 	keep = codec_get_u32((uint8_t *)file.buf + 12);
 	for (int variant = 0; variant < 8; variant++) {
 		p = raw;
-		*p++ = CAPTURE_REC_SEGMENT;
-		for (int i = 0; i < 4; i++)
-			p = codec_put_varint(p, 1);
-		p = codec_put_string(p, "", 0, 1);
-		p = codec_put_varint(p, 0);
+		p = put_bare_segment(p);
 		*p++ = CAPTURE_REC_THREAD;
 		p = codec_put_varint(p, 5);
 		if (variant == 0) {	/* a stack that was never defined */
@@ -310,11 +316,7 @@ static void build_python(struct strbuf *file, int extra)
 	uint8_t raw[128], *p = raw, out[256];
 
 	build(file, 1);
-	*p++ = CAPTURE_REC_SEGMENT;
-	for (int i = 0; i < 4; i++)
-		p = codec_put_varint(p, 1);
-	p = codec_put_string(p, "", 0, 1);
-	p = codec_put_varint(p, 0);
+	p = put_bare_segment(p);
 	*p++ = CAPTURE_REC_CODE;
 	p = codec_put_varint(p, 1);
 	p = codec_put_string(p, "make_array", 10, 20);
