@@ -14,7 +14,7 @@ struct pass {
 	struct ci_windows *ws;
 	struct heapmodel *hm;	/* the open window's model, or NULL */
 	uint32_t base;		/* stack id shift of the current image */
-	uint32_t frames;	/* FRAME records so far, all images */
+	uint32_t frames;	/* FRAME and PYFRAME records so far, all images */
 };
 
 static int by_bytes(const void *x, const void *y)
@@ -136,6 +136,7 @@ static int on_record(struct pass *p, const struct capture_record *rec)
 		return heapmodel_free_block(p->hm, rec->address, rec->size, rec->allocator) < 0 ?
 			error("check: out of memory") : 0;
 	case CAPTURE_REC_FRAME:
+	case CAPTURE_REC_PYFRAME:	/* both are stack nodes: ids count them alike */
 		p->frames++;
 		return 0;
 	case CAPTURE_REC_SEGMENT:

@@ -424,3 +424,15 @@ def test_markers_in_forked_children(tmp_path):
     assert "1.367KiB (1400 bytes) in 2 allocations at %s" % where in result.stderr
     assert "memray check: pass child.b (leaks): leaked 0B within budget 0B (0 bytes, limit 0)" in result.stderr
     assert set(failed_cases(tmp_path / "j.xml")) == {("child.a", "memray.leaks")}
+
+
+def test_markers_in_an_image_after_python(marked, tmp_path):
+    """Python execs the marked C program: the test's stacks are numbered after
+    the Python image's nodes, PYFRAME ones included, and must still name it."""
+    (tmp_path / "memray.yml").write_text("version: 1\ntests:\n  - match: 'suite.leaky'\n    leak-budget: 1499\n")
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--", PYTHON, "-c",
+                 "import os, sys; x = [bytearray(1000) for i in range(50)]; "
+                 "os.execv(sys.argv[1], [sys.argv[1]])", marked)
+    assert result.returncode == 1, result.stderr
+    leaky = "leaky:%s:%d" % (FIXTURES / "marked.c", line_of("marked.c", "leaky"))
+    assert "1.465KiB (1500 bytes) in 5 allocations at %s" % leaky in result.stderr, result.stderr
