@@ -524,25 +524,28 @@ const char *analysis_thread_label(struct analysis *a, uint32_t tid)
 	return a->thread_labels[i] ? a->thread_labels[i] : "thread ?";
 }
 
-int analysis_is_runtime(const char *path)
-{
-	static const char *const runtime[] = { "libc.so", "libc-", "libstdc++.so", "libgcc_s.so",
-					       "ld-linux", "libm.so", "libm-", "libpthread" };
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++)
-		if (!strncmp(base, runtime[i], strlen(runtime[i])))
-			return 1;
-	return 0;
-}
-
 static int starts_with_any(const char *s, const char *const *prefixes, size_t n)
 {
 	for (size_t i = 0; s && i < n; i++)
 		if (!strncmp(s, prefixes[i], strlen(prefixes[i])))
 			return 1;
 	return 0;
+}
+
+/* the file name of a module path */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+int analysis_is_runtime(const char *path)
+{
+	static const char *const runtime[] = { "libc.so", "libc-", "libstdc++.so", "libgcc_s.so",
+					       "ld-linux", "libm.so", "libm-", "libpthread" };
+
+	return starts_with_any(base_name(path), runtime, sizeof(runtime) / sizeof(runtime[0]));
 }
 
 /*
@@ -570,10 +573,9 @@ int analysis_is_hidden(const struct sym_frame *f)
 /* the Python interpreter's own code: with --native, a location is the Python line instead */
 static int is_interpreter(const char *path)
 {
-	const char *base = strrchr(path, '/');
+	static const char *const interpreter[] = { "python3", "libpython3" };
 
-	base = base ? base + 1 : path;
-	return !strncmp(base, "python3", 7) || !strncmp(base, "libpython3", 10);
+	return starts_with_any(base_name(path), interpreter, sizeof(interpreter) / sizeof(interpreter[0]));
 }
 
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
