@@ -318,7 +318,6 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		c = &a->codes[a->ncodes];
 		c->function = own(a, rec->label.s, rec->label.len);
 		c->file = own(a, rec->path.s, rec->path.len);
-		c->first_line = (unsigned)rec->line;
 		if (!c->function || !c->file)
 			return -1;
 		a->ncodes++;

@@ -49,7 +49,6 @@ struct analysis_node {
 /* a Python code object (CODE record) */
 struct analysis_code {
 	const char *function, *file;
-	unsigned first_line;
 };
 
 /* the module name Python frames carry in struct sym_frame */

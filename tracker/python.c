@@ -15,7 +15,7 @@
 #include "tracker/python.h"
 #include "tracker/tracker.h"
 
-int tracker_python_on;
+static int tracker_python_on;	/* tracker_python_init() returned 1 */
 
 static struct py_layout L;	/* the running interpreter's */
 

@@ -64,9 +64,6 @@ struct py_raw {
  */
 int tracker_python_init(void);
 
-/* nonzero once tracker_python_init() returned 1 */
-extern int tracker_python_on;
-
 /*
  * The calling thread's Python frames, innermost first, at most max.
  * Returns the count (0 outside Python).
