@@ -44,7 +44,7 @@ REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TRACKER_SRC = $(filter-out tracker/pylayout.c,$(wildcard tracker/*.c))
 # what the tracker links of the capture code: no stdio, no malloc
-TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c report/heapmodel.c
+TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c capture/heapmodel.c
 
 LIB_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC) $(CAPTURE_SRC) $(REPORT_SRC)) $(B)/obj/web_assets.o
 WEB = report/web/node_modules
@@ -157,7 +157,7 @@ sanitize:
 FUZZ_SECONDS ?= 20
 FUZZ_LIMIT ?= -max_total_time=$(FUZZ_SECONDS)
 FUZZ_CORPUS ?= $(B)/fuzz/corpus
-FUZZ_SRC = tests/fuzz/fuzz_capture.c $(COMMON_SRC) $(CAPTURE_SRC) report/analysis.c report/heapmodel.c \
+FUZZ_SRC = tests/fuzz/fuzz_capture.c $(COMMON_SRC) $(CAPTURE_SRC) report/analysis.c \
 	report/symbols.c
 $(B)/fuzz/fuzz_capture: $(FUZZ_SRC)
 	@mkdir -p $(dir $@)

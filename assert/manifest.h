@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "assert/suppress.h"
+#include "report/suppress.h"
 
 enum limit_kind { LIMIT_PEAK, LIMIT_LEAKS, LIMIT_COUNT, LIMIT_KINDS };
 

@@ -10,6 +10,27 @@
 #include "common/strbuf.h"
 #include "common/units.h"
 
+/*
+ * Append the first CI_TOP_STACKS lines of ls to sb, one per line:
+ * "  SIZE (N bytes) in K allocations at LOC", with " (suppressed by 'GLOB')"
+ * for suppressed lines.
+ */
+static void lines_format(struct strbuf *sb, const struct ci_lines *ls)
+{
+	for (size_t i = 0; i < ls->n && i < CI_TOP_STACKS; i++) {
+		const struct ci_stack_line *l = &ls->l[i];
+		char size[UNITS_BUF];
+
+		strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
+			    (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
+		if (l->suppressed_by)
+			strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob, l->suppressed_by->why);
+		strbuf_addch(sb, '\n');
+	}
+	if (ls->n > CI_TOP_STACKS)
+		strbuf_addf(sb, "  ... and %zu more locations\n", ls->n - CI_TOP_STACKS);
+}
+
 static const char *const whole_names[LIMIT_KINDS] = { "peak memory", "leaked memory", "allocations" };
 static const char *const test_rules[LIMIT_KINDS] = { "peak", "leaks", "allocations" };
 static const char *const what[LIMIT_KINDS] = { "peak", "leaked", "allocations" };
@@ -72,7 +93,7 @@ static void add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_
 	if (k == LIMIT_LEAKS) {
 		if (s->leak_stacks.n) {
 			strbuf_addstr(d, "leaked at:\n");
-			ci_lines_format(d, &s->leak_stacks);
+			lines_format(d, &s->leak_stacks);
 		}
 		if (s->suppressed_stacks.n) {
 			char h[UNITS_BUF];
@@ -80,11 +101,11 @@ static void add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_
 			strbuf_addf(d, "suppressed, not counted: %s (%llu bytes) in %llu allocations:\n",
 				    units_human(h, s->suppressed), (unsigned long long)s->suppressed,
 				    (unsigned long long)s->suppressed_count);
-			ci_lines_format(d, &s->suppressed_stacks);
+			lines_format(d, &s->suppressed_stacks);
 		}
 	} else if (s->peak_stacks.n) {
 		strbuf_addstr(d, k == LIMIT_PEAK ? "live at the peak:\n" : "the peak's stacks:\n");
-		ci_lines_format(d, &s->peak_stacks);
+		lines_format(d, &s->peak_stacks);
 	}
 }
 

@@ -16,7 +16,6 @@
 #include "common/units.h"
 #include "report/analysis.h"
 
-#define MAX_FRAMES 256
 #define LOCATE_MAX 20	/* stacks symbolized for a peak's top lines */
 
 /* one capture, analysed (and its windows read) and ready to symbolize */
@@ -92,32 +91,16 @@ static void lines_release(struct ci_lines *ls)
 	ls->n = 0;
 }
 
-void ci_lines_format(struct strbuf *sb, const struct ci_lines *ls)
-{
-	for (size_t i = 0; i < ls->n && i < CI_TOP_STACKS; i++) {
-		const struct ci_stack_line *l = &ls->l[i];
-		char size[UNITS_BUF];
-
-		strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
-			    (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
-		if (l->suppressed_by)
-			strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob, l->suppressed_by->why);
-		strbuf_addch(sb, '\n');
-	}
-	if (ls->n > CI_TOP_STACKS)
-		strbuf_addf(sb, "  ... and %zu more locations\n", ls->n - CI_TOP_STACKS);
-}
-
 /* a leak of `bytes` at stack into the subject: suppressed or not */
 static int add_leak(struct ci_subject *s, struct capture *c, const struct suppress_list *sup, uint32_t stack,
 		    uint64_t bytes, uint64_t count)
 {
-	static struct sym_frame frames[MAX_FRAMES];
+	const struct sym_frame *frames;
 	const struct suppress_pattern *by = NULL;
 	const char *loc = analysis_location(&c->a, c->sym, stack);
 
 	if (sup && sup->n) {
-		int n = analysis_frames(&c->a, c->sym, stack, frames, MAX_FRAMES);
+		int n = analysis_stack(&c->a, c->sym, stack, &frames);
 
 		by = suppress_match(sup, frames, n);
 	}
@@ -156,9 +139,9 @@ static int peak_lines(struct ci_lines *ls, struct capture *c, struct ci_stack_by
  */
 static const char *check_test_of(struct capture *c, uint32_t stack, const char **fn)
 {
-	static struct sym_frame frames[MAX_FRAMES];
+	const struct sym_frame *frames;
 	static char name[256];
-	int n = analysis_frames(&c->a, c->sym, stack, frames, MAX_FRAMES);
+	int n = analysis_stack(&c->a, c->sym, stack, &frames);
 
 	for (int i = 0; i + 1 < n; i++) {
 		const char *f = frames[i].function, *outer = frames[i + 1].function;

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "assert/suppress.h"
+#include "report/suppress.h"
 
 #define CI_TOP_STACKS 5
 
@@ -70,13 +70,5 @@ struct ci_results {
  */
 int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks, struct ci_results *out);
 void ci_results_release(struct ci_results *res);
-
-struct strbuf;
-/*
- * Append the first CI_TOP_STACKS lines of ls to sb, one per line:
- * "  SIZE (N bytes) in K allocations at LOC", with " (suppressed by 'GLOB')"
- * for suppressed lines.
- */
-void ci_lines_format(struct strbuf *sb, const struct ci_lines *ls);
 
 #endif

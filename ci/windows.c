@@ -8,7 +8,7 @@
 
 #include "capture/reader.h"
 #include "common/error.h"
-#include "report/heapmodel.h"
+#include "capture/heapmodel.h"
 
 struct pass {
 	struct ci_windows *ws;

@@ -31,7 +31,6 @@ static const char summary_usage[] =
 	"\n"
 	"exit status: 0 success, 1 unreadable or damaged capture, 2 usage error.\n";
 
-#define MAX_FRAMES 4096
 
 struct row {
 	const char *function, *file;	/* symbolizer-owned */
@@ -79,7 +78,7 @@ static int by_column(const void *x, const void *y)
 
 static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 {
-	static struct sym_frame frames[MAX_FRAMES];
+	const struct sym_frame *frames;
 
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct analysis_entry *e = &a->entries[i];
@@ -87,7 +86,7 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 
 		if (!e->peak_bytes && !e->peak_count)
 			continue;
-		n = analysis_frames(a, s, e->stack, frames, MAX_FRAMES);
+		n = analysis_stack(a, s, e->stack, &frames);
 		for (int k = 0; k < n; k++) {
 			struct row *r;
 

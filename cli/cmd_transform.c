@@ -35,7 +35,6 @@ static const char transform_usage[] =
 	"\n"
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n";
 
-#define MAX_FRAMES 4096
 
 static void csv_field(struct strbuf *out, const char *s)
 {
@@ -123,7 +122,7 @@ static void json_string(struct strbuf *out, const char *s)
  */
 static int write_graph(struct strbuf *out, struct reading *rd, int leaks, int speedscope)
 {
-	static struct sym_frame frames[MAX_FRAMES];
+	const struct sym_frame *frames;
 	struct frame_ids ids = { 0 };
 	struct strbuf events = STRBUF_INIT;
 	struct sym_frame **keep = NULL;
@@ -139,7 +138,7 @@ static int write_graph(struct strbuf *out, struct reading *rd, int leaks, int sp
 
 		if (!bytes)
 			continue;
-		n = analysis_frames(&rd->a, rd->sym, e->stack, frames, MAX_FRAMES);
+		n = analysis_stack(&rd->a, rd->sym, e->stack, &frames);
 		copy = malloc((size_t)(n ? n : 1) * sizeof(*copy));
 		grown = realloc(keep, (nkeep + 1) * sizeof(*keep));
 		if (!copy || !grown) {
@@ -228,7 +227,7 @@ out:
 
 static void write_csv(struct strbuf *out, struct reading *rd, int leaks)
 {
-	static struct sym_frame frames[MAX_FRAMES];
+	const struct sym_frame *frames;
 	struct strbuf stack = STRBUF_INIT;
 
 	strbuf_addstr(out, "allocator,num_allocations,size,stack_trace\r\n");
@@ -239,7 +238,7 @@ static void write_csv(struct strbuf *out, struct reading *rd, int leaks)
 
 		if (!bytes && !count)
 			continue;
-		n = analysis_frames(&rd->a, rd->sym, e->stack, frames, MAX_FRAMES);
+		n = analysis_stack(&rd->a, rd->sym, e->stack, &frames);
 		strbuf_reset(&stack);
 		for (int k = 0; k < n; k++)
 			strbuf_addf(&stack, "%s%s;%s;%u", k ? "|" : "", frames[k].function,

@@ -11,8 +11,6 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 
-#define MAX_STACK_FRAMES 4096
-
 struct analysis_private {
 	struct heapmodel *hm;	/* the current image's heap */
 	uint32_t base;		/* stack id offset of the current image */
@@ -30,6 +28,7 @@ struct analysis_private {
 	size_t names_cap;
 	const char **locations;	/* by stack id, filled lazily */
 	struct strbuf strings;	/* owns location strings, NUL-separated */
+	struct sym_stack location_stack;	/* analysis_location()'s own, apart from the symbolizer's */
 	char **owned;		/* module strings */
 	size_t nowned, owned_cap;
 	struct analysis_options opts;
@@ -418,6 +417,7 @@ void analysis_release(struct analysis *a)
 		free(pv->tid_set);
 		free(pv->names);
 		free(pv->locations);
+		free(pv->location_stack.frames);
 		strbuf_release(&pv->strings);
 		free(pv);
 	}
@@ -467,19 +467,20 @@ static const struct analysis_module *module_of(const struct analysis *a, const s
 	return later ? later : any;
 }
 
-int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, struct sym_frame *out, int max)
+/* append the frames of stack id `stack` to st, innermost first: 0, or -1 when out of memory */
+static int stack_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, struct sym_stack *st)
 {
-	int n = 0;
-
-	for (uint32_t id = stack; id && id < a->nnodes && n < max; id = a->nodes[id].parent) {
+	for (uint32_t id = stack; id && id < a->nnodes; id = a->nodes[id].parent) {
 		const struct analysis_node *node = &a->nodes[id];
 		const struct analysis_module *m;
+		struct sym_frame f;
 
 		if (node->code) {
 			const struct analysis_code *c = &a->codes[node->code - 1];
 
-			out[n++] = (struct sym_frame){ c->function, c->file, (unsigned)node->ip,
-						       ANALYSIS_PYTHON_MODULE, 0 };
+			f = (struct sym_frame){ c->function, c->file, (unsigned)node->ip, ANALYSIS_PYTHON_MODULE, 0 };
+			if (sym_stack_push(st, &f) < 0)
+				return -1;
 			continue;
 		}
 		if (node->module == ANALYSIS_MODULE_UNKNOWN) {	/* looked up once per node */
@@ -488,17 +489,31 @@ int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, st
 		}
 		m = node->module >= 0 ? &a->modules[node->module] : NULL;
 		if (m) {
-			n += symbolizer_lookup(s, &m->sym, node->ip, out + n, max - n);
+			if (symbolizer_push(s, st, &m->sym, node->ip) < 0)
+				return -1;
 		} else {
 			char buf[32];
 			const char *name;
 
 			snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)node->ip);
 			name = own(a, buf, strlen(buf));
-			out[n++] = (struct sym_frame){ name ? name : "?", NULL, 0, "?", 0 };
+			f = (struct sym_frame){ name ? name : "?", NULL, 0, "?", 0 };
+			if (sym_stack_push(st, &f) < 0)
+				return -1;
 		}
 	}
-	return n;
+	return 0;
+}
+
+int analysis_stack(struct analysis *a, struct symbolizer *s, uint32_t stack, const struct sym_frame **out)
+{
+	struct sym_stack *st = symbolizer_stack(s);
+
+	*out = NULL;
+	if (stack_frames(a, s, stack, st) < 0)
+		return -1;
+	*out = st->frames;
+	return (int)st->n;
 }
 
 const char *analysis_thread_label(struct analysis *a, uint32_t tid)
@@ -579,9 +594,8 @@ static int is_interpreter(const char *path)
 
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
 {
-	static struct sym_frame frames[MAX_STACK_FRAMES];
 	struct analysis_private *pv = a->priv;
-	const struct sym_frame *pick;
+	const struct sym_frame *pick, *frames;
 	struct strbuf sb = STRBUF_INIT;
 	char *loc;
 	int n;
@@ -590,7 +604,11 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 		return "<stack trace unavailable>";
 	if (pv->locations[stack])
 		return pv->locations[stack];
-	n = analysis_frames(a, s, stack, frames, MAX_STACK_FRAMES);
+	pv->location_stack.n = 0;
+	if (stack_frames(a, s, stack, &pv->location_stack) < 0)
+		return "<out of memory>";
+	frames = pv->location_stack.frames;
+	n = (int)pv->location_stack.n;
 	if (!n)
 		return "<stack trace unavailable>";
 	pick = NULL;

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "capture/format.h"
-#include "report/heapmodel.h"
+#include "capture/heapmodel.h"
 #include "report/symbols.h"
 
 struct capture_reader;
@@ -142,9 +142,11 @@ void analysis_release(struct analysis *a);
 
 /*
  * The frames of stack id `stack`, innermost first (inlined frames
- * included), at most max. Returns the count.
+ * included), however deep. *out points into the symbolizer's scratch stack
+ * (symbolizer_stack()): valid until the next call that uses s that way.
+ * Returns the count, or -1 when out of memory (no message).
  */
-int analysis_frames(struct analysis *a, struct symbolizer *s, uint32_t stack, struct sym_frame *out, int max);
+int analysis_stack(struct analysis *a, struct symbolizer *s, uint32_t stack, const struct sym_frame **out);
 
 /*
  * "function:file:line" of the innermost frame outside the Python

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FRAMES 4096
 
 static size_t child(struct calltree *t, size_t parent, const struct sym_frame *f)
 {
@@ -64,7 +63,7 @@ static int by_bytes(const void *x, const void *y)
 int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
 		   size_t biggest, int inverted)
 {
-	static struct sym_frame frames[MAX_FRAMES];
+	const struct sym_frame *frames;
 	size_t *order = malloc((a->nentries + 1) * sizeof(*order)), n = 0;
 
 	t->cap = 256;
@@ -83,7 +82,7 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 	for (size_t k = 0; k < n && (!biggest || k < biggest); k++) {
 		const struct analysis_entry *e = &a->entries[order[k]];
 		uint64_t bytes = bytes_of(e, view), count = count_of(e, view);
-		int nf = analysis_frames(a, s, e->stack, frames, MAX_FRAMES);
+		int nf = analysis_stack(a, s, e->stack, &frames);
 		size_t at = 0;
 
 		t->nodes[0].bytes += bytes;

@@ -192,7 +192,7 @@ static void page_head(struct strbuf *out, const struct analysis *a, const char *
  */
 static void json_timeline(struct strbuf *out, struct analysis *a, struct symbolizer *s)
 {
-	static struct sym_frame frames[4096];
+	const struct sym_frame *frames;
 	struct calltree labels = { 0 };	/* a flat tree: node i is label i, under the root */
 	struct strbuf loc = STRBUF_INIT;
 	char *seen = calloc(a->nentries + 1, 1);
@@ -213,7 +213,7 @@ static void json_timeline(struct strbuf *out, struct analysis *a, struct symboli
 		if (seen[entry])
 			continue;
 		seen[entry] = 1;
-		n = analysis_frames(a, s, a->entries[entry].stack, frames, 4096);
+		n = analysis_stack(a, s, a->entries[entry].stack, &frames);
 		strbuf_addf(out, "%s\"%u\":[", first ? "" : ",", entry);
 		first = 0;
 		for (int k = n - 1, any = 0; k >= 0; k--) {
@@ -343,7 +343,7 @@ static const char table_script[] =
 int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
 	       const char *title)
 {
-	static struct sym_frame frames[4096];
+	const struct sym_frame *frames;
 	const char *what = view == HTML_LEAKS ? "allocations leaked (live at exit)"
 			   : view == HTML_TEMPORARY ? "temporary allocations" : "allocations live at the peak";
 	struct strbuf loc = STRBUF_INIT;
@@ -373,7 +373,7 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 		strbuf_addf(out, ",%llu,%llu,", (unsigned long long)bytes, (unsigned long long)count);
 		json_text(out, capture_allocator_name(e->kind));
 		strbuf_addstr(out, ",[");
-		n = analysis_frames(a, s, e->stack, frames, 4096);
+		n = analysis_stack(a, s, e->stack, &frames);
 		for (int k = 0; k < n; k++) {
 			strbuf_reset(&loc);
 			strbuf_addf(&loc, "%s at %s:%u", frames[k].function, frames[k].file ? frames[k].file : frames[k].module,

@@ -14,9 +14,10 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 
-#define MAX_INLINE 32
+#define MAX_INLINE SYM_MAX_INLINE
 
 struct module {
 	char *path;
@@ -49,6 +50,7 @@ struct symbolizer {
 	/* interned strings: open addressing over chunk memory */
 	const char **strings;
 	size_t strings_mask, strings_used;
+	struct sym_stack scratch;	/* lent by symbolizer_stack() */
 };
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -84,6 +86,7 @@ void symbolizer_free(struct symbolizer *s)
 		free(s->mods[i].path);
 	}
 	free(s->mods);
+	free(s->scratch.frames);
 	free(s->cache);
 	free(s->strings);
 	while (s->chunks) {
@@ -407,5 +410,30 @@ int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t
 	}
 	n = n < max ? n : max;
 	memcpy(out, frames, (size_t)n * sizeof(*out));
+	return n;
+}
+
+struct sym_stack *symbolizer_stack(struct symbolizer *s)
+{
+	s->scratch.n = 0;
+	return &s->scratch;
+}
+
+int sym_stack_push(struct sym_stack *st, const struct sym_frame *f)
+{
+	if (GROW(st->frames, st->n + 1, st->alloc) < 0)
+		return -1;
+	st->frames[st->n++] = *f;
+	return 0;
+}
+
+int symbolizer_push(struct symbolizer *s, struct sym_stack *st, const struct sym_module *m, uint64_t ip)
+{
+	int n;
+
+	if (GROW(st->frames, st->n + SYM_MAX_INLINE, st->alloc) < 0)
+		return -1;
+	n = symbolizer_lookup(s, m, ip, st->frames + st->n, SYM_MAX_INLINE);
+	st->n += (size_t)n;
 	return n;
 }

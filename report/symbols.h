@@ -47,6 +47,19 @@ struct sym_frame {
 
 struct symbolizer;
 
+/* the most frames one address resolves to: itself and the functions inlined into it */
+#define SYM_MAX_INLINE 32
+
+/*
+ * A whole stack of frames, innermost first, in an array that grows as
+ * needed (no depth limit). The symbolizer lends one (symbolizer_stack());
+ * callers that need a second keep their own, zeroed, and free .frames.
+ */
+struct sym_stack {
+	struct sym_frame *frames;
+	size_t n, alloc;
+};
+
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
 
@@ -59,6 +72,19 @@ int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t
 		      int max);
 
 /* a demangled name the caller frees, or NULL if name is not mangled */
+/*
+ * The symbolizer's own scratch stack, emptied: what a caller builds in it
+ * stays valid until the next call with this symbolizer.
+ */
+struct sym_stack *symbolizer_stack(struct symbolizer *s);
+/*
+ * Append the frames ip resolves to in module m (inlined ones first) to st.
+ * Returns the frames added (0 when m cannot be read), or -1 when out of memory.
+ */
+int symbolizer_push(struct symbolizer *s, struct sym_stack *st, const struct sym_module *m, uint64_t ip);
+/* append one frame: 0, or -1 when out of memory */
+int sym_stack_push(struct sym_stack *st, const struct sym_frame *f);
+
 char *symbols_demangle(const char *name);
 
 #endif

@@ -25,7 +25,7 @@
 #include "capture/format.h"
 #include "capture/header.h"
 #include "common/strbuf.h"
-#include "report/heapmodel.h"
+#include "capture/heapmodel.h"
 #include "tracker/python.h"
 #include "tracker/tracker.h"
 

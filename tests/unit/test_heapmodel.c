@@ -1,5 +1,5 @@
 /*
- * Unit tests of report/heapmodel: exact peaks and leaks on hand-made
+ * Unit tests of capture/heapmodel: exact peaks and leaks on hand-made
  * sequences, and the lazy peak snapshot against a brute-force model that
  * recomputes everything after every event.
  */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "capture/format.h"
-#include "report/heapmodel.h"
+#include "capture/heapmodel.h"
 #include "tests/unit/unit.h"
 
 static const struct heapmodel_entry *find(const struct heapmodel *hm, uint32_t stack, unsigned kind)

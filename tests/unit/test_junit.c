@@ -1,4 +1,4 @@
-/* Unit tests of junit/ and assert/suppress: escaping for XML, Markdown and GitHub, and suppression globs. */
+/* Unit tests of junit/ and report/suppress: escaping for XML, Markdown and GitHub, and suppression globs. */
 #include <check.h>
 #include <libxml/parser.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "assert/suppress.h"
+#include "report/suppress.h"
 #include "common/strbuf.h"
 #include "junit/junit.h"
 #include "tests/unit/unit.h"

@@ -6,66 +6,11 @@
 #include <unistd.h>
 
 #include "assert/manifest.h"
+#include "tests/unit/fault.h"
 #include "tests/unit/unit.h"
 
 static char errors[4096];
 
-/*
- * Fault injection: this program's own malloc family, which libyaml and
- * the manifest code reach too. Armed with a countdown, it fails every
- * allocation after the first `fault_left`, and counts the blocks live.
- * Not under ASan, whose allocator must own every block.
- */
-#ifndef __SANITIZE_ADDRESS__
-#define HAS_FAULTS 1
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t n);
-void __libc_free(void *p);
-
-static int fault_armed;
-static long fault_left, fault_live;
-
-static int fault_fails(void)
-{
-	return fault_armed && fault_left-- <= 0;
-}
-
-void *malloc(size_t n)
-{
-	void *p = fault_fails() ? NULL : __libc_malloc(n);
-
-	fault_live += p != NULL;
-	return p;
-}
-
-void *calloc(size_t n, size_t size)
-{
-	void *p = fault_fails() ? NULL : __libc_calloc(n, size);
-
-	fault_live += p != NULL;
-	return p;
-}
-
-void *realloc(void *old, size_t n)
-{
-	void *p;
-
-	if (old && !n) {
-		fault_live--;
-		return __libc_realloc(old, 0);
-	}
-	p = fault_fails() ? NULL : __libc_realloc(old, n);
-	fault_live += p && !old;
-	return p;
-}
-
-void free(void *p)
-{
-	fault_live -= p != NULL;
-	__libc_free(p);
-}
-#endif
 
 /* parse text as "memray.yml"; the error output lands in errors[] */
 static int parse(struct manifest *m, const char *text)
@@ -230,7 +175,7 @@ START_TEST(truncated_and_flipped)
 }
 END_TEST
 
-#ifdef HAS_FAULTS
+#if FAULT_INJECTION
 /* every allocation failing in turn: an error each time, nothing leaked, then success */
 START_TEST(out_of_memory)
 {
@@ -244,17 +189,17 @@ START_TEST(out_of_memory)
 	setvbuf(stderr, NULL, _IONBF, 0);
 	for (n = 0;; n++) {
 		struct manifest m = MANIFEST_INIT;
-		long live = fault_live;
+		long live = fault_live_allocs();
 
-		fault_left = n;
-		fault_armed = 1;
+		fault_fail_alloc_after(n);
 		ret = manifest_parse(&m, text, strlen(text), "memray.yml");
 		complete = m.ntests == 1 && m.sup.n == 2 && m.baseline;
 		manifest_release(&m);
-		fault_armed = 0;	/* before any ck_assert, which allocates */
+		fault_reset();	/* before any ck_assert, which allocates */
 		if (!ret)
 			ck_assert(complete);
-		ck_assert_msg(fault_live == live, "allocation %d failing leaked %ld blocks", n, fault_live - live);
+		ck_assert_msg(fault_live_allocs() == live, "allocation %d failing leaked %ld blocks", n,
+			      fault_live_allocs() - live);
 		if (!ret)
 			break;
 		ck_assert_int_eq(ret, -1);
@@ -283,7 +228,7 @@ int main(void)
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, increase_forms);
 	tcase_add_test(tc, truncated_and_flipped);
-#ifdef HAS_FAULTS
+#if FAULT_INJECTION
 	tcase_add_test(tc, out_of_memory);
 #endif
 	tcase_add_test(tc, load_missing_file);

@@ -1,5 +1,5 @@
 /*
- * report/heapmodel: the heap as the analysis sees it, shared by the
+ * capture/heapmodel: the heap as the analysis sees it, shared by the
  * readers (report/analysis) and the tracker's --aggregate mode.
  *
  * Fed allocations and deallocations in stream order, it keeps live
@@ -21,8 +21,8 @@
  * Ownership: heapmodel_new() returns a model freed by heapmodel_free();
  * heapmodel_free(NULL) is a no-op.
  */
-#ifndef REPORT_HEAPMODEL_H
-#define REPORT_HEAPMODEL_H
+#ifndef CAPTURE_HEAPMODEL_H
+#define CAPTURE_HEAPMODEL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * assert/suppress: which stacks a leak rule leaves out.
+ * report/suppress: which stacks a leak rule leaves out.
  *
  * A suppression is a glob (fnmatch(3), no special meaning for '/') matched
  * against each frame of a stack: its function name, and its module path
@@ -12,8 +12,8 @@
  * Ownership: a suppress_list owns its patterns and reasons (copies); suppress_release()
  * frees them. The built-in table is static.
  */
-#ifndef ASSERT_SUPPRESS_H
-#define ASSERT_SUPPRESS_H
+#ifndef REPORT_SUPPRESS_H
+#define REPORT_SUPPRESS_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /*
- * assert/suppress: see suppress.h.
+ * report/suppress: see suppress.h.
  */
-#include "assert/suppress.h"
+#include "report/suppress.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>

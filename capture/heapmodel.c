@@ -1,7 +1,7 @@
 /*
- * report/heapmodel: see heapmodel.h.
+ * capture/heapmodel: see heapmodel.h.
  */
-#include "report/heapmodel.h"
+#include "capture/heapmodel.h"
 
 #include <string.h>
 #include <sys/mman.h>

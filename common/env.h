@@ -1,0 +1,29 @@
+/*
+ * common/env: the environment contract between memray's commands and the
+ * tracker they preload, spelled once.
+ *
+ * `memray run` and `memray check` (cli/) create the capture, write its
+ * header and exec the program with LD_PRELOAD naming the tracker and these
+ * variables set; the tracker (tracker/) reads them in every process it
+ * starts in, and puts them back into the environment of an exec when the
+ * program dropped them. The values are plain decimal or absolute paths.
+ */
+#ifndef COMMON_ENV_H
+#define COMMON_ENV_H
+
+/* absolute path of the root process's capture; forked children add ".<pid>" */
+#define ENV_OUTPUT "MEMRAY_OUTPUT"
+/* pid of the root process: a process with another pid is a forked child */
+#define ENV_PID "MEMRAY_PID"
+/* the capture header's flags (CAPTURE_F_*), decimal */
+#define ENV_OPTIONS "MEMRAY_OPTIONS"
+/* absolute path of the tracker library, to keep it in LD_PRELOAD across exec */
+#define ENV_TRACKER "MEMRAY_TRACKER"
+
+/* what users may set to steer where memray finds its parts */
+#define ENV_TRACKER_LIB "MEMRAY_TRACKER_LIB"	/* the tracker library to preload */
+#define ENV_PYTHON "MEMRAY_PYTHON"		/* the interpreter for SCRIPT.py, -m, -c */
+#define ENV_PYTHON_DIR "MEMRAY_PYTHON_DIR"	/* where the gate's pytest plugin is */
+#define ENV_NO_ANNOTATIONS "MEMRAY_NO_ANNOTATIONS"	/* 1: no ::error lines on GitHub */
+
+#endif
