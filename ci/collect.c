@@ -10,22 +10,23 @@
 #include <string.h>
 
 #include "capture/reader.h"
+#include "ci/checkrunner.h"
 #include "ci/windows.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
 #include "report/analysis.h"
 
 #define LOCATE_MAX 20	/* stacks symbolized for a peak's top lines */
 
-/* one capture, analysed (and its windows read) and ready to symbolize */
+/* one capture, analysed in one pass (its test windows observed on the way), ready to symbolize */
 struct capture {
 	const char *path, *name;
 	struct capture_reader *r;
 	struct analysis a;
-	int is_analysed;
-	int failed;		/* analysis or windows: an error was printed */
-	int has_windows;
+	int failed;		/* an error was printed */
+	int is_root;		/* the command's own process, not a forked child */
 	struct ci_windows ws;
 	struct symbolizer *sym;
 };
@@ -33,13 +34,10 @@ struct capture {
 static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,
 		    const struct suppress_pattern *by)
 {
-	struct ci_stack_line *grown = realloc(ls->l, (ls->n + 1) * sizeof(*grown));
-
-	if (!grown)
+	if (GROW(ls->l, ls->n + 1, ls->alloc) < 0)
 		return error("check: out of memory");
-	ls->l = grown;
-	grown[ls->n] = (struct ci_stack_line){ strdup(location), bytes, count, by };
-	if (!grown[ls->n].location)
+	ls->l[ls->n] = (struct ci_stack_line){ strdup(location), bytes, count, by };
+	if (!ls->l[ls->n].location)
 		return error("check: out of memory");
 	ls->n++;
 	return 0;
@@ -88,18 +86,18 @@ static void lines_release(struct ci_lines *ls)
 		free(ls->l[i].location);
 	free(ls->l);
 	ls->l = NULL;
-	ls->n = 0;
+	ls->n = ls->alloc = 0;
 }
 
 /* a leak of `bytes` at stack into the subject: suppressed or not */
 static int add_leak(struct ci_subject *s, struct capture *c, const struct suppress_list *sup, uint32_t stack,
 		    uint64_t bytes, uint64_t count)
 {
-	const struct sym_frame *frames;
 	const struct suppress_pattern *by = NULL;
 	const char *loc = analysis_location(&c->a, c->sym, stack);
 
 	if (sup && sup->n) {
+		const struct sym_frame *frames;
 		int n = analysis_stack(&c->a, c->sym, stack, &frames);
 
 		by = suppress_match(sup, frames, n);
@@ -132,55 +130,15 @@ static int peak_lines(struct ci_lines *ls, struct capture *c, struct ci_stack_by
 	return 0;
 }
 
-/*
- * A Check fork-mode child: the test function (x_fn called from srunner_*
- * or tcase_*) its stacks run through. Returns the test's name (static
- * storage, until the next call) or NULL; *fn gets the function's name.
- */
-static const char *check_test_of(struct capture *c, uint32_t stack, const char **fn)
-{
-	const struct sym_frame *frames;
-	static char name[256];
-	int n = analysis_stack(&c->a, c->sym, stack, &frames);
-
-	for (int i = 0; i + 1 < n; i++) {
-		const char *f = frames[i].function, *outer = frames[i + 1].function;
-		size_t len = strlen(f);
-
-		if (strncmp(outer, "srunner_", 8) && strncmp(outer, "tcase_", 6))
-			continue;
-		*fn = f;	/* called by Check: the test, unless a tail call hid it */
-		if (len > 3 && len < sizeof(name) && !strcmp(f + len - 3, "_fn")) {
-			memcpy(name, f, len - 3);
-			name[len - 3] = '\0';
-			return name;
-		}
-	}
-	return NULL;
-}
-
-/* Check's own functions, which a test child also runs */
-static int is_check_function(const char *f)
-{
-	static const char *const prefixes[] = { "srunner_", "tcase_", "check_", "suite_", "ck_", "_ck_" };
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (!strncmp(f, prefixes[i], strlen(prefixes[i])))
-			return 1;
-	return 0;
-}
-
 static struct ci_subject *new_test(struct ci_results *res, const char *id)
 {
-	struct ci_subject *grown = realloc(res->tests, (res->ntests + 1) * sizeof(*grown));
 	struct ci_subject *s;
 
-	if (!grown) {
+	if (GROW(res->tests, res->ntests + 1, res->tests_alloc) < 0) {
 		error("check: out of memory");
 		return NULL;
 	}
-	res->tests = grown;
-	s = &grown[res->ntests];
+	s = &res->tests[res->ntests];
 	memset(s, 0, sizeof(*s));
 	s->is_test = 1;
 	s->id = strdup(id);
@@ -196,43 +154,27 @@ static struct ci_subject *new_test(struct ci_results *res, const char *id)
 static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
 		       struct strbuf *renamed)
 {
-	const char *name = NULL, *fn = NULL, *hidden = NULL;
+	struct checkrunner_test t;
 	struct ci_stack_bytes *st;
 	struct ci_subject *s;
 	size_t n = 0;
-	char fnbuf[260];
 
-	for (size_t i = 0; i < c->a.nentries && !name; i++) {
-		const char *called = NULL;
-
-		name = check_test_of(c, c->a.entries[i].stack, &called);
-		if (name || (called && !is_check_function(called) && !hidden))
-			hidden = called;
-	}
-	fn = hidden;
-	if (!name) {
-		if (fn)
-			warning("%s: a forked Check test whose stacks show no START_TEST function: %s is "
-				"called straight from Check (a tail call hid the test?); build the tests with "
-				"-fno-optimize-sibling-calls to judge it on its own", c->path, fn);
+	if (!checkrunner_identify(&c->a, c->sym, c->path, &t))
 		return 0;
-	}
-	snprintf(fnbuf, sizeof(fnbuf), "%s", fn);
-	s = new_test(res, name);
+	s = new_test(res, t.name);
 	if (!s)
 		return -1;
-	strbuf_addf(renamed, "memray-check.%s.%u.bin", name, capture_reader_header(c->r)->pid);
+	strbuf_addf(renamed, "memray-check.%s.%u.bin", t.name, capture_reader_header(c->r)->pid);
 	s->peak = c->a.peak_bytes;
 	st = calloc(c->a.nentries + 1, sizeof(*st));
 	if (!st)
 		return error("check: out of memory");
 	for (size_t i = 0; i < c->a.nentries; i++) {
 		const struct analysis_entry *e = &c->a.entries[i];
-		const char *other_fn = NULL;
 
 		if (e->peak_bytes)
 			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
-		if (!check_test_of(c, e->stack, &other_fn) || strcmp(other_fn, fnbuf))
+		if (!checkrunner_owns(&c->a, c->sym, e->stack, &t))
 			continue;	/* Check's own work in the child */
 		s->allocations += e->allocs;
 		s->bytes += e->bytes;
@@ -321,20 +263,15 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 	return 0;
 }
 
-/* the heavy, independent parts: run by two threads at once (see ci_collect) */
+/* the one pass over a capture: the analysis, with its test windows observed on the way */
 static void analyse(struct capture *c)
 {
-	c->r = capture_reader_open(c->path);
-	if (!c->r || analysis_run(&c->a, c->r, NULL) < 0) {
-		c->failed = 1;
-		return;
-	}
-	c->is_analysed = 1;
-}
+	struct analysis_observer windows;
+	struct analysis_options opts = { .observers = &windows, .nobservers = 1 };
 
-static void read_windows(struct capture *c)
-{
-	if (ci_windows_read(&c->ws, c->path) < 0)
+	ci_windows_observer(&c->ws, &windows);
+	c->r = capture_reader_open(c->path);
+	if (!c->r || analysis_run(&c->a, c->r, &opts) < 0)
 		c->failed = 1;
 }
 
@@ -362,11 +299,9 @@ static int judge_capture(struct ci_results *res, const char *dir, struct capture
 	res->captures++;
 	if (whole_run(res, c, sup, whole_leaks) < 0)
 		goto out;
-	is_child = !c->has_windows;
+	/* a forked child is a Check test, or may mark tests of its own */
+	is_child = !c->is_root;
 	if (is_child && (is_child = check_child(res, c, sup, &renamed)) < 0)
-		goto out;
-	/* a forked child that is no Check test may mark tests of its own */
-	if (!is_child && !c->has_windows && (read_windows(c), c->failed))
 		goto out;
 	if (!is_child && marked_tests(res, c, sup) < 0)
 		goto out;
@@ -386,8 +321,7 @@ out:
 
 static void capture_release(struct capture *c)
 {
-	if (c->is_analysed)
-		analysis_release(&c->a);
+	analysis_release(&c->a);	/* zeroed or run, succeeded or not: either is safe */
 	capture_reader_free(c->r);
 	ci_windows_release(&c->ws);
 	free((char *)c->path);
@@ -395,17 +329,16 @@ static void capture_release(struct capture *c)
 }
 
 /*
- * Two workers (this machine's cores) share the jobs of a batch of
- * captures: analysing each, and reading the command's own capture's
- * test windows. The analysis code keeps no global state; symbolizing,
- * which does, stays on the main thread.
+ * Two workers (this machine's cores) analyse a batch of captures, one
+ * capture each. The analysis keeps no global state; symbolizing, which
+ * shares one cache for all captures, stays on the main thread.
  */
 #define BATCH 2
 
 struct jobs {
 	struct capture *c;
 	size_t n;		/* captures */
-	size_t next;		/* job to take: 2k analyses c[k], 2k+1 reads its windows */
+	size_t next;		/* the capture to take */
 	pthread_mutex_t lock;
 };
 
@@ -414,17 +347,14 @@ static void *worker(void *arg)
 	struct jobs *j = arg;
 
 	for (;;) {
-		size_t job;
+		size_t k;
 
 		pthread_mutex_lock(&j->lock);
-		job = j->next++;
+		k = j->next++;
 		pthread_mutex_unlock(&j->lock);
-		if (job >= 2 * j->n)
+		if (k >= j->n)
 			return NULL;
-		if (job % 2 == 0)
-			analyse(&j->c[job / 2]);
-		else if (j->c[job / 2].has_windows)
-			read_windows(&j->c[job / 2]);
+		analyse(&j->c[k]);
 	}
 }
 
@@ -444,10 +374,9 @@ static int read_batch(struct ci_results *res, const char *dir, char **names, siz
 		c[k].path = strbuf_detach(&path, NULL);
 		c[k].name = names[k];
 		c[k].sym = sym;
-		/* the command's own capture holds the marked tests; forked children are judged whole */
-		c[k].has_windows = !strcmp(names[k], "memray-check.bin");
+		c[k].is_root = !strcmp(names[k], "memray-check.bin");
 	}
-	has_helper = pthread_create(&helper, NULL, worker, &j) == 0;
+	has_helper = n > 1 && pthread_create(&helper, NULL, worker, &j) == 0;
 	worker(&j);
 	if (has_helper)
 		pthread_join(helper, NULL);
@@ -471,10 +400,10 @@ static int by_name(const void *x, const void *y)
 
 int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks, struct ci_results *out)
 {
-	DIR *d = opendir(dir);
+	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0;
+	size_t n = 0, names_alloc = 0;
 	int ret = 0;
 	struct symbolizer *sym;
 
@@ -482,20 +411,16 @@ int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks
 	out->whole.id = strdup("(whole run)");
 	if (!out->whole.id)
 		return error("check: out of memory");
+	d = opendir(dir);
 	if (!d)
 		return error_errno("cannot read the capture directory '%s'", dir);
 	while ((de = readdir(d))) {
-		char **grown;
-
 		if (strncmp(de->d_name, "memray-check.bin", 16))
 			continue;
-		grown = realloc(names, (n + 1) * sizeof(*names));
-		if (!grown || !(grown[n] = strdup(de->d_name))) {
-			names = grown ? grown : names;
+		if (GROW(names, n + 1, names_alloc) < 0 || !(names[n] = strdup(de->d_name))) {
 			ret = error("check: out of memory");
 			break;
 		}
-		names = grown;
 		n++;
 	}
 	closedir(d);

@@ -2,17 +2,16 @@
  * ci/collect: what `memray check` measured, read from the directory of
  * captures a run left (the command's capture and one per forked child).
  *
- * Every capture is analysed (report/analysis) and scanned for test
- * windows (ci/windows). The result is a list of subjects, each with the
+ * Every capture is read once: one analysis pass (report/analysis) with
+ * the test windows (ci/windows) as its observer. The result is a list of subjects, each with the
  * figures rules are judged on and the top stacks that explain them,
  * already symbolized:
  *   - the whole run: the highest peak of any process (each has its own
  *     heap), allocations and leaks added up over every process;
  *   - one subject per marked test (pytest plugin, memray_test_begin());
- *   - one per forked child of a Check suite in fork mode, named after the
- *     test whose function (START_TEST(x) defines x_fn) its stacks run
- *     through below srunner_*() or tcase_*(). Its peak is the child's;
- *     its leaks and allocations are those made under x_fn, so Check's
+ *   - one per forked child of a Check suite in fork mode (ci/checkrunner
+ *     tells which test it ran). Its peak is the child's; its leaks and
+ *     allocations are those made under the test's function, so Check's
  *     own bookkeeping in the child is not blamed on the test. The
  *     child's capture is renamed memray-check.<test>.<pid>.bin.
  * Leaks whose stack a suppression matches are counted apart, as
@@ -42,7 +41,7 @@ struct ci_stack_line {
 
 struct ci_lines {
 	struct ci_stack_line *l;	/* most bytes first */
-	size_t n;
+	size_t n, alloc;
 };
 
 struct ci_subject {
@@ -57,7 +56,7 @@ struct ci_subject {
 struct ci_results {
 	struct ci_subject whole;
 	struct ci_subject *tests;
-	size_t ntests;
+	size_t ntests, tests_alloc;
 	unsigned captures;	/* files read */
 };
 

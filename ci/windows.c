@@ -6,16 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/heapmodel.h"
 #include "capture/reader.h"
 #include "common/error.h"
-#include "capture/heapmodel.h"
-
-struct pass {
-	struct ci_windows *ws;
-	struct heapmodel *hm;	/* the open window's model, or NULL */
-	uint32_t base;		/* stack id shift of the current image */
-	uint32_t frames;	/* FRAME and PYFRAME records so far, all images */
-};
+#include "common/grow.h"
+#include "report/analysis.h"
 
 static int by_bytes(const void *x, const void *y)
 {
@@ -34,8 +29,7 @@ static int by_stack(const void *x, const void *y)
 }
 
 /* the entries of hm with a non-zero figure (peak or live), most bytes first */
-static int collect(const struct heapmodel *hm, int at_peak, uint32_t base, struct ci_stack_bytes **out,
-		   size_t *n)
+static int collect(const struct heapmodel *hm, int at_peak, struct ci_stack_bytes **out, size_t *n)
 {
 	size_t k = 0, merged = 0;
 
@@ -53,7 +47,7 @@ static int collect(const struct heapmodel *hm, int at_peak, uint32_t base, struc
 
 		if (!bytes && !count)
 			continue;
-		(*out)[k++] = (struct ci_stack_bytes){ e->stack ? e->stack + base : 0, bytes, count };
+		(*out)[k++] = (struct ci_stack_bytes){ e->stack, bytes, count };
 	}
 	/* the same stack under several allocators is one line */
 	qsort(*out, k, sizeof(**out), by_stack);
@@ -72,108 +66,96 @@ static int collect(const struct heapmodel *hm, int at_peak, uint32_t base, struc
 }
 
 /* close the open window, keeping its figures */
-static int close_window(struct pass *p, int unfinished)
+static int close_window(struct ci_windows *ws, int unfinished)
 {
+	struct heapmodel *hm = ws->open;
 	struct ci_window *w;
 	int ret;
 
-	if (!p->hm)
+	if (!hm)
 		return 0;
-	w = &p->ws->w[p->ws->n - 1];
-	heapmodel_finish(p->hm);
-	w->peak = p->hm->peak;
-	w->peak_count = p->hm->peak_allocations;
-	w->leaked = p->hm->heap;
-	w->leaked_count = p->hm->live_allocations;
+	w = &ws->w[ws->n - 1];
+	heapmodel_finish(hm);
+	w->peak = hm->peak;
+	w->peak_count = hm->peak_allocations;
+	w->leaked = hm->heap;
+	w->leaked_count = hm->live_allocations;
 	w->is_unfinished = unfinished;
-	ret = collect(p->hm, 1, p->base, &w->at_peak, &w->nat_peak);
+	ret = collect(hm, 1, &w->at_peak, &w->nat_peak);
 	if (!ret)
-		ret = collect(p->hm, 0, p->base, &w->leaks, &w->nleaks);
-	heapmodel_free(p->hm);
-	p->hm = NULL;
+		ret = collect(hm, 0, &w->leaks, &w->nleaks);
+	heapmodel_free(hm);
+	ws->open = NULL;
 	return ret;
 }
 
-static int open_window(struct pass *p, const struct capture_string *label)
+static int open_window(struct ci_windows *ws, const struct capture_string *label)
 {
-	struct ci_window *grown, *w;
+	struct ci_window *w;
 
-	if (close_window(p, 1) < 0)
+	if (close_window(ws, 1) < 0)
 		return -1;
-	grown = realloc(p->ws->w, (p->ws->n + 1) * sizeof(*grown));
-	if (!grown)
+	if (GROW(ws->w, ws->n + 1, ws->alloc) < 0)
 		return error("check: out of memory");
-	p->ws->w = grown;
-	w = &grown[p->ws->n];
+	w = &ws->w[ws->n];
 	memset(w, 0, sizeof(*w));
 	w->name = strndup(label->s, label->len);
-	p->hm = heapmodel_new();
-	if (!w->name || !p->hm) {
+	ws->open = heapmodel_new();
+	if (!w->name || !ws->open) {
 		free(w->name);
-		heapmodel_free(p->hm);
-		p->hm = NULL;
+		heapmodel_free(ws->open);
+		ws->open = NULL;
 		return error("check: out of memory");
 	}
-	p->ws->n++;
+	ws->n++;
 	return 0;
 }
 
-static int on_record(struct pass *p, const struct capture_record *rec)
+static int on_alloc(void *ctx, const struct capture_record *rec, uint32_t stack)
 {
-	struct ci_window *w = p->hm ? &p->ws->w[p->ws->n - 1] : NULL;
+	struct ci_windows *ws = ctx;
+	struct ci_window *w;
 
-	switch (rec->type) {
-	case CAPTURE_REC_ALLOC:
-		if (!w)
-			return 0;
-		w->allocations++;
-		w->bytes += rec->size;
-		return heapmodel_alloc(p->hm, rec->address, rec->size, rec->stack, rec->allocator, 0) < 0 ?
-			error("check: out of memory") : 0;
-	case CAPTURE_REC_FREE:
-		if (!w)
-			return 0;
-		return heapmodel_free_block(p->hm, rec->address, rec->size, rec->allocator) < 0 ?
-			error("check: out of memory") : 0;
-	case CAPTURE_REC_FRAME:
-	case CAPTURE_REC_PYFRAME:	/* both are stack nodes: ids count them alike */
-		p->frames++;
+	if (!ws->open)
 		return 0;
-	case CAPTURE_REC_SEGMENT:
-		if (close_window(p, 1) < 0)
-			return -1;
-		p->base = p->frames;
-		return 0;
-	case CAPTURE_REC_END:
-		return close_window(p, 1);
-	case CAPTURE_REC_MARKER:
-		if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
-			return open_window(p, &rec->label);
-		if (rec->kind == CAPTURE_MARK_TEST_END)
-			return close_window(p, 0);
-		return 0;
-	default:
-		return 0;
-	}
+	w = &ws->w[ws->n - 1];
+	w->allocations++;
+	w->bytes += rec->size;
+	if (heapmodel_alloc(ws->open, rec->address, rec->size, stack, rec->allocator, 0) < 0)
+		return error("check: out of memory");
+	return 0;
 }
 
-int ci_windows_read(struct ci_windows *ws, const char *path)
+static int on_free(void *ctx, const struct capture_record *rec)
 {
-	struct capture_reader *r = capture_reader_open(path);
-	struct pass p = { .ws = ws };
-	struct capture_record rec;
-	int ret = 0;
+	struct ci_windows *ws = ctx;
 
-	memset(ws, 0, sizeof(*ws));
-	if (!r)
-		return -1;
-	while (!ret && capture_reader_next(r, &rec))
-		ret = on_record(&p, &rec);
-	if (!ret)
-		ret = close_window(&p, 1);	/* cut short inside a test */
-	heapmodel_free(p.hm);
-	capture_reader_free(r);
-	return ret;
+	if (ws->open && heapmodel_free_block(ws->open, rec->address, rec->size, rec->allocator) < 0)
+		return error("check: out of memory");
+	return 0;
+}
+
+static int on_marker(void *ctx, const struct capture_record *rec)
+{
+	struct ci_windows *ws = ctx;
+
+	if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
+		return open_window(ws, &rec->label);
+	if (rec->kind == CAPTURE_MARK_TEST_END)
+		return close_window(ws, 0);
+	return 0;
+}
+
+static int on_segment_end(void *ctx, int is_last)
+{
+	(void)is_last;
+	return close_window(ctx, 1);	/* the test never ended in this image */
+}
+
+void ci_windows_observer(struct ci_windows *ws, struct analysis_observer *obs)
+{
+	*obs = (struct analysis_observer){ .ctx = ws, .alloc = on_alloc, .free = on_free, .marker = on_marker,
+					   .segment_end = on_segment_end };
 }
 
 void ci_windows_release(struct ci_windows *ws)
@@ -184,5 +166,6 @@ void ci_windows_release(struct ci_windows *ws)
 		free(ws->w[i].leaks);
 	}
 	free(ws->w);
+	heapmodel_free(ws->open);
 	memset(ws, 0, sizeof(*ws));
 }

@@ -2,25 +2,26 @@
  * ci/windows: the per-test windows of one capture, for `memray check`.
  *
  * A test runner marks each test with MARKER records (memray_test_begin()
- * and memray_test_end(), see tracker/memray_test.h). ci_windows_read()
- * reads a capture once more, after the analysis, and gives each marked
- * test its own heap model, fed only the blocks allocated while the test
- * ran (and their frees). So a window's figures are:
+ * and memray_test_end(), see tracker/memray_test.h). The windows are an
+ * observer of the capture's one analysis pass (report/analysis.h): each
+ * marked test gets its own heap model, fed only the blocks allocated
+ * while the test ran (and their frees). So a window's figures are:
  *   peak       the highest sum of live bytes the test itself allocated:
  *              the peak above the heap live at its start. A free of an
  *              older block does not lower it (as pytest-memray counts).
  *   allocations, bytes   made inside the window
  *   leaked     allocated inside and still live when the test ended
- * with the stacks behind the peak and the leak, by stack id numbered as
- * report/analysis numbers them (ids shifted per image), so the caller
- * symbolizes them with the analysis of the same capture.
+ * with the stacks behind the peak and the leak, by the global stack ids
+ * the analysis hands its observers, so the caller symbolizes them with
+ * that same analysis.
  *
  * A BEGIN while a window is open ends that window first; an END with no
  * window open is ignored; a window still open when its image ends (the
- * test crashed or the process exited) is closed there and flagged.
+ * test crashed, the process exited or exec'd, the capture was cut short)
+ * is closed there and flagged.
  *
- * Ownership: ci_windows_read() fills a ci_windows the caller releases
- * with ci_windows_release(); every array and string in it is owned.
+ * Ownership: the ci_windows (zeroed, or CI_WINDOWS_INIT) owns every array
+ * and string in it; ci_windows_release() frees them.
  */
 #ifndef CI_WINDOWS_H
 #define CI_WINDOWS_H
@@ -47,11 +48,15 @@ struct ci_window {
 
 struct ci_windows {
 	struct ci_window *w;
-	size_t n;
+	size_t n, alloc;
+	struct heapmodel *open;	/* private: the open window's model, or NULL */
 };
 
-/* 0, or -1 after an error message (the capture cannot be read, out of memory) */
-int ci_windows_read(struct ci_windows *ws, const char *path);
+#define CI_WINDOWS_INIT { NULL, 0, 0, NULL }
+
+struct analysis_observer;
+/* make obs the observer that fills ws during an analysis pass */
+void ci_windows_observer(struct ci_windows *ws, struct analysis_observer *obs);
 void ci_windows_release(struct ci_windows *ws);
 
 #endif

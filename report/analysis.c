@@ -9,6 +9,8 @@
 
 #include "capture/reader.h"
 #include "common/error.h"
+#include "common/grow.h"
+#include "common/hashidx.h"
 #include "common/strbuf.h"
 
 struct analysis_private {
@@ -21,9 +23,8 @@ struct analysis_private {
 	int seg_ended;
 	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
-	uint32_t *tid_set;	/* open addressing; 0 empty */
-	size_t tid_mask;
-	uint32_t last_tid;
+	struct hashidx tids;	/* thread id -> index into threads */
+	uint32_t last_tid;	/* the thread of the last allocation, known */
 	char **names;		/* thread names by thread index (owned copies in `owned`) */
 	size_t names_cap;
 	const char **locations;	/* by stack id, filled lazily */
@@ -34,31 +35,25 @@ struct analysis_private {
 	struct analysis_options opts;
 };
 
-/* grow *arr (of `size`-byte elements) to hold need */
-static int reserve(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-	void *p;
+/* what on_record() returns when an observer failed (it printed why), apart from -1: out of memory */
+#define OBSERVER_FAILED (-2)
 
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 256;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
+/* call one callback of every observer; stops at the first that fails */
+#define NOTIFY(pv, cb, ...)                                                              \
+	do {                                                                             \
+		for (size_t i_ = 0; i_ < (pv)->opts.nobservers; i_++) {                  \
+			const struct analysis_observer *o_ = &(pv)->opts.observers[i_];  \
+			if (o_->cb && o_->cb(o_->ctx, __VA_ARGS__) < 0)                  \
+				return OBSERVER_FAILED;                                  \
+		}                                                                        \
+	} while (0)
 
 static char *own(struct analysis *a, const char *s, size_t len)
 {
 	struct analysis_private *pv = a->priv;
 	char *copy;
 
-	if (reserve((void **)&pv->owned, &pv->owned_cap, pv->nowned + 1, sizeof(char *)) < 0)
+	if (GROW(pv->owned, pv->nowned + 1, pv->owned_cap) < 0)
 		return NULL;
 	copy = malloc(len + 1);
 	if (!copy)
@@ -69,37 +64,28 @@ static char *own(struct analysis *a, const char *s, size_t len)
 	return copy;
 }
 
+static int same_tid(const void *ctx, uint32_t pos)
+{
+	const struct analysis *a = ctx;
+
+	return a->threads[pos] == a->priv->last_tid;
+}
+
 static int add_thread(struct analysis *a, uint32_t tid)
 {
 	struct analysis_private *pv = a->priv;
-	size_t j;
 
 	if (tid == pv->last_tid)
 		return 0;
-	if (reserve((void **)&pv->names, &pv->names_cap, a->nthreads + 1, sizeof(char *)) < 0)
-		return -1;
 	pv->last_tid = tid;
-	if ((a->nthreads + 1) * 2 > pv->tid_mask + 1) {
-		size_t mask = pv->tid_mask ? pv->tid_mask * 2 + 1 : 63;
-		uint32_t *set = calloc(mask + 1, sizeof(*set));
-
-		if (!set)
-			return -1;
-		for (size_t i = 0; i < a->nthreads; i++) {
-			for (j = (a->threads[i] * 2654435761u) & mask; set[j]; j = (j + 1) & mask)
-				;
-			set[j] = a->threads[i];
-		}
-		free(pv->tid_set);
-		pv->tid_set = set;
-		pv->tid_mask = mask;
-	}
-	for (j = (tid * 2654435761u) & pv->tid_mask; pv->tid_set[j]; j = (j + 1) & pv->tid_mask)
-		if (pv->tid_set[j] == tid)
-			return 0;
-	if (reserve((void **)&a->threads, &pv->threads_cap, a->nthreads + 1, sizeof(uint32_t)) < 0)
+	if (hashidx_find(&pv->tids, hash_u64(tid), same_tid, a) != HASHIDX_NONE)
+		return 0;
+	if (GROW(pv->names, a->nthreads + 1, pv->names_cap) < 0 ||
+	    GROW(a->threads, a->nthreads + 1, pv->threads_cap) < 0 ||
+	    hashidx_add(&pv->tids, hash_u64(tid), (uint32_t)a->nthreads) < 0) {
+		pv->last_tid = 0;	/* not known yet: the next call must try again */
 		return -1;
-	pv->tid_set[j] = tid;
+	}
 	pv->names[a->nthreads] = NULL;
 	a->threads[a->nthreads++] = tid;
 	if (!a->main_tid)
@@ -113,7 +99,7 @@ static int add_node(struct analysis *a, uint32_t parent, uint64_t ip, uint32_t c
 	struct analysis_private *pv = a->priv;
 	struct analysis_node *n;
 
-	if (reserve((void **)&a->nodes, &pv->nodes_cap, a->nnodes + 1, sizeof(*n)) < 0)
+	if (GROW(a->nodes, a->nnodes + 1, pv->nodes_cap) < 0)
 		return -1;
 	n = &a->nodes[a->nnodes++];
 	n->parent = parent ? parent + pv->base : 0;
@@ -127,7 +113,7 @@ static int add_node(struct analysis *a, uint32_t parent, uint64_t ip, uint32_t c
 
 static int add_entry(struct analysis *a, const struct analysis_entry *e)
 {
-	if (reserve((void **)&a->entries, &a->priv->entries_cap, a->nentries + 1, sizeof(*e)) < 0)
+	if (GROW(a->entries, a->nentries + 1, a->priv->entries_cap) < 0)
 		return -1;
 	a->entries[a->nentries++] = *e;
 	return 0;
@@ -140,7 +126,7 @@ static int log_changes(struct analysis *a, uint32_t s)
 	const uint32_t *changed;
 	size_t n = heapmodel_take_changes(pv->hm, &changed);
 
-	if (reserve((void **)&a->changes, &pv->changes_cap, a->nchanges + n, sizeof(*a->changes)) < 0)
+	if (GROW(a->changes, a->nchanges + n, pv->changes_cap) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct heapmodel_entry *e = &pv->hm->entries[changed[i]];
@@ -155,7 +141,7 @@ static int add_sample(struct analysis *a, uint64_t ms, uint64_t rss)
 	struct analysis_private *pv = a->priv;
 	struct analysis_sample *sm;
 
-	if (reserve((void **)&a->samples, &pv->samples_cap, a->nsamples + 1, sizeof(*sm)) < 0)
+	if (GROW(a->samples, a->nsamples + 1, pv->samples_cap) < 0)
 		return -1;
 	sm = &a->samples[a->nsamples++];
 	sm->ms = ms;
@@ -176,6 +162,8 @@ static int end_segment(struct analysis *a, int is_last)
 	struct heapmodel *hm = pv->hm;
 	int is_peak;
 
+	if (a->segments)
+		NOTIFY(pv, segment_end, is_last);
 	if (!hm)
 		return 0;
 	if (pv->opts.temporal) {
@@ -225,6 +213,104 @@ static int end_segment(struct analysis *a, int is_last)
 	return 0;
 }
 
+/* a MODULE record: one loaded module of the set in force */
+static int add_module(struct analysis *a, const struct capture_record *rec)
+{
+	struct analysis_private *pv = a->priv;
+	struct analysis_module *m;
+	struct sym_segment *segs;
+
+	if (GROW(a->modules, a->nmodules + 1, pv->modules_cap) < 0)
+		return -1;
+	segs = rec->nseg ? malloc((size_t)rec->nseg * sizeof(*segs)) : NULL;
+	if (rec->nseg && !segs)
+		return -1;
+	for (int i = 0; i < rec->nseg; i++)
+		segs[i] = (struct sym_segment){ rec->segs[2 * i], rec->segs[2 * i + 1] };
+	m = &a->modules[a->nmodules];
+	m->sym.path = own(a, rec->path.s, rec->path.len);
+	m->sym.build_id = (const uint8_t *)own(a, rec->build_id.s, rec->build_id.len);
+	m->sym.build_id_len = rec->build_id.len;
+	m->sym.bias = rec->bias;
+	m->sym.nseg = (size_t)rec->nseg;
+	m->sym.segs = segs;
+	m->segment = a->segments - 1;
+	m->generation = pv->generation;
+	if (!m->sym.path || !m->sym.build_id) {
+		free(segs);
+		return -1;
+	}
+	a->nmodules++;
+	return 0;
+}
+
+/* a CODE record: a Python code object of this image */
+static int add_code(struct analysis *a, const struct capture_record *rec)
+{
+	struct analysis_private *pv = a->priv;
+	struct analysis_code *c;
+
+	if (GROW(a->codes, a->ncodes + 1, pv->codes_cap) < 0)
+		return -1;
+	c = &a->codes[a->ncodes];
+	c->function = own(a, rec->label.s, rec->label.len);
+	c->file = own(a, rec->path.s, rec->path.len);
+	if (!c->function || !c->file)
+		return -1;
+	a->ncodes++;
+	return 0;
+}
+
+/* an AGG_STACK record: a stack's totals from an --aggregate capture */
+static int add_aggregated(struct analysis *a, const struct capture_record *rec)
+{
+	struct analysis_private *pv = a->priv;
+	struct analysis_entry e = {
+		.stack = rec->stack ? rec->stack + pv->base : 0,
+		.kind = rec->allocator,
+		.allocs = rec->agg_allocs,
+		.bytes = rec->agg_bytes,
+		.peak_count = rec->peak_count,
+		.peak_bytes = rec->peak_bytes,
+		.leak_count = rec->leak_count,
+		.leak_bytes = rec->leak_bytes,
+	};
+
+	a->is_aggregated = 1;
+	a->total_allocations += rec->agg_allocs;
+	a->total_bytes += rec->agg_bytes;
+	a->allocator_counts[rec->allocator] += rec->agg_allocs;
+	a->leaked_bytes += rec->leak_bytes;
+	a->leaked_allocations += rec->leak_count;
+	a->peak_allocations += rec->peak_count;
+	return add_entry(a, &e);
+}
+
+/* a SEGMENT record: the image before it ends, a new one starts */
+static int start_segment(struct analysis *a, const struct capture_record *rec)
+{
+	struct analysis_private *pv = a->priv;
+	int ended = end_segment(a, 0);
+
+	if (ended < 0)
+		return ended;
+	pv->base = (uint32_t)(a->nnodes - 1);
+	pv->code_base = (uint32_t)a->ncodes;
+	pv->generation = 0;
+	pv->seg_start_ns = rec->start_ns;
+	pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
+	pv->now_ms = pv->ms_offset;
+	pv->seg_ended = 0;
+	a->segments++;
+	pv->hm = heapmodel_new();
+	if (!pv->hm)
+		return -1;
+	pv->hm->temporary_within = pv->opts.temporary_within;
+	pv->hm->track_changes = pv->opts.temporal;
+	pv->seg_changes = a->nchanges;
+	return 0;
+}
+
 static int on_record(struct analysis *a, const struct capture_record *rec)
 {
 	struct analysis_private *pv = a->priv;
@@ -238,28 +324,21 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		if (pv->opts.split_threads)
 			pv->hm->thread = rec->tid;
-		return heapmodel_alloc(pv->hm, rec->address, rec->size, rec->stack, rec->allocator, pv->now_ms);
+		if (heapmodel_alloc(pv->hm, rec->address, rec->size, rec->stack, rec->allocator, pv->now_ms) < 0)
+			return -1;
+		NOTIFY(pv, alloc, rec, rec->stack ? rec->stack + pv->base : 0);
+		return 0;
 	case CAPTURE_REC_FREE:
 		a->total_frees++;
-		return heapmodel_free_block(pv->hm, rec->address, rec->size, rec->allocator);
-	case CAPTURE_REC_SEGMENT:
-		if (end_segment(a, 0) < 0)
+		if (heapmodel_free_block(pv->hm, rec->address, rec->size, rec->allocator) < 0)
 			return -1;
-		pv->base = (uint32_t)(a->nnodes - 1);
-		pv->code_base = (uint32_t)a->ncodes;
-		pv->generation = 0;
-		pv->seg_start_ns = rec->start_ns;
-		pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
-		pv->now_ms = pv->ms_offset;
-		pv->seg_ended = 0;
-		a->segments++;
-		pv->hm = heapmodel_new();
-		if (!pv->hm)
-			return -1;
-		pv->hm->temporary_within = pv->opts.temporary_within;
-		pv->hm->track_changes = pv->opts.temporal;
-		pv->seg_changes = a->nchanges;
+		NOTIFY(pv, free, rec);
 		return 0;
+	case CAPTURE_REC_MARKER:
+		NOTIFY(pv, marker, rec);
+		return 0;
+	case CAPTURE_REC_SEGMENT:
+		return start_segment(a, rec);
 	case CAPTURE_REC_END:
 		pv->seg_ended = 1;
 		a->end_ns = rec->end_ns;
@@ -268,33 +347,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	case CAPTURE_REC_MODULES:
 		pv->generation = rec->generation;
 		return 0;
-	case CAPTURE_REC_MODULE: {
-		struct analysis_module *m;
-		struct sym_segment *segs;
-
-		if (reserve((void **)&a->modules, &pv->modules_cap, a->nmodules + 1, sizeof(*m)) < 0)
-			return -1;
-		segs = rec->nseg ? malloc((size_t)rec->nseg * sizeof(*segs)) : NULL;
-		if (rec->nseg && !segs)
-			return -1;
-		for (int i = 0; i < rec->nseg; i++)
-			segs[i] = (struct sym_segment){ rec->segs[2 * i], rec->segs[2 * i + 1] };
-		m = &a->modules[a->nmodules];
-		m->sym.path = own(a, rec->path.s, rec->path.len);
-		m->sym.build_id = (const uint8_t *)own(a, rec->build_id.s, rec->build_id.len);
-		m->sym.build_id_len = rec->build_id.len;
-		m->sym.bias = rec->bias;
-		m->sym.nseg = (size_t)rec->nseg;
-		m->sym.segs = segs;
-		m->segment = a->segments - 1;
-		m->generation = pv->generation;
-		if (!m->sym.path || !m->sym.build_id) {
-			free(segs);
-			return -1;
-		}
-		a->nmodules++;
-		return 0;
-	}
+	case CAPTURE_REC_MODULE:
+		return add_module(a, rec);
 	case CAPTURE_REC_THREAD:
 		return 0;	/* counted with the first allocation, which is what matters */
 	case CAPTURE_REC_THREAD_NAME: {
@@ -304,24 +358,15 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		for (i = 0; i < a->nthreads && a->threads[i] != rec->tid; i++)
 			;
-		pv->names[i] = own(a, rec->label.s, rec->label.len);	/* add_thread made room */
+		if (i == a->nthreads)
+			return 0;	/* thread 0: no thread, nothing to name */
+		pv->names[i] = own(a, rec->label.s, rec->label.len);
 		return pv->names[i] ? 0 : -1;
 	}
 	case CAPTURE_REC_FRAME:
 		return add_node(a, rec->parent, rec->ip, 0);
-	case CAPTURE_REC_CODE: {
-		struct analysis_code *c;
-
-		if (reserve((void **)&a->codes, &pv->codes_cap, a->ncodes + 1, sizeof(*c)) < 0)
-			return -1;
-		c = &a->codes[a->ncodes];
-		c->function = own(a, rec->label.s, rec->label.len);
-		c->file = own(a, rec->path.s, rec->path.len);
-		if (!c->function || !c->file)
-			return -1;
-		a->ncodes++;
-		return 0;
-	}
+	case CAPTURE_REC_CODE:
+		return add_code(a, rec);
 	case CAPTURE_REC_PYFRAME:
 		return add_node(a, rec->parent, rec->line, rec->code + pv->code_base);
 	case CAPTURE_REC_MEMORY:
@@ -331,27 +376,8 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		if (pv->now_ms * 1000000u + a->start_ns > a->end_ns)
 			a->end_ns = a->start_ns + pv->now_ms * 1000000u;
 		return 0;
-	case CAPTURE_REC_AGG_STACK: {
-		struct analysis_entry e = {
-			.stack = rec->stack ? rec->stack + pv->base : 0,
-			.kind = rec->allocator,
-			.allocs = rec->agg_allocs,
-			.bytes = rec->agg_bytes,
-			.peak_count = rec->peak_count,
-			.peak_bytes = rec->peak_bytes,
-			.leak_count = rec->leak_count,
-			.leak_bytes = rec->leak_bytes,
-		};
-
-		a->is_aggregated = 1;
-		a->total_allocations += rec->agg_allocs;
-		a->total_bytes += rec->agg_bytes;
-		a->allocator_counts[rec->allocator] += rec->agg_allocs;
-		a->leaked_bytes += rec->leak_bytes;
-		a->leaked_allocations += rec->leak_count;
-		a->peak_allocations += rec->peak_count;
-		return add_entry(a, &e);
-	}
+	case CAPTURE_REC_AGG_STACK:
+		return add_aggregated(a, rec);
 	case CAPTURE_REC_AGG_PEAK:
 		a->peak_bytes = rec->peak;
 		a->peak_ms = pv->ms_offset + rec->peak_ms;
@@ -361,6 +387,19 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	default:
 		return 0;
 	}
+}
+
+/* the end of the pass: the last image ends; 0, -1 out of memory, OBSERVER_FAILED */
+static int end_pass(struct analysis *a)
+{
+	struct analysis_private *pv = a->priv;
+
+	if (!a->is_aggregated)
+		return end_segment(a, 1);
+	heapmodel_free(pv->hm);	/* an aggregated capture's figures come from its records */
+	pv->hm = NULL;
+	NOTIFY(pv, segment_end, 1);
+	return 0;
 }
 
 int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
@@ -373,7 +412,7 @@ int analysis_run(struct analysis *a, struct capture_reader *r, const struct anal
 	a->priv = calloc(1, sizeof(*a->priv));
 	a->nodes = calloc(256, sizeof(*a->nodes));
 	if (!a->priv || !a->nodes)
-		goto oom;
+		goto out;
 	a->priv->nodes_cap = 256;
 	if (opts)
 		a->priv->opts = *opts;
@@ -382,27 +421,23 @@ int analysis_run(struct analysis *a, struct capture_reader *r, const struct anal
 	a->start_ns = a->end_ns = h->start_ns;
 	a->is_aggregated = (h->flags & CAPTURE_F_AGGREGATE) != 0;
 	for (uint64_t n = 1; capture_reader_next(r, &rec); n++) {
-		if (on_record(a, &rec) < 0)
-			goto oom;
+		if ((ret = on_record(a, &rec)) < 0)
+			goto out;
 		if (a->priv->opts.progress && !(n & ((1u << 22) - 1)))
 			a->priv->opts.progress(capture_reader_position(r), capture_reader_size(r));
 	}
 	a->records = capture_reader_records(r);
 	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK;
-	if (!a->is_aggregated && end_segment(a, 1) < 0)
-		goto oom;
-	if (a->is_aggregated && a->priv->hm) {
-		heapmodel_free(a->priv->hm);
-		a->priv->hm = NULL;
-	}
+	if ((ret = end_pass(a)) < 0)
+		goto out;
+	ret = -1;
 	a->priv->locations = calloc(a->nnodes, sizeof(*a->priv->locations));
-	if (!a->priv->locations)
-		goto oom;
-	ret = 0;
-	return ret;
-oom:
-	error("%s: out of memory while reading the capture", capture_reader_path(r));
-	return ret;
+	if (a->priv->locations)
+		ret = 0;
+out:
+	if (ret == -1)
+		error("%s: out of memory while reading the capture", capture_reader_path(r));
+	return ret < 0 ? -1 : 0;
 }
 
 void analysis_release(struct analysis *a)
@@ -414,7 +449,7 @@ void analysis_release(struct analysis *a)
 		for (size_t i = 0; i < pv->nowned; i++)
 			free(pv->owned[i]);
 		free(pv->owned);
-		free(pv->tid_set);
+		hashidx_release(&pv->tids);
 		free(pv->names);
 		free(pv->locations);
 		free(pv->location_stack.frames);

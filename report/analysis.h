@@ -20,6 +20,18 @@
  * Aggregated captures (--aggregate) give the same result from their
  * AGG_STACK and AGG_PEAK records.
  *
+ * OBSERVERS
+ *
+ * Whatever else wants to see the record stream (the gate's per-test
+ * windows today; live views and reachability next) rides on this pass as
+ * an observer instead of reading the capture again, so every consumer
+ * numbers stacks the same way and the file is read once. An observer is
+ * called after the analysis has taken the record in, with stack ids
+ * already made global, in stream order: alloc, free and marker for those
+ * records, segment_end when an image ends (an exec replaced it, or the
+ * capture ends, complete or cut short). An observer that returns -1 (after
+ * printing its own error) ends the pass with -1.
+ *
  * Ownership: the analysis owns everything in it; analysis_release() frees
  * it. Strings from analysis_location() live as long as the analysis.
  */
@@ -34,6 +46,7 @@
 #include "report/symbols.h"
 
 struct capture_reader;
+struct capture_record;
 
 struct analysis_node {
 	uint32_t parent;
@@ -117,6 +130,16 @@ struct analysis {
 	struct analysis_private *priv;
 };
 
+struct analysis_observer {
+	void *ctx;
+	/* ALLOC: `stack` is rec->stack made global (0: the empty stack) */
+	int (*alloc)(void *ctx, const struct capture_record *rec, uint32_t stack);
+	int (*free)(void *ctx, const struct capture_record *rec);
+	int (*marker)(void *ctx, const struct capture_record *rec);
+	/* an image ended; is_last: the capture's last (its live blocks are the leaks) */
+	int (*segment_end)(void *ctx, int is_last);
+};
+
 struct analysis_options {
 	/*
 	 * Count as temporary the blocks freed before this many further
@@ -128,6 +151,9 @@ struct analysis_options {
 	int split_threads;
 	/* log each entry's live figures at every RSS sample it changed by */
 	int temporal;
+	/* called on the record stream (any callback may be NULL); borrowed for the pass */
+	const struct analysis_observer *observers;
+	size_t nobservers;
 	/* if not NULL, called now and then with the bytes read and the size */
 	void (*progress)(uint64_t done, uint64_t total);
 };
@@ -135,7 +161,7 @@ struct analysis_options {
 /*
  * Read every record of r (opts may be NULL). Returns 0 (the reader's
  * status tells how the capture ended), or -1 after an error message when
- * out of memory.
+ * out of memory or when an observer failed.
  */
 int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts);
 void analysis_release(struct analysis *a);

@@ -2,7 +2,8 @@
  * Unit tests of ci/windows: a capture built here with MARKER records gives
  * each test window exactly the figures its allocations make, including
  * the odd cases (an END with no test open, a BEGIN inside a test, a test
- * still open when its process ends), and a damaged file is refused.
+ * still open when its process ends). The windows ride on the analysis
+ * pass as its observer, as `memray check` runs them.
  */
 #include <check.h>
 #include <stdio.h>
@@ -10,94 +11,52 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture/block.h"
-#include "capture/codec.h"
 #include "capture/format.h"
-#include "capture/header.h"
+#include "capture/reader.h"
 #include "ci/windows.h"
-#include "common/strbuf.h"
+#include "report/analysis.h"
+#include "tests/unit/capbuild.h"
+#include "tests/unit/fault.h"
 #include "tests/unit/unit.h"
-
-struct builder {
-	uint8_t raw[4096], *p;
-	uint64_t prev;
-};
-
-static void alloc(struct builder *b, uint64_t addr, uint64_t size, uint32_t stack)
-{
-	*b->p++ = CAPTURE_REC_ALLOC + CAPTURE_ALLOC_MALLOC;
-	b->p = codec_put_svarint(b->p, (int64_t)(addr - b->prev));
-	b->p = codec_put_varint(b->p, size);
-	b->p = codec_put_varint(b->p, stack);
-	b->prev = addr;
-}
-
-static void release(struct builder *b, uint64_t addr)
-{
-	*b->p++ = CAPTURE_REC_FREE + CAPTURE_ALLOC_FREE;
-	b->p = codec_put_svarint(b->p, (int64_t)(addr - b->prev));
-	b->prev = addr;
-}
-
-static void marker(struct builder *b, unsigned kind, const char *label)
-{
-	*b->p++ = CAPTURE_REC_MARKER;
-	b->p = codec_put_varint(b->p, kind);
-	b->p = codec_put_string(b->p, label, strlen(label), 100);
-}
 
 static char *build(void)
 {
-	char a0[] = "./prog";
-	char *argv[] = { a0 };
-	struct capture_header h = { .flags = CAPTURE_F_NATIVE, .rss_interval_ms = 10, .pid = 5, .start_ns = 1,
-				    .argc = 1, .argv = argv };
-	struct builder b = { .p = NULL };
-	struct strbuf file = STRBUF_INIT;
-	uint8_t out[8192];
-	char *path = strdup("/tmp/memray-test-windows-XXXXXX");
-	int fd = mkstemp(path);
+	struct capbuild b;
 
-	b.p = b.raw;
-	capture_header_encode(&file, &h);
-	*b.p++ = CAPTURE_REC_SEGMENT;
-	b.p = codec_put_varint(b.p, 5);
-	b.p = codec_put_varint(b.p, 1);
-	b.p = codec_put_varint(b.p, 2);
-	b.p = codec_put_varint(b.p, CAPTURE_SEG_START);
-	b.p = codec_put_string(b.p, "/bin/prog", 9, 100);
-	b.p = codec_put_varint(b.p, 1);
-	b.p = codec_put_string(b.p, "./prog", 6, 100);
-	for (int i = 0; i < 2; i++) {	/* stacks 1 and 2 */
-		*b.p++ = CAPTURE_REC_FRAME;
-		b.p = codec_put_varint(b.p, 0);
-		b.p = codec_put_svarint(b.p, 0x401000 + 0x10 * i);
-	}
-	*b.p++ = CAPTURE_REC_THREAD;
-	b.p = codec_put_varint(b.p, 5);
-	marker(&b, CAPTURE_MARK_TEST_END, "");	/* no test open: ignored */
-	alloc(&b, 0x1000, 4000, 1);		/* before any test */
-	marker(&b, CAPTURE_MARK_TEST_BEGIN, "t1");
-	alloc(&b, 0x2000, 1000, 1);
-	alloc(&b, 0x3000, 500, 2);
-	release(&b, 0x2000);
-	alloc(&b, 0x4000, 200, 2);
-	release(&b, 0x1000);			/* older than t1: does not lower its figures */
-	marker(&b, CAPTURE_MARK_TEST_END, "");
-	marker(&b, CAPTURE_MARK_TEST_BEGIN, "t2\x1flimit_memory=1 MB");
-	alloc(&b, 0x5000, 300, 1);
-	marker(&b, CAPTURE_MARK_TEST_BEGIN, "t3");	/* ends t2 */
-	alloc(&b, 0x6000, 50, 1);
-	*b.p++ = CAPTURE_REC_END;			/* t3 still open */
-	for (int i = 0; i < 7; i++)
-		b.p = codec_put_varint(b.p, i == 0 ? CAPTURE_END_EXIT : 6);
-	capture_block_encode(out, b.raw, (size_t)(b.p - b.raw), 1);
-	strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, file.buf, file.len), (ssize_t)file.len);
-	close(fd);
-	strbuf_release(&file);
-	return path;
+	capbuild_start(&b, 5);
+	capbuild_marker(&b, CAPTURE_MARK_TEST_END, "");	/* no test open: ignored */
+	capbuild_alloc(&b, 0x1000, 4000, 1);			/* before any test */
+	capbuild_marker(&b, CAPTURE_MARK_TEST_BEGIN, "t1");
+	capbuild_alloc(&b, 0x2000, 1000, 1);
+	capbuild_alloc(&b, 0x3000, 500, 2);
+	capbuild_free(&b, 0x2000);
+	capbuild_alloc(&b, 0x4000, 200, 2);
+	capbuild_free(&b, 0x1000);			/* older than t1: does not lower its figures */
+	capbuild_marker(&b, CAPTURE_MARK_TEST_END, "");
+	capbuild_marker(&b, CAPTURE_MARK_TEST_BEGIN, "t2\x1flimit_memory=1 MB");
+	capbuild_alloc(&b, 0x5000, 300, 1);
+	capbuild_marker(&b, CAPTURE_MARK_TEST_BEGIN, "t3");	/* ends t2 */
+	capbuild_alloc(&b, 0x6000, 50, 1);
+	return capbuild_finish(&b, 0);			/* t3 still open */
+}
+
+/* one analysis pass over path with the windows observing it: 0 or -1 */
+static int read_windows(struct ci_windows *ws, const char *path)
+{
+	struct capture_reader *r = capture_reader_open(path);
+	struct analysis_observer obs;
+	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
+	struct analysis a;
+	int ret;
+
+	memset(ws, 0, sizeof(*ws));
+	if (!r)
+		return -1;
+	ci_windows_observer(ws, &obs);
+	ret = analysis_run(&a, r, &opts);
+	analysis_release(&a);
+	capture_reader_free(r);
+	return ret;
 }
 
 START_TEST(windows_figures)
@@ -106,7 +65,7 @@ START_TEST(windows_figures)
 	struct ci_windows ws;
 	const struct ci_window *w;
 
-	ck_assert_int_eq(ci_windows_read(&ws, path), 0);
+	ck_assert_int_eq(read_windows(&ws, path), 0);
 	unlink(path);
 	free(path);
 	ck_assert_uint_eq(ws.n, 3);
@@ -139,13 +98,49 @@ START_TEST(not_a_capture)
 	FILE *quiet = freopen("/dev/null", "w", stderr);
 
 	ck_assert_ptr_nonnull(quiet);
+	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
 	ck_assert_int_eq(write(fd, "hello, world\n", 13), 13);
 	close(fd);
-	ck_assert_int_eq(ci_windows_read(&ws, path), -1);
+	ck_assert_int_eq(read_windows(&ws, path), -1);
 	ck_assert_uint_eq(ws.n, 0);
 	unlink(path);
 }
 END_TEST
+
+#if FAULT_INJECTION
+/* fail every allocation of the pass in turn: an error each time, nothing leaked */
+START_TEST(windows_out_of_memory)
+{
+	char *path = build();
+	FILE *quiet = freopen("/dev/null", "w", stderr);
+	int n, ret;
+
+	ck_assert_ptr_nonnull(quiet);
+	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
+	for (n = 0;; n++) {
+		struct ci_windows ws;
+		long live = fault_live_allocs();
+		size_t windows;
+
+		fault_fail_alloc_after(n);
+		ret = read_windows(&ws, path);
+		windows = ws.n;
+		ci_windows_release(&ws);
+		fault_reset();	/* before any ck_assert: Check allocates */
+		ck_assert_msg(fault_live_allocs() == live, "allocation %d failing leaked %ld blocks", n,
+			      fault_live_allocs() - live);
+		if (!ret) {
+			ck_assert_uint_eq(windows, 3);
+			break;
+		}
+		ck_assert_int_eq(ret, -1);
+	}
+	ck_assert_int_gt(n, 5);
+	unlink(path);
+	free(path);
+}
+END_TEST
+#endif
 
 int main(void)
 {
@@ -154,6 +149,9 @@ int main(void)
 
 	tcase_add_test(tc, windows_figures);
 	tcase_add_test(tc, not_a_capture);
+#if FAULT_INJECTION
+	tcase_add_test(tc, windows_out_of_memory);
+#endif
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

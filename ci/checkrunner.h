@@ -1,0 +1,43 @@
+/*
+ * ci/checkrunner: how `memray check` recognises the tests of a C suite
+ * run by the Check library in fork mode, from the stacks alone.
+ *
+ * In fork mode Check runs each test in a forked child, so each test has a
+ * capture of its own (memray check runs with --follow-fork). START_TEST(x)
+ * defines a function x_fn, and in the child the stacks read
+ *	malloc < ... < x_fn < srunner_run_tagged < ... < main
+ * so the test is the function called straight from Check's srunner_*() or
+ * tcase_*() whose name ends in _fn. Its allocations are those made under
+ * x_fn; what the child does in Check's own functions (suite setup,
+ * messages to the parent) is not the test's. The test binary must keep
+ * its symbols. A function called from Check that is not x_fn and not
+ * Check's own means a tail call hid the test (-O2 sibling calls): the
+ * caller is told how to build so the test can be judged.
+ *
+ * This heuristic is one runner's: another runner (CTest, GoogleTest)
+ * gets a sibling file with the same shape.
+ */
+#ifndef CI_CHECKRUNNER_H
+#define CI_CHECKRUNNER_H
+
+#include <stdint.h>
+
+struct analysis;
+struct symbolizer;
+
+struct checkrunner_test {
+	char name[256];		/* x, for START_TEST(x) */
+	char function[260];	/* x_fn */
+};
+
+/*
+ * Is this analysed capture a forked Check test? 1 with *t filled in, or
+ * 0 (after a warning naming `path` when a tail call seems to have hidden
+ * the test).
+ */
+int checkrunner_identify(struct analysis *a, struct symbolizer *s, const char *path, struct checkrunner_test *t);
+
+/* does this stack run through the test's own function (not Check's work in the child)? */
+int checkrunner_owns(struct analysis *a, struct symbolizer *s, uint32_t stack, const struct checkrunner_test *t);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * tests/unit/capbuild: a capture written record by record, so a suite
+ * knows every figure the readers must find in it.
+ *
+ *	struct capbuild b;
+ *	capbuild_start(&b, 5);		// header, SEGMENT, stacks 1 and 2, THREAD 5
+ *	capbuild_alloc(&b, 0x1000, 4000, 1);
+ *	capbuild_free(&b, 0x1000);
+ *	path = capbuild_finish(&b, 0);	// END (0 records lost), one block, a temp file
+ *
+ * Stack 1 is one frame at ip 0x401000, stack 2 one frame at 0x401010, both
+ * of a module nobody maps (frames show as addresses). The caller unlinks
+ * and frees the returned path.
+ */
+#ifndef TESTS_UNIT_CAPBUILD_H
+#define TESTS_UNIT_CAPBUILD_H
+
+#include <stdint.h>
+
+struct capbuild {
+	uint8_t raw[16384], *p;
+	uint64_t prev;		/* the last address, for the deltas */
+	uint64_t allocs, frees, bytes;
+	uint32_t pid;
+};
+
+void capbuild_start(struct capbuild *b, uint32_t pid);
+void capbuild_alloc(struct capbuild *b, uint64_t addr, uint64_t size, uint32_t stack);
+void capbuild_free(struct capbuild *b, uint64_t addr);
+void capbuild_marker(struct capbuild *b, unsigned kind, const char *label);
+/* END with `lost` records dropped, then the file; returns its path (malloc'd) */
+char *capbuild_finish(struct capbuild *b, uint64_t lost);
+/* the same records cut short: no END record */
+char *capbuild_finish_cut(struct capbuild *b);
+
+#endif

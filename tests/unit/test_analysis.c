@@ -1,0 +1,248 @@
+/*
+ * Unit tests of report/analysis: the one pass over a capture. A capture
+ * built record by record gives exact totals, peak and leaks; observers
+ * see every alloc, free, marker and image end with global stack ids, and
+ * one that fails ends the pass; a capture cut short still ends its image;
+ * and every allocation failing in turn is an error that leaks nothing.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/format.h"
+#include "capture/reader.h"
+#include "report/analysis.h"
+#include "tests/unit/capbuild.h"
+#include "tests/unit/fault.h"
+#include "tests/unit/unit.h"
+
+/* 4000@1, 1000@1, 500@2, free, 200@2, free of the first, 300@1: peak 5500, 1000 leaked */
+static char *build(uint64_t lost, int cut)
+{
+	struct capbuild b;
+
+	capbuild_start(&b, 7);
+	capbuild_alloc(&b, 0x1000, 4000, 1);
+	capbuild_marker(&b, CAPTURE_MARK_TEST_BEGIN, "t");
+	capbuild_alloc(&b, 0x2000, 1000, 1);
+	capbuild_alloc(&b, 0x3000, 500, 2);
+	capbuild_free(&b, 0x2000);
+	capbuild_alloc(&b, 0x4000, 200, 2);
+	capbuild_free(&b, 0x1000);
+	capbuild_marker(&b, CAPTURE_MARK_TEST_END, "");
+	capbuild_alloc(&b, 0x5000, 300, 1);
+	return cut ? capbuild_finish_cut(&b) : capbuild_finish(&b, lost);
+}
+
+static int run(struct analysis *a, const char *path, const struct analysis_options *opts)
+{
+	struct capture_reader *r = capture_reader_open(path);
+	int ret;
+
+	memset(a, 0, sizeof(*a));	/* analysis_release() is safe on it whatever happens */
+	if (!r)
+		return -1;
+	ret = analysis_run(a, r, opts);
+	capture_reader_free(r);
+	return ret;
+}
+
+static const struct analysis_entry *entry_of(const struct analysis *a, uint32_t stack)
+{
+	for (size_t i = 0; i < a->nentries; i++)
+		if (a->entries[i].stack == stack)
+			return &a->entries[i];
+	return NULL;
+}
+
+START_TEST(figures_are_exact)
+{
+	char *path = build(0, 0);
+	struct analysis a;
+	const struct analysis_entry *e1, *e2;
+
+	ck_assert_int_eq(run(&a, path, NULL), 0);
+	ck_assert(a.is_complete && !a.is_aggregated && a.segments == 1 && a.lost == 0);
+	ck_assert_uint_eq(a.total_allocations, 5);
+	ck_assert_uint_eq(a.total_bytes, 6000);
+	ck_assert_uint_eq(a.total_frees, 2);
+	ck_assert_uint_eq(a.peak_bytes, 5500);
+	ck_assert_uint_eq(a.peak_allocations, 3);
+	ck_assert_uint_eq(a.leaked_bytes, 1000);
+	ck_assert_uint_eq(a.leaked_allocations, 3);
+	e1 = entry_of(&a, 1);
+	e2 = entry_of(&a, 2);
+	ck_assert(e1 && e2);
+	ck_assert(e1->allocs == 3 && e1->bytes == 5300 && e1->peak_bytes == 5000 && e1->leak_bytes == 300);
+	ck_assert(e2->allocs == 2 && e2->bytes == 700 && e2->peak_bytes == 500 && e2->leak_bytes == 700);
+	ck_assert_uint_eq(a.nthreads, 1);
+	ck_assert_uint_eq(a.threads[0], 7);
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* what an observer saw, in order, as one line of text */
+struct seen {
+	char log[512];
+	int fail_at_marker;
+};
+
+static void say(struct seen *s, const char *what)
+{
+	strncat(s->log, what, sizeof(s->log) - strlen(s->log) - 1);
+}
+
+static int seen_alloc(void *ctx, const struct capture_record *rec, uint32_t stack)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "A%llu@%u ", (unsigned long long)rec->size, stack);
+	say(ctx, buf);
+	return 0;
+}
+
+static int seen_free(void *ctx, const struct capture_record *rec)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "F%llx ", (unsigned long long)rec->address);
+	say(ctx, buf);
+	return 0;
+}
+
+static int seen_marker(void *ctx, const struct capture_record *rec)
+{
+	struct seen *s = ctx;
+
+	say(s, rec->kind == CAPTURE_MARK_TEST_BEGIN ? "B " : "E ");
+	return s->fail_at_marker ? -1 : 0;
+}
+
+static int seen_end(void *ctx, int is_last)
+{
+	say(ctx, is_last ? "last" : "image ");
+	return 0;
+}
+
+START_TEST(observers_see_the_stream_in_order)
+{
+	char *path = build(0, 0);
+	struct seen s1 = { "", 0 }, s2 = { "", 0 };
+	const struct analysis_observer obs[] = {
+		{ &s1, seen_alloc, seen_free, seen_marker, seen_end },
+		{ &s2, NULL, NULL, seen_marker, NULL },	/* callbacks may be missing */
+	};
+	struct analysis_options opts = { .observers = obs, .nobservers = 2 };
+	struct analysis a;
+
+	ck_assert_int_eq(run(&a, path, &opts), 0);
+	ck_assert_str_eq(s1.log, "A4000@1 B A1000@1 A500@2 F2000 A200@2 F1000 E A300@1 last");
+	ck_assert_str_eq(s2.log, "B E ");
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(an_observer_that_fails_ends_the_pass)
+{
+	char *path = build(0, 0);
+	struct seen s = { "", 1 };
+	const struct analysis_observer obs = { &s, seen_alloc, NULL, seen_marker, seen_end };
+	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
+	struct analysis a;
+
+	ck_assert_int_eq(run(&a, path, &opts), -1);
+	ck_assert_str_eq(s.log, "A4000@1 B ");	/* nothing after the failure */
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(a_capture_cut_short_still_ends_its_image)
+{
+	char *path = build(0, 1);
+	struct seen s = { "", 0 };
+	const struct analysis_observer obs = { &s, NULL, NULL, NULL, seen_end };
+	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
+	struct analysis a;
+
+	ck_assert_int_eq(run(&a, path, &opts), 0);
+	ck_assert(!a.is_complete);
+	ck_assert_str_eq(s.log, "last");
+	ck_assert_uint_eq(a.peak_bytes, 5500);
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(records_the_tracker_dropped_are_counted)
+{
+	char *path = build(42, 0);
+	struct analysis a;
+
+	ck_assert_int_eq(run(&a, path, NULL), 0);
+	ck_assert_uint_eq(a.lost, 42);
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+#if FAULT_INJECTION
+START_TEST(every_allocation_failing_in_turn)
+{
+	char *path = build(0, 0);
+	FILE *quiet = freopen("/dev/null", "w", stderr);
+	int n, ret;
+
+	ck_assert_ptr_nonnull(quiet);
+	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
+	for (n = 0;; n++) {
+		struct analysis a;
+		struct analysis_options opts = { .temporal = 1, .temporary_within = 1 };
+		long live = fault_live_allocs();
+		uint64_t peak;
+
+		fault_fail_alloc_after(n);
+		ret = run(&a, path, &opts);
+		peak = a.peak_bytes;
+		analysis_release(&a);
+		fault_reset();	/* before any ck_assert: Check allocates */
+		ck_assert_msg(fault_live_allocs() == live, "allocation %d failing leaked %ld blocks", n,
+			      fault_live_allocs() - live);
+		if (!ret) {
+			ck_assert_uint_eq(peak, 5500);
+			break;
+		}
+		ck_assert_int_eq(ret, -1);
+	}
+	ck_assert_int_gt(n, 3);
+	unlink(path);
+	free(path);
+}
+END_TEST
+#endif
+
+int main(void)
+{
+	Suite *s = suite_create("analysis");
+	TCase *tc = tcase_create("pass");
+
+	tcase_add_test(tc, figures_are_exact);
+	tcase_add_test(tc, observers_see_the_stream_in_order);
+	tcase_add_test(tc, an_observer_that_fails_ends_the_pass);
+	tcase_add_test(tc, a_capture_cut_short_still_ends_its_image);
+	tcase_add_test(tc, records_the_tracker_dropped_are_counted);
+#if FAULT_INJECTION
+	tcase_add_test(tc, every_allocation_failing_in_turn);
+#endif
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
