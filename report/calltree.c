@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 
 static size_t child(struct calltree *t, size_t parent, const struct sym_frame *f)
 {
@@ -19,15 +21,8 @@ static size_t child(struct calltree *t, size_t parent, const struct sym_frame *f
 			return c;	/* interned strings: pointer equality */
 		last = c;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap * 2;
-		struct calltree_node *p = realloc(t->nodes, cap * sizeof(*p));
-
-		if (!p)
-			return 0;
-		t->nodes = p;
-		t->cap = cap;
-	}
+	if (GROW(t->nodes, t->n + 1, t->cap) < 0)
+		return 0;
 	t->nodes[t->n] = (struct calltree_node){ f->function, file, f->line, 0, 0, 0, 0 };
 	if (last)
 		t->nodes[last].next_sibling = t->n;

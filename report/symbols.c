@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/grow.h"
+#include "common/hashidx.h"
 #include "common/strbuf.h"
 
 #define MAX_INLINE SYM_MAX_INLINE
@@ -29,7 +30,7 @@ struct module {
 
 struct cached {
 	uint64_t ip;
-	size_t mod;		/* module index + 1; 0: empty slot */
+	size_t mod;		/* module index + 1 */
 	int nframes;
 	struct sym_frame *frames;
 };
@@ -44,12 +45,14 @@ struct chunk {
 struct symbolizer {
 	struct module *mods;
 	size_t nmods, mods_cap;
-	struct cached *cache;
-	size_t cache_mask, cache_used;
+	struct cached *cache;	/* every (module, ip) resolved so far */
+	size_t ncache, cache_alloc;
+	struct hashidx cache_index;
 	struct chunk *chunks;
-	/* interned strings: open addressing over chunk memory */
+	/* interned strings, in chunk memory */
 	const char **strings;
-	size_t strings_mask, strings_used;
+	size_t nstrings, strings_alloc;
+	struct hashidx string_index;
 	struct sym_stack scratch;	/* lent by symbolizer_stack() */
 };
 
@@ -65,14 +68,6 @@ struct symbolizer *symbolizer_new(void)
 
 	if (!s)
 		return NULL;
-	s->cache_mask = 4095;
-	s->strings_mask = 4095;
-	s->cache = calloc(s->cache_mask + 1, sizeof(*s->cache));
-	s->strings = calloc(s->strings_mask + 1, sizeof(*s->strings));
-	if (!s->cache || !s->strings) {
-		symbolizer_free(s);
-		return NULL;
-	}
 	return s;
 }
 
@@ -88,7 +83,9 @@ void symbolizer_free(struct symbolizer *s)
 	free(s->mods);
 	free(s->scratch.frames);
 	free(s->cache);
+	hashidx_release(&s->cache_index);
 	free(s->strings);
+	hashidx_release(&s->string_index);
 	while (s->chunks) {
 		struct chunk *next = s->chunks->next;
 
@@ -118,49 +115,32 @@ static void *arena_alloc(struct symbolizer *s, size_t n)
 	return c->data + c->used - n;
 }
 
-static size_t hash_str(const char *p)
+static int same_string(const void *ctx, uint32_t pos)
 {
-	size_t h = 1469598103934665603ull;
+	const struct symbolizer *s = ctx;
 
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
+	return !strcmp(s->strings[pos], s->strings[s->nstrings]);	/* the one looked for sits past the end */
 }
 
 /* one copy of each string, owned by the symbolizer */
 static const char *intern(struct symbolizer *s, const char *str)
 {
-	size_t j;
+	uint64_t h;
+	uint32_t pos;
 	char *copy;
 
-	if (!str)
+	if (!str || GROW(s->strings, s->nstrings + 1, s->strings_alloc) < 0)
 		return NULL;
-	if ((s->strings_used + 1) * 2 > s->strings_mask + 1) {
-		size_t mask = s->strings_mask * 2 + 1;
-		const char **t = calloc(mask + 1, sizeof(*t));
-
-		if (!t)
-			return NULL;
-		for (size_t i = 0; i <= s->strings_mask; i++) {
-			if (!s->strings[i])
-				continue;
-			for (j = hash_str(s->strings[i]) & mask; t[j]; j = (j + 1) & mask)
-				;
-			t[j] = s->strings[i];
-		}
-		free(s->strings);
-		s->strings = t;
-		s->strings_mask = mask;
-	}
-	for (j = hash_str(str) & s->strings_mask; s->strings[j]; j = (j + 1) & s->strings_mask)
-		if (!strcmp(s->strings[j], str))
-			return s->strings[j];
+	h = hash_string(str);
+	s->strings[s->nstrings] = str;
+	pos = hashidx_find(&s->string_index, h, same_string, s);
+	if (pos != HASHIDX_NONE)
+		return s->strings[pos];
 	copy = arena_alloc(s, strlen(str) + 1);
-	if (!copy)
+	if (!copy || hashidx_add(&s->string_index, h, (uint32_t)s->nstrings) < 0)
 		return NULL;
 	strcpy(copy, str);
-	s->strings[j] = copy;
-	s->strings_used++;
+	s->strings[s->nstrings++] = copy;
 	return copy;
 }
 
@@ -194,15 +174,8 @@ static struct module *find_module(struct symbolizer *s, const struct sym_module 
 	for (size_t i = 0; i < s->nmods; i++)
 		if (s->mods[i].bias == m->bias && !strcmp(s->mods[i].path, m->path))
 			return &s->mods[i];
-	if (s->nmods == s->mods_cap) {
-		size_t cap = s->mods_cap ? s->mods_cap * 2 : 16;
-		struct module *p = realloc(s->mods, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		s->mods = p;
-		s->mods_cap = cap;
-	}
+	if (GROW(s->mods, s->nmods + 1, s->mods_cap) < 0)
+		return NULL;
 	mod = &s->mods[s->nmods++];
 	memset(mod, 0, sizeof(*mod));
 	mod->path = strdup(m->path);
@@ -345,36 +318,13 @@ static int resolve(struct symbolizer *s, struct module *mod, uint64_t ip, struct
 	return n;
 }
 
-static size_t cache_slot(const struct symbolizer *s, size_t mod, uint64_t ip)
+/* the cache entry looked for is (mod, ip) in the slot past the end */
+static int same_address(const void *ctx, uint32_t pos)
 {
-	uint64_t h = (ip ^ (uint64_t)mod << 48) * 0x9E3779B97F4A7C15ull;
+	const struct symbolizer *s = ctx;
+	const struct cached *want = &s->cache[s->ncache];
 
-	return (size_t)(h ^ (h >> 29)) & s->cache_mask;
-}
-
-static int cache_grow(struct symbolizer *s)
-{
-	struct cached *old = s->cache;
-	size_t old_mask = s->cache_mask;
-
-	s->cache_mask = old_mask * 2 + 1;
-	s->cache = calloc(s->cache_mask + 1, sizeof(*s->cache));
-	if (!s->cache) {
-		s->cache = old;
-		s->cache_mask = old_mask;
-		return -1;
-	}
-	for (size_t i = 0; i <= old_mask; i++) {
-		size_t j;
-
-		if (!old[i].mod)
-			continue;
-		for (j = cache_slot(s, old[i].mod, old[i].ip); s->cache[j].mod; j = (j + 1) & s->cache_mask)
-			;
-		s->cache[j] = old[i];
-	}
-	free(old);
-	return 0;
+	return s->cache[pos].mod == want->mod && s->cache[pos].ip == want->ip;
 }
 
 int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t ip, struct sym_frame *out,
@@ -383,30 +333,30 @@ int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t
 	struct sym_frame frames[MAX_INLINE];
 	struct module *mod = find_module(s, m);
 	struct cached *c;
-	size_t j, key;
+	uint64_t h;
+	uint32_t pos;
+	size_t key;
 	int n;
 
-	if (!mod || max < 1)
+	if (!mod || max < 1 || GROW(s->cache, s->ncache + 1, s->cache_alloc) < 0)
 		return 0;
 	key = (size_t)(mod - s->mods) + 1;
-	for (j = cache_slot(s, key, ip); s->cache[j].mod; j = (j + 1) & s->cache_mask) {
-		if (s->cache[j].mod == key && s->cache[j].ip == ip) {
-			n = s->cache[j].nframes < max ? s->cache[j].nframes : max;
-			memcpy(out, s->cache[j].frames, (size_t)n * sizeof(*out));
-			return n;
-		}
+	h = hash_u64(ip ^ (uint64_t)key << 48);
+	s->cache[s->ncache] = (struct cached){ .ip = ip, .mod = key };
+	pos = hashidx_find(&s->cache_index, h, same_address, s);
+	if (pos != HASHIDX_NONE) {
+		n = s->cache[pos].nframes < max ? s->cache[pos].nframes : max;
+		memcpy(out, s->cache[pos].frames, (size_t)n * sizeof(*out));
+		return n;
 	}
 	n = resolve(s, mod, ip, frames, MAX_INLINE);
-	if ((s->cache_used + 1) * 2 > s->cache_mask + 1 && cache_grow(s) == 0)
-		for (j = cache_slot(s, key, ip); s->cache[j].mod; j = (j + 1) & s->cache_mask)
-			;
-	c = &s->cache[j];
-	if (!c->mod && (c->frames = arena_alloc(s, (size_t)n * sizeof(*frames)))) {
+	c = &s->cache[s->ncache];
+	/* out of memory here only costs resolving this address again next time */
+	if ((c->frames = arena_alloc(s, (size_t)n * sizeof(*frames))) &&
+	    hashidx_add(&s->cache_index, h, (uint32_t)s->ncache) == 0) {
 		memcpy(c->frames, frames, (size_t)n * sizeof(*frames));
-		c->mod = key;
-		c->ip = ip;
 		c->nframes = n;
-		s->cache_used++;
+		s->ncache++;
 	}
 	n = n < max ? n : max;
 	memcpy(out, frames, (size_t)n * sizeof(*out));
