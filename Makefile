@@ -44,7 +44,8 @@ REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TRACKER_SRC = $(filter-out tracker/pylayout.c,$(wildcard tracker/*.c))
 # what the tracker links of the capture code: no stdio, no malloc
-TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c capture/heapmodel.c
+TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c capture/heapmodel.c \
+	capture/mapmem.c capture/regions.c
 
 LIB_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC) $(CAPTURE_SRC) $(REPORT_SRC)) $(B)/obj/web_assets.o
 WEB = report/web/node_modules
@@ -206,7 +207,7 @@ DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libe
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \
 	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium clang libclang-rt-14-dev
 # the GitHub action's and the gate's tests (tests/e2e/test_action.py, test_check*.py)
-DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck
+DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck strace
 # what building memray needs, and no more: the GitHub action installs these
 BUILD_DEPS = build-essential pkg-config python3 python3-dev libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev libxml2-dev libyaml-dev

@@ -4,19 +4,15 @@
 #include "capture/heapmodel.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
 #include "capture/format.h"
+#include "capture/mapmem.h"
+#include "capture/regions.h"
 
 struct live {
 	uintptr_t addr;		/* 0: empty slot */
 	uint64_t size;
 	uint64_t born;		/* hm->allocations after this one was made */
-	uint32_t entry;
-};
-
-struct region {
-	uintptr_t start, end;
 	uint32_t entry;
 };
 
@@ -26,25 +22,14 @@ struct heapmodel_private {
 	size_t live_mask, live_used;
 	uint32_t *index;	/* (stack, kind) -> entry + 1; 0: empty */
 	size_t index_mask;
-	struct region *regions;
-	size_t nregions, regions_cap;
+	struct regions regions;	/* live mmap'd ranges */
 	uint64_t generation;	/* of the peak */
 	uint32_t *changed;	/* entries changed since the last take, track_changes only */
 	size_t nchanged, changed_cap;
 };
 
-static void *map(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void unmap(void *p, size_t bytes)
-{
-	if (p)
-		munmap(p, bytes);
-}
+#define map mapmem_alloc
+#define unmap mapmem_free
 
 static inline size_t hash64(uint64_t v)
 {
@@ -60,22 +45,7 @@ static inline size_t entry_hash(uint32_t stack, unsigned kind, uint32_t thread)
 /* grow a dense array of `size`-byte elements to hold `need` */
 static int grow_array(void **arr, size_t *cap, size_t need, size_t size)
 {
-	size_t ncap = *cap ? *cap : 1024;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = map(ncap * size);
-	if (!p)
-		return -1;
-	if (*arr)
-		memcpy(p, *arr, *cap * size);
-	unmap(*arr, *cap * size);
-	*arr = p;
-	*cap = ncap;
-	return 0;
+	return mapmem_grow(arr, cap, need, size, 1024);
 }
 
 struct heapmodel *heapmodel_new(void)
@@ -86,6 +56,7 @@ struct heapmodel *heapmodel_new(void)
 	if (!hm)
 		return NULL;
 	pv = hm->priv = (struct heapmodel_private *)(hm + 1);
+	pv->regions = (struct regions)REGIONS_INIT;
 	pv->live_mask = (1u << 14) - 1;
 	pv->index_mask = (1u << 12) - 1;
 	pv->live = map((pv->live_mask + 1) * sizeof(struct live));
@@ -107,7 +78,7 @@ void heapmodel_free(struct heapmodel *hm)
 	unmap(pv->live, (pv->live_mask + 1) * sizeof(struct live));
 	unmap(pv->index, (pv->index_mask + 1) * sizeof(uint32_t));
 	unmap(hm->entries, pv->entries_cap * sizeof(struct heapmodel_entry));
-	unmap(pv->regions, pv->regions_cap * sizeof(struct region));
+	regions_release(&pv->regions);
 	unmap(pv->changed, pv->changed_cap * sizeof(uint32_t));
 	unmap(hm, sizeof(*hm) + sizeof(struct heapmodel_private));
 }
@@ -220,6 +191,8 @@ static int live_grow(struct heapmodel *hm)
 	return 0;
 }
 
+static int unmap_range(struct heapmodel *hm, uintptr_t start, uintptr_t end);
+
 int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
 		    uint64_t now_ms)
 {
@@ -234,9 +207,10 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 	hm->allocations++;
 	hm->histogram[bucket < HEAPMODEL_BUCKETS ? bucket : HEAPMODEL_BUCKETS - 1]++;
 	if (kind == CAPTURE_ALLOC_MMAP) {
-		if (grow_array((void **)&pv->regions, &pv->regions_cap, pv->nregions + 1, sizeof(struct region)) < 0)
+		/* a mapping replaces whatever it lands on (MAP_FIXED, mremap, an unmap we missed) */
+		if (unmap_range(hm, addr, addr + size) < 0 || regions_insert(&pv->regions, addr, addr + size,
+									       (uint32_t)entry) < 0)
 			return -1;
-		pv->regions[pv->nregions++] = (struct region){ addr, addr + size, (uint32_t)entry };
 	} else {
 		size_t j;
 
@@ -277,40 +251,30 @@ static void live_remove(struct heapmodel_private *pv, size_t j)
 	pv->live_used--;
 }
 
+/*
+ * Take [start, end) out of the live mappings, whichever ranges it covers
+ * in whole or in part: a part cut from the middle leaves two ranges (one
+ * more live allocation), a part cut from an end leaves one.
+ */
 static int unmap_range(struct heapmodel *hm, uintptr_t start, uintptr_t end)
 {
-	struct heapmodel_private *pv = hm->priv;
+	struct regions *rs = &hm->priv->regions;
+	struct region r;
 
-	for (size_t i = 0; i < pv->nregions;) {
-		struct region *r = &pv->regions[i];
-		uintptr_t lo = r->start > start ? r->start : start;
-		uintptr_t hi = r->end < end ? r->end : end;
-		int hole;
+	while (start < end && regions_first_after(rs, start, &r) && r.start < end) {
+		uintptr_t lo = r.start > start ? r.start : start;
+		uintptr_t hi = r.end < end ? r.end : end;
+		int pieces = (r.start < lo) + (hi < r.end);
 
-		if (lo >= hi) {
-			i++;
-			continue;
-		}
-		if (lo == r->start && hi == r->end) {	/* all of it */
-			change(hm, r->entry, -1, -(int64_t)(hi - lo), 0);
-			*r = pv->regions[--pv->nregions];
-			continue;
-		}
-		hole = lo > r->start && hi < r->end;
-		if (hole && grow_array((void **)&pv->regions, &pv->regions_cap, pv->nregions + 1,
-				       sizeof(struct region)) < 0)
+		if (regions_reserve(rs, 2) < 0)	/* before any change: a failure leaves the model whole */
 			return -1;
-		r = &pv->regions[i];
-		change(hm, r->entry, hole, -(int64_t)(hi - lo), 0);
-		if (hole) {
-			pv->regions[pv->nregions++] = (struct region){ hi, r->end, r->entry };
-			r->end = lo;
-		} else if (lo == r->start) {
-			r->start = hi;
-		} else {
-			r->end = lo;
-		}
-		i++;
+		regions_remove(rs, r.start);
+		if (r.start < lo)
+			regions_insert(rs, r.start, lo, r.entry);
+		if (hi < r.end)
+			regions_insert(rs, hi, r.end, r.entry);
+		change(hm, r.entry, pieces - 1, -(int64_t)(hi - lo), 0);
+		start = hi;
 	}
 	return 0;
 }

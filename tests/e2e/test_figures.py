@@ -175,3 +175,14 @@ def test_rust_program(tmp_path):
     data = stats(out)
     inner = "vecs::make_vectors:%s:%d" % (source, line_of("vecs.rs", "inner_vec"))
     assert entry(data["leaks"]["top_by_size"], inner) == {"location": inner, "size": 80000, "count": 10}
+
+
+def test_map_fixed_and_mremap_keep_exact_bytes(fixtures, tmp_path):
+    """MAP_FIXED commits inside a reservation replace it: a 1 GiB peak, not 1.875 GiB."""
+    prog = fixtures.build("mapfixed.c")
+    result, out = record(tmp_path, prog)
+    assert result.returncode == 0 and result.stdout == "mapped\n", result.stderr
+    data = stats(out)
+    assert data["metadata"]["peak_memory"] == (1 << 30) + (16 << 20)
+    assert data["allocator_type_distribution"]["MMAP"] == 1 + 1 + 7 + 1
+    assert data["leaks"]["bytes"] == 0

@@ -170,6 +170,73 @@ START_TEST(grows_past_its_first_tables)
 }
 END_TEST
 
+/* a 1 GiB reservation committed in place with MAP_FIXED: the commits replace, never add */
+START_TEST(map_fixed_replaces_what_it_lands_on)
+{
+	struct heapmodel *hm = heapmodel_new();
+	const uintptr_t base = 0x7f0000000000;
+	const uint64_t gib = 1ull << 30, chunk = 128ull << 20;
+
+	heapmodel_alloc(hm, base, gib, 1, CAPTURE_ALLOC_MMAP, 0);	/* PROT_NONE reservation */
+	for (uint64_t off = 0; off < 7 * chunk; off += chunk)
+		heapmodel_alloc(hm, base + off, chunk, 2, CAPTURE_ALLOC_MMAP, 0);	/* MAP_FIXED commits */
+	heapmodel_finish(hm);
+	ck_assert_uint_eq(hm->heap, gib);
+	ck_assert_uint_eq(hm->peak, gib);	/* not 1.875 GiB */
+	ck_assert_uint_eq(find(hm, 1, CAPTURE_ALLOC_MMAP)->live_bytes, gib - 7 * chunk);
+	ck_assert_uint_eq(find(hm, 1, CAPTURE_ALLOC_MMAP)->live_count, 1);
+	ck_assert_uint_eq(find(hm, 2, CAPTURE_ALLOC_MMAP)->live_bytes, 7 * chunk);
+	ck_assert_uint_eq(find(hm, 2, CAPTURE_ALLOC_MMAP)->live_count, 7);
+	/* one munmap across a commit and the reservation's rest */
+	heapmodel_free_block(hm, base + 6 * chunk, gib - 6 * chunk, CAPTURE_ALLOC_MUNMAP);
+	ck_assert_uint_eq(hm->heap, 6 * chunk);
+	ck_assert_uint_eq(hm->live_allocations, 6);
+	heapmodel_free(hm);
+}
+END_TEST
+
+/* mremap as the tracker records it: a munmap of the old range, then an mmap of the new one */
+START_TEST(mremap_keeps_exact_bytes)
+{
+	struct heapmodel *hm = heapmodel_new();
+	const uintptr_t a = 0x7f0000000000, b = 0x7f1000000000;
+
+	heapmodel_alloc(hm, a, 8 << 20, 1, CAPTURE_ALLOC_MMAP, 0);
+	heapmodel_free_block(hm, a, 8 << 20, CAPTURE_ALLOC_MUNMAP);	/* grown in place */
+	heapmodel_alloc(hm, a, 16 << 20, 1, CAPTURE_ALLOC_MMAP, 0);
+	ck_assert_uint_eq(hm->heap, 16u << 20);
+	heapmodel_free_block(hm, a, 16 << 20, CAPTURE_ALLOC_MUNMAP);	/* moved */
+	heapmodel_alloc(hm, b, 32 << 20, 1, CAPTURE_ALLOC_MMAP, 0);
+	heapmodel_free_block(hm, b + (4 << 20), 4 << 20, CAPTURE_ALLOC_MUNMAP);	/* and a hole */
+	heapmodel_finish(hm);
+	ck_assert_uint_eq(hm->heap, 28u << 20);
+	ck_assert_uint_eq(hm->peak, 32u << 20);
+	ck_assert_uint_eq(hm->live_allocations, 2);
+	heapmodel_free(hm);
+}
+END_TEST
+
+/* 120,000 live mappings, then unmapped in an order far from their own: linear, not quadratic */
+START_TEST(many_mappings_stay_cheap)
+{
+	struct heapmodel *hm = heapmodel_new();
+	const uintptr_t base = 0x7f0000000000;
+	const uint64_t n = 120000, page = 4096;
+
+	for (uint64_t i = 0; i < n; i++)	/* top-down, as the kernel hands them out */
+		ck_assert_int_eq(heapmodel_alloc(hm, base + (n - i) * 2 * page, page, 1, CAPTURE_ALLOC_MMAP, 0), 0);
+	ck_assert_uint_eq(hm->heap, n * page);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t k = (i * 7919) % n + 1;	/* 7919 is prime: every k once */
+
+		ck_assert_int_eq(heapmodel_free_block(hm, base + k * 2 * page, page, CAPTURE_ALLOC_MUNMAP), 0);
+	}
+	ck_assert_uint_eq(hm->heap, 0);
+	ck_assert_uint_eq(hm->live_allocations, 0);
+	heapmodel_free(hm);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("heapmodel");
@@ -181,6 +248,9 @@ int main(void)
 	tcase_add_test(tc, realloc_as_free_and_alloc);
 	tcase_add_test(tc, lazy_peak_matches_brute_force);
 	tcase_add_test(tc, grows_past_its_first_tables);
+	tcase_add_test(tc, map_fixed_replaces_what_it_lands_on);
+	tcase_add_test(tc, mremap_keeps_exact_bytes);
+	tcase_add_test(tc, many_mappings_stay_cheap);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
