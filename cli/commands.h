@@ -50,16 +50,19 @@ struct reading {
 	struct symbolizer *sym;
 };
 
-/* what a command wants of the analysis, set before reading_open() */
-extern struct analysis_options reading_options;
-
-/* take a non-option argument as the capture: 0, or EXIT_USAGE after an error */
-int reading_arg(const char *cmd, const char *arg, const char **path);
 /*
- * Open path, analyse it and report how it ended: 0 with rd ready, or the
- * exit status after a message (rd is then closed already).
+ * The capture among a command's n positional arguments (options_parse):
+ * 0 with *path set (NULL when there is none: reading_open() says so), or
+ * EXIT_USAGE after an error when there are more.
  */
-int reading_open(struct reading *rd, const char *cmd, const char *path, int partial);
+int reading_path(const char *cmd, int n, char **args, const char **path);
+/*
+ * Open path, analyse it with opts (NULL: the defaults; its progress
+ * callback is reading's own) and report how it ended: 0 with rd ready, or
+ * the exit status after a message (rd is then closed already).
+ */
+int reading_open(struct reading *rd, const char *cmd, const char *path, int partial,
+		 const struct analysis_options *opts);
 void reading_close(struct reading *rd);
 
 /* the terminal's width when stdout is one (40 columns at least), else 0 */
@@ -74,5 +77,7 @@ void output_default(struct strbuf *name, const char *capture, const char *kind, 
 int output_check(const char *path, int force);
 /* write data to path (never over an existing file without force): 0 or EXIT_CAPTURE_ERROR */
 int output_write(const char *path, int force, const struct strbuf *data);
+/* write data to path as output_write(), or to stdout when path is NULL: 0 or EXIT_CAPTURE_ERROR */
+int output_write_or_stdout(const char *cmd, const char *path, int force, const struct strbuf *data);
 
 #endif
