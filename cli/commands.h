@@ -15,14 +15,6 @@
 #define EXIT_USAGE 2
 
 int cmd_run(int argc, char **argv);
-/*
- * Run argv[0] (searched in PATH) with the tracker, writing its capture to
- * `output` (refused if it exists unless force). Returns the program's exit
- * status, 128+N after naming the signal that killed it, 126 or 127 when it
- * cannot be run, or 1 when the capture cannot be created; memray's own
- * errors are printed. *ran says whether the program ran at all.
- */
-int run_program(char **argv, const char *output, unsigned flags, int force, int *ran);
 int cmd_stats(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_summary(int argc, char **argv);

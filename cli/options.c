@@ -47,6 +47,12 @@ static int apply(const struct opt *o, const char *arg, const char *value, const 
 	case OPT_KIND_FLAG:
 		*(int *)o->value = 1;
 		return 0;
+	case OPT_KIND_SET_BIT:
+		*(unsigned *)o->value |= o->bit;
+		return 0;
+	case OPT_KIND_CLEAR_BIT:
+		*(unsigned *)o->value &= ~o->bit;
+		return 0;
 	case OPT_KIND_STRING:
 		*(const char **)o->value = value;
 		return 0;

@@ -26,6 +26,8 @@
 enum opt_kind {
 	OPT_KIND_END,
 	OPT_KIND_FLAG,		/* int *value = 1 */
+	OPT_KIND_SET_BIT,	/* unsigned *value |= bit */
+	OPT_KIND_CLEAR_BIT,	/* unsigned *value &= ~bit */
 	OPT_KIND_STRING,	/* const char **value = the value */
 	OPT_KIND_COUNT,		/* size_t *value = a whole number */
 	OPT_KIND_CALLBACK,	/* cb(opt, value, cmd): 0, or -1 after its own message */
@@ -39,15 +41,18 @@ struct opt {
 	void *value;
 	int (*cb)(const struct opt *o, const char *arg, const char *cmd);
 	int takes_value;	/* for callbacks */
+	unsigned bit;		/* for the bit kinds */
 };
 
-#define OPT_END() { OPT_KIND_END, 0, NULL, NULL, NULL, 0 }
-#define OPT_FLAG(s, l, v) { OPT_KIND_FLAG, (s), (l), (v), NULL, 0 }
-#define OPT_STRING(s, l, v) { OPT_KIND_STRING, (s), (l), (v), NULL, 1 }
-#define OPT_COUNT(s, l, v) { OPT_KIND_COUNT, (s), (l), (v), NULL, 1 }
-#define OPT_CALLBACK(s, l, v, cb) { OPT_KIND_CALLBACK, (s), (l), (v), (cb), 1 }
-#define OPT_CALLBACK_FLAG(s, l, v, cb) { OPT_KIND_CALLBACK, (s), (l), (v), (cb), 0 }
-#define OPT_STOP(s, l) { OPT_KIND_STOP, (s), (l), NULL, NULL, 1 }
+#define OPT_END() { OPT_KIND_END, 0, NULL, NULL, NULL, 0, 0 }
+#define OPT_FLAG(s, l, v) { OPT_KIND_FLAG, (s), (l), (v), NULL, 0, 0 }
+#define OPT_SET_BIT(s, l, v, b) { OPT_KIND_SET_BIT, (s), (l), (v), NULL, 0, (b) }
+#define OPT_CLEAR_BIT(s, l, v, b) { OPT_KIND_CLEAR_BIT, (s), (l), (v), NULL, 0, (b) }
+#define OPT_STRING(s, l, v) { OPT_KIND_STRING, (s), (l), (v), NULL, 1, 0 }
+#define OPT_COUNT(s, l, v) { OPT_KIND_COUNT, (s), (l), (v), NULL, 1, 0 }
+#define OPT_CALLBACK(s, l, v, cb) { OPT_KIND_CALLBACK, (s), (l), (v), (cb), 1, 0 }
+#define OPT_CALLBACK_FLAG(s, l, v, cb) { OPT_KIND_CALLBACK, (s), (l), (v), (cb), 0, 0 }
+#define OPT_STOP(s, l) { OPT_KIND_STOP, (s), (l), NULL, NULL, 1, 0 }
 
 #define OPTIONS_STOP_AT_ARG 1
 
