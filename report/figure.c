@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 
-void figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count)
+int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count)
 {
 	uint64_t b, c;
 
@@ -33,4 +33,5 @@ void figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, u
 		*bytes = b;
 	if (count)
 		*count = c;
+	return b || c;
 }

@@ -21,7 +21,10 @@ enum figure {
 	FIGURE_TEMPORARY,	/* freed soon after it was made (analysis' temporary_within) */
 };
 
-/* e's bytes and allocation count in figure f; either pointer may be NULL */
-void figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count);
+/*
+ * e's bytes and allocation count in figure f; either pointer may be NULL.
+ * Returns whether e shows in f at all (bytes or count not zero).
+ */
+int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count);
 
 #endif

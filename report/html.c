@@ -370,8 +370,7 @@ static void json_rows(struct json *j, struct analysis *a, struct symbolizer *s, 
 		uint64_t bytes, count;
 		int n;
 
-		figure_of(e, fig, &bytes, &count);
-		if (!bytes && !count)
+		if (!figure_of(e, fig, &bytes, &count))
 			continue;
 		json_array_begin(j);
 		json_string(j, analysis_location(a, s, e->stack));

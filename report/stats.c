@@ -65,8 +65,7 @@ static int group(struct analysis *a, struct symbolizer *s, enum figure fig,
 	for (size_t i = 0; i < a->nentries; i++) {
 		uint64_t size, count;
 
-		figure_of(&a->entries[i], fig, &size, &count);
-		if (!size && !count)
+		if (!figure_of(&a->entries[i], fig, &size, &count))
 			continue;
 		l[n++] = (struct located){ analysis_location(a, s, a->entries[i].stack), size, count };
 	}

@@ -77,8 +77,7 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 		uint64_t bytes, count;
 		int n, own_done = 0;
 
-		figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count);
-		if (!bytes && !count)
+		if (!figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count))
 			continue;
 		n = analysis_stack(a, s, a->entries[i].stack, &frames);
 		if (n < 0)

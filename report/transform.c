@@ -56,8 +56,7 @@ static void write_csv(struct strbuf *out, struct analysis *a, struct symbolizer 
 		uint64_t bytes, count;
 		int n;
 
-		figure_of(e, fig, &bytes, &count);
-		if (!bytes && !count)
+		if (!figure_of(e, fig, &bytes, &count))
 			continue;
 		n = analysis_stack(a, s, e->stack, &frames);
 		strbuf_reset(&stack);
