@@ -1,7 +1,7 @@
 /*
  * cli/cmd_check: `memray check`, the CI memory gate. A thin front: it
  * reads the options and the manifest (assert/manifest), runs the command
- * in a harness (ci/harness, cli/cmd_run's run_program), collects what was
+ * in a harness (ci/harness, cli/launch), collects what was
  * measured (ci/collect), judges it (assert/rules) and writes the reports
  * (junit/). The exit status is chosen here; see the usage text.
  */
@@ -18,6 +18,9 @@
 #include "ci/collect.h"
 #include "ci/harness.h"
 #include "cli/commands.h"
+#include "cli/launch.h"
+#include "cli/options.h"
+#include "common/env.h"
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/units.h"
@@ -105,65 +108,74 @@ static int size_opt(struct options *o, enum limit_kind k, const char *opt, const
 	return limits_set(&o->run, k, v, opt);
 }
 
-/* 0 and *cmd at COMMAND, or -1 after an error; 1 after --help */
-static int parse_options(int argc, char **argv, struct options *o, int *cmd)
+static int budget_arg(const struct opt *opt, const char *v, const char *cmd)
 {
-	int i;
+	(void)cmd;
+	return size_opt(opt->value, LIMIT_PEAK, "--budget", v);
+}
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *why;
+static int leak_budget_arg(const struct opt *opt, const char *v, const char *cmd)
+{
+	(void)cmd;
+	return size_opt(opt->value, LIMIT_LEAKS, "--leak-budget", v);
+}
 
-		if (is_help(a)) {
-			usage();
-			return 1;
-		} else if (!strcmp(a, "--")) {
-			i++;
-			break;
-		} else if (a[0] != '-') {
-			break;
-		} else if (!strcmp(a, "--no-builtin-suppressions")) {
-			o->no_builtin = 1;
-			continue;
-		} else if (!v) {
-			return error("check: %s needs a value (see 'memray check --help')", a);
-		}
-		i++;
-		if (!strcmp(a, "--budget") || !strcmp(a, "--leak-budget") || !strcmp(a, "--max-allocations")) {
-			enum limit_kind k = a[2] == 'b' ? LIMIT_PEAK : a[2] == 'l' ? LIMIT_LEAKS : LIMIT_COUNT;
+static int max_allocations_arg(const struct opt *opt, const char *v, const char *cmd)
+{
+	(void)cmd;
+	return size_opt(opt->value, LIMIT_COUNT, "--max-allocations", v);
+}
 
-			if (size_opt(o, k, a, v) < 0)
-				return -1;
-		} else if (!strcmp(a, "--manifest")) {
-			o->manifest = v;
-		} else if (!strcmp(a, "--junit")) {
-			o->junit = v;
-		} else if (!strcmp(a, "--markdown")) {
-			o->markdown = v;
-		} else if (!strcmp(a, "--keep-captures")) {
-			o->keep = v;
-		} else if (!strcmp(a, "--baseline")) {
-			o->baseline = v;
-		} else if (!strcmp(a, "--update-baseline")) {
-			o->update_baseline = v;
-		} else if (!strcmp(a, "--max-increase")) {
-			if (increase_parse(v, &o->increase, &why) < 0)
-				return error("check: --max-increase '%s': %s (like 10%% or +5MiB)", v, why);
-			o->has_increase = 1;
-		} else if (!strcmp(a, "--suppress")) {
-			const char *problem = suppress_glob_problem(v);
+static int max_increase_arg(const struct opt *opt, const char *v, const char *cmd)
+{
+	struct options *o = opt->value;
+	const char *why;
 
-			if (problem)
-				return error("check: --suppress '%s': %s", v, problem);
-			if (suppress_add(&o->sup, v, "--suppress") < 0)
-				return -1;
-		} else {
-			return error("check: unknown option '%s' (see 'memray check --help')", a);
-		}
-	}
-	if (i >= argc)
-		return error("check: no command given (see 'memray check --help')");
-	*cmd = i;
+	if (increase_parse(v, &o->increase, &why) < 0)
+		return error("%s: --max-increase '%s': %s (like 10%% or +5MiB)", cmd, v, why);
+	o->has_increase = 1;
 	return 0;
+}
+
+static int suppress_arg(const struct opt *opt, const char *v, const char *cmd)
+{
+	struct options *o = opt->value;
+	const char *problem = suppress_glob_problem(v);
+
+	if (problem)
+		return error("%s: --suppress '%s': %s", cmd, v, problem);
+	return suppress_add(&o->sup, v, "--suppress");
+}
+
+/*
+ * The options up to COMMAND, which (with its arguments, untouched) is
+ * moved to the front of argv: its argument count, or -1 after an error,
+ * or OPTIONS_HELP after the usage.
+ */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	struct opt opts[] = {
+		OPT_CALLBACK(0, "budget", o, budget_arg),
+		OPT_CALLBACK(0, "leak-budget", o, leak_budget_arg),
+		OPT_CALLBACK(0, "max-allocations", o, max_allocations_arg),
+		OPT_STRING(0, "manifest", &o->manifest),
+		OPT_STRING(0, "junit", &o->junit),
+		OPT_STRING(0, "markdown", &o->markdown),
+		OPT_STRING(0, "keep-captures", &o->keep),
+		OPT_STRING(0, "baseline", &o->baseline),
+		OPT_STRING(0, "update-baseline", &o->update_baseline),
+		OPT_CALLBACK(0, "max-increase", o, max_increase_arg),
+		OPT_CALLBACK(0, "suppress", o, suppress_arg),
+		OPT_FLAG(0, "no-builtin-suppressions", &o->no_builtin),
+		OPT_END(),
+	};
+	int n = options_parse(argc, argv, "check", NULL, opts, OPTIONS_STOP_AT_ARG);
+
+	if (n == OPTIONS_HELP)
+		usage();
+	else if (n == 0)
+		return error("check: no command given (see 'memray check --help')");
+	return n;
 }
 
 /* the manifest, then the flags over it: 0, or -1 after an error */
@@ -211,7 +223,7 @@ static void say(const struct check_result *r)
 /* JUnit, Markdown and annotations; returns ret, or EXIT_USAGE if a report cannot be written */
 static int report(const struct options *o, const struct check_run *run, int ret)
 {
-	const char *gh = getenv("GITHUB_ACTIONS"), *quiet = getenv("MEMRAY_NO_ANNOTATIONS");
+	const char *gh = getenv("GITHUB_ACTIONS"), *quiet = getenv(ENV_NO_ANNOTATIONS);
 
 	if (o->junit && junit_write(o->junit, run) < 0)
 		ret = ret ? ret : EXIT_USAGE;
@@ -233,15 +245,16 @@ int cmd_check(int argc, char **argv)
 	struct check_run run = { 0 };
 	struct strbuf command = STRBUF_INIT, error_text = STRBUF_INIT;
 	struct timespec t0, t1;
-	int cmd = 0, ret, ran = 0, has_baseline = 0;
+	struct launch l = { 0 };
+	int n, ret, has_baseline = 0;
 
-	ret = parse_options(argc, argv, &o, &cmd);
-	if (ret) {
-		ret = ret > 0 ? 0 : EXIT_USAGE;
+	n = parse_options(argc, argv, &o);
+	if (n < 0) {
+		ret = n == OPTIONS_HELP ? 0 : EXIT_USAGE;
 		goto out;
 	}
-	for (int k = cmd; k < argc; k++)
-		strbuf_addf(&command, "%s%s", k > cmd ? " " : "", argv[k]);
+	for (int k = 0; k < n; k++)	/* COMMAND and its arguments, now at argv[0] */
+		strbuf_addf(&command, "%s%s", k ? " " : "", argv[k]);
 	run.command = command.buf;
 	/* bad rules: the command is not run, and the reports say why */
 	if (rules_of(&m, &o) < 0 || (m.baseline && !o.update_baseline && baseline_load(&base, m.baseline) < 0)) {
@@ -256,20 +269,21 @@ int cmd_check(int argc, char **argv)
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = run_program(argv + cmd, h.capture.buf, CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK, 1,
-			  &ran);
+	l = (struct launch){ .argv = argv, .output = h.capture.buf, .force = 1,
+			     .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK };
+	ret = launch_run(&l);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	run.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (!ran) {
-		strbuf_addf(&error_text, "%s could not be run (status %d)", argv[cmd], ret);
+	if (!l.ran) {
+		strbuf_addf(&error_text, "%s could not be run (status %d)", argv[0], ret);
 	} else if (ret > 128 && ret < 128 + NSIG) {
-		strbuf_addf(&error_text, "%s was killed by signal %d (SIG%s), status %d", argv[cmd], ret - 128,
+		strbuf_addf(&error_text, "%s was killed by signal %d (SIG%s), status %d", argv[0], ret - 128,
 			    sigabbrev_np(ret - 128) ? sigabbrev_np(ret - 128) : "?", ret);
 	} else if (ret) {
-		strbuf_addf(&error_text, "%s exited with status %d", argv[cmd], ret);
+		strbuf_addf(&error_text, "%s exited with status %d", argv[0], ret);
 	}
 	run.error = error_text.len ? error_text.buf : NULL;
-	if (!ran) {
+	if (!l.ran) {
 		ret = report(&o, &run, ret);
 		goto out;
 	}

@@ -11,8 +11,8 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/strbuf.h"
+#include "cli/options.h"
 #include "report/html.h"
-#include <stdint.h>
 
 /* what both commands' help says alike */
 #define VIEW_OPTIONS \
@@ -64,92 +64,99 @@ static const char table_usage[] =
 	VIEW_OPTIONS
 	USAGE_TAIL;
 
-static int html_command(int argc, char **argv, const char *cmd)
+static int threshold_arg(const struct opt *o, const char *v, const char *cmd)
 {
-	int is_table = !strcmp(cmd, "table");
-	const char *path = NULL, *output = NULL;
-	int force = 0, partial = 0, leaks = 0, inverted = 0, temporary = 0, ret;
-	enum html_view view;
-	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, title = STRBUF_INIT;
-	struct reading rd;
+	struct analysis_options *ao = o->value;
+	char *end;
 
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
+	ao->temporary_within = strtoull(v, &end, 10);
+	if (!*v || *end || v[0] == '-' || !ao->temporary_within)
+		return error("%s: --temporary-allocation-threshold takes a number of allocations from 1, not '%s'",
+			     cmd, v);
+	return 0;
+}
 
-		if (is_help(arg)) {
-			fputs(is_table ? table_usage : flamegraph_usage, stdout);
-			return 0;
-		} else if (!strcmp(arg, "-f") || !strcmp(arg, "--force")) {
-			force = 1;
-		} else if (!strcmp(arg, "--leaks")) {
-			leaks = 1;
-		} else if (!strcmp(arg, "--temporary-allocations")) {
-			temporary = 1;
-			if (!reading_options.temporary_within)
-				reading_options.temporary_within = 1;
-		} else if (!strcmp(arg, "--temporary-allocation-threshold")) {
-			char *end;
-			const char *v = i + 1 < argc ? argv[++i] : "";
+struct html_args {
+	const char *output;
+	int force, partial, leaks, inverted, temporary;
+	struct analysis_options ao;
+};
 
-			temporary = 1;
-			reading_options.temporary_within = strtoull(v, &end, 10);
-			if (!*v || *end || v[0] == '-' || !reading_options.temporary_within) {
-				error("%s: --temporary-allocation-threshold takes a number of allocations "
-				      "from 1, not '%s'", cmd, v);
-				return EXIT_USAGE;
-			}
-		} else if (!strcmp(arg, "--temporal") && !is_table) {
-			reading_options.temporal = 1;
-		} else if (!strcmp(arg, "--split-threads") && !is_table) {
-			reading_options.split_threads = 1;
-		} else if (!strcmp(arg, "--inverted") && !is_table) {
-			inverted = 1;
-		} else if (!strcmp(arg, "--partial")) {
-			partial = 1;
-		} else if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
-			if (i + 1 == argc) {
-				error("%s: %s needs a file name (see 'memray %s --help')", cmd, arg, cmd);
-				return EXIT_USAGE;
-			}
-			output = argv[++i];
-		} else if ((ret = reading_arg(cmd, arg, &path))) {
-			return ret;
-		}
-	}
-	if (leaks && temporary) {
+/* 0 with h filled, or an exit status (0 after --help) with *done set */
+static int parse(int argc, char **argv, const char *cmd, struct html_args *h, const char **path, int *done)
+{
+	int is_table = !strcmp(cmd, "table"), n, ret;
+	struct opt opts[] = {
+		OPT_STRING('o', "output", &h->output),
+		OPT_FLAG('f', "force", &h->force),
+		OPT_FLAG(0, "leaks", &h->leaks),
+		OPT_FLAG(0, "temporary-allocations", &h->temporary),
+		OPT_CALLBACK(0, "temporary-allocation-threshold", &h->ao, threshold_arg),
+		OPT_FLAG(0, "partial", &h->partial),
+		OPT_FLAG(0, "temporal", &h->ao.temporal),	/* the flame graph's own from here */
+		OPT_FLAG(0, "split-threads", &h->ao.split_threads),
+		OPT_FLAG(0, "inverted", &h->inverted),
+		OPT_END(),
+	};
+
+	*done = 1;
+	if (is_table)
+		opts[6] = (struct opt)OPT_END();
+	n = options_parse(argc, argv, cmd, is_table ? table_usage : flamegraph_usage, opts, 0);
+	if (n < 0)
+		return n == OPTIONS_HELP ? 0 : EXIT_USAGE;
+	if ((ret = reading_path(cmd, n, argv, path)))
+		return ret;
+	if (h->ao.temporary_within)
+		h->temporary = 1;
+	else if (h->temporary)
+		h->ao.temporary_within = 1;
+	if (h->leaks && h->temporary) {
 		error("%s: --leaks and --temporary-allocations do not go together", cmd);
 		return EXIT_USAGE;
 	}
-	if (reading_options.temporal && (leaks || temporary || inverted || reading_options.split_threads)) {
+	if (h->ao.temporal && (h->leaks || h->temporary || h->inverted || h->ao.split_threads)) {
 		error("%s: --temporal shows the peak of a time range; it does not go with --leaks, "
 		      "--temporary-allocations, --split-threads or --inverted", cmd);
 		return EXIT_USAGE;
 	}
-	view = leaks ? HTML_LEAKS : temporary ? HTML_TEMPORARY : HTML_PEAK;
-	if (path && !output) {
-		output_default(&name, path, cmd, "html");
-		output = name.buf;
-	}
-	if (path && (ret = output_check(output, force))) {
-		strbuf_release(&name);
+	*done = 0;
+	return 0;
+}
+
+static int html_command(int argc, char **argv, const char *cmd)
+{
+	struct html_args h = { 0 };
+	const char *path = NULL;
+	enum figure fig;
+	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, title = STRBUF_INIT;
+	struct reading rd;
+	int ret, done;
+
+	ret = parse(argc, argv, cmd, &h, &path, &done);
+	if (done)
 		return ret;
+	fig = h.leaks ? FIGURE_LEAKS : h.temporary ? FIGURE_TEMPORARY : FIGURE_PEAK;
+	if (path && !h.output) {
+		output_default(&name, path, cmd, "html");
+		h.output = name.buf;
 	}
-	ret = reading_open(&rd, cmd, path, partial);
-	if (ret) {
+	if ((path && (ret = output_check(h.output, h.force))) ||
+	    (ret = reading_open(&rd, cmd, path, h.partial, &h.ao))) {
 		strbuf_release(&name);
 		return ret;
 	}
 	for (int i = 0; i < capture_reader_header(rd.r)->argc; i++)
 		strbuf_addf(&title, "%s%s", i ? " " : "", capture_reader_header(rd.r)->argv[i]);
 	ret = EXIT_CAPTURE_ERROR;
-	if ((is_table ? html_table(&html, &rd.a, rd.sym, view, title.buf)
-		      : html_flamegraph(&html, &rd.a, rd.sym, view, inverted, title.buf)) < 0) {
+	if ((!strcmp(cmd, "table") ? html_table(&html, &rd.a, rd.sym, fig, title.buf)
+				   : html_flamegraph(&html, &rd.a, rd.sym, fig, h.inverted, title.buf)) < 0) {
 		error("%s: out of memory", cmd);
 		goto out;
 	}
-	ret = output_write(output, force, &html);
+	ret = output_write(h.output, h.force, &html);
 	if (!ret)
-		fprintf(stderr, "memray: wrote %s\n", output);
+		fprintf(stderr, "memray: wrote %s\n", h.output);
 out:
 	strbuf_release(&html);
 	strbuf_release(&title);

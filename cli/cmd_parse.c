@@ -9,6 +9,7 @@
 
 #include "capture/reader.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/error.h"
 
 static const char parse_usage[] =
@@ -162,24 +163,17 @@ int cmd_parse(int argc, char **argv)
 	struct capture_reader *r;
 	struct capture_record rec;
 	const struct capture_header *h;
-	int partial = 0, ret;
+	int partial = 0, ret, n;
+	struct opt opts[] = {
+		OPT_FLAG(0, "partial", &partial),
+		OPT_END(),
+	};
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			fputs(parse_usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--partial")) {
-			partial = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			error("parse: unknown option '%s' (see 'memray parse --help')", argv[i]);
-			return EXIT_USAGE;
-		} else if (path) {
-			error("parse: more than one capture given (see 'memray parse --help')");
-			return EXIT_USAGE;
-		} else {
-			path = argv[i];
-		}
-	}
+	n = options_parse(argc, argv, "parse", parse_usage, opts, 0);
+	if (n < 0)
+		return n == OPTIONS_HELP ? 0 : EXIT_USAGE;
+	if ((ret = reading_path("parse", n, argv, &path)))
+		return ret;
 	if (!path) {
 		error("parse: no capture given (see 'memray parse --help')");
 		return EXIT_USAGE;

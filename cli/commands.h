@@ -15,14 +15,6 @@
 #define EXIT_USAGE 2
 
 int cmd_run(int argc, char **argv);
-/*
- * Run argv[0] (searched in PATH) with the tracker, writing its capture to
- * `output` (refused if it exists unless force). Returns the program's exit
- * status, 128+N after naming the signal that killed it, 126 or 127 when it
- * cannot be run, or 1 when the capture cannot be created; memray's own
- * errors are printed. *ran says whether the program ran at all.
- */
-int run_program(char **argv, const char *output, unsigned flags, int force, int *ran);
 int cmd_stats(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
@@ -50,16 +42,19 @@ struct reading {
 	struct symbolizer *sym;
 };
 
-/* what a command wants of the analysis, set before reading_open() */
-extern struct analysis_options reading_options;
-
-/* take a non-option argument as the capture: 0, or EXIT_USAGE after an error */
-int reading_arg(const char *cmd, const char *arg, const char **path);
 /*
- * Open path, analyse it and report how it ended: 0 with rd ready, or the
- * exit status after a message (rd is then closed already).
+ * The capture among a command's n positional arguments (options_parse):
+ * 0 with *path set (NULL when there is none: reading_open() says so), or
+ * EXIT_USAGE after an error when there are more.
  */
-int reading_open(struct reading *rd, const char *cmd, const char *path, int partial);
+int reading_path(const char *cmd, int n, char **args, const char **path);
+/*
+ * Open path, analyse it with opts (NULL: the defaults; its progress
+ * callback is reading's own) and report how it ended: 0 with rd ready, or
+ * the exit status after a message (rd is then closed already).
+ */
+int reading_open(struct reading *rd, const char *cmd, const char *path, int partial,
+		 const struct analysis_options *opts);
 void reading_close(struct reading *rd);
 
 /* the terminal's width when stdout is one (40 columns at least), else 0 */
@@ -74,5 +69,7 @@ void output_default(struct strbuf *name, const char *capture, const char *kind, 
 int output_check(const char *path, int force);
 /* write data to path (never over an existing file without force): 0 or EXIT_CAPTURE_ERROR */
 int output_write(const char *path, int force, const struct strbuf *data);
+/* write data to path as output_write(), or to stdout when path is NULL: 0 or EXIT_CAPTURE_ERROR */
+int output_write_or_stdout(const char *cmd, const char *path, int force, const struct strbuf *data);
 
 #endif

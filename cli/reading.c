@@ -19,19 +19,14 @@
 #include "common/strbuf.h"
 
 static int progress_shown;
-struct analysis_options reading_options;
 
-int reading_arg(const char *cmd, const char *arg, const char **path)
+int reading_path(const char *cmd, int n, char **args, const char **path)
 {
-	if (arg[0] == '-' && arg[1]) {
-		error("%s: unknown option '%s' (see 'memray %s --help')", cmd, arg, cmd);
-		return EXIT_USAGE;
-	}
-	if (*path) {
+	if (n > 1) {
 		error("%s: more than one capture given (see 'memray %s --help')", cmd, cmd);
 		return EXIT_USAGE;
 	}
-	*path = arg;
+	*path = n ? args[0] : NULL;
 	return 0;
 }
 
@@ -43,10 +38,15 @@ static void show_progress(uint64_t done, uint64_t total)
 	progress_shown = 1;
 }
 
-int reading_open(struct reading *rd, const char *cmd, const char *path, int partial)
+int reading_open(struct reading *rd, const char *cmd, const char *path, int partial,
+		 const struct analysis_options *opts)
 {
+	struct analysis_options o = { 0 };
 	struct timespec t0, t1;
 	int ret;
+
+	if (opts)
+		o = *opts;
 
 	memset(rd, 0, sizeof(*rd));
 	if (!path) {
@@ -57,8 +57,8 @@ int reading_open(struct reading *rd, const char *cmd, const char *path, int part
 	if (!rd->r)
 		return EXIT_CAPTURE_ERROR;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	reading_options.progress = isatty(STDERR_FILENO) ? show_progress : NULL;
-	if (analysis_run(&rd->a, rd->r, &reading_options) < 0) {
+	o.progress = isatty(STDERR_FILENO) ? show_progress : NULL;
+	if (analysis_run(&rd->a, rd->r, &o) < 0) {
 		reading_close(rd);
 		return EXIT_CAPTURE_ERROR;
 	}
@@ -91,6 +91,17 @@ void reading_close(struct reading *rd)
 		analysis_release(&rd->a);
 	capture_reader_free(rd->r);
 	memset(rd, 0, sizeof(*rd));
+}
+
+int output_write_or_stdout(const char *cmd, const char *path, int force, const struct strbuf *data)
+{
+	if (path)
+		return output_write(path, force, data);
+	if (fwrite(data->buf, 1, data->len, stdout) != data->len || fflush(stdout) != 0) {
+		error_errno("%s: writing to stdout", cmd);
+		return EXIT_CAPTURE_ERROR;
+	}
+	return 0;
 }
 
 int terminal_width(void)

@@ -32,30 +32,28 @@ static size_t child(struct calltree *t, size_t parent, const struct sym_frame *f
 }
 
 static const struct analysis_entry *sort_entries;
-static enum calltree_view sort_view;
+static enum figure sort_fig;
 
-static uint64_t bytes_of(const struct analysis_entry *e, enum calltree_view view)
+static uint64_t bytes_of(const struct analysis_entry *e, enum figure fig)
 {
-	return view == CALLTREE_PEAK ? e->peak_bytes : view == CALLTREE_LEAKS ? e->leak_bytes : e->temp_bytes;
-}
+	uint64_t bytes;
 
-static uint64_t count_of(const struct analysis_entry *e, enum calltree_view view)
-{
-	return view == CALLTREE_PEAK ? e->peak_count : view == CALLTREE_LEAKS ? e->leak_count : e->temp_count;
+	figure_of(e, fig, &bytes, NULL);
+	return bytes;
 }
 
 static int by_bytes(const void *x, const void *y)
 {
 	const struct analysis_entry *a = &sort_entries[*(const size_t *)x];
 	const struct analysis_entry *b = &sort_entries[*(const size_t *)y];
-	uint64_t va = bytes_of(a, sort_view), vb = bytes_of(b, sort_view);
+	uint64_t va = bytes_of(a, sort_fig), vb = bytes_of(b, sort_fig);
 
 	if (va != vb)
 		return va < vb ? 1 : -1;
 	return a->stack < b->stack ? -1 : a->stack > b->stack;
 }
 
-int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
+int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum figure fig,
 		   size_t biggest, int inverted)
 {
 	const struct sym_frame *frames;
@@ -69,17 +67,18 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 	t->nodes[0].function = "<root>";
 	t->nodes[0].file = "";
 	for (size_t i = 0; i < a->nentries; i++)
-		if (bytes_of(&a->entries[i], view))
+		if (bytes_of(&a->entries[i], fig))
 			order[n++] = i;
 	sort_entries = a->entries;
-	sort_view = view;
+	sort_fig = fig;
 	qsort(order, n, sizeof(*order), by_bytes);
 	for (size_t k = 0; k < n && (!biggest || k < biggest); k++) {
 		const struct analysis_entry *e = &a->entries[order[k]];
-		uint64_t bytes = bytes_of(e, view), count = count_of(e, view);
+		uint64_t bytes, count;
 		int nf = analysis_stack(a, s, e->stack, &frames);
 		size_t at = 0;
 
+		figure_of(e, fig, &bytes, &count);
 		t->nodes[0].bytes += bytes;
 		t->nodes[0].count += count;
 		if (e->tid) {	/* split by thread: a level of its own under the root */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "report/analysis.h"
+#include "report/figure.h"
 
 struct calltree_node {
 	const char *function, *file;
@@ -31,19 +32,13 @@ struct calltree {
 	size_t n, cap;
 };
 
-enum calltree_view {
-	CALLTREE_PEAK,	/* what was live at the peak */
-	CALLTREE_LEAKS,	/* what was live at the end */
-	CALLTREE_TEMPORARY,	/* what was freed soon after it was made */
-};
-
 /*
- * Build the tree of the `biggest` largest stacks of `view` (0: all);
+ * Build the tree of the `biggest` largest stacks by figure `fig` (0: all);
  * `inverted` roots each stack at its innermost frame (the function that
  * allocated) with its callers above. Returns 0, or -1 when out of memory
  * (t is then released).
  */
-int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum calltree_view view,
+int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s, enum figure fig,
 		   size_t biggest, int inverted);
 void calltree_release(struct calltree *t);
 

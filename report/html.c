@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/strbuf.h"
 #include "common/units.h"
 #include "capture/format.h"
@@ -30,51 +31,43 @@ int html_escape(struct strbuf *out, const char *s)
 	return 0;
 }
 
-/* a JSON string that cannot end a <script> element: < > & as \u escapes */
-static void json_text(struct strbuf *out, const char *s)
-{
-	strbuf_addch(out, '"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '<' || c == '>' || c == '&' || c < 0x20)
-			strbuf_addf(out, "\\u%04x", c);
-		else if (c == '"' || c == '\\')
-			strbuf_addf(out, "\\%c", c);
-		else
-			strbuf_addch(out, (char)c);
-	}
-	strbuf_addch(out, '"');
-}
+/* JSON that cannot end a <script> element: < > & as \u escapes */
+#define HTML_JSON JSON_SCRIPT_SAFE
 
 struct emit {
-	struct strbuf *out;
+	struct json *j;
 	const struct calltree *t;
 	uint64_t threshold;	/* children below this are merged */
 	uint64_t merged;	/* frames merged, for the page */
 };
+
+/* a flame graph node's own members: {"name", "loc", "value", "count", then "children" */
+static void json_node_head(struct json *j, const char *name, const char *loc, uint64_t bytes, uint64_t count)
+{
+	json_object_begin(j);
+	json_key(j, "name");
+	json_string(j, name);
+	json_key(j, "loc");
+	json_string(j, loc);
+	json_key(j, "value");
+	json_uint(j, bytes);
+	json_key(j, "count");
+	json_uint(j, count);
+	json_key(j, "children");
+	json_array_begin(j);
+}
 
 static void json_node(struct emit *e, size_t i, int depth)
 {
 	const struct calltree_node *n = &e->t->nodes[i];
 	size_t *kids = NULL, nk = depth < 2000 ? calltree_children(e->t, i, &kids) : 0;
 	uint64_t small_bytes = 0, small_count = 0, small_n = 0;
-	int first = 1;
+	struct strbuf loc = STRBUF_INIT;
 
-	strbuf_addstr(e->out, "{\"name\":");
-	json_text(e->out, n->function);
-	strbuf_addstr(e->out, ",\"loc\":");
-	if (i) {	/* "file:line"; the root has none */
-		struct strbuf loc = STRBUF_INIT;
-
+	if (i)	/* "file:line"; the root has none */
 		strbuf_addf(&loc, "%s:%u", n->file, n->line);
-		json_text(e->out, loc.buf);
-		strbuf_release(&loc);
-	} else {
-		json_text(e->out, "");
-	}
-	strbuf_addf(e->out, ",\"value\":%llu,\"count\":%llu,\"children\":[", (unsigned long long)n->bytes,
-		    (unsigned long long)n->count);
+	json_node_head(e->j, n->function, loc.buf, n->bytes, n->count);
+	strbuf_release(&loc);
 	for (size_t k = 0; k < nk; k++) {
 		const struct calltree_node *c = &e->t->nodes[kids[k]];
 
@@ -84,22 +77,19 @@ static void json_node(struct emit *e, size_t i, int depth)
 			small_n++;
 			continue;
 		}
-		if (!first)
-			strbuf_addch(e->out, ',');
-		first = 0;
 		json_node(e, kids[k], depth + 1);
 	}
 	if (small_n) {
 		char name[96];
 
 		snprintf(name, sizeof(name), "(%llu smaller frames merged)", (unsigned long long)small_n);
-		strbuf_addf(e->out, "%s{\"name\":", first ? "" : ",");
-		json_text(e->out, name);
-		strbuf_addf(e->out, ",\"loc\":\"\",\"value\":%llu,\"count\":%llu,\"children\":[]}",
-			    (unsigned long long)small_bytes, (unsigned long long)small_count);
+		json_node_head(e->j, name, "", small_bytes, small_count);
+		json_array_end(e->j);
+		json_object_end(e->j);
 		e->merged += small_n;
 	}
-	strbuf_addstr(e->out, "]}");
+	json_array_end(e->j);
+	json_object_end(e->j);
 	free(kids);
 }
 
@@ -150,12 +140,19 @@ static void header_row(struct strbuf *out, const char *term, const char *value)
 static void json_samples(struct strbuf *out, const struct analysis *a)
 {
 	size_t step = a->nsamples / 2000 + 1;
+	struct json j;
 
-	strbuf_addch(out, '[');
-	for (size_t i = 0; i < a->nsamples; i += step)
-		strbuf_addf(out, "%s[%llu,%llu,%llu]", i ? "," : "", (unsigned long long)a->samples[i].ms,
-			    (unsigned long long)a->samples[i].heap, (unsigned long long)a->samples[i].rss);
-	strbuf_addch(out, ']');
+	json_init(&j, out, HTML_JSON);
+	json_array_begin(&j);
+	for (size_t i = 0; i < a->nsamples; i += step) {
+		json_array_begin(&j);
+		json_uint(&j, a->samples[i].ms);
+		json_uint(&j, a->samples[i].heap);
+		json_uint(&j, a->samples[i].rss);
+		json_array_end(&j);
+	}
+	json_array_end(&j);
+	json_finish(&j);
 }
 
 /* doctype to the end of the header's facts (an open <header>, a closed <dl>) */
@@ -190,13 +187,39 @@ static void page_head(struct strbuf *out, const struct analysis *a, const char *
  * label ids (outermost first, hidden frames left out), the labels as
  * [name, "file:line"], and the log as [sample, entry, bytes, count].
  */
-static void json_timeline(struct strbuf *out, struct analysis *a, struct symbolizer *s)
+static void json_timeline_paths(struct json *j, struct analysis *a, struct symbolizer *s,
+				struct calltree *labels, char *seen)
 {
 	const struct sym_frame *frames;
+
+	json_key(j, "paths");
+	json_object_begin(j);
+	for (size_t i = 0; i < a->nchanges; i++) {
+		uint32_t entry = a->changes[i].entry;
+		char key[16];
+		int n;
+
+		if (seen[entry])
+			continue;
+		seen[entry] = 1;
+		n = analysis_stack(a, s, a->entries[entry].stack, &frames);
+		snprintf(key, sizeof(key), "%u", entry);
+		json_key(j, key);
+		json_array_begin(j);
+		for (int k = n - 1; k >= 0; k--)
+			if (!analysis_is_hidden(&frames[k]))
+				json_uint(j, calltree_label(labels, &frames[k]));
+		json_array_end(j);
+	}
+	json_object_end(j);
+}
+
+static void json_timeline(struct strbuf *out, struct analysis *a, struct symbolizer *s)
+{
 	struct calltree labels = { 0 };	/* a flat tree: node i is label i, under the root */
 	struct strbuf loc = STRBUF_INIT;
 	char *seen = calloc(a->nentries + 1, 1);
-	int first = 1;
+	struct json j;
 
 	labels.cap = 256;
 	labels.n = 1;
@@ -205,43 +228,34 @@ static void json_timeline(struct strbuf *out, struct analysis *a, struct symboli
 		strbuf_addstr(out, "null");
 		goto out;
 	}
-	strbuf_addstr(out, "{\"paths\":{");
-	for (size_t i = 0; i < a->nchanges; i++) {
-		uint32_t entry = a->changes[i].entry;
-		int n;
-
-		if (seen[entry])
-			continue;
-		seen[entry] = 1;
-		n = analysis_stack(a, s, a->entries[entry].stack, &frames);
-		strbuf_addf(out, "%s\"%u\":[", first ? "" : ",", entry);
-		first = 0;
-		for (int k = n - 1, any = 0; k >= 0; k--) {
-			size_t id;
-
-			if (analysis_is_hidden(&frames[k]))
-				continue;
-			id = calltree_label(&labels, &frames[k]);
-			strbuf_addf(out, "%s%zu", any++ ? "," : "", id);
-		}
-		strbuf_addch(out, ']');
-	}
-	strbuf_addstr(out, "},\"labels\":[");
+	json_init(&j, out, HTML_JSON);
+	json_object_begin(&j);
+	json_timeline_paths(&j, a, s, &labels, seen);
+	json_key(&j, "labels");
+	json_array_begin(&j);
 	for (size_t i = 0; i < labels.n; i++) {
-		strbuf_addstr(out, i ? ",[" : "[");
-		json_text(out, labels.nodes[i].function);
-		strbuf_addch(out, ',');
 		strbuf_reset(&loc);
 		if (i)
 			strbuf_addf(&loc, "%s:%u", labels.nodes[i].file, labels.nodes[i].line);
-		json_text(out, loc.buf);
-		strbuf_addch(out, ']');
+		json_array_begin(&j);
+		json_string(&j, labels.nodes[i].function);
+		json_string(&j, loc.buf);
+		json_array_end(&j);
 	}
-	strbuf_addstr(out, "],\"changes\":[");
-	for (size_t i = 0; i < a->nchanges; i++)
-		strbuf_addf(out, "%s[%u,%u,%llu,%llu]", i ? "," : "", a->changes[i].sample, a->changes[i].entry,
-			    (unsigned long long)a->changes[i].bytes, (unsigned long long)a->changes[i].count);
-	strbuf_addstr(out, "]}");
+	json_array_end(&j);
+	json_key(&j, "changes");
+	json_array_begin(&j);
+	for (size_t i = 0; i < a->nchanges; i++) {
+		json_array_begin(&j);
+		json_uint(&j, a->changes[i].sample);
+		json_uint(&j, a->changes[i].entry);
+		json_uint(&j, a->changes[i].bytes);
+		json_uint(&j, a->changes[i].count);
+		json_array_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
 out:
 	free(seen);
 	calltree_release(&labels);
@@ -268,17 +282,16 @@ static const char temporal_script[] =
 	"const r=/^#range=(\\d+)-(\\d+)$/.exec(location.hash);"
 	"if(r)show(+r[1],+r[2]);else show(S[0][0],S[S.length-1][0]);})();\n";
 
-int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
 		    int inverted, const char *title)
 {
 	struct calltree t = { 0 };
-	struct emit e = { out, &t, 0, 0 };
-	const char *what = view == HTML_LEAKS ? "memory leaked (live at exit)"
-			   : view == HTML_TEMPORARY ? "temporary allocations" : "memory live at the peak";
-	enum calltree_view cv = view == HTML_LEAKS ? CALLTREE_LEAKS
-				: view == HTML_TEMPORARY ? CALLTREE_TEMPORARY : CALLTREE_PEAK;
+	struct json j;
+	struct emit e = { &j, &t, 0, 0 };
+	const char *what = fig == FIGURE_LEAKS ? "memory leaked (live at exit)"
+			   : fig == FIGURE_TEMPORARY ? "temporary allocations" : "memory live at the peak";
 
-	if (calltree_build(&t, a, s, cv, 0, inverted) < 0)
+	if (calltree_build(&t, a, s, fig, 0, inverted) < 0)
 		return -1;
 	e.threshold = t.nodes[0].bytes / 1000;
 	page_head(out, a, "flame graph", what, title);
@@ -294,7 +307,12 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	strbuf_addstr(out, "<script type=\"application/json\" id=\"samples\">");
 	json_samples(out, a);
 	strbuf_addstr(out, "</script>\n<script type=\"application/json\" id=\"data\">");
+	json_init(&j, out, HTML_JSON);
 	json_node(&e, 0, 0);
+	if (json_finish(&j) < 0) {
+		calltree_release(&t);
+		return -1;
+	}
 	strbuf_addstr(out, "</script>\n<script>");
 	strbuf_addstr(out, web_d3_js);
 	strbuf_addstr(out, "</script>\n<script>");
@@ -340,14 +358,46 @@ static const char table_script[] =
 	"{const k=[0,1,2,3][i];desc=key===k?!desc:k!==0&&k!==3;key=k;draw();}));\n"
 	"document.getElementById('filter').addEventListener('input',draw);draw();\n";
 
-int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
-	       const char *title)
+/* the table's rows: [location, bytes, count, allocator, [frame, ...]] */
+static void json_rows(struct json *j, struct analysis *a, struct symbolizer *s, enum figure fig)
 {
 	const struct sym_frame *frames;
-	const char *what = view == HTML_LEAKS ? "allocations leaked (live at exit)"
-			   : view == HTML_TEMPORARY ? "temporary allocations" : "allocations live at the peak";
 	struct strbuf loc = STRBUF_INIT;
-	int first = 1;
+
+	json_array_begin(j);
+	for (size_t i = 0; i < a->nentries; i++) {
+		const struct analysis_entry *e = &a->entries[i];
+		uint64_t bytes, count;
+		int n;
+
+		if (!figure_of(e, fig, &bytes, &count))
+			continue;
+		json_array_begin(j);
+		json_string(j, analysis_location(a, s, e->stack));
+		json_uint(j, bytes);
+		json_uint(j, count);
+		json_string(j, capture_allocator_name(e->kind));
+		json_array_begin(j);
+		n = analysis_stack(a, s, e->stack, &frames);
+		for (int k = 0; k < n; k++) {
+			strbuf_reset(&loc);
+			strbuf_addf(&loc, "%s at %s:%u", frames[k].function,
+				    frames[k].file ? frames[k].file : frames[k].module, frames[k].line);
+			json_string(j, loc.buf);
+		}
+		json_array_end(j);
+		json_array_end(j);
+	}
+	json_array_end(j);
+	strbuf_release(&loc);
+}
+
+int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
+	       const char *title)
+{
+	const char *what = fig == FIGURE_LEAKS ? "allocations leaked (live at exit)"
+			   : fig == FIGURE_TEMPORARY ? "temporary allocations" : "allocations live at the peak";
+	struct json j;
 
 	page_head(out, a, "table", what, title);
 	strbuf_addstr(out, "<style>");
@@ -356,37 +406,13 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 		      "placeholder=\"Filter by function or file\"> <span id=\"shown\"></span></div></header>\n"
 		      "<table id=\"table\"><thead><tr><th>Location</th><th>Size</th><th>Allocations</th>"
 		      "<th>Allocator</th></tr></thead><tbody></tbody></table>\n"
-		      "<script type=\"application/json\" id=\"data\">[");
-	for (size_t i = 0; i < a->nentries; i++) {
-		const struct analysis_entry *e = &a->entries[i];
-		uint64_t bytes = view == HTML_LEAKS ? e->leak_bytes : view == HTML_TEMPORARY ? e->temp_bytes
-											       : e->peak_bytes;
-		uint64_t count = view == HTML_LEAKS ? e->leak_count : view == HTML_TEMPORARY ? e->temp_count
-											       : e->peak_count;
-		int n;
-
-		if (!bytes && !count)
-			continue;
-		strbuf_addstr(out, first ? "[" : ",[");
-		first = 0;
-		json_text(out, analysis_location(a, s, e->stack));
-		strbuf_addf(out, ",%llu,%llu,", (unsigned long long)bytes, (unsigned long long)count);
-		json_text(out, capture_allocator_name(e->kind));
-		strbuf_addstr(out, ",[");
-		n = analysis_stack(a, s, e->stack, &frames);
-		for (int k = 0; k < n; k++) {
-			strbuf_reset(&loc);
-			strbuf_addf(&loc, "%s at %s:%u", frames[k].function, frames[k].file ? frames[k].file : frames[k].module,
-				    frames[k].line);
-			if (k)
-				strbuf_addch(out, ',');
-			json_text(out, loc.buf);
-		}
-		strbuf_addstr(out, "]]");
-	}
-	strbuf_addstr(out, "]</script>\n<script>");
+		      "<script type=\"application/json\" id=\"data\">");
+	json_init(&j, out, HTML_JSON);
+	json_rows(&j, a, s, fig);
+	if (json_finish(&j) < 0)
+		return -1;
+	strbuf_addstr(out, "</script>\n<script>");
 	strbuf_addstr(out, table_script);
 	strbuf_addstr(out, "</script></body></html>\n");
-	strbuf_release(&loc);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #define REPORT_HTML_H
 
 #include "report/analysis.h"
+#include "report/figure.h"
 
 struct strbuf;
 
@@ -21,28 +22,22 @@ extern const char web_d3_js[];
 extern const char web_flamegraph_js[];
 extern const char web_flamegraph_css[];
 
-enum html_view {
-	HTML_PEAK,	/* what was live at the peak */
-	HTML_LEAKS,	/* what was live at the end */
-	HTML_TEMPORARY,	/* what was freed soon after it was made */
-};
-
 /*
- * Append the flame graph page of `view` to out (inverted: rooted at the
+ * Append the flame graph page of figure `fig` (peak, leaks or temporary) to out (inverted: rooted at the
  * allocating functions). `title` is the command line shown in the header
  * (escaped here). A chart of live heap and RSS over time sits above it. Frames smaller than 1/1000 of
  * the total are merged into one node per parent, and the page says so.
  * Returns 0, or -1 when out of memory.
  */
-int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
 		    int inverted, const char *title);
 
 /*
- * Append the table page of `view` to out: every (stack, allocator) with
+ * Append the table page of figure `fig` to out: every (stack, allocator) with
  * its location, bytes, count and whole stack, sortable by any column and
- * filterable by text in the browser. Returns 0.
+ * filterable by text in the browser. Returns 0, or -1 when out of memory.
  */
-int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum html_view view,
+int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
 	       const char *title);
 
 /* s with & < > " ' as entities */

@@ -1,0 +1,310 @@
+/*
+ * cli/launch: see launch.h.
+ */
+#include "cli/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/format.h"
+#include "capture/header.h"
+#include "common/env.h"
+#include "common/error.h"
+#include "common/install.h"
+#include "common/strbuf.h"
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* the program's path: as given if it holds a '/', else searched in PATH */
+static int find_program(const char *name, struct strbuf *path)
+{
+	const char *dirs = getenv("PATH");
+	int saw_eacces = 0;
+
+	if (strchr(name, '/')) {
+		struct stat st;
+
+		strbuf_addstr(path, name);
+		if (stat(name, &st) < 0)
+			return EXIT_NOT_FOUND;
+		if (S_ISDIR(st.st_mode) || access(name, X_OK) < 0)
+			return EXIT_NOT_EXECUTABLE;
+		return 0;
+	}
+	if (!dirs)
+		dirs = "/usr/local/bin:/usr/bin:/bin";
+	while (*dirs) {
+		const char *end = strchrnul(dirs, ':');
+		struct stat st;
+
+		strbuf_reset(path);
+		if (end == dirs)
+			strbuf_addch(path, '.');
+		else
+			strbuf_add(path, dirs, (size_t)(end - dirs));
+		strbuf_addf(path, "/%s", name);
+		if (stat(path->buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(path->buf, X_OK) == 0)
+				return 0;
+			saw_eacces = 1;
+		}
+		dirs = *end ? end + 1 : end;
+	}
+	return saw_eacces ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND;
+}
+
+/* the tracker library: $MEMRAY_TRACKER_LIB, next to us, or in ../lib/memray */
+static int find_tracker(struct strbuf *lib)
+{
+	const char *env = getenv(ENV_TRACKER_LIB);
+
+	if (env && *env) {
+		char *abs = realpath(env, NULL);
+
+		if (!abs)
+			return error_errno("%s=%s", ENV_TRACKER_LIB, env);
+		strbuf_addstr(lib, abs);
+		free(abs);
+		return 0;
+	}
+	if (install_find("libmemray_tracker.so", lib) == 0)
+		return 0;
+	if (!lib->len)
+		return error_errno("cannot find where memray is installed");
+	return error("cannot find libmemray_tracker.so next to %s or in %s/../lib/memray "
+		     "(set %s)", lib->buf, lib->buf, ENV_TRACKER_LIB);
+}
+
+/* an absolute path for `path`, whose directory must exist */
+static int absolute_output(const char *path, struct strbuf *out)
+{
+	char *copy = strdup(path), *dir, *base, *absdir;
+	int ret = 0;
+
+	if (!copy)
+		return error("out of memory");
+	dir = dirname(copy);
+	absdir = realpath(dir, NULL);
+	if (!absdir) {
+		ret = error_errno("cannot create capture file '%s'", path);
+	} else {
+		char *copy2 = strdup(path);
+
+		base = copy2 ? basename(copy2) : NULL;
+		if (!base)
+			ret = error("out of memory");
+		else
+			strbuf_addf(out, "%s/%s", strcmp(absdir, "/") ? absdir : "", base);
+		free(copy2);
+	}
+	free(absdir);
+	free(copy);
+	return ret;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* in the child: header, environment, exec; reports errno on `report` if exec fails */
+static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const char *program,
+				      char **argv, const char *output, const char *lib)
+{
+	struct capture_header h = { .flags = flags, .rss_interval_ms = 10, .pid = (uint32_t)getpid(),
+				    .start_ns = now_ns() };
+	struct strbuf sb = STRBUF_INIT, preload = STRBUF_INIT;
+	const char *old_preload = getenv("LD_PRELOAD");
+	char num[32];
+	int err;
+
+	for (h.argc = 0; argv[h.argc] && h.argc < CAPTURE_ARGS_MAX; h.argc++)
+		;
+	h.argv = argv;
+	if (capture_header_encode(&sb, &h) < 0 || write(fd, sb.buf, sb.len) != (ssize_t)sb.len) {
+		err = errno ? errno : ENOSPC;
+		goto fail;
+	}
+	close(fd);
+	strbuf_addstr(&preload, lib);
+	if (old_preload && *old_preload)
+		strbuf_addf(&preload, ":%s", old_preload);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	setenv(ENV_PID, num, 1);
+	snprintf(num, sizeof(num), "%u", flags);
+	setenv(ENV_OPTIONS, num, 1);
+	setenv(ENV_OUTPUT, output, 1);
+	setenv(ENV_TRACKER, lib, 1);
+	setenv("LD_PRELOAD", preload.buf, 1);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	execv(program, argv);
+	err = errno;
+fail:
+	if (write(report, &err, sizeof(err)) < 0)
+		_exit(EXIT_NOT_FOUND);
+	_exit(EXIT_NOT_FOUND);
+}
+
+/* does the capture at path hold nothing but its header? */
+static int capture_is_empty(const char *path)
+{
+	uint8_t head[CAPTURE_HEADER_FIXED];
+	const char *why;
+	char whybuf[128];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && read(fd, head, sizeof(head)) == (ssize_t)sizeof(head))
+		ret = (off_t)capture_header_size(head, sizeof(head), &why, whybuf, sizeof(whybuf)) >= st.st_size;
+	close(fd);
+	return ret;
+}
+
+static int exit_status_of(int status, const char *program)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const char *abbrev = sigabbrev_np(sig);
+
+		fprintf(stderr, "memray: %s was killed by signal %d (SIG%s)\n", program, sig,
+			abbrev ? abbrev : "?");
+		return 128 + sig;
+	}
+	return EXIT_RUN_ERROR;
+}
+
+/* create the capture at its absolute path `out`: the fd, or -1 after a message */
+static int open_capture(const struct launch *l, struct strbuf *out)
+{
+	struct stat st;
+	int fd;
+
+	if (absolute_output(l->output, out) < 0)
+		return -1;
+	if (stat(out->buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return error("capture file '%s' is a directory", l->output);
+	fd = open(out->buf, O_WRONLY | O_CREAT | O_CLOEXEC | (l->force ? O_TRUNC : O_EXCL), 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return error("capture file '%s' already exists (use -f to overwrite it)", l->output);
+		return error_errno("cannot create capture file '%s'", l->output);
+	}
+	return fd;
+}
+
+int launch_run(struct launch *l)
+{
+	char **argv = l->argv;
+	unsigned flags = l->flags;
+	struct strbuf program = STRBUF_INIT, lib = STRBUF_INIT, out = STRBUF_INIT;
+	struct sigaction sa, old_int, old_quit, old_term, old_hup;
+	int fd, pipefd[2], err = 0, status, ret = EXIT_RUN_ERROR;
+	ssize_t n;
+
+	l->ran = 0;
+
+	switch (find_program(argv[0], &program)) {
+	case 0:
+		break;
+	case EXIT_NOT_EXECUTABLE:
+		error("%s: permission denied (not an executable file)", argv[0]);
+		ret = EXIT_NOT_EXECUTABLE;
+		goto out;
+	default:
+		error("%s: command not found", argv[0]);
+		ret = EXIT_NOT_FOUND;
+		goto out;
+	}
+	if (find_tracker(&lib) < 0 || (fd = open_capture(l, &out)) < 0)
+		goto out;
+	verbose(1, "tracker %s", lib.buf);
+	verbose(1, "capture %s, options 0x%x", out.buf, flags);
+	verbose(2, "running %s", program.buf);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		error_errno("pipe");
+		close(fd);
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGQUIT, &sa, &old_quit);
+	sa.sa_handler = forward_signal;
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+
+	fflush(NULL);
+	child_pid = fork();
+	if (child_pid < 0) {
+		error_errno("fork");
+		close(fd);
+		goto restore;
+	}
+	if (child_pid == 0) {
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+		close(pipefd[0]);
+		run_child(fd, pipefd[1], flags, program.buf, argv, out.buf, lib.buf);
+	}
+	close(fd);
+	close(pipefd[1]);
+	do {
+		n = read(pipefd[0], &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	while (waitpid(child_pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			error_errno("waitpid");
+			goto restore;
+		}
+	}
+	if (n == (ssize_t)sizeof(err)) {
+		errno = err;
+		error_errno("cannot run %s", argv[0]);
+		unlink(out.buf);
+		ret = err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+		goto restore;
+	}
+	ret = exit_status_of(status, argv[0]);
+	l->ran = 1;
+	verbose(1, "%s exited with status %d", argv[0], ret);
+	if (capture_is_empty(out.buf))
+		warning("%s recorded nothing: a statically linked or setuid program ignores "
+			"LD_PRELOAD, and one killed at once never starts the tracker", argv[0]);
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
+out:
+	strbuf_release(&program);
+	strbuf_release(&lib);
+	strbuf_release(&out);
+	return ret;
+}

@@ -1,0 +1,40 @@
+/*
+ * cli/launch: the parent side of tracking, shared by `memray run` and
+ * `memray check` (after git's run-command: fill a struct, call run).
+ *
+ * launch_run() finds the program (in PATH unless it holds a '/') and the
+ * tracker library ($MEMRAY_TRACKER_LIB, next to memray, or ../lib/memray),
+ * creates the capture (refusing an existing one unless `force`), forks,
+ * and in the child writes the capture header, sets LD_PRELOAD and the
+ * variables of the tracker's contract (common/env.h) and execs. The parent
+ * only waits: it shares no memory with the program, forwards SIGTERM and
+ * SIGHUP to it and ignores SIGINT and SIGQUIT (the terminal sends those to
+ * the program) until it ends.
+ *
+ * Ownership: the struct and its strings are the caller's; launch_run()
+ * only fills `ran`.
+ */
+#ifndef CLI_LAUNCH_H
+#define CLI_LAUNCH_H
+
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+#define EXIT_RUN_ERROR 1
+
+struct launch {
+	char **argv;		/* the program and its arguments, NULL-terminated */
+	const char *output;	/* the capture file */
+	unsigned flags;		/* CAPTURE_F_*, for the header and the tracker */
+	int force;		/* overwrite an existing capture */
+	int ran;		/* out: the program ran (it was found and exec'd) */
+};
+
+/*
+ * Run l->argv under the tracker. Returns the program's exit status,
+ * 128+N after naming the signal N that killed it, 126 or 127 when it
+ * cannot be run, or 1 when the capture cannot be created; memray's own
+ * errors are printed.
+ */
+int launch_run(struct launch *l);
+
+#endif

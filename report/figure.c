@@ -1,0 +1,37 @@
+/*
+ * report/figure: see figure.h.
+ */
+#include "report/figure.h"
+
+#include "common/error.h"
+
+int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count)
+{
+	uint64_t b, c;
+
+	switch (f) {
+	case FIGURE_ALL:
+		b = e->bytes;
+		c = e->allocs;
+		break;
+	case FIGURE_PEAK:
+		b = e->peak_bytes;
+		c = e->peak_count;
+		break;
+	case FIGURE_LEAKS:
+		b = e->leak_bytes;
+		c = e->leak_count;
+		break;
+	case FIGURE_TEMPORARY:
+		b = e->temp_bytes;
+		c = e->temp_count;
+		break;
+	default:
+		BUG("figure %d", (int)f);
+	}
+	if (bytes)
+		*bytes = b;
+	if (count)
+		*count = c;
+	return b || c;
+}

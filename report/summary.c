@@ -1,0 +1,153 @@
+/*
+ * report/summary: see summary.h.
+ */
+#include "report/summary.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/grow.h"
+#include "common/hashidx.h"
+#include "common/strbuf.h"
+#include "common/units.h"
+#include "report/figure.h"
+
+struct row {
+	const char *function, *file;	/* symbolizer-owned */
+	uint64_t own, total, count;
+	uint64_t seen_at;		/* the entry that last added to total, to count a stack once */
+};
+
+/* one row per (function, file), found by the pair's interned pointers */
+struct table {
+	struct row *rows;
+	size_t n, alloc;
+	struct hashidx index;
+};
+
+struct row_key {
+	const struct table *t;
+	const char *function, *file;
+};
+
+static int same_row(const void *ctx, uint32_t pos)
+{
+	const struct row_key *k = ctx;
+
+	/* interned strings: pointer equality */
+	return k->t->rows[pos].function == k->function && k->t->rows[pos].file == k->file;
+}
+
+static struct row *row_of(struct table *t, const struct sym_frame *f)
+{
+	struct row_key k = { t, f->function, f->file ? f->file : f->module };
+	uint64_t h = hash_u64((uint64_t)(uintptr_t)k.function ^ hash_u64((uint64_t)(uintptr_t)k.file));
+	uint32_t i = hashidx_find(&t->index, h, same_row, &k);
+
+	if (i != HASHIDX_NONE)
+		return &t->rows[i];
+	if (GROW(t->rows, t->n + 1, t->alloc) < 0 || hashidx_add(&t->index, h, (uint32_t)t->n) < 0)
+		return NULL;
+	t->rows[t->n] = (struct row){ k.function, k.file, 0, 0, 0, UINT64_MAX };
+	return &t->rows[t->n++];
+}
+
+static enum summary_column sort_column;
+
+static uint64_t column(const struct row *r)
+{
+	return sort_column == SUMMARY_OWN ? r->own : sort_column == SUMMARY_COUNT ? r->count : r->total;
+}
+
+static int by_column(const void *x, const void *y)
+{
+	const struct row *a = x, *b = y;
+	uint64_t va = column(a), vb = column(b);
+
+	if (va != vb)
+		return va < vb ? 1 : -1;
+	return strcmp(a->function, b->function);
+}
+
+static int build(struct analysis *a, struct symbolizer *s, struct table *t)
+{
+	const struct sym_frame *frames;
+
+	for (size_t i = 0; i < a->nentries; i++) {
+		uint64_t bytes, count;
+		int n, own_done = 0;
+
+		if (!figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count))
+			continue;
+		n = analysis_stack(a, s, a->entries[i].stack, &frames);
+		if (n < 0)
+			return -1;
+		for (int k = 0; k < n; k++) {
+			struct row *r;
+
+			if (analysis_is_hidden(&frames[k]))
+				continue;
+			r = row_of(t, &frames[k]);
+			if (!r)
+				return -1;
+			if (!own_done) {
+				r->own += bytes;
+				r->count += count;
+				own_done = 1;
+			}
+			if (r->seen_at != i) {	/* recursion: once per stack */
+				r->total += bytes;
+				r->seen_at = i;
+			}
+		}
+	}
+	return 0;
+}
+
+static void render(struct strbuf *out, const struct analysis *a, const struct table *t,
+		   const struct summary_options *opts)
+{
+	char own[UNITS_BUF], total[UNITS_BUF], peak[UNITS_BUF];
+	struct strbuf line = STRBUF_INIT;
+	int loc_width = opts->width ? opts->width - 52 : 0;
+
+	strbuf_addf(out, "Peak memory: %s in %llu allocations\n\n", units_human(peak, a->peak_bytes),
+		    (unsigned long long)a->peak_allocations);
+	strbuf_addf(out, "%-12s %7s %12s %7s %10s  %s\n", "Total", "Total%", "Own", "Own%", "Allocs", "Location");
+	for (size_t i = 0; i < t->n && (!opts->max_rows || i < opts->max_rows); i++) {
+		const struct row *r = &t->rows[i];
+		double tp = a->peak_bytes ? 100.0 * (double)r->total / (double)a->peak_bytes : 0;
+		double op = a->peak_bytes ? 100.0 * (double)r->own / (double)a->peak_bytes : 0;
+
+		strbuf_reset(&line);
+		strbuf_addf(&line, "%s (%s)", r->function, r->file);
+		if (loc_width > 10 && line.len > (size_t)loc_width) {	/* keep the end: the file */
+			memmove(line.buf + 3, line.buf + line.len - (size_t)loc_width + 3, (size_t)loc_width - 3);
+			memcpy(line.buf, "...", 3);
+			strbuf_setlen(&line, (size_t)loc_width);
+		}
+		strbuf_addf(out, "%-12s %6.2f%% %12s %6.2f%% %10llu  %s\n", units_human(total, r->total), tp,
+			    units_human(own, r->own), op, (unsigned long long)r->count, line.buf);
+	}
+	if (!t->n)
+		strbuf_addstr(out, "(nothing was live at the peak)\n");
+	strbuf_release(&line);
+}
+
+int summary_report(struct strbuf *out, struct analysis *a, struct symbolizer *s,
+		   const struct summary_options *opts)
+{
+	struct table t = { 0 };
+	int ret = -1;
+
+	if (build(a, s, &t) < 0)
+		goto out;
+	sort_column = opts->sort;
+	qsort(t.rows, t.n, sizeof(*t.rows), by_column);
+	render(out, a, &t, opts);
+	ret = 0;
+out:
+	free(t.rows);
+	hashidx_release(&t.index);
+	return ret;
+}
