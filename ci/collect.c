@@ -288,6 +288,11 @@ static int judge_capture(struct ci_results *res, const char *dir, struct capture
 		error("%s: %s", c->path, capture_reader_problem(c->r));
 		goto out;
 	}
+	if (!c->a.segments) {
+		error("%s: nothing was recorded: the program ran untracked (a statically linked or setuid "
+		      "program ignores LD_PRELOAD; one killed at once never starts the tracker)", c->path);
+		goto out;
+	}
 	if (c->a.lost) {
 		error("%s: the tracker dropped %llu records (tracking stopped early or fell behind); "
 		      "its figures cannot be trusted", c->path, (unsigned long long)c->a.lost);

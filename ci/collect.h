@@ -15,9 +15,9 @@
  *     own bookkeeping in the child is not blamed on the test. The
  *     child's capture is renamed memray-check.<test>.<pid>.bin.
  * Leaks whose stack a suppression matches are counted apart, as
- * suppressed, with their own top stacks. A damaged capture, or one in
- * which the tracker dropped records, is an error: its figures would be
- * wrong. A capture cut short (the process was killed) is judged on what
+ * suppressed, with their own top stacks. A damaged capture, one in
+ * which the tracker dropped records, or one with no records at all (the
+ * program ran untracked) is an error: its figures would be wrong. A capture cut short (the process was killed) is judged on what
  * it holds, with a warning.
  *
  * Ownership: ci_collect() fills a ci_results that ci_results_release()

@@ -269,7 +269,7 @@ int cmd_check(int argc, char **argv)
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	l = (struct launch){ .argv = argv, .output = h.capture.buf, .force = 1,
+	l = (struct launch){ .argv = argv, .output = h.capture.buf, .force = 1, .judges_empty = 1,
 			     .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK };
 	ret = launch_run(&l);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

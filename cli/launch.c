@@ -294,7 +294,7 @@ int launch_run(struct launch *l)
 	ret = exit_status_of(status, argv[0]);
 	l->ran = 1;
 	verbose(1, "%s exited with status %d", argv[0], ret);
-	if (capture_is_empty(out.buf))
+	if (!l->judges_empty && capture_is_empty(out.buf))
 		warning("%s recorded nothing: a statically linked or setuid program ignores "
 			"LD_PRELOAD, and one killed at once never starts the tracker", argv[0]);
 restore:

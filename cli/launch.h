@@ -26,6 +26,7 @@ struct launch {
 	const char *output;	/* the capture file */
 	unsigned flags;		/* CAPTURE_F_*, for the header and the tracker */
 	int force;		/* overwrite an existing capture */
+	int judges_empty;	/* the caller reads the capture and judges one with no records itself */
 	int ran;		/* out: the program ran (it was found and exec'd) */
 };
 

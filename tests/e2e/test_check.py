@@ -1,4 +1,5 @@
 """`memray check`: budgets on a whole run, with JUnit XML and Markdown."""
+import subprocess
 import xml.etree.ElementTree as ET
 
 from conftest import FIXTURES, line_of, run
@@ -77,3 +78,20 @@ def test_check_bad_input(tmp_path):
     assert missing.returncode == 127
     error = ET.parse(tmp_path / "m.xml").getroot().find("testsuite/testcase/error")
     assert error is not None and "could not be run" in error.get("message")
+
+
+def test_a_program_that_ran_untracked_is_an_error(tmp_path):
+    """A static binary ignores LD_PRELOAD: nothing measured is no pass (exit 2, a JUnit error)."""
+    src = tmp_path / "static.c"
+    src.write_text('#include <stdlib.h>\nint main(void) { return malloc(1 << 20) == NULL; }\n')
+    prog = tmp_path / "static"
+    subprocess.run(["gcc", "-static", "-O0", "-o", str(prog), str(src)], check=True)
+    result = run("check", "--budget", "1KiB", "--junit", tmp_path / "j.xml", "--", prog)
+    assert result.returncode == 2, result.stderr
+    lines = [l for l in result.stderr.splitlines() if "nothing was recorded" in l]
+    assert len(lines) == 1 and lines[0].startswith("memray: error: ") and "memray-check.bin" in lines[0]
+    assert "ran untracked" in lines[0]
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert suite.get("errors") == "1" and suite.get("failures") == "0"
+    ok = run("run", "-q", "-f", "-o", tmp_path / "s.bin", prog)
+    assert ok.returncode == 0 and "recorded nothing" in ok.stderr	# run still only warns

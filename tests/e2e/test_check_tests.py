@@ -3,6 +3,7 @@ mode, C programs with memray_test.h markers, baselines, suppressions, and the
 JUnit, Markdown and GitHub annotations they give."""
 import os
 import re
+import shutil
 import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
@@ -10,7 +11,7 @@ import xml.etree.ElementTree as ET
 import junitparser
 import pytest
 
-from conftest import FIXTURES, ROOT, line_of, run
+from conftest import FIXTURES, MEMRAY, ROOT, line_of, run
 
 PYTHON = "/usr/bin/python3"
 XSD = ROOT / "tests" / "schema" / "junit.xsd"
@@ -436,3 +437,18 @@ def test_markers_in_an_image_after_python(marked, tmp_path):
     assert result.returncode == 1, result.stderr
     leaky = "leaky:%s:%d" % (FIXTURES / "marked.c", line_of("marked.c", "leaky"))
     assert "1.465KiB (1500 bytes) in 5 allocations at %s" % leaky in result.stderr, result.stderr
+
+
+def test_each_capture_is_read_once(marked, fixtures, tmp_path):
+    """One analysis pass per capture: the test windows ride on it (strace counts the opens)."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    forker = fixtures.build("forker.c")
+    for prog, captures in ((marked, 1), (forker, 2)):
+        log = tmp_path / ("%s.strace" % prog.name)
+        result = subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log),
+                                 str(MEMRAY), "check", "--leak-budget", "1MiB", "--", str(prog)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        reads = re.findall(r'openat\(AT_FDCWD, "([^"]*/memray-check\.bin[^"]*)", O_RDONLY', log.read_text())
+        assert len(reads) == captures and len(set(reads)) == captures, reads
