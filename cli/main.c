@@ -47,7 +47,8 @@ int is_help(const char *arg)
 
 /*
  * Take -v, -vv, -vvv and --verbose out of argv, before or after the
- * command; for `run`, only up to the program, whose arguments are its own.
+ * command, but never after `--` (check's command is its own) nor, for
+ * `run`, after the program, whose arguments are its own.
  */
 static int take_verbosity(int argc, char **argv)
 {
@@ -56,6 +57,11 @@ static int take_verbosity(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
+		if (!strcmp(a, "--")) {
+			while (i < argc)	/* `--` and all after it */
+				argv[out++] = argv[i++];
+			break;
+		}
 		if (!strcmp(a, "--verbose")) {
 			verbosity++;
 			continue;
@@ -69,7 +75,7 @@ static int take_verbosity(int argc, char **argv)
 			is_run = !strcmp(a, "run");
 			continue;
 		}
-		if (is_run && (!strcmp(a, "--") || a[0] != '-') && strcmp(argv[out - 2], "-o") &&
+		if (is_run && a[0] != '-' && strcmp(argv[out - 2], "-o") &&
 		    strcmp(argv[out - 2], "--output")) {
 			while (++i < argc)	/* the program and its arguments */
 				argv[out++] = argv[i];

@@ -95,3 +95,15 @@ def test_a_program_that_ran_untracked_is_an_error(tmp_path):
     assert suite.get("errors") == "1" and suite.get("failures") == "0"
     ok = run("run", "-q", "-f", "-o", tmp_path / "s.bin", prog)
     assert ok.returncode == 0 and "recorded nothing" in ok.stderr	# run still only warns
+
+
+def test_nothing_after_the_double_dash_is_touched(tmp_path):
+    """`-v` and `--verbose` after `--` are the command's, not memray's."""
+    (tmp_path / "f").write_text("x\ny\n")
+    inverted = run("check", "--", "grep", "-v", "x", tmp_path / "f")
+    assert inverted.returncode == 0 and inverted.stdout == "y\n", inverted.stderr
+    loud = run("check", "-v", "--", "grep", "--verbose", "y", tmp_path / "f")
+    assert loud.returncode == 2 and "unrecognized option '--verbose'" in loud.stderr	# grep's own complaint
+    assert "memray: tracker " in loud.stderr	# memray's -v, before the --, was memray's
+    ran = run("run", "-q", "-f", "-o", tmp_path / "g.bin", "--", "grep", "-v", "x", tmp_path / "f")
+    assert ran.returncode == 0 and ran.stdout == "y\n", ran.stderr
