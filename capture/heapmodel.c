@@ -202,6 +202,8 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 
 	if (entry < 0)
 		return -1;
+	if (size > UINT64_MAX - hm->heap || size > UINT64_MAX - hm->entries[entry].bytes)
+		return HEAPMODEL_OVERFLOW;
 	hm->entries[entry].allocs++;
 	hm->entries[entry].bytes += size;
 	hm->allocations++;

@@ -72,7 +72,13 @@ struct heapmodel {
 struct heapmodel *heapmodel_new(void);
 void heapmodel_free(struct heapmodel *hm);
 
-/* 0, or -1 when out of memory */
+/*
+ * 0, -1 when out of memory, or HEAPMODEL_OVERFLOW (nothing changed) when
+ * the size would carry a 64-bit figure (live bytes, an entry's bytes)
+ * past 2^64: no real program gets there, a crafted capture may, and a
+ * figure that wrapped around would be silently wrong.
+ */
+#define HEAPMODEL_OVERFLOW (-2)
 int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
 		    uint64_t now_ms);
 int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, unsigned kind);

@@ -69,8 +69,8 @@ static void lines_finish(struct ci_lines *ls)
 	qsort(ls->l, ls->n, sizeof(*ls->l), line_by_location);
 	for (size_t i = 1; i < ls->n; i++) {
 		if (!strcmp(ls->l[i].location, ls->l[j].location)) {
-			ls->l[j].bytes += ls->l[i].bytes;
-			ls->l[j].count += ls->l[i].count;
+			ls->l[j].bytes = units_add(ls->l[j].bytes, ls->l[i].bytes);
+			ls->l[j].count = units_add(ls->l[j].count, ls->l[i].count);
 			free(ls->l[i].location);
 		} else {
 			ls->l[++j] = ls->l[i];
@@ -103,12 +103,12 @@ static int add_leak(struct ci_subject *s, struct capture *c, const struct suppre
 		by = suppress_match(sup, frames, n);
 	}
 	if (by) {
-		s->suppressed += bytes;
-		s->suppressed_count += count;
+		s->suppressed = units_add(s->suppressed, bytes);
+		s->suppressed_count = units_add(s->suppressed_count, count);
 		return add_line(&s->suppressed_stacks, loc, bytes, count, by);
 	}
-	s->leaked += bytes;
-	s->leaked_count += count;
+	s->leaked = units_add(s->leaked, bytes);
+	s->leaked_count = units_add(s->leaked_count, count);
 	return add_line(&s->leak_stacks, loc, bytes, count, NULL);
 }
 
@@ -176,8 +176,8 @@ static int check_child(struct ci_results *res, struct capture *c, const struct s
 			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
 		if (!checkrunner_owns(&c->a, c->sym, e->stack, &t))
 			continue;	/* Check's own work in the child */
-		s->allocations += e->allocs;
-		s->bytes += e->bytes;
+		s->allocations = units_add(s->allocations, e->allocs);
+		s->bytes = units_add(s->bytes, e->bytes);
 		if (e->leak_bytes && add_leak(s, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0)
 			goto fail;
 	}
@@ -232,11 +232,11 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 	struct ci_stack_bytes *st;
 	size_t n = 0;
 
-	s->allocations += c->a.total_allocations;
-	s->bytes += c->a.total_bytes;
+	s->allocations = units_add(s->allocations, c->a.total_allocations);
+	s->bytes = units_add(s->bytes, c->a.total_bytes);
 	if (!leaks) {
-		s->leaked += c->a.leaked_bytes;
-		s->leaked_count += c->a.leaked_allocations;
+		s->leaked = units_add(s->leaked, c->a.leaked_bytes);
+		s->leaked_count = units_add(s->leaked_count, c->a.leaked_allocations);
 	}
 	st = calloc(c->a.nentries + 1, sizeof(*st));
 	if (!st)

@@ -14,6 +14,16 @@
 const char *units_human(char *buf, uint64_t n);
 
 /*
+ * a + b, or UINT64_MAX where the sum would wrap: figures added up over
+ * many processes or stacks of a crafted capture stay the largest
+ * number, never a small wrong one.
+ */
+static inline uint64_t units_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/*
  * Parse a size as people write it: a number (decimals allowed) and an
  * optional unit, with or without a space. KiB MiB GiB TiB and bare K M G T
  * are binary (1024); kB MB GB TB are decimal (1000); B or nothing is

@@ -14,6 +14,7 @@
 #include "common/strbuf.h"
 
 struct analysis_private {
+	const char *path;	/* the capture's, for messages */
 	struct heapmodel *hm;	/* the current image's heap */
 	uint32_t base;		/* stack id offset of the current image */
 	uint32_t code_base;	/* code id offset of the current image */
@@ -35,8 +36,8 @@ struct analysis_private {
 	struct analysis_options opts;
 };
 
-/* what on_record() returns when an observer failed (it printed why), apart from -1: out of memory */
-#define OBSERVER_FAILED (-2)
+/* what on_record() returns when it already said what is wrong, apart from -1: out of memory */
+#define ALREADY_SAID (-2)
 
 /* call one callback of every observer; stops at the first that fails */
 #define NOTIFY(pv, cb, ...)                                                              \
@@ -44,7 +45,7 @@ struct analysis_private {
 		for (size_t i_ = 0; i_ < (pv)->opts.nobservers; i_++) {                  \
 			const struct analysis_observer *o_ = &(pv)->opts.observers[i_];  \
 			if (o_->cb && o_->cb(o_->ctx, __VA_ARGS__) < 0)                  \
-				return OBSERVER_FAILED;                                  \
+				return ALREADY_SAID;                                  \
 		}                                                                        \
 	} while (0)
 
@@ -261,6 +262,14 @@ static int add_code(struct analysis *a, const struct capture_record *rec)
 	return 0;
 }
 
+/* a crafted capture whose sizes would wrap a 64-bit figure around: refused, never a wrong figure */
+static int too_big(struct analysis *a, const struct capture_record *rec)
+{
+	error("%s: block at offset %llu: allocation sizes add up past 2^64 bytes (not a real program's capture)",
+	      a->priv->path, (unsigned long long)rec->offset);
+	return ALREADY_SAID;
+}
+
 /* an AGG_STACK record: a stack's totals from an --aggregate capture */
 static int add_aggregated(struct analysis *a, const struct capture_record *rec)
 {
@@ -279,6 +288,8 @@ static int add_aggregated(struct analysis *a, const struct capture_record *rec)
 	a->is_aggregated = 1;
 	a->total_allocations += rec->agg_allocs;
 	a->total_bytes += rec->agg_bytes;
+	if (a->total_bytes < rec->agg_bytes)
+		return too_big(a, rec);
 	a->allocator_counts[rec->allocator] += rec->agg_allocs;
 	a->leaked_bytes += rec->leak_bytes;
 	a->leaked_allocations += rec->leak_count;
@@ -314,6 +325,7 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 static int on_record(struct analysis *a, const struct capture_record *rec)
 {
 	struct analysis_private *pv = a->priv;
+	int ret;
 
 	switch (rec->type) {
 	case CAPTURE_REC_ALLOC:
@@ -324,7 +336,10 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		if (pv->opts.split_threads)
 			pv->hm->thread = rec->tid;
-		if (heapmodel_alloc(pv->hm, rec->address, rec->size, rec->stack, rec->allocator, pv->now_ms) < 0)
+		ret = heapmodel_alloc(pv->hm, rec->address, rec->size, rec->stack, rec->allocator, pv->now_ms);
+		if (ret == HEAPMODEL_OVERFLOW || a->total_bytes < rec->size)
+			return too_big(a, rec);
+		if (ret < 0)
 			return -1;
 		NOTIFY(pv, alloc, rec, rec->stack ? rec->stack + pv->base : 0);
 		return 0;
@@ -389,7 +404,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	}
 }
 
-/* the end of the pass: the last image ends; 0, -1 out of memory, OBSERVER_FAILED */
+/* the end of the pass: the last image ends; 0, -1 out of memory, ALREADY_SAID */
 static int end_pass(struct analysis *a)
 {
 	struct analysis_private *pv = a->priv;
@@ -416,6 +431,7 @@ int analysis_run(struct analysis *a, struct capture_reader *r, const struct anal
 	a->priv->nodes_cap = 256;
 	if (opts)
 		a->priv->opts = *opts;
+	a->priv->path = capture_reader_path(r);
 	a->nnodes = 1;	/* the root */
 	strbuf_init(&a->priv->strings, 0);
 	a->start_ns = a->end_ns = h->start_ns;

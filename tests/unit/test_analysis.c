@@ -195,6 +195,37 @@ START_TEST(records_the_tracker_dropped_are_counted)
 }
 END_TEST
 
+/* sizes that would wrap a 64-bit figure: the capture is refused, not reported with a wrapped total */
+START_TEST(sizes_past_two_to_the_64_are_refused)
+{
+	struct capbuild b;
+	char *path;
+	struct analysis a;
+	char msg[512] = "";
+	FILE *err = tmpfile();
+	int saved = dup(2), ret;
+
+	capbuild_start(&b, 7);
+	capbuild_alloc(&b, 0x1000, 1ull << 63, 1);
+	capbuild_alloc(&b, 0x2000, 1ull << 63, 1);	/* 2^64 live: one past the largest figure */
+	path = capbuild_finish(&b, 0);
+	ck_assert_ptr_nonnull(err);
+	dup2(fileno(err), 2);
+	ret = run(&a, path, NULL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(err);
+	ck_assert_ptr_nonnull(fgets(msg, sizeof(msg), err));
+	fclose(err);
+	ck_assert_int_eq(ret, -1);
+	ck_assert_msg(strstr(msg, "allocation sizes add up past 2^64 bytes") && strstr(msg, path), "%s", msg);
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 #if FAULT_INJECTION
 START_TEST(every_allocation_failing_in_turn)
 {
@@ -240,6 +271,7 @@ int main(void)
 	tcase_add_test(tc, an_observer_that_fails_ends_the_pass);
 	tcase_add_test(tc, a_capture_cut_short_still_ends_its_image);
 	tcase_add_test(tc, records_the_tracker_dropped_are_counted);
+	tcase_add_test(tc, sizes_past_two_to_the_64_are_refused);
 #if FAULT_INJECTION
 	tcase_add_test(tc, every_allocation_failing_in_turn);
 #endif
