@@ -127,25 +127,41 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* in the child: header, environment, exec; reports errno on `report` if exec fails */
+/* what the child says on the report pipe when it cannot go on: which step failed, and errno */
+struct child_failure {
+	int is_header;		/* writing the capture header; else exec */
+	int err;
+};
+
+/*
+ * In the child: header, environment, exec; says on `report` what failed.
+ * SIGXFSZ is ignored while the header is written, so a file size limit
+ * is an EFBIG error here instead of a kill that looks like the program's,
+ * and restored before exec: the program gets the disposition memray got.
+ */
 static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const char *program,
 				      char **argv, const char *output, const char *lib)
 {
+	struct child_failure failure = { 1, 0 };
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_xfsz;
 	struct capture_header h = { .flags = flags, .rss_interval_ms = 10, .pid = (uint32_t)getpid(),
 				    .start_ns = now_ns() };
 	struct strbuf sb = STRBUF_INIT, preload = STRBUF_INIT;
 	const char *old_preload = getenv("LD_PRELOAD");
 	char num[32];
-	int err;
 
 	for (h.argc = 0; argv[h.argc] && h.argc < CAPTURE_ARGS_MAX; h.argc++)
 		;
 	h.argv = argv;
+	sigaction(SIGXFSZ, &ignore, &old_xfsz);
+	errno = 0;
 	if (capture_header_encode(&sb, &h) < 0 || write(fd, sb.buf, sb.len) != (ssize_t)sb.len) {
-		err = errno ? errno : ENOSPC;
+		failure.err = errno ? errno : ENOSPC;	/* a short write: the disk is full */
 		goto fail;
 	}
+	sigaction(SIGXFSZ, &old_xfsz, NULL);
 	close(fd);
+	failure.is_header = 0;
 	strbuf_addstr(&preload, lib);
 	if (old_preload && *old_preload)
 		strbuf_addf(&preload, ":%s", old_preload);
@@ -159,9 +175,9 @@ static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	execv(program, argv);
-	err = errno;
+	failure.err = errno;
 fail:
-	if (write(report, &err, sizeof(err)) < 0)
+	if (write(report, &failure, sizeof(failure)) < 0)
 		_exit(EXIT_NOT_FOUND);
 	_exit(EXIT_NOT_FOUND);
 }
@@ -223,7 +239,8 @@ int launch_run(struct launch *l)
 	unsigned flags = l->flags;
 	struct strbuf program = STRBUF_INIT, lib = STRBUF_INIT, out = STRBUF_INIT;
 	struct sigaction sa, old_int, old_quit, old_term, old_hup;
-	int fd, pipefd[2], err = 0, status, ret = EXIT_RUN_ERROR;
+	struct child_failure failure;
+	int fd, pipefd[2], status, ret = EXIT_RUN_ERROR;
 	ssize_t n;
 
 	l->ran = 0;
@@ -275,7 +292,7 @@ int launch_run(struct launch *l)
 	close(fd);
 	close(pipefd[1]);
 	do {
-		n = read(pipefd[0], &err, sizeof(err));
+		n = read(pipefd[0], &failure, sizeof(failure));
 	} while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
 	while (waitpid(child_pid, &status, 0) < 0) {
@@ -284,11 +301,18 @@ int launch_run(struct launch *l)
 			goto restore;
 		}
 	}
-	if (n == (ssize_t)sizeof(err)) {
-		errno = err;
+	if (n == (ssize_t)sizeof(failure) && failure.is_header) {
+		errno = failure.err;
+		error_errno("cannot write the capture header to '%s'", out.buf);
+		unlink(out.buf);
+		ret = EXIT_RUN_ERROR;	/* the program never ran: not its status */
+		goto restore;
+	}
+	if (n == (ssize_t)sizeof(failure)) {
+		errno = failure.err;
 		error_errno("cannot run %s", argv[0]);
 		unlink(out.buf);
-		ret = err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+		ret = failure.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
 		goto restore;
 	}
 	ret = exit_status_of(status, argv[0]);

@@ -3,6 +3,8 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from conftest import MEMRAY, entry, location, parse, record, run, stats
 
 
@@ -162,3 +164,33 @@ def test_verbose_flags_stop_at_the_program(tmp_path):
     assert "memray: running /bin/echo" in result.stderr
     result = run("stats", "-v", out)
     assert result.returncode == 0 and "records in 1 segment(s)" in result.stderr
+
+
+def test_no_room_for_the_header_is_memray_s_error(fixtures, tmp_path):
+    """The program never ran: exit 1 with one line, not 126 or "killed by SIGXFSZ"."""
+    prog = fixtures.build("blocks.c")
+    out = tmp_path / "out.bin"
+    script = 'ulimit -f 0; exec "%s" run -o "%s" "%s"' % (MEMRAY, out, prog)
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == "memray: error: cannot write the capture header to '%s': File too large\n" % out
+    assert not out.exists()
+
+
+def test_a_full_disk_before_the_header_is_memray_s_error(fixtures, tmp_path):
+    prog = fixtures.build("blocks.c")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(disk)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        (disk / "fill").write_bytes(b"\0" * 4096)
+        result = run("run", "-o", disk / "out.bin", prog)
+        assert result.returncode == 1, result.stderr
+        assert result.stdout == ""
+        assert "cannot write the capture header to '%s': No space left on device" % (disk / "out.bin") \
+            in result.stderr
+    finally:
+        subprocess.run(["umount", str(disk)])
