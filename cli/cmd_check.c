@@ -58,8 +58,10 @@ static const char check_usage[] =
 	"suite in fork mode is judged per forked child, named by its START_TEST. Anything\n"
 	"else is one window: the whole run. A test's peak counts what it allocated.\n"
 	"\n"
-	"Sizes: KiB MiB GiB and bare K M G are binary (1024), kB MB GB decimal (1000),\n"
-	"also in marks (\"24 MB\" is 24000000 bytes); every message gives exact bytes.\n"
+	"Sizes, as pytest-memray reads them: B, KB MB GB TB, KiB MiB GiB TiB and bare\n"
+	"K M G T are all powers of 1024, any case, decimals allowed; no decimal units\n"
+	"(\"24 MB\" is 25165824 bytes, in marks, flags and memray.yml alike). Every message\n"
+	"gives exact bytes too.\n"
 	"\n"
 	"Built-in suppressions (what the runtime keeps on purpose until exit; reported\n"
 	"as suppressed, never hidden):\n";

@@ -32,10 +32,10 @@ int units_parse(const char *s, uint64_t *out, const char **why)
 		double factor;
 	} units[] = {
 		{ "", 1 }, { "B", 1 },
-		{ "K", 1024.0 }, { "KiB", 1024.0 }, { "kB", 1e3 }, { "KB", 1e3 },
-		{ "M", 1048576.0 }, { "MiB", 1048576.0 }, { "MB", 1e6 },
-		{ "G", 1073741824.0 }, { "GiB", 1073741824.0 }, { "GB", 1e9 },
-		{ "T", 1099511627776.0 }, { "TiB", 1099511627776.0 }, { "TB", 1e12 },
+		{ "K", 1024.0 }, { "KiB", 1024.0 }, { "KB", 1024.0 },
+		{ "M", 1048576.0 }, { "MiB", 1048576.0 }, { "MB", 1048576.0 },
+		{ "G", 1073741824.0 }, { "GiB", 1073741824.0 }, { "GB", 1073741824.0 },
+		{ "T", 1099511627776.0 }, { "TiB", 1099511627776.0 }, { "TB", 1099511627776.0 },
 	};
 	const char *p = s;
 	char *end;
@@ -72,6 +72,6 @@ int units_parse(const char *s, uint64_t *out, const char **why)
 		*out = (uint64_t)(v * units[i].factor);
 		return 0;
 	}
-	*why = "unknown unit (use B, KiB, MiB, GiB, TiB, K, M, G, T, kB, MB, GB or TB)";
+	*why = "unknown unit (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB: all powers of 1024)";
 	return -1;
 }

@@ -24,12 +24,14 @@ static inline uint64_t units_add(uint64_t a, uint64_t b)
 }
 
 /*
- * Parse a size as people write it: a number (decimals allowed) and an
- * optional unit, with or without a space. KiB MiB GiB TiB and bare K M G T
- * are binary (1024); kB MB GB TB are decimal (1000); B or nothing is
- * bytes. Case does not matter ("mb" is MB: memory is never in bits).
- * Only plain decimal numbers (no hex, no exponent). Returns 0 with *out in bytes (rounded down), or -1 with *why set to
- * a static description of what is wrong.
+ * Parse a size as people write it, by pytest-memray's rule so that suites
+ * ported from it mean the same: a number (decimals allowed) and an
+ * optional unit, with or without a space. KB MB GB TB, KiB MiB GiB TiB and
+ * bare K M G T are all powers of 1024 ("24 MB" is 25165824 bytes); there
+ * are no decimal units. B or nothing is bytes. Case does not matter ("mb"
+ * is MB: memory is never in bits). Only plain decimal numbers (no hex, no
+ * exponent). Returns 0 with *out in bytes (rounded down), or -1 with *why
+ * set to a static description of what is wrong.
  */
 int units_parse(const char *s, uint64_t *out, const char **why);
 

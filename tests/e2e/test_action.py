@@ -117,7 +117,7 @@ def test_passing_project(project, tmp_path):
     md = (proj / "memray.md").read_text()
     assert res["summary"] == md + ("" if md.endswith("\n") else "\n")
     assert md.startswith("## memray check: passed\n")
-    assert "| pass | peak memory | 3.906MiB (4096000 bytes) | 4.768MiB (5000000 bytes) |" in md
+    assert "| pass | peak memory | 3.906MiB (4096000 bytes) | 5.000MiB (5242880 bytes) |" in md
     assert "| pass | leaked memory | 13.766KiB (14096 bytes) | 20.000KiB (20480 bytes) |" in md
     outcomes = {s["name"]: s["outcome"] for s in res["steps"]}
     assert outcomes["Fail when the gate failed"] == "skipped"
@@ -127,7 +127,8 @@ def test_passing_project(project, tmp_path):
 
 def test_failing_project(project, tmp_path):
     proj = project()
-    proc, res = act(tmp_path, proj, command="./blocks", budget="4MB", leak_budget="10kB", junit="memray-junit.xml")
+    proc, res = act(tmp_path, proj, command="./blocks", budget="4000000", leak_budget="10000B",
+                      junit="memray-junit.xml")
     assert proc.returncode == 1	# the job fails
     out = res["outputs"]
     assert out["status"] == "failed" and out["exit-code"] == "1" and out["failures"] == "2"
@@ -166,7 +167,7 @@ def test_failing_project(project, tmp_path):
 
 def test_failing_command_wins(project, tmp_path):
     proj = project()
-    proc, res = act(tmp_path, proj, command="./blocks 3", budget="4MB")
+    proc, res = act(tmp_path, proj, command="./blocks 3", budget="4000000B")
     assert proc.returncode == 3
     out = res["outputs"]
     assert (out["status"], out["exit-code"], out["peak"], out["leaked"]) == ("command-failed", "3", str(PEAK), "")

@@ -158,9 +158,9 @@ def test_pytest_marks_override_the_defaults(pytest_run):
     tmp, result = pytest_run
     cases = {(c.get("name"), c.get("classname")): c for c in ET.parse(tmp / "j.xml").iter("testcase")}
     within = props(cases[("test_suite.py::test_marked_within", "memray.peak")])
-    assert within["limit_bytes"] == 24000000 and 20 * MIB <= within["bytes"] <= 20 * MIB + SLACK
+    assert within["limit_bytes"] == 24 * MIB and 20 * MIB <= within["bytes"] <= 20 * MIB + SLACK
     allowed = props(cases[("test_suite.py::test_leak_allowed", "memray.leaks")])
-    assert allowed["limit_bytes"] == 2000000 and 1500000 <= allowed["bytes"] <= 1500000 + SLACK
+    assert allowed["limit_bytes"] == 2 * MIB and 1500000 <= allowed["bytes"] <= 1500000 + SLACK
     small = props(cases[("test_suite.py::test_small", "memray.peak")])
     assert small["bytes"] < SLACK and cases[("test_suite.py::test_small", "memray.peak")].find("failure") is None
 
