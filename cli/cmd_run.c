@@ -25,6 +25,7 @@
 #include "capture/format.h"
 #include "capture/header.h"
 #include "cli/commands.h"
+#include "common/env.h"
 #include "common/error.h"
 #include "common/install.h"
 #include "common/strbuf.h"
@@ -112,13 +113,13 @@ static int find_program(const char *name, struct strbuf *path)
 /* the tracker library: $MEMRAY_TRACKER_LIB, next to us, or in ../lib/memray */
 static int find_tracker(struct strbuf *lib)
 {
-	const char *env = getenv("MEMRAY_TRACKER_LIB");
+	const char *env = getenv(ENV_TRACKER_LIB);
 
 	if (env && *env) {
 		char *abs = realpath(env, NULL);
 
 		if (!abs)
-			return error_errno("MEMRAY_TRACKER_LIB=%s", env);
+			return error_errno(ENV_TRACKER_LIB "=%s", env);
 		strbuf_addstr(lib, abs);
 		free(abs);
 		return 0;
@@ -128,7 +129,7 @@ static int find_tracker(struct strbuf *lib)
 	if (!lib->len)
 		return error_errno("cannot find where memray is installed");
 	return error("cannot find libmemray_tracker.so next to %s or in %s/../lib/memray "
-		     "(set MEMRAY_TRACKER_LIB)", lib->buf, lib->buf);
+		     "(set " ENV_TRACKER_LIB ")", lib->buf, lib->buf);
 }
 
 /* an absolute path for `path`, whose directory must exist */
@@ -189,11 +190,11 @@ static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const 
 	if (old_preload && *old_preload)
 		strbuf_addf(&preload, ":%s", old_preload);
 	snprintf(num, sizeof(num), "%d", (int)getpid());
-	setenv("MEMRAY_PID", num, 1);
+	setenv(ENV_PID, num, 1);
 	snprintf(num, sizeof(num), "%u", flags);
-	setenv("MEMRAY_OPTIONS", num, 1);
-	setenv("MEMRAY_OUTPUT", output, 1);
-	setenv("MEMRAY_TRACKER", lib, 1);
+	setenv(ENV_OPTIONS, num, 1);
+	setenv(ENV_OUTPUT, output, 1);
+	setenv(ENV_TRACKER, lib, 1);
 	setenv("LD_PRELOAD", preload.buf, 1);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
@@ -356,7 +357,7 @@ static int is_python_script(const char *program)
  */
 static char **python_command(char **args, int n)
 {
-	const char *python = getenv("MEMRAY_PYTHON");
+	const char *python = getenv(ENV_PYTHON);
 	char **cmd = calloc((size_t)n + 2, sizeof(char *));
 
 	if (!cmd)
