@@ -21,9 +21,15 @@
  *                  last stack and ids), initial-exec TLS, touched only by
  *                  that thread without the lock; a state whose thread
  *                  ended waits under the lock to be reused.
- *   module counters  modules.c: read and written by whichever thread
- *                  scans the module list (the writer on its tick, or the
- *                  thread that exits or execs once the writer stopped).
+ *   tracker_active tracker.c: set when a segment starts; cleared by END
+ *                  (under the lock) and by tracker_stop (from any thread,
+ *                  the writer's included, without it). Read unlocked as a
+ *                  hint, and again under the lock before a record.
+ *   module counters  modules.c: the loader counters of the last scan,
+ *                  written without the lock by the thread that scans: the
+ *                  writer on its tick, or a thread that exits or execs.
+ *                  Two scans at once can only write the same module set
+ *                  twice under two generations; readers take the latest.
  *
  * The lock is never held across a call that may block on another lock or
  * re-enter (unwinding, dl_iterate_phdr, write(2)): see tracker.h.
