@@ -170,11 +170,66 @@ def python_bench(memray, heaptrack, tmp, repeat):
           " --trace = --trace-python-allocators, which records every object")
 
 
+def native_bench(build, memray, heaptrack, tmp, repeat):
+    """The native workloads (WORKLOADS): plain, under memray run and under
+    heaptrack, with capture bytes per allocation and the tracker's extra
+    peak RSS. Returns churn's capture and record count for the stats
+    throughput figure, or None."""
+    subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"], check=True)
+    subprocess.run(["g++", "-O2", "-g", "-o", tmp / "workloads_cxx", HERE / "workloads_cxx.cpp"], check=True)
+    print("memray bench: %s, %d cores; best of %d runs" % (os.uname().machine, os.cpu_count(), repeat))
+    if not heaptrack:
+        print("heaptrack is not installed (make deps installs it): its columns are empty")
+    head = "%-8s %9s %9s %10s %9s %12s %12s %10s" % (
+        "workload", "plain s", "memray x", "heaptrack x", "ratio", "memray B/alloc",
+        "heaptr B/alloc", "+RSS MiB")
+    print(head)
+    print("-" * len(head))
+    churn_capture = None
+    for name, argv, binary, what in WORKLOADS:
+        prog = [str(tmp / binary)] + argv
+        (plain, plain_rss, _), _ = best(repeat, lambda: timed(prog))
+        cap = tmp / ("%s.bin" % name)
+
+        def run_memray():
+            if cap.exists():
+                cap.unlink()
+            return timed([str(memray), "run", "-q", "-o", str(cap)] + prog)
+        (ours, _, _), _ = best(repeat, run_memray)
+        ours_rss = tracked_rss(build, prog, tmp)
+        data = json.loads(subprocess.run([str(memray), "stats", "--json", str(cap)], capture_output=True,
+                                         text=True, check=True).stdout)
+        allocs = max(data["total_num_allocations"], 1)
+        ours_per = cap.stat().st_size / allocs
+        if name == "churn":
+            churn_capture = (cap, data["capture"]["records"])
+        ht = ht_per = None
+        if heaptrack:
+            def run_heaptrack():
+                for old in tmp.glob("ht-%s*" % name):
+                    old.unlink()
+                return timed([heaptrack, "-o", str(tmp / ("ht-%s" % name))] + prog)
+            (ht, _, ht_err), _ = best(max(1, repeat - 1), run_heaptrack)
+            files = list(tmp.glob("ht-%s*" % name))
+            m = re.search(r"allocations:\s+(\d+)", ht_err)
+            if files and m and int(m.group(1)):
+                ht_per = files[0].stat().st_size / int(m.group(1))
+        slow = ours / plain
+        ht_slow = ht / plain if ht else None
+        ratio = (slow - 1) / (ht_slow - 1) if ht_slow and ht_slow > 1 else None
+        print("%-8s %9.3f %9.1f %10s %9s %12.3f %12s %10.1f" % (
+            name, plain, slow, "%.1f" % ht_slow if ht_slow else "-", "%.2f" % ratio if ratio else "-",
+            ours_per, "%.3f" % ht_per if ht_per else "-", max(0, ours_rss - plain_rss) / 1024))
+    print("\nratio = memray overhead / heaptrack overhead (target <= 0.5); B/alloc = capture bytes per"
+          " allocation (heaptrack: its zstd file)")
+    return churn_capture
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=["python", "gate"], help="run one part only")
+    ap.add_argument("--only", choices=["native", "python", "gate"], help="run one part only")
     args = ap.parse_args()
     build = Path(args.build)
     memray = build / "memray"
@@ -182,7 +237,9 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="memray-bench-"))
     if args.only:
         try:
-            if args.only == "python":
+            if args.only == "native":
+                native_bench(build, memray, heaptrack, tmp, args.repeat)
+            elif args.only == "python":
                 python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
             else:
                 gate_cost(memray, tmp, args.repeat)
@@ -190,53 +247,7 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         return 0
     try:
-        subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"], check=True)
-        subprocess.run(["g++", "-O2", "-g", "-o", tmp / "workloads_cxx", HERE / "workloads_cxx.cpp"], check=True)
-        print("memray bench: %s, %d cores; best of %d runs" % (os.uname().machine, os.cpu_count(), args.repeat))
-        if not heaptrack:
-            print("heaptrack is not installed (make deps installs it): its columns are empty")
-        head = "%-8s %9s %9s %10s %9s %12s %12s %10s" % (
-            "workload", "plain s", "memray x", "heaptrack x", "ratio", "memray B/alloc",
-            "heaptr B/alloc", "+RSS MiB")
-        print(head)
-        print("-" * len(head))
-        churn_capture = None
-        for name, argv, binary, what in WORKLOADS:
-            prog = [str(tmp / binary)] + argv
-            (plain, plain_rss, _), _ = best(args.repeat, lambda: timed(prog))
-            cap = tmp / ("%s.bin" % name)
-
-            def run_memray():
-                if cap.exists():
-                    cap.unlink()
-                return timed([str(memray), "run", "-q", "-o", str(cap)] + prog)
-            (ours, _, _), _ = best(args.repeat, run_memray)
-            ours_rss = tracked_rss(build, prog, tmp)
-            data = json.loads(subprocess.run([str(memray), "stats", "--json", str(cap)], capture_output=True,
-                                             text=True, check=True).stdout)
-            allocs = max(data["total_num_allocations"], 1)
-            ours_per = cap.stat().st_size / allocs
-            if name == "churn":
-                churn_capture = (cap, data["capture"]["records"])
-            ht = ht_per = None
-            if heaptrack:
-                def run_heaptrack():
-                    for old in tmp.glob("ht-%s*" % name):
-                        old.unlink()
-                    return timed([heaptrack, "-o", str(tmp / ("ht-%s" % name))] + prog)
-                (ht, _, ht_err), _ = best(max(1, args.repeat - 1), run_heaptrack)
-                files = list(tmp.glob("ht-%s*" % name))
-                m = re.search(r"allocations:\s+(\d+)", ht_err)
-                if files and m and int(m.group(1)):
-                    ht_per = files[0].stat().st_size / int(m.group(1))
-            slow = ours / plain
-            ht_slow = ht / plain if ht else None
-            ratio = (slow - 1) / (ht_slow - 1) if ht_slow and ht_slow > 1 else None
-            print("%-8s %9.3f %9.1f %10s %9s %12.3f %12s %10.1f" % (
-                name, plain, slow, "%.1f" % ht_slow if ht_slow else "-", "%.2f" % ratio if ratio else "-",
-                ours_per, "%.3f" % ht_per if ht_per else "-", max(0, ours_rss - plain_rss) / 1024))
-        print("\nratio = memray overhead / heaptrack overhead (target <= 0.5); B/alloc = capture bytes per"
-              " allocation (heaptrack: its zstd file)")
+        churn_capture = native_bench(build, memray, heaptrack, tmp, args.repeat)
         # start-up: an empty program
         (plain, _, _), _ = best(10, lambda: timed(["/bin/true"]))
 

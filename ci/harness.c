@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/env.h"
 #include "common/error.h"
 #include "common/install.h"
 
@@ -61,7 +62,7 @@ int ci_harness_init(struct ci_harness *h, const char *keep)
 /* the directory holding the pytest plugin, into dir */
 static int plugin_dir(struct strbuf *dir)
 {
-	const char *env = getenv("MEMRAY_PYTHON_DIR");
+	const char *env = getenv(ENV_PYTHON_DIR);
 
 	if (env && *env)
 		return strbuf_addstr(dir, env);
@@ -72,7 +73,7 @@ static int plugin_dir(struct strbuf *dir)
 			"pytest tests will not be judged one by one");
 	else
 		warning("cannot find memray's pytest plugin next to %s or in %s/../lib/memray/python "
-			"(set MEMRAY_PYTHON_DIR): pytest tests will not be judged one by one", dir->buf, dir->buf);
+			"(set " ENV_PYTHON_DIR "): pytest tests will not be judged one by one", dir->buf, dir->buf);
 	strbuf_reset(dir);
 	return -1;
 }

@@ -59,7 +59,8 @@
  * PROCESSES
  *
  * `memray run` creates the capture and writes its header, then execs the
- * program with LD_PRELOAD and these variables:
+ * program with LD_PRELOAD and these variables (spelled once, in
+ * common/env.h; tracker/env.c reads them and restores them at exec):
  *
  *   MEMRAY_OUTPUT   absolute path of the capture of the root process
  *   MEMRAY_PID      pid of the root process
@@ -73,6 +74,20 @@
  * family is hooked to flush the buffers first (an exec loses unwritten
  * memory) and to put LD_PRELOAD and the variables back into the new
  * environment if the program dropped them.
+ *
+ * THE FILES
+ *
+ *   hooks.c     the interposed functions; they call the entry points below
+ *   tracker.c   configuration, segments, start/fork/exit, record_alloc/free
+ *   ring.c      record buffers, hand-off, the writer thread, RSS, write errors
+ *   stacks.c    the stack trie, the Python code table, per-thread state
+ *   modules.c   the module scan and build ids
+ *   env.c       the MEMRAY_* variables, and the environment of an exec
+ *   python.c    the interpreter's frames (pylayout.c: one layout per version)
+ *   internal.h  the state they share, who writes it under which lock, and
+ *               the per-allocation path as inline functions, so that
+ *               tracker_record_alloc calls out only for what is new (a
+ *               thread, a trie node, a code object, a full buffer)
  */
 #ifndef TRACKER_TRACKER_H
 #define TRACKER_TRACKER_H

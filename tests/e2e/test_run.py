@@ -194,3 +194,31 @@ def test_a_full_disk_before_the_header_is_memray_s_error(fixtures, tmp_path):
             in result.stderr
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+def test_a_trie_past_its_first_table_keeps_every_stack(fixtures, tmp_path):
+    """65,536 leaves, each reached by its own path of left()/right()
+    calls: the tracker's stack trie grows twice (it starts with room for
+    32,768 nodes) and every allocation still has its own whole stack."""
+    prog = fixtures.build("paths.c")
+    _, out = record(tmp_path, prog, "16")
+    lines = parse(out)
+    parent = {}
+    for l in lines:
+        if l.startswith("FRAME "):
+            fields = dict(f.split("=", 1) for f in l.split()[2:])
+            parent[int(fields["id"])] = int(fields["parent"])
+    stacks = [int(l.rsplit("stack=", 1)[1]) for l in lines if l.startswith("ALLOC ") and " size=16 " in l]
+    assert len(stacks) == 65536 and len(set(stacks)) == 65536
+    assert len(parent) > 2 * 65536
+    for node in stacks[::4099]:
+        depth = 0
+        while node:
+            node, depth = parent[node], depth + 1
+        # walk() 17 times, left() or right() 16 times, main and the C runtime's start
+        assert 35 <= depth <= 40, depth
+    data = stats(out)
+    leaf = location("walk", "paths.c", "leaf")
+    assert entry(data["top_allocations_by_size"], leaf)["size"] == 65536 * 16
+    assert data["leaks"]["allocations"] == 32768 and data["leaks"]["bytes"] == 32768 * 16
+

@@ -1,0 +1,106 @@
+/*
+ * tracker/env: the MEMRAY_* variables (common/env.h), read at start and
+ * put back into the environment of an exec.
+ *
+ * `memray run` and `memray check` set them; the tracker reads them once in
+ * each process image. A program may exec with an environment of its own
+ * (execve with a fresh envp, env -i): the exec hooks then get a copy of
+ * envp with LD_PRELOAD and the variables restored, so the new image is
+ * tracked into the same capture. The copy comes from the real allocator
+ * and is freed only if the exec fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/env.h"
+#include "tracker/internal.h"
+
+static const char *env_or_empty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? v : "";
+}
+
+static int copy_str(char *dst, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= PATH_MAX_LEN)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+int tracker_env_read(void)
+{
+	const char *out = getenv(ENV_OUTPUT);
+
+	if (!out || !*out)
+		return -1;	/* preloaded without `memray run`: stay out of the way */
+	if (copy_str(tracker_cfg.root_output, out) < 0 ||
+	    copy_str(tracker_cfg.lib, env_or_empty(ENV_TRACKER)) < 0)
+		return -1;
+	tracker_cfg.root_pid = strtoul(env_or_empty(ENV_PID), NULL, 10);
+	tracker_cfg.flags = (unsigned)strtoul(env_or_empty(ENV_OPTIONS), NULL, 10);
+	return 0;
+}
+
+/* envp holds name=VALUE (with `want` in VALUE, if given) */
+static int env_has(char *const envp[], const char *name, const char *want)
+{
+	size_t n = strlen(name);
+
+	for (char *const *e = envp; e && *e; e++) {
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return !want || strstr(*e + n + 1, want) != NULL;
+	}
+	return 0;
+}
+
+char **tracker_exec_env(char *const envp[])
+{
+	static const char *const names[] = { ENV_OUTPUT, ENV_PID, ENV_OPTIONS, ENV_TRACKER, "LD_PRELOAD" };
+	char values[5][PATH_MAX_LEN + 32];
+	size_t count = 0, k = 0;
+	char **env;
+
+	if (!tracker_cfg.root_output[0] || !tracker_cfg.lib[0])
+		return NULL;
+	if (env_has(envp, ENV_OUTPUT, NULL) && env_has(envp, "LD_PRELOAD", tracker_cfg.lib))
+		return NULL;	/* all there */
+	tracker_guard++;
+	snprintf(values[0], sizeof(values[0]), "%s=%s", ENV_OUTPUT, tracker_cfg.root_output);
+	snprintf(values[1], sizeof(values[1]), "%s=%lu", ENV_PID, tracker_cfg.root_pid);
+	snprintf(values[2], sizeof(values[2]), "%s=%u", ENV_OPTIONS, tracker_cfg.flags);
+	snprintf(values[3], sizeof(values[3]), "%s=%s", ENV_TRACKER, tracker_cfg.lib);
+	snprintf(values[4], sizeof(values[4]), "LD_PRELOAD=%s", tracker_cfg.lib);
+	for (char *const *e = envp; e && *e; e++)
+		count++;
+	env = tracker_real_malloc((count + 6) * sizeof(char *) + sizeof(values));
+	if (env) {
+		char *store = (char *)(env + count + 6);
+
+		memcpy(store, values, sizeof(values));
+		for (char *const *e = envp; e && *e; e++) {
+			int ours = 0;
+
+			for (int i = 0; i < 5; i++)
+				ours |= !strncmp(*e, names[i], strlen(names[i])) && (*e)[strlen(names[i])] == '=';
+			if (!ours)
+				env[k++] = *e;
+		}
+		for (int i = 0; i < 5; i++)
+			env[k++] = store + i * sizeof(values[0]);
+		env[k] = NULL;
+	}
+	tracker_guard--;
+	return env;
+}
+
+void tracker_free_env(char **env, char *const envp[])
+{
+	if (env && env != envp)
+		tracker_real_free(env);
+}

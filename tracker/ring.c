@@ -1,0 +1,296 @@
+/*
+ * tracker/ring: the record buffers and the writer thread.
+ *
+ * Producers fill the current buffer under tracker_lock (tracker_reserve
+ * and tracker_commit in internal.h); a full buffer is queued and another
+ * taken. The writer thread wakes every 10 ms or when a buffer is queued,
+ * samples the resident set size, compresses the queued buffers and
+ * writes them without the lock, so a slow disk never holds up the host.
+ * A write error ends tracking, never the program.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capture/block.h"
+#include "tracker/internal.h"
+
+/* adaptive: spins briefly before sleeping, as the critical sections are short */
+pthread_mutex_t tracker_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;	/* writer waits here */
+static pthread_cond_t cv_space = PTHREAD_COND_INITIALIZER;	/* producers wait here */
+
+struct tracker_ring tracker_ring;
+
+static void block_reset(void)
+{
+	tracker_ring.len[tracker_ring.cur] = 0;
+	tracker_ring.prev_addr = tracker_ring.prev_ip = 0;
+	tracker_ring.tid = 0;
+}
+
+/* an empty buffer, or -1; lock held */
+static int take_spare(void)
+{
+	struct tracker_ring *r = &tracker_ring;
+
+	if (r->nspare)
+		return (int)r->spare[--r->nspare];
+	if (r->nbufs < MAX_BUFS && (r->buf[r->nbufs] = mapmem_alloc(BUF_SIZE)))
+		return (int)r->nbufs++;
+	return -1;
+}
+
+int tracker_ring_hand_off(int may_wait)
+{
+	struct tracker_ring *r = &tracker_ring;
+	int next;
+
+	if (!r->len[r->cur])
+		return 0;
+	next = take_spare();
+	if (next < 0 && may_wait && r->has_writer) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while ((next = take_spare()) < 0 && r->has_writer)
+			if (pthread_cond_timedwait(&cv_space, &tracker_lock, &until))
+				break;
+	}
+	if (next < 0)
+		return -1;
+	r->queue[(r->qhead + r->qlen++) % MAX_BUFS] = r->cur;
+	r->cur = (unsigned)next;
+	block_reset();
+	pthread_cond_signal(&cv_work);
+	return 0;
+}
+
+void tracker_emit(const uint8_t *data, size_t len)
+{
+	uint8_t *p = len <= BUF_SIZE ? tracker_reserve(len) : NULL;
+
+	if (!p)
+		return;
+	memcpy(p, data, len);
+	tracker_commit(p + len);
+}
+
+int tracker_ring_reset(void)
+{
+	struct tracker_ring *r = &tracker_ring;
+	int first;
+
+	/* after fork, every buffer the parent had is ours to reuse */
+	r->nspare = 0;
+	for (unsigned i = 0; i < r->nbufs; i++) {
+		r->len[i] = 0;
+		r->spare[r->nspare++] = i;
+	}
+	r->qhead = r->qlen = 0;
+	if (!r->out && !(r->out = mapmem_alloc(capture_block_bound(BUF_SIZE))))
+		return -1;
+	first = take_spare();
+	if (first < 0)
+		return -1;
+	r->cur = (unsigned)first;
+	r->n_allocs = r->n_frees = r->bytes = r->lost = 0;
+	r->now_ms = 0;
+	r->threads = tracker_self_state ? 1 : 0;	/* after fork: the forking thread */
+	r->flush_asked = r->flush_done = 0;
+	r->stop = r->write_failed = 0;
+	block_reset();
+	return 0;
+}
+
+void tracker_ring_after_fork(void)
+{
+	/* the writer thread did not come along; its buffers belong to the parent */
+	tracker_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+	pthread_cond_init(&cv_work, NULL);
+	pthread_cond_init(&cv_space, NULL);
+	tracker_ring.has_writer = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* write errors                                                          */
+
+void tracker_stop(const char *why, int errnum)
+{
+	if (!tracker_active)
+		return;
+	tracker_active = 0;
+	if (errnum) {
+		char detail[PATH_MAX_LEN + 128];
+
+		snprintf(detail, sizeof(detail), "cannot write %s: %s", tracker_cfg.output, strerror(errnum));
+		tracker_say("tracking stopped", detail);
+	} else {
+		tracker_say("tracking stopped", why);
+	}
+}
+
+int tracker_write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the writer thread                                                     */
+
+static uint64_t read_rss(void)
+{
+	char buf[128];
+	unsigned long size, resident;
+	ssize_t n;
+
+	if (tracker_cfg.statm_fd < 0)
+		return 0;
+	n = pread(tracker_cfg.statm_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* write out every queued buffer; lock held on entry and exit, dropped while writing */
+static void drain(void)
+{
+	struct tracker_ring *r = &tracker_ring;
+
+	while (r->qlen) {
+		unsigned idx = r->queue[r->qhead];
+		size_t len = r->len[idx];
+
+		pthread_mutex_unlock(&tracker_lock);
+		if (len && !r->write_failed) {
+			size_t n = capture_block_encode(r->out, r->buf[idx], len,
+							tracker_cfg.flags & CAPTURE_F_LZ4);
+			if (tracker_write_all(tracker_cfg.fd, r->out, n) < 0) {
+				r->write_failed = 1;
+				tracker_stop(NULL, errno);
+			}
+		}
+		pthread_mutex_lock(&tracker_lock);
+		r->len[idx] = 0;
+		r->qhead = (r->qhead + 1) % MAX_BUFS;
+		r->qlen--;
+		r->spare[r->nspare++] = idx;
+		pthread_cond_broadcast(&cv_space);
+	}
+}
+
+/* one MEMORY record: the writer's clock and the resident set size; lock held */
+static void record_memory(uint64_t ms, uint64_t rss)
+{
+	uint8_t rec[1 + 2 * CODEC_VARINT_MAX], *p = rec;
+
+	*p++ = CAPTURE_REC_MEMORY;
+	p = codec_put_varint(p, ms);
+	p = codec_put_varint(p, rss);
+	tracker_emit(rec, (size_t)(p - rec));
+}
+
+/* sleep until the next tick or until a buffer is queued; lock held */
+static void wait_tick(unsigned interval_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)interval_ms * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (!tracker_ring.qlen && !tracker_ring.stop)
+		pthread_cond_timedwait(&cv_work, &tracker_lock, &until);
+}
+
+static void *writer_main(void *arg)
+{
+	struct tracker_ring *r = &tracker_ring;
+	uint64_t asked;
+
+	(void)arg;
+	tracker_guard = 1;	/* for good: nothing this thread does is tracked */
+	for (;;) {
+		uint64_t rss = read_rss();
+		uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;
+
+		if (tracker_active)
+			tracker_record_modules(0);
+		pthread_mutex_lock(&tracker_lock);
+		r->now_ms = ms;
+		if (tracker_active)
+			record_memory(ms, rss);
+		asked = r->flush_asked;
+		tracker_ring_hand_off(0);
+		drain();
+		r->flush_done = asked;
+		pthread_cond_broadcast(&cv_space);
+		if (r->stop) {
+			tracker_ring_hand_off(0);
+			drain();
+			pthread_mutex_unlock(&tracker_lock);
+			return NULL;
+		}
+		if (r->flush_asked == asked)
+			wait_tick(10);
+		pthread_mutex_unlock(&tracker_lock);
+	}
+}
+
+int tracker_writer_start(void)
+{
+	sigset_t all, old;
+	int ret;
+
+	/* blocked for good: SIGXFSZ from a file size limit becomes EFBIG, not death */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&tracker_ring.writer, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	tracker_ring.has_writer = !ret;
+	return ret ? -1 : 0;
+}
+
+void tracker_writer_stop(void)
+{
+	pthread_mutex_lock(&tracker_lock);
+	tracker_ring.stop = 1;
+	pthread_cond_signal(&cv_work);
+	pthread_mutex_unlock(&tracker_lock);
+	if (tracker_ring.has_writer)
+		pthread_join(tracker_ring.writer, NULL);
+	tracker_ring.has_writer = 0;
+}
+
+void tracker_flush_sync(void)
+{
+	pthread_mutex_lock(&tracker_lock);
+	if (tracker_ring.has_writer) {
+		uint64_t want = ++tracker_ring.flush_asked;
+
+		pthread_cond_signal(&cv_work);
+		while (tracker_ring.flush_done < want && tracker_ring.has_writer)
+			pthread_cond_wait(&cv_space, &tracker_lock);
+	}
+	pthread_mutex_unlock(&tracker_lock);
+}
