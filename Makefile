@@ -11,7 +11,8 @@
 #   make fuzz       libFuzzer on the capture reader (FUZZ_SECONDS=20)
 #   make check-style
 #
-# CC, CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are honoured; DEVELOPER=1 adds -Werror.
+# CC, CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are honoured; DEVELOPER=1 adds -Werror (make test
+# always does). make check-style: trailing white space, the layers, file and function sizes.
 
 SHELL = /bin/bash
 CC ?= cc
@@ -25,11 +26,10 @@ PYTHON ?= /usr/bin/python3
 PYTHONDIR ?= $(LIBDIR)/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
 B ?= build
 
+# -Werror with DEVELOPER=1, and always under `make test` (CI builds from scratch there, so every
+# object of a CI run is built with it); read when a rule runs, so a target may set DEVELOPER
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	   -Wwrite-strings -Wvla -Wundef -fno-common
-ifeq ($(DEVELOPER),1)
-WARNINGS += -Werror
-endif
+	   -Wwrite-strings -Wvla -Wundef -fno-common $(if $(filter 1,$(DEVELOPER)),-Werror)
 
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
@@ -136,7 +136,8 @@ unit: $(UNIT_BIN)
 e2e: all
 	cd tests/e2e && MEMRAY_BUILD=$(abspath $(B)) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) .
 
-test: all unit fuzz-smoke e2e
+test: DEVELOPER = 1
+test: check-style all unit fuzz-smoke e2e
 
 # a short fuzz run from the seeds alone, with a fixed seed and count: repeatable
 fuzz-smoke:
@@ -229,6 +230,8 @@ deps-build:
 check-style:
 	@! grep -rnE '[[:space:]]+$$' --include='*.[ch]' --include='*.py' common capture report cli tracker tests assert ci junit \
 		|| (echo "trailing white space" && false)
+	@# the layers point one way; files and functions stay short (tests/style/structure.py says how)
+	@$(PYTHON) tests/style/structure.py
 	@echo "style ok"
 
 clean:
