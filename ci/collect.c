@@ -232,6 +232,8 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 	struct ci_stack_bytes *st;
 	size_t n = 0;
 
+	if (jobpeak_add(&res->job, &c->a, capture_reader_header(c->r)->pid) < 0)
+		return -1;
 	s->allocations = units_add(s->allocations, c->a.total_allocations);
 	s->bytes = units_add(s->bytes, c->a.total_bytes);
 	if (!leaks) {
@@ -251,6 +253,7 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 			return -1;
 		}
 	}
+	/* the stacks of the process with the highest peak of its own; s->peak is the job's, at the end */
 	if (c->a.peak_bytes >= s->peak && (c->a.peak_bytes > s->peak || !s->peak_stacks.n)) {
 		s->peak = c->a.peak_bytes;
 		qsort(st, n, sizeof(*st), stack_by_bytes);
@@ -394,6 +397,35 @@ static int read_batch(struct ci_results *res, const char *dir, char **names, siz
 	return ret;
 }
 
+/* the whole run's peak is the job's: every process on one time axis */
+static int job_peak(struct ci_results *res)
+{
+	struct ci_subject *s = &res->whole;
+	struct jobpeak *j = &res->job;
+
+	if (!j->nprocs)
+		return 0;
+	if (jobpeak_finish(j) < 0)
+		return -1;
+	s->peak = j->peak;
+	s->peak_ms = (j->peak_ns - j->start_ns) / 1000000u;
+	for (size_t i = 0; i < j->nprocs; i++) {
+		struct strbuf who = STRBUF_INIT;
+		int ret;
+
+		if (!j->procs[i].at_job_peak)
+			continue;
+		if (strbuf_addf(&who, "pid %u: %s", j->procs[i].pid, j->procs[i].command) < 0)
+			return error("check: out of memory");
+		ret = add_line(&s->processes, who.buf, j->procs[i].at_job_peak, 0, NULL);
+		strbuf_release(&who);
+		if (ret < 0)
+			return -1;
+	}
+	lines_finish(&s->processes);
+	return 0;
+}
+
 static int by_name(const void *x, const void *y)
 {
 	const char *const *a = x, *const *b = y;
@@ -444,6 +476,7 @@ int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks
 	if (!ret) {
 		lines_finish(&out->whole.leak_stacks);
 		lines_finish(&out->whole.suppressed_stacks);
+		ret = job_peak(out);
 	}
 	return ret;
 }
@@ -455,11 +488,13 @@ static void subject_release(struct ci_subject *s)
 	lines_release(&s->peak_stacks);
 	lines_release(&s->leak_stacks);
 	lines_release(&s->suppressed_stacks);
+	lines_release(&s->processes);
 }
 
 void ci_results_release(struct ci_results *res)
 {
 	subject_release(&res->whole);
+	jobpeak_release(&res->job);
 	for (size_t i = 0; i < res->ntests; i++)
 		subject_release(&res->tests[i]);
 	free(res->tests);

@@ -6,8 +6,10 @@
  * the test windows (ci/windows) as its observer. The result is a list of subjects, each with the
  * figures rules are judged on and the top stacks that explain them,
  * already symbolized:
- *   - the whole run: the highest peak of any process (each has its own
- *     heap), allocations and leaks added up over every process;
+ *   - the whole run: the job's peak, the highest sum of what every
+ *     process held at one moment (ci/jobpeak), with each process's part
+ *     in it; allocations and leaks added up over every process; the peak
+ *     stacks are those of the process with the highest peak of its own;
  *   - one subject per marked test (pytest plugin, memray_test_begin());
  *   - one per forked child of a Check suite in fork mode (ci/checkrunner
  *     tells which test it ran). Its peak is the child's; its leaks and
@@ -29,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ci/jobpeak.h"
 #include "report/suppress.h"
 
 #define CI_TOP_STACKS 5
@@ -50,11 +53,15 @@ struct ci_subject {
 	int is_test;
 	int is_unfinished;	/* the test never ended (crashed, killed) */
 	uint64_t peak, allocations, bytes, leaked, leaked_count, suppressed, suppressed_count;
+	uint64_t peak_ms;	/* the whole run: when the job peaked, ms after the first process started */
 	struct ci_lines peak_stacks, leak_stacks, suppressed_stacks;
+	/* the whole run: what each process held at the job's peak ("pid N: command"), most first */
+	struct ci_lines processes;
 };
 
 struct ci_results {
 	struct ci_subject whole;
+	struct jobpeak job;	/* every process on one time axis (ci/jobpeak) */
 	struct ci_subject *tests;
 	size_t ntests, tests_alloc;
 	unsigned captures;	/* files read */

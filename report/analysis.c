@@ -297,6 +297,23 @@ static int add_aggregated(struct analysis *a, const struct capture_record *rec)
 	return add_entry(a, &e);
 }
 
+/* the image's arguments as one line, for messages that name a process */
+static int name_command(struct analysis *a, const struct capture_record *rec)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (int i = 0; i < rec->argc && sb.len < 256; i++)
+		if (strbuf_addf(&sb, "%s%.*s", i ? " " : "", (int)rec->argv[i].len, rec->argv[i].s) < 0)
+			return -1;
+	if (!sb.len && strbuf_add(&sb, rec->exe.s, rec->exe.len) < 0)
+		return -1;
+	if (sb.len > 256)
+		strbuf_setlen(&sb, 256);
+	a->command = own(a, sb.buf, sb.len);
+	strbuf_release(&sb);
+	return a->command ? 0 : -1;
+}
+
 /* a SEGMENT record: the image before it ends, a new one starts */
 static int start_segment(struct analysis *a, const struct capture_record *rec)
 {
@@ -319,7 +336,7 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->hm->temporary_within = pv->opts.temporary_within;
 	pv->hm->track_changes = pv->opts.temporal;
 	pv->seg_changes = a->nchanges;
-	return 0;
+	return name_command(a, rec);
 }
 
 static int on_record(struct analysis *a, const struct capture_record *rec)

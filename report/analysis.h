@@ -110,6 +110,7 @@ struct analysis {
 	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
 	uint64_t allocator_counts[CAPTURE_ALLOC_COUNT];
 	uint32_t main_tid;
+	const char *command;	/* the last image's arguments, space-separated, at most ~256 bytes; or NULL */
 
 	struct analysis_entry *entries;
 	size_t nentries;

@@ -107,3 +107,14 @@ def test_nothing_after_the_double_dash_is_touched(tmp_path):
     assert "memray: tracker " in loud.stderr	# memray's -v, before the --, was memray's
     ran = run("run", "-q", "-f", "-o", tmp_path / "g.bin", "--", "grep", "-v", "x", tmp_path / "f")
     assert ran.returncode == 0 and ran.stdout == "y\n", ran.stderr
+
+
+def test_the_job_peak_adds_up_processes_that_hold_memory_at_once(fixtures, tmp_path):
+    """Two workers holding 64 MiB each at the same time: the job needs 128 MiB."""
+    prog = fixtures.build("workers.c")
+    result = run("check", "--budget", "100MB", "--junit", tmp_path / "j.xml", "--", prog)
+    assert result.returncode == 1, result.stderr
+    assert "memray check: FAIL peak memory: peak 128.000MiB exceeds budget 100.000MiB (+28.0%) " \
+           "(134217728 bytes, limit 104857600)" in result.stderr
+    ok = run("check", "--budget", "128MB", "--", prog)
+    assert ok.returncode == 0, ok.stderr

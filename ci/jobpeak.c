@@ -1,0 +1,142 @@
+/*
+ * ci/jobpeak: see jobpeak.h.
+ */
+#include "ci/jobpeak.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/grow.h"
+#include "common/units.h"
+#include "report/analysis.h"
+
+struct jobpeak_point {
+	uint64_t ns;
+	uint64_t heap;		/* the process's live bytes from then on */
+	uint32_t proc;
+	uint32_t seq;		/* order of insertion: a process's points stay in order at one ns */
+};
+
+static int add_point(struct jobpeak *j, uint64_t ns, uint64_t heap)
+{
+	if (GROW(j->points, j->npoints + 1, j->points_alloc) < 0)
+		return error("check: out of memory");
+	j->points[j->npoints] = (struct jobpeak_point){ ns, heap, (uint32_t)(j->nprocs - 1), (uint32_t)j->npoints };
+	j->npoints++;
+	return 0;
+}
+
+int jobpeak_add(struct jobpeak *j, const struct analysis *a, uint32_t pid)
+{
+	const uint64_t ms = 1000000;
+	struct jobpeak_process *p;
+
+	if (GROW(j->procs, j->nprocs + 1, j->procs_alloc) < 0)
+		return error("check: out of memory");
+	p = &j->procs[j->nprocs++];
+	*p = (struct jobpeak_process){ pid, strdup(a->command ? a->command : "?"), a->peak_bytes, 0 };
+	if (!p->command)
+		return error("check: out of memory");
+	if (!j->start_ns || a->start_ns < j->start_ns)
+		j->start_ns = a->start_ns;
+	for (size_t i = 0; i < a->nsamples; i++)
+		if (add_point(j, a->start_ns + a->samples[i].ms * ms, a->samples[i].heap) < 0)
+			return -1;
+	if (add_point(j, a->start_ns + a->peak_ms * ms, a->peak_bytes) < 0)
+		return -1;
+	return add_point(j, a->end_ns > a->start_ns + a->peak_ms * ms ? a->end_ns : a->start_ns + a->peak_ms * ms + 1,
+			 0);
+}
+
+static int by_time(const void *x, const void *y)
+{
+	const struct jobpeak_point *a = x, *b = y;
+
+	if (a->ns != b->ns)
+		return a->ns < b->ns ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Sweep the points in time order. At one instant, a process with several
+ * points counts with the highest of them (its own peak may share a
+ * millisecond with a later, lower sample), then keeps the last one.
+ * Returns the job's peak and sets *when; with `at` (nprocs slots), what
+ * each process held at the instant `want` instead.
+ */
+static uint64_t sweep(struct jobpeak *j, uint64_t *cur, uint64_t *high, uint64_t *when, uint64_t want, uint64_t *at)
+{
+	uint64_t sum = 0, best = 0;
+
+	memset(cur, 0, j->nprocs * sizeof(*cur));
+	for (size_t i = 0; i < j->npoints;) {
+		size_t end = i;
+		uint64_t moment = sum;
+
+		for (; end < j->npoints && j->points[end].ns == j->points[i].ns; end++)
+			high[j->points[end].proc] = 0;
+		for (size_t k = i; k < end; k++) {
+			const struct jobpeak_point *p = &j->points[k];
+
+			if (p->heap > high[p->proc])
+				high[p->proc] = p->heap;
+		}
+		for (size_t k = i; k < end; k++) {	/* each process once: its highest at this instant */
+			const struct jobpeak_point *p = &j->points[k];
+
+			if (high[p->proc] != UINT64_MAX) {
+				moment = units_add(moment - cur[p->proc], high[p->proc]);
+				if (at && j->points[i].ns == want)
+					at[p->proc] = high[p->proc];
+				high[p->proc] = UINT64_MAX;
+			}
+		}
+		if (moment > best) {
+			best = moment;
+			*when = j->points[i].ns;
+		}
+		for (size_t k = i; k < end; k++) {
+			const struct jobpeak_point *p = &j->points[k];
+
+			sum = units_add(sum - cur[p->proc], p->heap);
+			cur[p->proc] = p->heap;
+		}
+		if (at && j->points[i].ns < want)
+			memcpy(at, cur, j->nprocs * sizeof(*at));
+		i = end;
+	}
+	return best;
+}
+
+int jobpeak_finish(struct jobpeak *j)
+{
+	uint64_t *cur = calloc(j->nprocs + 1, sizeof(*cur)), *high = calloc(j->nprocs + 1, sizeof(*high));
+	uint64_t *at = calloc(j->nprocs + 1, sizeof(*at)), when = 0;
+	int ret = -1;
+
+	if (!cur || !high || !at) {
+		error("check: out of memory");
+		goto out;
+	}
+	qsort(j->points, j->npoints, sizeof(*j->points), by_time);
+	j->peak = sweep(j, cur, high, &j->peak_ns, 0, NULL);
+	sweep(j, cur, high, &when, j->peak_ns, at);
+	for (size_t i = 0; i < j->nprocs; i++)
+		j->procs[i].at_job_peak = at[i];
+	ret = 0;
+out:
+	free(cur);
+	free(high);
+	free(at);
+	return ret;
+}
+
+void jobpeak_release(struct jobpeak *j)
+{
+	for (size_t i = 0; i < j->nprocs; i++)
+		free(j->procs[i].command);
+	free(j->procs);
+	free(j->points);
+	memset(j, 0, sizeof(*j));
+}
