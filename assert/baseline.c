@@ -12,6 +12,7 @@
 
 #include "assert/yamldoc.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 
 static int number(struct yamldoc *d, yaml_node_t *v, const char *key, uint64_t *out)
@@ -43,7 +44,7 @@ static int stacks(struct yamldoc *d, yaml_node_t *seq, struct baseline_entry *e)
 		return yamldoc_error(d, seq, "'stacks' must be a list, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(d, *it);
-		struct baseline_stack st = { 0 }, *grown;
+		struct baseline_stack st = { 0 };
 
 		if (item->type != YAML_MAPPING_NODE || yamldoc_check_keys(d, item) < 0)
 			return item->type != YAML_MAPPING_NODE ?
@@ -66,13 +67,11 @@ static int stacks(struct yamldoc *d, yaml_node_t *seq, struct baseline_entry *e)
 		}
 		if (!st.location)
 			return yamldoc_error(d, item, "a stack needs its 'location'");
-		grown = realloc(e->stacks, (e->nstacks + 1) * sizeof(*grown));
-		if (!grown) {
+		if (GROW(e->stacks, e->nstacks + 1, e->stacks_alloc) < 0) {
 			free(st.location);
 			return error("out of memory");
 		}
-		e->stacks = grown;
-		grown[e->nstacks++] = st;
+		e->stacks[e->nstacks++] = st;
 	}
 	return 0;
 }
@@ -91,7 +90,7 @@ static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 		return yamldoc_error(d, seq, "'tests' must be a list, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(d, *it);
-		struct baseline_entry e = { 0 }, *grown;
+		struct baseline_entry e = { 0 };
 		int r = 0;
 
 		if (item->type != YAML_MAPPING_NODE)
@@ -118,13 +117,13 @@ static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 		}
 		if (!r && !e.id)
 			r = yamldoc_error(d, item, "a test needs its 'id'");
-		grown = r ? NULL : realloc(b->e, (b->n + 1) * sizeof(*grown));
-		if (!grown) {
+		if (!r && GROW(b->e, b->n + 1, b->alloc) < 0)
+			r = error("out of memory");
+		if (r) {
 			entry_release(&e);
-			return r ? -1 : error("out of memory");
+			return -1;
 		}
-		b->e = grown;
-		grown[b->n++] = e;
+		b->e[b->n++] = e;
 	}
 	return 0;
 }

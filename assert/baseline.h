@@ -38,12 +38,12 @@ struct baseline_entry {
 	char *id;
 	uint64_t peak, leaked, allocations;
 	struct baseline_stack *stacks;
-	size_t nstacks;
+	size_t nstacks, stacks_alloc;
 };
 
 struct baseline {
 	struct baseline_entry *e;
-	size_t n;
+	size_t n, alloc;
 };
 
 /* 0, or -1 after one error line naming the file (and line and column) */

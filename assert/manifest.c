@@ -13,6 +13,7 @@
 
 #include "assert/yamldoc.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
 
@@ -170,7 +171,7 @@ static int test_rules(struct walk *w, yaml_node_t *seq)
 		return yamldoc_error(w->doc, seq, "'tests' must be a list of maps, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(w->doc, *it);
-		struct test_rule rule = { 0 }, *grown;
+		struct test_rule rule = { 0 };
 		const char *glob = NULL;
 
 		if (item->type != YAML_MAPPING_NODE)
@@ -201,15 +202,11 @@ static int test_rules(struct walk *w, yaml_node_t *seq)
 		}
 		rule.glob = strdup(glob);
 		rule.where = strdup(where(w, item));
-		grown = realloc(w->m->tests, (w->m->ntests + 1) * sizeof(*grown));
-		if (!rule.glob || !rule.where || !grown) {
-			if (grown)
-				w->m->tests = grown;
+		if (!rule.glob || !rule.where || GROW(w->m->tests, w->m->ntests + 1, w->m->tests_alloc) < 0) {
 			error("out of memory");
 			goto fail;
 		}
-		w->m->tests = grown;
-		grown[w->m->ntests++] = rule;
+		w->m->tests[w->m->ntests++] = rule;
 		continue;
 fail:
 		free(rule.glob);

@@ -61,7 +61,7 @@ struct increase {
 struct manifest {
 	struct limits run, defaults;
 	struct test_rule *tests;
-	size_t ntests;
+	size_t ntests, tests_alloc;
 	struct suppress_list sup;	/* the user's; the built-ins are added later */
 	int builtin_suppressions;
 	char *baseline;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
 
@@ -39,24 +40,22 @@ static const char *const failure_types[LIMIT_KINDS] = { "BudgetExceeded", "LeakD
 /* keep sb's string for as long as v */
 static const char *own(struct verdicts *v, struct strbuf *sb)
 {
-	char **grown = realloc(v->owned, (v->nowned + 1) * sizeof(*grown));
+	char *s;
 
-	if (!grown)
+	if (GROW(v->owned, v->nowned + 1, v->owned_alloc) < 0)
 		return NULL;
-	v->owned = grown;
-	grown[v->nowned] = strbuf_detach(sb, NULL);
-	return grown[v->nowned++];
+	s = strbuf_detach(sb, NULL);
+	if (s)
+		v->owned[v->nowned++] = s;
+	return s;
 }
 
 static struct check_result *new_result(struct verdicts *v)
 {
-	struct check_result *grown = realloc(v->r, (v->n + 1) * sizeof(*grown));
-
-	if (!grown)
+	if (GROW(v->r, v->n + 1, v->r_alloc) < 0)
 		return NULL;
-	v->r = grown;
-	memset(&grown[v->n], 0, sizeof(*grown));
-	return &grown[v->n++];
+	memset(&v->r[v->n], 0, sizeof(v->r[0]));
+	return &v->r[v->n++];
 }
 
 static void prop(struct check_result *r, const char *name, uint64_t value)

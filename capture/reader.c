@@ -17,6 +17,7 @@
 #include "capture/block.h"
 #include "capture/codec.h"
 #include "common/error.h"
+#include "common/grow.h"
 
 #define MAX_MODULE_SEGS 64
 
@@ -226,15 +227,9 @@ static int load_block(struct capture_reader *r)
 		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
 			    (unsigned long long)left, (unsigned long long)(CAPTURE_BLOCK_HEADER + bi.stored_len));
-	if (bi.raw_len > r->raw_cap || !r->raw) {
-		/* at least one byte: an empty block still gets a buffer to point into */
-		uint8_t *p = realloc(r->raw, bi.raw_len ? bi.raw_len : 1);
-
-		if (!p)
-			return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
-		r->raw = p;
-		r->raw_cap = bi.raw_len ? bi.raw_len : 1;
-	}
+	/* at least one byte: an empty block still gets a buffer to point into */
+	if (GROW(r->raw, bi.raw_len ? bi.raw_len : 1, r->raw_cap) < 0)
+		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
 	if (capture_block_decode(r->map + off, &bi, r->raw, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	r->block_offset = off;
