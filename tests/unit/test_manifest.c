@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "assert/manifest.h"
+#include "common/strbuf.h"
 #include "tests/unit/fault.h"
 #include "tests/unit/unit.h"
 
@@ -128,6 +130,54 @@ START_TEST(mistakes)
 }
 END_TEST
 
+/* a '---' and a second document: refused where it starts, never read as the first alone */
+START_TEST(second_document)
+{
+	struct manifest m = MANIFEST_INIT;
+
+	refused("version: 1\nbudget: 1MB\n---\nversion: 1\nbudget: 2MB\n",
+		"memray.yml:3:1: a second YAML document starts here (the file must hold one)\n");
+	refused("version: 1\n---\n", "memray.yml:2:1: a second YAML document starts here (the file must hold one)\n");
+	refused("version: 1\n...\n--- [1]\n", "memray.yml:3:1: a second YAML document starts here");
+	refused("version: 1\n---\n: : [\n", "memray.yml:3:");	/* a syntax error in it is still one */
+	/* one document, explicitly started and ended, is fine */
+	ck_assert_int_eq(parse(&m, "---\nversion: 1\nbudget: 1MB\n...\n"), 0);
+	ck_assert(m.run.has[LIMIT_PEAK] && m.run.value[LIMIT_PEAK] == 1000000);
+	manifest_release(&m);
+}
+END_TEST
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* the duplicate-key check is linear: 60,000 keys used to take 35 s */
+START_TEST(many_keys)
+{
+	enum { KEYS = 60000 };
+	struct strbuf sb = STRBUF_INIT;
+	char want[128];
+	double start;
+
+	strbuf_addstr(&sb, "version: 1\ndefaults:\n");
+	for (int i = 0; i < KEYS; i++)
+		strbuf_addf(&sb, "  k%d: 1\n", i);
+	start = now();
+	/* no key twice: the check passes, and the walk stops at the first unknown key */
+	refused(sb.buf, "memray.yml:3:3: unknown key 'k0' in 'defaults'\n");
+	/* the last key repeats one in the middle: named where it repeats */
+	strbuf_addstr(&sb, "  k30000: 2\n");
+	snprintf(want, sizeof(want), "memray.yml:%d:3: key 'k30000' given twice\n", KEYS + 3);
+	refused(sb.buf, want);
+	ck_assert_msg(now() - start < 5.0, "60,000 keys took %.1f s", now() - start);
+	strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(increase_forms)
 {
 	struct increase inc;
@@ -226,6 +276,8 @@ int main(void)
 	tcase_add_test(tc, good_manifest);
 	tcase_add_test(tc, empty_and_short_forms);
 	tcase_add_test(tc, mistakes);
+	tcase_add_test(tc, second_document);
+	tcase_add_test(tc, many_keys);
 	tcase_add_test(tc, increase_forms);
 	tcase_add_test(tc, truncated_and_flipped);
 #if FAULT_INJECTION
