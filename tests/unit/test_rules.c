@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "assert/baseline.h"
 #include "assert/manifest.h"
@@ -40,42 +39,16 @@ static const struct ci_subject whole = {
 	.peak_stacks = { peak_lines, 2 }, .leak_stacks = { leak_lines, 1 }, .suppressed_stacks = { suppressed_lines, 1 },
 };
 
-static char errors[4096];
+static const char *errors;
 
-static FILE *captured;
-static int saved_stderr;
-
-/* send stderr to a temporary file until captured_end() puts it in errors[] */
-static void capture_begin(void)
-{
-	captured = tmpfile();
-	ck_assert_ptr_nonnull(captured);
-	fflush(stderr);
-	saved_stderr = dup(2);
-	dup2(fileno(captured), 2);
-}
-
-static void capture_end(void)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	rewind(captured);
-	n = fread(errors, 1, sizeof(errors) - 1, captured);
-	errors[n] = '\0';
-	fclose(captured);
-}
-
-/* rules_eval with stderr in errors[] */
+/* rules_eval with what it printed in errors */
 static int eval(struct verdicts *v, const struct manifest *m, const struct ci_results *res, const struct baseline *b)
 {
 	int ret;
 
-	capture_begin();
+	unit_stderr_begin();
 	ret = rules_eval(v, m, res, b);
-	capture_end();
+	errors = unit_stderr_end();
 	return ret;
 }
 
@@ -369,11 +342,37 @@ static void render(struct strbuf *sb, const struct verdicts *v)
 	}
 }
 
-/*
- * Every allocation failing in turn, from there on (fail_all) or alone: -1
- * and one line each time, nothing leaked; and a success is the whole
- * answer, never one with a message cut short by an append that failed.
- */
+struct rules_case {
+	struct manifest m;
+	struct ci_results res;
+	struct baseline b;
+	struct verdicts v;
+	struct strbuf want;
+};
+
+static int rules_run(void *ctx)
+{
+	struct rules_case *c = ctx;
+
+	return rules_eval(&c->v, &c->m, &c->res, &c->b);
+}
+
+/* a success under fault injection is the whole answer, not one with a message cut short */
+static void rules_check(void *ctx)
+{
+	struct rules_case *c = ctx;
+	struct strbuf got = STRBUF_INIT;
+
+	render(&got, &c->v);
+	ck_assert_str_eq(got.buf, c->want.buf);
+	strbuf_release(&got);
+}
+
+static void rules_release(void *ctx)
+{
+	verdicts_release(&((struct rules_case *)ctx)->v);
+}
+
 static void fault_loop(int fail_all)
 {
 	static char marks[] = "limit_memory=1MB\x1flimit_leaks=0";
@@ -383,55 +382,20 @@ static void fault_loop(int fail_all)
 		{ .id = slow_id, .is_test = 1, .peak = 3145728 },
 		{ .id = plain_id, .is_test = 1, .peak = 1024 },
 	};
-	struct ci_results res = { .whole = whole, .tests = tests, .ntests = 3 };
-	struct strbuf want = STRBUF_INIT, got = STRBUF_INIT;
-	struct baseline b;
-	struct manifest m;
-	struct verdicts v;
-	int n, ret, failed;
+	struct rules_case c = { .res = { .whole = whole, .tests = tests, .ntests = 3 }, .want = STRBUF_INIT };
+	struct unit_fault_case fc = { rules_run, rules_check, rules_release, &c };
 
-	ck_assert_int_eq(baseline_parse(&b, baseline_text, strlen(baseline_text), "b.json"), 0);
-	manifest(&m, "version: 1\nbudget: 1MiB\nleak-budget: 1KiB\nmax-allocations: 1000\n"
-		  "tests:\n  - match: \"t::slow*\"\n    budget: 8MiB\n");
-	ck_assert_int_eq(eval(&v, &m, &res, &b), 0);
-	render(&want, &v);
-	ck_assert_uint_eq(v.n, 9);
-	verdicts_release(&v);
-	setvbuf(stderr, NULL, _IONBF, 0);	/* a stdio buffer would be an allocation of its own */
-	strbuf_grow(&got, want.len + 1);	/* so rendering a success adds no block to the count */
-	for (n = 0;; n++) {
-		long live = fault_live_allocs();
-
-		capture_begin();	/* its tmpfile() is not the code under test */
-		if (fail_all)
-			fault_fail_alloc_after(n);
-		else
-			fault_fail_one_alloc(n);
-		ret = rules_eval(&v, &m, &res, &b);
-		failed = fault_failures() > 0;
-		fault_reset();	/* before any ck_assert, which allocates */
-		capture_end();
-		if (!ret)
-			render(&got, &v);
-		verdicts_release(&v);
-		ck_assert_msg(fault_live_allocs() == live, "allocation %d failing leaked %ld blocks", n,
-			      fault_live_allocs() - live);
-		if (!ret) {
-			ck_assert_msg(!strcmp(got.buf, want.buf), "allocation %d failing gave '%s'", n, got.buf);
-			if (!failed)
-				break;	/* past the last allocation */
-			continue;
-		}
-		ck_assert_int_eq(ret, -1);
-		/* rules' own "check: out of memory", or limits_set()'s for a mark */
-		ck_assert_msg(!strcmp(errors, "memray: error: check: out of memory\n") ||
-			      !strcmp(errors, "memray: error: out of memory\n"), "allocation %d: '%s'", n, errors);
-	}
-	ck_assert_int_gt(n, 20);
-	strbuf_release(&want);
-	strbuf_release(&got);
-	manifest_release(&m);
-	baseline_release(&b);
+	ck_assert_int_eq(baseline_parse(&c.b, baseline_text, strlen(baseline_text), "b.json"), 0);
+	manifest(&c.m, "version: 1\nbudget: 1MiB\nleak-budget: 1KiB\nmax-allocations: 1000\n"
+		 "tests:\n  - match: \"t::slow*\"\n    budget: 8MiB\n");
+	ck_assert_int_eq(rules_run(&c), 0);
+	ck_assert_uint_eq(c.v.n, 9);
+	render(&c.want, &c.v);
+	rules_release(&c);
+	ck_assert_int_gt(unit_fault_loop(&fc, fail_all), 20);
+	strbuf_release(&c.want);
+	manifest_release(&c.m);
+	baseline_release(&c.b);
 }
 
 START_TEST(out_of_memory)
