@@ -216,42 +216,60 @@ const struct baseline_entry *baseline_find(const struct baseline *b, const char 
 	return NULL;
 }
 
-static void add_subject(struct strbuf *sb, const struct ci_subject *s, int first)
+/*
+ * The appends are checked: strbuf keeps what it had when memory runs out,
+ * and a baseline written from a buffer cut short would be a file that
+ * parses and lacks tests, making later runs pass unjudged.
+ */
+static int add_subject(struct strbuf *sb, const struct ci_subject *s, int first)
 {
-	strbuf_addf(sb, "%s    { \"id\": \"", first ? "" : ",\n");
-	strbuf_add_json(sb, s->id);
-	strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu,\n      \"stacks\": [",
-		    (unsigned long long)s->peak, (unsigned long long)s->leaked, (unsigned long long)s->allocations);
+	int bad = 0;
+
+	bad |= strbuf_addf(sb, "%s    { \"id\": \"", first ? "" : ",\n");
+	bad |= strbuf_add_json(sb, s->id);
+	bad |= strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu,\n      \"stacks\": [",
+			   (unsigned long long)s->peak, (unsigned long long)s->leaked,
+			   (unsigned long long)s->allocations);
 	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
-		strbuf_addf(sb, "%s\n        { \"location\": \"", i ? "," : "");
-		strbuf_add_json(sb, s->peak_stacks.l[i].location);
-		strbuf_addf(sb, "\", \"bytes\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes);
+		bad |= strbuf_addf(sb, "%s\n        { \"location\": \"", i ? "," : "");
+		bad |= strbuf_add_json(sb, s->peak_stacks.l[i].location);
+		bad |= strbuf_addf(sb, "\", \"bytes\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes);
 	}
-	strbuf_addstr(sb, s->peak_stacks.n ? " ] }" : "] }");
+	bad |= strbuf_addstr(sb, s->peak_stacks.n ? " ] }" : "] }");
+	return bad;
 }
 
 int baseline_save(const char *path, const struct ci_results *res)
 {
 	struct strbuf sb = STRBUF_INIT, tmp = STRBUF_INIT;
-	int fd, ret = 0;
+	int fd, ret = 0, bad = 0;
 
-	strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 1,\n  \"tests\": [\n");
-	add_subject(&sb, &res->whole, 1);
+	bad |= strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 1,\n  \"tests\": [\n");
+	bad |= add_subject(&sb, &res->whole, 1);
 	for (size_t i = 0; i < res->ntests; i++)
-		add_subject(&sb, &res->tests[i], 0);
-	strbuf_addstr(&sb, "\n  ]\n}\n");
+		bad |= add_subject(&sb, &res->tests[i], 0);
+	bad |= strbuf_addstr(&sb, "\n  ]\n}\n");
 	/* a new file, then rename: a crash never leaves half a baseline */
-	strbuf_addf(&tmp, "%s.tmp", path);
+	bad |= strbuf_addf(&tmp, "%s.tmp", path);
+	if (bad) {
+		ret = error("cannot write baseline '%s': out of memory", path);
+		goto out;
+	}
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		ret = error_errno("cannot write baseline '%s'", tmp.buf);
-	} else if (write(fd, sb.buf, sb.len) != (ssize_t)sb.len || close(fd) < 0) {
+	} else if (write(fd, sb.buf, sb.len) != (ssize_t)sb.len) {
+		ret = error_errno("cannot write baseline '%s'", tmp.buf);
+		close(fd);	/* it used to stay open when the write failed */
+		unlink(tmp.buf);
+	} else if (close(fd) < 0) {
 		ret = error_errno("cannot write baseline '%s'", tmp.buf);
 		unlink(tmp.buf);
 	} else if (rename(tmp.buf, path) < 0) {
 		ret = error_errno("cannot write baseline '%s'", path);
 		unlink(tmp.buf);
 	}
+out:
 	strbuf_release(&sb);
 	strbuf_release(&tmp);
 	return ret;

@@ -16,7 +16,12 @@ static int parser_error(const yaml_parser_t *parser, const char *name)
 	const yaml_mark_t *m = parser->problem_mark.line || parser->problem_mark.column ?
 		&parser->problem_mark : &parser->context_mark;
 
-	if (parser->error == YAML_MEMORY_ERROR)
+	/*
+	 * libyaml's loader gives up without setting an error when some of its
+	 * allocations fail (the strdup of a node's tag): with no error, the
+	 * failure was memory, not a "bad YAML" at 1:1.
+	 */
+	if (parser->error == YAML_MEMORY_ERROR || parser->error == YAML_NO_ERROR)
 		return error("%s: out of memory", name);
 	return error("%s:%zu:%zu: bad YAML: %s%s%s", name, m->line + 1, m->column + 1,
 		     parser->problem ? parser->problem : "cannot parse", parser->context ? " " : "",
@@ -115,11 +120,15 @@ int yamldoc_error(struct yamldoc *d, yaml_node_t *n, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
+	int bad;
 
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
+	bad = strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	error("%s:%zu:%zu: %s", d->name, n->start_mark.line + 1, n->start_mark.column + 1, sb.buf);
+	if (bad)	/* not half a message */
+		error("%s: out of memory", d->name);
+	else
+		error("%s:%zu:%zu: %s", d->name, n->start_mark.line + 1, n->start_mark.column + 1, sb.buf);
 	strbuf_release(&sb);
 	return -1;
 }

@@ -259,6 +259,60 @@ START_TEST(out_of_memory)
 END_TEST
 #endif
 
+struct parse_case {
+	struct manifest m;
+};
+
+static const char whole_text[] = "version: 1\nbudget: 1MB\ndefaults:\n  leak-budget: 0\ntests:\n"
+				 "  - match: \"a*\"\n    budget: 2MB\nsuppressions: [\"x*\", { frame: y }]\n"
+				 "baseline: { file: b.json, max-increase: 5% }\n";
+
+static int parse_run(void *ctx)
+{
+	struct parse_case *c = ctx;
+
+	c->m = (struct manifest)MANIFEST_INIT;
+	return manifest_parse(&c->m, whole_text, strlen(whole_text), "memray.yml");
+}
+
+/* a success is the whole manifest, down to where each setting was given */
+static void parse_check(void *ctx)
+{
+	const struct manifest *m = &((struct parse_case *)ctx)->m;
+
+	ck_assert(m->run.has[LIMIT_PEAK] && m->run.value[LIMIT_PEAK] == 1000000);
+	ck_assert_str_eq(m->run.from[LIMIT_PEAK], "memray.yml:2:9");
+	ck_assert_str_eq(m->defaults.from[LIMIT_LEAKS], "memray.yml:4:16");
+	ck_assert_uint_eq(m->ntests, 1);
+	ck_assert_str_eq(m->tests[0].glob, "a*");
+	ck_assert_str_eq(m->tests[0].where, "memray.yml:6:5");
+	ck_assert_str_eq(m->tests[0].lim.from[LIMIT_PEAK], "memray.yml:7:13");
+	ck_assert_uint_eq(m->sup.n, 2);
+	ck_assert_str_eq(m->sup.p[0].why, "memray.yml:8:16");
+	ck_assert_str_eq(m->sup.p[1].glob, "y");
+	ck_assert_str_eq(m->sup.p[1].why, "memray.yml:8:22");
+	ck_assert_str_eq(m->baseline, "b.json");
+	ck_assert(m->max_increase.is_percent && m->max_increase.percent == 5.0);
+}
+
+static void parse_release(void *ctx)
+{
+	manifest_release(&((struct parse_case *)ctx)->m);
+}
+
+#if FAULT_INJECTION
+/* each allocation failing alone, and from there on: never a manifest missing a part, or a place */
+START_TEST(out_of_memory_whole)
+{
+	struct parse_case c;
+	struct unit_fault_case fc = { parse_run, parse_check, parse_release, &c };
+
+	ck_assert_int_gt(unit_fault_loop(&fc, 0), 5);
+	ck_assert_int_gt(unit_fault_loop(&fc, 1), 5);
+}
+END_TEST
+#endif
+
 START_TEST(load_missing_file)
 {
 	struct manifest m = MANIFEST_INIT;
@@ -282,6 +336,7 @@ int main(void)
 	tcase_add_test(tc, truncated_and_flipped);
 #if FAULT_INJECTION
 	tcase_add_test(tc, out_of_memory);
+	tcase_add_test(tc, out_of_memory_whole);
 #endif
 	tcase_add_test(tc, load_missing_file);
 	suite_add_tcase(s, tc);
