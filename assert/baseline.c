@@ -84,6 +84,29 @@ static void entry_release(struct baseline_entry *e)
 	free(e->stacks);
 }
 
+struct same_id {
+	const struct baseline *b;
+	const char *id;
+};
+
+static int is_same_id(const void *ctx, uint32_t pos)
+{
+	const struct same_id *c = ctx;
+
+	return !strcmp(c->b->e[pos].id, c->id);
+}
+
+/* index entry i by its id, unless an earlier entry has that id: baseline_find() gives the first */
+static int index_entry(struct baseline *b, size_t i)
+{
+	struct same_id c = { b, b->e[i].id };
+	uint64_t h = hash_string(c.id);
+
+	if (hashidx_find(&b->ix, h, is_same_id, &c) != HASHIDX_NONE)
+		return 0;
+	return hashidx_add(&b->ix, h, (uint32_t)i);
+}
+
 static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 {
 	if (seq->type != YAML_SEQUENCE_NODE)
@@ -124,6 +147,8 @@ static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 			return -1;
 		}
 		b->e[b->n++] = e;
+		if (index_entry(b, b->n - 1) < 0)
+			return error("out of memory");	/* the entry is b's now: baseline_release() frees it */
 	}
 	return 0;
 }
@@ -205,15 +230,16 @@ void baseline_release(struct baseline *b)
 	for (size_t i = 0; i < b->n; i++)
 		entry_release(&b->e[i]);
 	free(b->e);
+	hashidx_release(&b->ix);
 	memset(b, 0, sizeof(*b));
 }
 
 const struct baseline_entry *baseline_find(const struct baseline *b, const char *id)
 {
-	for (size_t i = 0; i < b->n; i++)
-		if (!strcmp(b->e[i].id, id))
-			return &b->e[i];
-	return NULL;
+	struct same_id c = { b, id };
+	uint32_t pos = hashidx_find(&b->ix, hash_string(id), is_same_id, &c);
+
+	return pos == HASHIDX_NONE ? NULL : &b->e[pos];
 }
 
 /*

@@ -21,7 +21,9 @@
  *
  * Every mistake is one error line "FILE:LINE:COLUMN: what": a YAML syntax
  * error, an unknown key, a value of the wrong type, a bad size or glob,
- * a key given twice. An empty file is an empty manifest.
+ * a key given twice, a second YAML document after '---' (one file, one
+ * manifest: a second document used to be ignored). An empty file is an
+ * empty manifest.
  *
  * Each limit remembers where it came from ("memray.yml:12:3",
  * "--budget", "limit_memory mark"), so verdicts can say.

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "assert/baseline.h"
+#include "common/strbuf.h"
 #include "tests/unit/fault.h"
 #include "tests/unit/unit.h"
 
@@ -106,6 +108,44 @@ START_TEST(truncated_and_flipped)
 		if (baseline_parse(&b, buf, strlen(good), "b.json") == 0)
 			baseline_release(&b);
 	}
+}
+END_TEST
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* every test of a big suite looked up: an index, not a scan per test; an id given twice finds the first */
+START_TEST(find_in_a_big_baseline)
+{
+	enum { TESTS = 50000 };
+	struct strbuf sb = STRBUF_INIT;
+	struct baseline b;
+	char id[32];
+	double start;
+
+	strbuf_addstr(&sb, "{\"format\": \"memray-baseline\", \"tests\": [\n");
+	for (int i = 0; i < TESTS; i++)
+		strbuf_addf(&sb, "{\"id\": \"t%d\", \"peak\": %d},\n", i, i);
+	strbuf_addstr(&sb, "{\"id\": \"t7\", \"peak\": 1}]}\n");
+	ck_assert_int_eq(baseline_parse(&b, sb.buf, sb.len, "b.json"), 0);
+	ck_assert_uint_eq(b.n, TESTS + 1);
+	start = now();
+	for (int i = 0; i < TESTS; i++) {
+		const struct baseline_entry *e;
+
+		snprintf(id, sizeof(id), "t%d", i);
+		e = baseline_find(&b, id);
+		ck_assert(e && e->peak == (uint64_t)i);
+	}
+	ck_assert_msg(now() - start < 2.0, "50,000 lookups took %.1f s", now() - start);
+	ck_assert_ptr_null(baseline_find(&b, "t50000"));
+	baseline_release(&b);
+	strbuf_release(&sb);
 }
 END_TEST
 
@@ -228,6 +268,7 @@ int main(void)
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, truncated_and_flipped);
+	tcase_add_test(tc, find_in_a_big_baseline);
 #if FAULT_INJECTION
 	tcase_add_test(tc, parse_out_of_memory);
 	tcase_add_test(tc, save_out_of_memory);
