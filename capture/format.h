@@ -218,13 +218,19 @@ enum capture_record_type {
 };
 
 /*
- * The type of a type byte: ALLOC and FREE without their allocator (0x13 is
- * ALLOC by CALLOC), any other byte as it is. Inline: the reader calls it for
- * every record.
+ * Whether a type byte is ALLOC or FREE with its allocator in the low four
+ * bits, and the type of a type byte: ALLOC and FREE without their allocator
+ * (0x13 is ALLOC by CALLOC), any other byte as it is. Inline: the reader
+ * asks for every record.
  */
+static inline int capture_record_has_allocator(unsigned byte)
+{
+	return byte - CAPTURE_REC_ALLOC < CAPTURE_REC_AGG_STACK - CAPTURE_REC_ALLOC;	/* one compare */
+}
+
 static inline unsigned capture_record_base(unsigned byte)
 {
-	return byte - CAPTURE_REC_ALLOC < CAPTURE_REC_AGG_STACK - CAPTURE_REC_ALLOC ? byte & 0xf0 : byte;
+	return capture_record_has_allocator(byte) ? byte & 0xf0 : byte;
 }
 
 /* what every reader and printer knows of a record type */

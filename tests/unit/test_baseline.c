@@ -264,6 +264,7 @@ int main(void)
 		return EXIT_FAILURE;
 	TCase *tc = tcase_create("parse");
 
+	tcase_set_timeout(tc, 60);	/* 50,000 entries under the sanitizers */
 	tcase_add_test(tc, parse_good);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, refusals);

@@ -259,6 +259,7 @@ START_TEST(out_of_memory)
 END_TEST
 #endif
 
+#if FAULT_INJECTION
 struct parse_case {
 	struct manifest m;
 };
@@ -300,7 +301,6 @@ static void parse_release(void *ctx)
 	manifest_release(&((struct parse_case *)ctx)->m);
 }
 
-#if FAULT_INJECTION
 /* each allocation failing alone, and from there on: never a manifest missing a part, or a place */
 START_TEST(out_of_memory_whole)
 {
@@ -327,6 +327,7 @@ int main(void)
 	Suite *s = suite_create("manifest");
 	TCase *tc = tcase_create("parse");
 
+	tcase_set_timeout(tc, 60);	/* 60,000 keys under the sanitizers */
 	tcase_add_test(tc, good_manifest);
 	tcase_add_test(tc, empty_and_short_forms);
 	tcase_add_test(tc, mistakes);
