@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "assert/baseline.h"
@@ -111,14 +110,6 @@ START_TEST(truncated_and_flipped)
 }
 END_TEST
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* every test of a big suite looked up: an index, not a scan per test; an id given twice finds the first */
 START_TEST(find_in_a_big_baseline)
 {
@@ -134,7 +125,7 @@ START_TEST(find_in_a_big_baseline)
 	strbuf_addstr(&sb, "{\"id\": \"t7\", \"peak\": 1}]}\n");
 	ck_assert_int_eq(baseline_parse(&b, sb.buf, sb.len, "b.json"), 0);
 	ck_assert_uint_eq(b.n, TESTS + 1);
-	start = now();
+	start = unit_seconds();
 	for (int i = 0; i < TESTS; i++) {
 		const struct baseline_entry *e;
 
@@ -142,7 +133,7 @@ START_TEST(find_in_a_big_baseline)
 		e = baseline_find(&b, id);
 		ck_assert(e && e->peak == (uint64_t)i);
 	}
-	ck_assert_msg(now() - start < 2.0, "50,000 lookups took %.1f s", now() - start);
+	ck_assert_msg(unit_seconds() - start < 2.0, "50,000 lookups took %.1f s", unit_seconds() - start);
 	ck_assert_ptr_null(baseline_find(&b, "t50000"));
 	baseline_release(&b);
 	strbuf_release(&sb);

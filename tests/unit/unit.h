@@ -11,6 +11,9 @@
 /* run every test of s; EXIT_SUCCESS if all passed. Frees s. */
 int unit_run(Suite *s);
 
+/* a monotonic clock in seconds, to bound how long a test may take */
+double unit_seconds(void);
+
 /*
  * What the code under test prints: unit_stderr_begin() sends fd 2 to a
  * temporary file (and makes stderr unbuffered, so that printing allocates
