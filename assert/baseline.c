@@ -12,6 +12,7 @@
 
 #include "assert/yamldoc.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 
 static int number(struct yamldoc *d, yaml_node_t *v, const char *key, uint64_t *out)
@@ -43,7 +44,7 @@ static int stacks(struct yamldoc *d, yaml_node_t *seq, struct baseline_entry *e)
 		return yamldoc_error(d, seq, "'stacks' must be a list, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(d, *it);
-		struct baseline_stack st = { 0 }, *grown;
+		struct baseline_stack st = { 0 };
 
 		if (item->type != YAML_MAPPING_NODE || yamldoc_check_keys(d, item) < 0)
 			return item->type != YAML_MAPPING_NODE ?
@@ -66,13 +67,11 @@ static int stacks(struct yamldoc *d, yaml_node_t *seq, struct baseline_entry *e)
 		}
 		if (!st.location)
 			return yamldoc_error(d, item, "a stack needs its 'location'");
-		grown = realloc(e->stacks, (e->nstacks + 1) * sizeof(*grown));
-		if (!grown) {
+		if (GROW(e->stacks, e->nstacks + 1, e->stacks_alloc) < 0) {
 			free(st.location);
 			return error("out of memory");
 		}
-		e->stacks = grown;
-		grown[e->nstacks++] = st;
+		e->stacks[e->nstacks++] = st;
 	}
 	return 0;
 }
@@ -85,13 +84,36 @@ static void entry_release(struct baseline_entry *e)
 	free(e->stacks);
 }
 
+struct same_id {
+	const struct baseline *b;
+	const char *id;
+};
+
+static int is_same_id(const void *ctx, uint32_t pos)
+{
+	const struct same_id *c = ctx;
+
+	return !strcmp(c->b->e[pos].id, c->id);
+}
+
+/* index entry i by its id, unless an earlier entry has that id: baseline_find() gives the first */
+static int index_entry(struct baseline *b, size_t i)
+{
+	struct same_id c = { b, b->e[i].id };
+	uint64_t h = hash_string(c.id);
+
+	if (hashidx_find(&b->ix, h, is_same_id, &c) != HASHIDX_NONE)
+		return 0;
+	return hashidx_add(&b->ix, h, (uint32_t)i);
+}
+
 static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 {
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return yamldoc_error(d, seq, "'tests' must be a list, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(d, *it);
-		struct baseline_entry e = { 0 }, *grown;
+		struct baseline_entry e = { 0 };
 		int r = 0;
 
 		if (item->type != YAML_MAPPING_NODE)
@@ -118,13 +140,15 @@ static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 		}
 		if (!r && !e.id)
 			r = yamldoc_error(d, item, "a test needs its 'id'");
-		grown = r ? NULL : realloc(b->e, (b->n + 1) * sizeof(*grown));
-		if (!grown) {
+		if (!r && GROW(b->e, b->n + 1, b->alloc) < 0)
+			r = error("out of memory");
+		if (r) {
 			entry_release(&e);
-			return r ? -1 : error("out of memory");
+			return -1;
 		}
-		b->e = grown;
-		grown[b->n++] = e;
+		b->e[b->n++] = e;
+		if (index_entry(b, b->n - 1) < 0)
+			return error("out of memory");	/* the entry is b's now: baseline_release() frees it */
 	}
 	return 0;
 }
@@ -206,53 +230,72 @@ void baseline_release(struct baseline *b)
 	for (size_t i = 0; i < b->n; i++)
 		entry_release(&b->e[i]);
 	free(b->e);
+	hashidx_release(&b->ix);
 	memset(b, 0, sizeof(*b));
 }
 
 const struct baseline_entry *baseline_find(const struct baseline *b, const char *id)
 {
-	for (size_t i = 0; i < b->n; i++)
-		if (!strcmp(b->e[i].id, id))
-			return &b->e[i];
-	return NULL;
+	struct same_id c = { b, id };
+	uint32_t pos = hashidx_find(&b->ix, hash_string(id), is_same_id, &c);
+
+	return pos == HASHIDX_NONE ? NULL : &b->e[pos];
 }
 
-static void add_subject(struct strbuf *sb, const struct ci_subject *s, int first)
+/*
+ * The appends are checked: strbuf keeps what it had when memory runs out,
+ * and a baseline written from a buffer cut short would be a file that
+ * parses and lacks tests, making later runs pass unjudged.
+ */
+static int add_subject(struct strbuf *sb, const struct ci_subject *s, int first)
 {
-	strbuf_addf(sb, "%s    { \"id\": \"", first ? "" : ",\n");
-	strbuf_add_json(sb, s->id);
-	strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu,\n      \"stacks\": [",
-		    (unsigned long long)s->peak, (unsigned long long)s->leaked, (unsigned long long)s->allocations);
+	int bad = 0;
+
+	bad |= strbuf_addf(sb, "%s    { \"id\": \"", first ? "" : ",\n");
+	bad |= strbuf_add_json(sb, s->id);
+	bad |= strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu,\n      \"stacks\": [",
+			   (unsigned long long)s->peak, (unsigned long long)s->leaked,
+			   (unsigned long long)s->allocations);
 	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
-		strbuf_addf(sb, "%s\n        { \"location\": \"", i ? "," : "");
-		strbuf_add_json(sb, s->peak_stacks.l[i].location);
-		strbuf_addf(sb, "\", \"bytes\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes);
+		bad |= strbuf_addf(sb, "%s\n        { \"location\": \"", i ? "," : "");
+		bad |= strbuf_add_json(sb, s->peak_stacks.l[i].location);
+		bad |= strbuf_addf(sb, "\", \"bytes\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes);
 	}
-	strbuf_addstr(sb, s->peak_stacks.n ? " ] }" : "] }");
+	bad |= strbuf_addstr(sb, s->peak_stacks.n ? " ] }" : "] }");
+	return bad;
 }
 
 int baseline_save(const char *path, const struct ci_results *res)
 {
 	struct strbuf sb = STRBUF_INIT, tmp = STRBUF_INIT;
-	int fd, ret = 0;
+	int fd, ret = 0, bad = 0;
 
-	strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 1,\n  \"tests\": [\n");
-	add_subject(&sb, &res->whole, 1);
+	bad |= strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 1,\n  \"tests\": [\n");
+	bad |= add_subject(&sb, &res->whole, 1);
 	for (size_t i = 0; i < res->ntests; i++)
-		add_subject(&sb, &res->tests[i], 0);
-	strbuf_addstr(&sb, "\n  ]\n}\n");
+		bad |= add_subject(&sb, &res->tests[i], 0);
+	bad |= strbuf_addstr(&sb, "\n  ]\n}\n");
 	/* a new file, then rename: a crash never leaves half a baseline */
-	strbuf_addf(&tmp, "%s.tmp", path);
+	bad |= strbuf_addf(&tmp, "%s.tmp", path);
+	if (bad) {
+		ret = error("cannot write baseline '%s': out of memory", path);
+		goto out;
+	}
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		ret = error_errno("cannot write baseline '%s'", tmp.buf);
-	} else if (write(fd, sb.buf, sb.len) != (ssize_t)sb.len || close(fd) < 0) {
+	} else if (write(fd, sb.buf, sb.len) != (ssize_t)sb.len) {
+		ret = error_errno("cannot write baseline '%s'", tmp.buf);
+		close(fd);	/* it used to stay open when the write failed */
+		unlink(tmp.buf);
+	} else if (close(fd) < 0) {
 		ret = error_errno("cannot write baseline '%s'", tmp.buf);
 		unlink(tmp.buf);
 	} else if (rename(tmp.buf, path) < 0) {
 		ret = error_errno("cannot write baseline '%s'", path);
 		unlink(tmp.buf);
 	}
+out:
 	strbuf_release(&sb);
 	strbuf_release(&tmp);
 	return ret;

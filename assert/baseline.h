@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "ci/collect.h"
+#include "common/hashidx.h"
 
 struct baseline_stack {
 	char *location;
@@ -38,19 +39,24 @@ struct baseline_entry {
 	char *id;
 	uint64_t peak, leaked, allocations;
 	struct baseline_stack *stacks;
-	size_t nstacks;
+	size_t nstacks, stacks_alloc;
 };
 
 struct baseline {
 	struct baseline_entry *e;
-	size_t n;
+	size_t n, alloc;
+	struct hashidx ix;	/* positions in e by id, so that finding is O(1) */
 };
 
 /* 0, or -1 after one error line naming the file (and line and column) */
 int baseline_load(struct baseline *b, const char *path);
 int baseline_parse(struct baseline *b, const char *buf, size_t len, const char *name);
 void baseline_release(struct baseline *b);
-/* the entry of id, or NULL */
+/*
+ * The entry of id (the first, if the file names it twice), or NULL. Through
+ * an index baseline_parse() builds: rules look up every test, and a scan
+ * per test was quadratic in the size of the suite.
+ */
 const struct baseline_entry *baseline_find(const struct baseline *b, const char *id);
 
 /* write res's figures to path (replaced whole): 0, or -1 after an error */

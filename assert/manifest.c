@@ -13,6 +13,7 @@
 
 #include "assert/yamldoc.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
 
@@ -85,11 +86,18 @@ struct walk {
 	struct strbuf where;
 };
 
-/* "name:line:col" of node n, in w->where (reused) */
+/*
+ * "name:line:col" of node n, in w->where (reused); NULL after an error line
+ * when out of memory. Unchecked, a failed append gave a limit whose origin
+ * was "" and the parse succeeded.
+ */
 static const char *where(struct walk *w, yaml_node_t *n)
 {
 	strbuf_reset(&w->where);
-	strbuf_addf(&w->where, "%s:%zu:%zu", w->name, n->start_mark.line + 1, n->start_mark.column + 1);
+	if (strbuf_addf(&w->where, "%s:%zu:%zu", w->name, n->start_mark.line + 1, n->start_mark.column + 1) < 0) {
+		error("out of memory");
+		return NULL;
+	}
 	return w->where.buf;
 }
 
@@ -108,6 +116,7 @@ static int size_value(struct walk *w, yaml_node_t *v, const char *key, uint64_t 
 static int limit_key(struct walk *w, const char *key, yaml_node_t *v, struct limits *l)
 {
 	for (int k = 0; k < LIMIT_KINDS; k++) {
+		const char *at;
 		uint64_t value;
 
 		if (strcmp(key, limit_keys[k]))
@@ -126,7 +135,8 @@ static int limit_key(struct walk *w, const char *key, yaml_node_t *v, struct lim
 		} else if (size_value(w, v, key, &value) < 0) {
 			return -1;
 		}
-		return limits_set(l, (enum limit_kind)k, value, where(w, v)) < 0 ? -1 : 1;
+		at = where(w, v);
+		return !at || limits_set(l, (enum limit_kind)k, value, at) < 0 ? -1 : 1;
 	}
 	return 0;
 }
@@ -170,8 +180,8 @@ static int test_rules(struct walk *w, yaml_node_t *seq)
 		return yamldoc_error(w->doc, seq, "'tests' must be a list of maps, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(w->doc, *it);
-		struct test_rule rule = { 0 }, *grown;
-		const char *glob = NULL;
+		struct test_rule rule = { 0 };
+		const char *glob = NULL, *at;
 
 		if (item->type != YAML_MAPPING_NODE)
 			return yamldoc_error(w->doc, item, "each of 'tests' must be a map, not %s", yamldoc_kind(item));
@@ -199,17 +209,15 @@ static int test_rules(struct walk *w, yaml_node_t *seq)
 			yamldoc_error(w->doc, item, "a test rule needs 'match' (a glob on test ids)");
 			goto fail;
 		}
+		if (!(at = where(w, item)))
+			goto fail;
 		rule.glob = strdup(glob);
-		rule.where = strdup(where(w, item));
-		grown = realloc(w->m->tests, (w->m->ntests + 1) * sizeof(*grown));
-		if (!rule.glob || !rule.where || !grown) {
-			if (grown)
-				w->m->tests = grown;
+		rule.where = strdup(at);
+		if (!rule.glob || !rule.where || GROW(w->m->tests, w->m->ntests + 1, w->m->tests_alloc) < 0) {
 			error("out of memory");
 			goto fail;
 		}
-		w->m->tests = grown;
-		grown[w->m->ntests++] = rule;
+		w->m->tests[w->m->ntests++] = rule;
 		continue;
 fail:
 		free(rule.glob);
@@ -226,7 +234,7 @@ static int suppressions(struct walk *w, yaml_node_t *seq)
 		return yamldoc_error(w->doc, seq, "'suppressions' must be a list, not %s", yamldoc_kind(seq));
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *item = yamldoc_node(w->doc, *it);
-		const char *glob = NULL;
+		const char *glob = NULL, *at;
 
 		if (item->type == YAML_SCALAR_NODE) {
 			if (glob_value(w, item, "suppressions", &glob) < 0)
@@ -256,7 +264,7 @@ static int suppressions(struct walk *w, yaml_node_t *seq)
 			return yamldoc_error(w->doc, item, "each suppression must be a glob or a map, not %s",
 					     yamldoc_kind(item));
 		}
-		if (suppress_add(&w->m->sup, glob, where(w, item)) < 0)
+		if (!(at = where(w, item)) || suppress_add(&w->m->sup, glob, at) < 0)
 			return -1;
 	}
 	return 0;

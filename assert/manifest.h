@@ -21,7 +21,9 @@
  *
  * Every mistake is one error line "FILE:LINE:COLUMN: what": a YAML syntax
  * error, an unknown key, a value of the wrong type, a bad size or glob,
- * a key given twice. An empty file is an empty manifest.
+ * a key given twice, a second YAML document after '---' (one file, one
+ * manifest: a second document used to be ignored). An empty file is an
+ * empty manifest.
  *
  * Each limit remembers where it came from ("memray.yml:12:3",
  * "--budget", "limit_memory mark"), so verdicts can say.
@@ -61,7 +63,7 @@ struct increase {
 struct manifest {
 	struct limits run, defaults;
 	struct test_rule *tests;
-	size_t ntests;
+	size_t ntests, tests_alloc;
 	struct suppress_list sup;	/* the user's; the built-ins are added later */
 	int builtin_suppressions;
 	char *baseline;

@@ -7,28 +7,40 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
 
 /*
+ * Every append below is checked: strbuf keeps what it had when memory
+ * runs out, so an unchecked one would hand on a verdict with half its
+ * message, silently. Appends are or-ed into one status (0 or -1) that
+ * finish() turns into the one error line.
+ */
+
+/*
  * Append the first CI_TOP_STACKS lines of ls to sb, one per line:
  * "  SIZE (N bytes) in K allocations at LOC", with " (suppressed by 'GLOB')"
- * for suppressed lines.
+ * for suppressed lines. 0, or -1 when out of memory.
  */
-static void lines_format(struct strbuf *sb, const struct ci_lines *ls)
+static int lines_format(struct strbuf *sb, const struct ci_lines *ls)
 {
+	int bad = 0;
+
 	for (size_t i = 0; i < ls->n && i < CI_TOP_STACKS; i++) {
 		const struct ci_stack_line *l = &ls->l[i];
 		char size[UNITS_BUF];
 
-		strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
-			    (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
+		bad |= strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
+				   (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
 		if (l->suppressed_by)
-			strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob, l->suppressed_by->why);
-		strbuf_addch(sb, '\n');
+			bad |= strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob,
+					   l->suppressed_by->why);
+		bad |= strbuf_addch(sb, '\n');
 	}
 	if (ls->n > CI_TOP_STACKS)
-		strbuf_addf(sb, "  ... and %zu more locations\n", ls->n - CI_TOP_STACKS);
+		bad |= strbuf_addf(sb, "  ... and %zu more locations\n", ls->n - CI_TOP_STACKS);
+	return bad;
 }
 
 static const char *const whole_names[LIMIT_KINDS] = { "peak memory", "leaked memory", "allocations" };
@@ -39,24 +51,22 @@ static const char *const failure_types[LIMIT_KINDS] = { "BudgetExceeded", "LeakD
 /* keep sb's string for as long as v */
 static const char *own(struct verdicts *v, struct strbuf *sb)
 {
-	char **grown = realloc(v->owned, (v->nowned + 1) * sizeof(*grown));
+	char *s;
 
-	if (!grown)
+	if (GROW(v->owned, v->nowned + 1, v->owned_alloc) < 0)
 		return NULL;
-	v->owned = grown;
-	grown[v->nowned] = strbuf_detach(sb, NULL);
-	return grown[v->nowned++];
+	s = strbuf_detach(sb, NULL);
+	if (s)
+		v->owned[v->nowned++] = s;
+	return s;
 }
 
 static struct check_result *new_result(struct verdicts *v)
 {
-	struct check_result *grown = realloc(v->r, (v->n + 1) * sizeof(*grown));
-
-	if (!grown)
+	if (GROW(v->r, v->n + 1, v->r_alloc) < 0)
 		return NULL;
-	v->r = grown;
-	memset(&grown[v->n], 0, sizeof(*grown));
-	return &grown[v->n++];
+	memset(&v->r[v->n], 0, sizeof(v->r[0]));
+	return &v->r[v->n++];
 }
 
 static void prop(struct check_result *r, const char *name, uint64_t value)
@@ -88,36 +98,46 @@ static const char *amount(char *buf, enum limit_kind k, uint64_t n)
 	return buf;
 }
 
-static void add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_kind k)
+static int add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_kind k)
 {
+	int bad = 0;
+
 	if (k == LIMIT_LEAKS) {
 		if (s->leak_stacks.n) {
-			strbuf_addstr(d, "leaked at:\n");
-			lines_format(d, &s->leak_stacks);
+			bad |= strbuf_addstr(d, "leaked at:\n");
+			bad |= lines_format(d, &s->leak_stacks);
 		}
 		if (s->suppressed_stacks.n) {
 			char h[UNITS_BUF];
 
-			strbuf_addf(d, "suppressed, not counted: %s (%llu bytes) in %llu allocations:\n",
-				    units_human(h, s->suppressed), (unsigned long long)s->suppressed,
-				    (unsigned long long)s->suppressed_count);
-			lines_format(d, &s->suppressed_stacks);
+			bad |= strbuf_addf(d, "suppressed, not counted: %s (%llu bytes) in %llu allocations:\n",
+					   units_human(h, s->suppressed), (unsigned long long)s->suppressed,
+					   (unsigned long long)s->suppressed_count);
+			bad |= lines_format(d, &s->suppressed_stacks);
 		}
 	} else if (s->peak_stacks.n) {
-		strbuf_addstr(d, k == LIMIT_PEAK ? "live at the peak:\n" : "the peak's stacks:\n");
-		lines_format(d, &s->peak_stacks);
+		bad |= strbuf_addstr(d, k == LIMIT_PEAK ? "live at the peak:\n" : "the peak's stacks:\n");
+		bad |= lines_format(d, &s->peak_stacks);
 	}
+	return bad;
 }
 
-/* hand msg and details over to r; count a failure */
+/*
+ * Hand msg and details (details may be NULL) over to r and count a
+ * failure; bad says an append to them failed. 0, or -1 after one error
+ * line; the strbufs are released either way.
+ */
 static int finish(struct verdicts *v, struct check_result *r, struct strbuf *msg, struct strbuf *details,
-		  int failed)
+		  int failed, int bad)
 {
-	r->message = own(v, msg);
-	r->details = own(v, details);
+	if (!bad) {
+		r->message = own(v, msg);
+		r->details = details ? own(v, details) : NULL;
+	}
 	strbuf_release(msg);
-	strbuf_release(details);
-	if (!r->message || !r->details)
+	if (details)
+		strbuf_release(details);
+	if (bad || !r->message || (details && !r->details))
 		return error("check: out of memory");
 	v->failed += failed;
 	return 0;
@@ -131,7 +151,7 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
 	uint64_t figure = figure_of(s, k);
 	char f[UNITS_BUF], l[UNITS_BUF];
-	int failed = figure > limit;
+	int failed = figure > limit, bad = 0;
 
 	if (!r)
 		return error("check: out of memory");
@@ -141,28 +161,29 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 	r->limit = limit;
 	r->has_limit = 1;
 	r->failure_type = failed ? failure_types[k] : NULL;
-	strbuf_addf(&msg, "%s %s %s %s %s", what[k], amount(f, k, figure), failed ? "exceeds" : "within",
-		    k == LIMIT_COUNT ? "limit" : "budget", amount(l, k, limit));
+	bad |= strbuf_addf(&msg, "%s %s %s %s %s", what[k], amount(f, k, figure), failed ? "exceeds" : "within",
+			   k == LIMIT_COUNT ? "limit" : "budget", amount(l, k, limit));
 	if (limit)
-		strbuf_addf(&msg, " (%+.1f%%)", 100.0 * ((double)figure - (double)limit) / (double)limit);
+		bad |= strbuf_addf(&msg, " (%+.1f%%)", 100.0 * ((double)figure - (double)limit) / (double)limit);
 	if (k == LIMIT_LEAKS && s->suppressed)
-		strbuf_addf(&msg, "; %s more suppressed", units_human(f, s->suppressed));
+		bad |= strbuf_addf(&msg, "; %s more suppressed", units_human(f, s->suppressed));
 	if (k == LIMIT_COUNT)
-		strbuf_addf(&d, "allocations: %llu; limit: %llu (%s)\n", (unsigned long long)figure,
-			    (unsigned long long)limit, from);
+		bad |= strbuf_addf(&d, "allocations: %llu; limit: %llu (%s)\n", (unsigned long long)figure,
+				   (unsigned long long)limit, from);
 	else
-		strbuf_addf(&d, "%s: %llu bytes; limit: %llu bytes (%s)\n", what[k], (unsigned long long)figure,
-			    (unsigned long long)limit, from);
+		bad |= strbuf_addf(&d, "%s: %llu bytes; limit: %llu bytes (%s)\n", what[k],
+				   (unsigned long long)figure, (unsigned long long)limit, from);
 	if (s->is_unfinished)
-		strbuf_addstr(&d, "the test never ended (it crashed or was killed): figures up to the end of its process\n");
-	add_stacks(&d, s, k);
+		bad |= strbuf_addstr(&d, "the test never ended (it crashed or was killed): figures up to the end of "
+				     "its process\n");
+	bad |= add_stacks(&d, s, k);
 	prop(r, "bytes", figure);
 	prop(r, "limit_bytes", limit);
 	if (s->is_test)
 		test_props(r, s);
 	else if (k == LIMIT_LEAKS && s->suppressed)
 		prop(r, "suppressed_bytes", s->suppressed);
-	return finish(v, r, &msg, &d, failed);
+	return finish(v, r, &msg, &d, failed, bad);
 }
 
 /* the pytest plugin's marks: "limit_memory=24 MB", 0x1f-separated */
@@ -199,13 +220,16 @@ static int marks(struct verdicts *v, const struct ci_subject *s, struct limits *
 				ret = error("check: out of memory");
 				break;
 			}
-			strbuf_addf(&msg, "bad size '%s' in @pytest.mark.%s: %s", eq + 1, field, why);
-			error("%s: %s", s->id, msg.buf);
 			r->name = s->id;
 			r->rule = test_rules[k];
 			r->error_type = "BadLimit";
-			r->message = own(v, &msg);
-			strbuf_release(&msg);
+			if (strbuf_addf(&msg, "bad size '%s' in @pytest.mark.%s: %s", eq + 1, field, why) < 0 ||
+			    !(r->message = own(v, &msg))) {
+				strbuf_release(&msg);
+				ret = error("check: out of memory");
+				break;
+			}
+			error("%s: %s", s->id, r->message);
 			v->errors++;
 			continue;
 		}
@@ -229,7 +253,7 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 	uint64_t allowed = inc->is_percent ? e->peak + (uint64_t)((double)e->peak * inc->percent / 100.0)
 					   : e->peak + inc->bytes;
 	char now[UNITS_BUF], was[UNITS_BUF], lim[UNITS_BUF];
-	int failed = s->peak > allowed, grew = 0;
+	int failed = s->peak > allowed, grew = 0, bad = 0;
 
 	if (!r)
 		return error("check: out of memory");
@@ -239,18 +263,18 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 	r->limit = allowed;
 	r->has_limit = 1;
 	r->failure_type = failed ? "Regression" : NULL;
-	strbuf_addf(&msg, "peak %s %s baseline %s", units_human(now, s->peak),
-		    failed ? "grew beyond" : "within", units_human(was, e->peak));
+	bad |= strbuf_addf(&msg, "peak %s %s baseline %s", units_human(now, s->peak),
+			   failed ? "grew beyond" : "within", units_human(was, e->peak));
 	if (e->peak)
-		strbuf_addf(&msg, " (%+.1f%%", 100.0 * ((double)s->peak - (double)e->peak) / (double)e->peak);
+		bad |= strbuf_addf(&msg, " (%+.1f%%", 100.0 * ((double)s->peak - (double)e->peak) / (double)e->peak);
 	else
-		strbuf_addstr(&msg, " (");
+		bad |= strbuf_addstr(&msg, " (");
 	if (inc->is_percent)
-		strbuf_addf(&msg, "%sallowed +%g%%)", e->peak ? ", " : "", inc->percent);
+		bad |= strbuf_addf(&msg, "%sallowed +%g%%)", e->peak ? ", " : "", inc->percent);
 	else
-		strbuf_addf(&msg, "%sallowed +%s)", e->peak ? ", " : "", units_human(lim, inc->bytes));
-	strbuf_addf(&d, "peak: %llu bytes; baseline: %llu bytes; allowed up to %llu bytes\n",
-		    (unsigned long long)s->peak, (unsigned long long)e->peak, (unsigned long long)allowed);
+		bad |= strbuf_addf(&msg, "%sallowed +%s)", e->peak ? ", " : "", units_human(lim, inc->bytes));
+	bad |= strbuf_addf(&d, "peak: %llu bytes; baseline: %llu bytes; allowed up to %llu bytes\n",
+			   (unsigned long long)s->peak, (unsigned long long)e->peak, (unsigned long long)allowed);
 	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
 		const struct ci_stack_line *l = &s->peak_stacks.l[i];
 		uint64_t before = 0;
@@ -261,15 +285,15 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 		if (l->bytes <= before)
 			continue;
 		if (!grew++)
-			strbuf_addstr(&d, "grew since the baseline:\n");
-		strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at %s\n",
-			    units_human(now, l->bytes - before), (unsigned long long)(l->bytes - before),
-			    (unsigned long long)l->bytes, (unsigned long long)before, l->location);
+			bad |= strbuf_addstr(&d, "grew since the baseline:\n");
+		bad |= strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at %s\n",
+				   units_human(now, l->bytes - before), (unsigned long long)(l->bytes - before),
+				   (unsigned long long)l->bytes, (unsigned long long)before, l->location);
 	}
 	prop(r, "bytes", s->peak);
 	prop(r, "limit_bytes", allowed);
 	prop(r, "baseline_bytes", e->peak);
-	return finish(v, r, &msg, &d, failed);
+	return finish(v, r, &msg, &d, failed, bad);
 }
 
 /* the verdict of a test that has no rule: it passes and shows its figures */
@@ -278,18 +302,17 @@ static int figures_only(struct verdicts *v, const struct ci_subject *s)
 	struct check_result *r = new_result(v);
 	struct strbuf msg = STRBUF_INIT;
 	char p[UNITS_BUF], l[UNITS_BUF];
+	int bad;
 
 	if (!r)
 		return error("check: out of memory");
 	r->name = s->id;
 	r->rule = "memory";
 	r->figure = s->peak;
-	strbuf_addf(&msg, "peak %s, leaked %s, %llu allocations (no rule)", units_human(p, s->peak),
-		    units_human(l, s->leaked), (unsigned long long)s->allocations);
+	bad = strbuf_addf(&msg, "peak %s, leaked %s, %llu allocations (no rule)", units_human(p, s->peak),
+			  units_human(l, s->leaked), (unsigned long long)s->allocations);
 	test_props(r, s);
-	r->message = own(v, &msg);
-	strbuf_release(&msg);
-	return r->message ? 0 : error("check: out of memory");
+	return finish(v, r, &msg, NULL, 0, bad);
 }
 
 int rules_eval(struct verdicts *v, const struct manifest *m, const struct ci_results *res,

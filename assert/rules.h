@@ -30,8 +30,9 @@ struct verdicts {
 	size_t n;
 	size_t failed;		/* failures */
 	size_t errors;		/* rules that could not be judged (bad marks) */
+	size_t r_alloc;
 	char **owned;
-	size_t nowned;
+	size_t nowned, owned_alloc;
 };
 
 /* 0, or -1 after an error message when out of memory; b may be NULL */

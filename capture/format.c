@@ -1,4 +1,34 @@
+/*
+ * capture/format: the tables behind format.h, the one place that lists
+ * the record types and allocator kinds by name.
+ */
 #include "capture/format.h"
+
+const struct capture_record_info capture_record_types[CAPTURE_REC_LIMIT] = {
+	[CAPTURE_REC_SEGMENT] = { "SEGMENT", 0 },
+	[CAPTURE_REC_END] = { "END", 0 },
+	[CAPTURE_REC_MODULES] = { "MODULES", 0 },
+	[CAPTURE_REC_MODULE] = { "MODULE", 0 },
+	[CAPTURE_REC_THREAD] = { "THREAD", 0 },
+	[CAPTURE_REC_THREAD_NAME] = { "THREAD_NAME", 0 },
+	[CAPTURE_REC_FRAME] = { "FRAME", 0 },
+	[CAPTURE_REC_MEMORY] = { "MEMORY", 0 },
+	[CAPTURE_REC_MARKER] = { "MARKER", 0 },
+	[CAPTURE_REC_CODE] = { "CODE", 1 },
+	[CAPTURE_REC_PYFRAME] = { "PYFRAME", 1 },
+	[CAPTURE_REC_ALLOC] = { "ALLOC", 0 },
+	[CAPTURE_REC_FREE] = { "FREE", 0 },
+	[CAPTURE_REC_AGG_STACK] = { "AGG_STACK", 0 },
+	[CAPTURE_REC_AGG_PEAK] = { "AGG_PEAK", 0 },
+};
+
+const char *capture_record_name(unsigned type)
+{
+	type = capture_record_base(type);
+	if (type < CAPTURE_REC_LIMIT && capture_record_types[type].name)
+		return capture_record_types[type].name;
+	return "UNKNOWN";
+}
 
 static const char *const allocator_names[CAPTURE_ALLOC_COUNT] = {
 	[CAPTURE_ALLOC_MALLOC] = "MALLOC",

@@ -150,6 +150,11 @@
  *                      size 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...)
  *                      --aggregate only, once, before END.
  *
+ * capture_record_types[] (format.c) holds, per record type, its name (as
+ * `memray parse` prints it and as errors name it) and the minor version
+ * that introduced it; a new record type is added there, in the table
+ * above, and to the reader's table of decoders (capture/reader.c).
+ *
  * An unknown record type is an error (a reader cannot know its length).
  * A new record type raises the minor version; a reader that meets a type
  * it does not know in a file of a newer minor version says the file is
@@ -209,7 +214,39 @@ enum capture_record_type {
 	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
 	CAPTURE_REC_AGG_STACK = 0x30,
 	CAPTURE_REC_AGG_PEAK = 0x31,
+	CAPTURE_REC_LIMIT = 0x32,	/* one past the highest type */
 };
+
+/*
+ * Whether a type byte is ALLOC or FREE with its allocator in the low four
+ * bits, and the type of a type byte: ALLOC and FREE without their allocator
+ * (0x13 is ALLOC by CALLOC), any other byte as it is. Inline: the reader
+ * asks for every record.
+ */
+static inline int capture_record_has_allocator(unsigned byte)
+{
+	return byte - CAPTURE_REC_ALLOC < CAPTURE_REC_AGG_STACK - CAPTURE_REC_ALLOC;	/* one compare */
+}
+
+static inline unsigned capture_record_base(unsigned byte)
+{
+	return capture_record_has_allocator(byte) ? byte & 0xf0 : byte;
+}
+
+/* what every reader and printer knows of a record type */
+struct capture_record_info {
+	const char *name;	/* "SEGMENT", "ALLOC", ...: what `memray parse` prints */
+	unsigned minor;		/* the minor version (of major 1) that introduced it */
+};
+
+/*
+ * Indexed by type (capture_record_base() of the byte); the entries of
+ * bytes that are no type have a NULL name.
+ */
+extern const struct capture_record_info capture_record_types[CAPTURE_REC_LIMIT];
+
+/* the name of a type or type byte ("ALLOC" for 0x13); "UNKNOWN" if it is none */
+const char *capture_record_name(unsigned type);
 
 /* allocator kinds; the names follow the Python tool's AllocatorType */
 enum capture_allocator {

@@ -17,6 +17,7 @@
 #include "capture/block.h"
 #include "capture/codec.h"
 #include "common/error.h"
+#include "common/grow.h"
 
 #define MAX_MODULE_SEGS 64
 
@@ -51,24 +52,6 @@ struct capture_reader {
 	uint64_t segs[2 * MAX_MODULE_SEGS];
 	uint64_t histogram[CAPTURE_AGG_BUCKETS];
 };
-
-static const char *const record_names[] = {
-	[CAPTURE_REC_SEGMENT] = "SEGMENT",	[CAPTURE_REC_END] = "END",
-	[CAPTURE_REC_MODULES] = "MODULES",	[CAPTURE_REC_MODULE] = "MODULE",
-	[CAPTURE_REC_THREAD] = "THREAD",	[CAPTURE_REC_THREAD_NAME] = "THREAD_NAME",
-	[CAPTURE_REC_FRAME] = "FRAME",		[CAPTURE_REC_MEMORY] = "MEMORY",
-	[CAPTURE_REC_MARKER] = "MARKER",	[CAPTURE_REC_CODE] = "CODE",
-	[CAPTURE_REC_PYFRAME] = "PYFRAME",	[CAPTURE_REC_ALLOC] = "ALLOC",
-	[CAPTURE_REC_FREE] = "FREE",		[CAPTURE_REC_AGG_STACK] = "AGG_STACK",
-	[CAPTURE_REC_AGG_PEAK] = "AGG_PEAK",
-};
-
-const char *capture_record_name(unsigned type)
-{
-	if (type < sizeof(record_names) / sizeof(record_names[0]) && record_names[type])
-		return record_names[type];
-	return "UNKNOWN";
-}
 
 struct capture_reader *capture_reader_open(const char *path)
 {
@@ -226,15 +209,9 @@ static int load_block(struct capture_reader *r)
 		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
 			    (unsigned long long)left, (unsigned long long)(CAPTURE_BLOCK_HEADER + bi.stored_len));
-	if (bi.raw_len > r->raw_cap || !r->raw) {
-		/* at least one byte: an empty block still gets a buffer to point into */
-		uint8_t *p = realloc(r->raw, bi.raw_len ? bi.raw_len : 1);
-
-		if (!p)
-			return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
-		r->raw = p;
-		r->raw_cap = bi.raw_len ? bi.raw_len : 1;
-	}
+	/* at least one byte: an empty block still gets a buffer to point into */
+	if (GROW(r->raw, bi.raw_len ? bi.raw_len : 1, r->raw_cap) < 0)
+		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
 	if (capture_block_decode(r->map + off, &bi, r->raw, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	r->block_offset = off;
@@ -255,189 +232,307 @@ static struct capture_string get_string(struct codec_in *in, size_t max)
 	return s;
 }
 
+/*
+ * DECODERS. One function per record type reads the fields format.h lists
+ * for it, checks every id against what was defined and every count against
+ * its bound, and keeps the reader's state (segment, delta, id counters).
+ * Each returns 1, or 0 after stop() said what is wrong. A field read past
+ * the block only sets in->is_bad; decode() turns that into one message.
+ * They are reached through decoders[], indexed by type byte, so a new
+ * type is one function and one line there (and one in format.c).
+ */
+typedef int decode_fn(struct capture_reader *r, struct capture_record *rec, unsigned byte);
+
+/* ALLOC and FREE: the hot records, most of any capture; decode() inlines it */
+static inline __attribute__((always_inline)) int
+decode_alloc_free(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t off = r->block_offset, v;
+
+	rec->allocator = byte & 0x0f;
+	if (!r->tid)
+		return stop(r, CAPTURE_DAMAGED, off, "allocation record without a THREAD record in its block");
+	if (rec->type == CAPTURE_REC_ALLOC && !capture_allocator_allocates(rec->allocator))
+		return stop(r, CAPTURE_DAMAGED, off, "ALLOC record with deallocator %u", rec->allocator);
+	if (rec->type == CAPTURE_REC_FREE && (capture_allocator_allocates(rec->allocator) || !rec->allocator))
+		return stop(r, CAPTURE_DAMAGED, off, "FREE record with allocator %u", rec->allocator);
+	r->prev_addr += (uint64_t)codec_get_svarint(in);
+	rec->address = r->prev_addr;
+	if (rec->type == CAPTURE_REC_ALLOC) {
+		rec->size = codec_get_varint(in);
+		v = codec_get_varint(in);
+		if (v > r->frames)
+			return stop(r, CAPTURE_DAMAGED, off, "ALLOC refers to stack %llu of %llu defined",
+				    (unsigned long long)v, (unsigned long long)r->frames);
+		rec->stack = (uint32_t)v;
+	} else if (rec->allocator == CAPTURE_ALLOC_MUNMAP) {
+		rec->size = codec_get_varint(in);
+	}
+	return 1;
+}
+
+static int decode_segment(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t v;
+
+	(void)byte;
+	rec->pid = codec_get_varint(in);
+	rec->ppid = codec_get_varint(in);
+	rec->start_ns = codec_get_varint(in);
+	rec->kind = (unsigned)codec_get_varint(in);
+	rec->exe = get_string(in, CAPTURE_STRING_MAX);
+	v = codec_get_varint(in);
+	if (in->is_bad || v > CAPTURE_ARGS_MAX || rec->kind > CAPTURE_SEG_FORK)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "malformed SEGMENT record");
+	rec->argc = (int)v;
+	for (int i = 0; i < rec->argc; i++)
+		r->argv[i] = get_string(in, CAPTURE_STRING_MAX);
+	rec->argv = r->argv;
+	/* a new process image: ids and the END seen start afresh */
+	r->segments++;
+	r->in_segment = 1;
+	r->segment_ended = 0;
+	r->frames = 0;
+	r->codes = 0;
+	return 1;
+}
+
+static int decode_end(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+
+	(void)byte;
+	rec->kind = (unsigned)codec_get_varint(in);
+	rec->end_ns = codec_get_varint(in);
+	rec->n_allocs = codec_get_varint(in);
+	rec->n_frees = codec_get_varint(in);
+	rec->bytes = codec_get_varint(in);
+	rec->n_frames = codec_get_varint(in);
+	rec->lost = codec_get_varint(in);
+	r->segment_ended = 1;
+	return 1;
+}
+
+static int decode_modules(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	(void)byte;
+	rec->generation = codec_get_varint(&r->in);
+	return 1;
+}
+
+static int decode_module(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t v;
+
+	(void)byte;
+	rec->path = get_string(in, CAPTURE_STRING_MAX);
+	rec->bias = codec_get_varint(in);
+	rec->build_id = get_string(in, 64);
+	v = codec_get_varint(in);
+	if (in->is_bad || v > MAX_MODULE_SEGS)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "malformed MODULE record");
+	rec->nseg = (int)v;
+	for (int i = 0; i < 2 * rec->nseg; i++)
+		r->segs[i] = codec_get_varint(in);
+	rec->segs = r->segs;
+	return 1;
+}
+
+/* a thread id of THREAD or THREAD_NAME: 1 .. UINT32_MAX */
+static int get_tid(struct capture_reader *r, uint32_t *tid, unsigned byte)
+{
+	uint64_t v = codec_get_varint(&r->in);
+
+	if (!v || v > UINT32_MAX)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "%s record with thread id %llu",
+			    capture_record_name(byte), (unsigned long long)v);
+	*tid = (uint32_t)v;
+	return 1;
+}
+
+static int decode_thread(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	if (!get_tid(r, &rec->tid, byte))
+		return 0;
+	r->tid = rec->tid;	/* the records that follow in the block are this thread's */
+	return 1;
+}
+
+static int decode_thread_name(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	if (!get_tid(r, &rec->tid, byte))
+		return 0;
+	rec->label = get_string(&r->in, CAPTURE_STRING_MAX);
+	return 1;
+}
+
+/* FRAME and PYFRAME: both are nodes of the one stack trie */
+static int decode_frame(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t off = r->block_offset, v = codec_get_varint(in);
+
+	if (v > r->frames)
+		return stop(r, CAPTURE_DAMAGED, off, "%s with parent %llu of %llu defined",
+			    capture_record_name(byte), (unsigned long long)v, (unsigned long long)r->frames);
+	rec->parent = (uint32_t)v;
+	if (byte == CAPTURE_REC_FRAME) {
+		r->prev_ip += (uint64_t)codec_get_svarint(in);
+		rec->ip = r->prev_ip;
+	} else {
+		v = codec_get_varint(in);
+		if (!v || v > r->codes)
+			return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
+				    (unsigned long long)v, (unsigned long long)r->codes);
+		rec->code = (uint32_t)v;
+		rec->line = codec_get_varint(in);
+	}
+	if (r->frames >= UINT32_MAX)
+		return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
+	rec->frame_id = (uint32_t)++r->frames;
+	return 1;
+}
+
+static int decode_code(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t v = codec_get_varint(in);
+
+	(void)byte;
+	if (v != r->codes + 1)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "CODE record with id %llu after %llu",
+			    (unsigned long long)v, (unsigned long long)r->codes);
+	rec->code = (uint32_t)++r->codes;
+	rec->label = get_string(in, CAPTURE_STRING_MAX);	/* function */
+	rec->path = get_string(in, CAPTURE_STRING_MAX);	/* file */
+	rec->line = codec_get_varint(in);
+	return 1;
+}
+
+static int decode_memory(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	(void)byte;
+	rec->ms = codec_get_varint(&r->in);
+	rec->rss = codec_get_varint(&r->in);
+	return 1;
+}
+
+static int decode_marker(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	(void)byte;
+	rec->kind = (unsigned)codec_get_varint(&r->in);
+	rec->label = get_string(&r->in, CAPTURE_STRING_MAX);
+	if (rec->kind != CAPTURE_MARK_TEST_BEGIN && rec->kind != CAPTURE_MARK_TEST_END)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "MARKER of unknown kind %u", rec->kind);
+	return 1;
+}
+
+static int decode_agg_stack(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t off = r->block_offset, v = codec_get_varint(in);
+
+	(void)byte;
+	if (v > r->frames)
+		return stop(r, CAPTURE_DAMAGED, off, "AGG_STACK refers to stack %llu of %llu defined",
+			    (unsigned long long)v, (unsigned long long)r->frames);
+	rec->stack = (uint32_t)v;
+	v = codec_get_varint(in);
+	if (!capture_allocator_allocates((unsigned)v) || v >= CAPTURE_ALLOC_COUNT)
+		return stop(r, CAPTURE_DAMAGED, off, "AGG_STACK with allocator %llu", (unsigned long long)v);
+	rec->allocator = (unsigned)v;
+	rec->agg_allocs = codec_get_varint(in);
+	rec->agg_bytes = codec_get_varint(in);
+	rec->peak_count = codec_get_varint(in);
+	rec->peak_bytes = codec_get_varint(in);
+	rec->leak_count = codec_get_varint(in);
+	rec->leak_bytes = codec_get_varint(in);
+	return 1;
+}
+
+static int decode_agg_peak(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+
+	(void)byte;
+	rec->peak = codec_get_varint(in);
+	rec->peak_ms = codec_get_varint(in);
+	rec->threads = codec_get_varint(in);
+	for (int i = 0; i < CAPTURE_AGG_BUCKETS; i++)
+		r->histogram[i] = codec_get_varint(in);
+	rec->histogram = r->histogram;
+	return 1;
+}
+
+/* by type byte; NULL for a byte that is no type (format.c names the same set) */
+static decode_fn *const decoders[256] = {
+	[CAPTURE_REC_SEGMENT] = decode_segment,
+	[CAPTURE_REC_END] = decode_end,
+	[CAPTURE_REC_MODULES] = decode_modules,
+	[CAPTURE_REC_MODULE] = decode_module,
+	[CAPTURE_REC_THREAD] = decode_thread,
+	[CAPTURE_REC_THREAD_NAME] = decode_thread_name,
+	[CAPTURE_REC_FRAME] = decode_frame,
+	[CAPTURE_REC_MEMORY] = decode_memory,
+	[CAPTURE_REC_MARKER] = decode_marker,
+	[CAPTURE_REC_CODE] = decode_code,
+	[CAPTURE_REC_PYFRAME] = decode_frame,
+	[CAPTURE_REC_ALLOC ... CAPTURE_REC_ALLOC + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
+	[CAPTURE_REC_FREE ... CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
+	[CAPTURE_REC_AGG_STACK] = decode_agg_stack,
+	[CAPTURE_REC_AGG_PEAK] = decode_agg_peak,
+};
+
+/* a type byte no decoder knows: newer than us, or damage */
+static int unknown_type(struct capture_reader *r, unsigned byte)
+{
+	if (r->header.minor > CAPTURE_VERSION_MINOR)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset,
+			    "record type 0x%02x is newer than this memray (file version %u.%u, "
+			    "memray reads %u.%u)", byte, r->header.major, r->header.minor,
+			    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
+	return stop(r, CAPTURE_DAMAGED, r->block_offset, "unknown record type 0x%02x", byte);
+}
+
 /* decode one record at r->in; 1 ok, 0 damage (status set) */
 static int decode(struct capture_reader *r, struct capture_record *rec)
 {
-	struct codec_in *in = &r->in;
 	uint64_t off = r->block_offset;
-	unsigned type = codec_get_byte(in);
-	uint64_t v;
+	unsigned byte = codec_get_byte(&r->in);
+	/*
+	 * ALLOC and FREE, most records of any capture, skip the table and are
+	 * inlined: through it, reading a churn capture took 15% more
+	 * instructions. They set their own fields; the others start from zero.
+	 */
+	int is_hot = capture_record_has_allocator(byte);
+	int ok;
 
-	/* the hot records set their own fields; the others start from zero */
-	if (!(type >= CAPTURE_REC_ALLOC && type < CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT))
+	if (!is_hot)
 		memset(rec, 0, sizeof(*rec));
 	rec->offset = off;
 	rec->tid = r->tid;
 	rec->size = 0;
 	rec->stack = 0;
-	if (type != CAPTURE_REC_SEGMENT && !r->in_segment)
-		return stop(r, CAPTURE_DAMAGED, off, "%s record before the first SEGMENT",
-			    capture_record_name(type >= 0x10 && type < 0x30 ? type & 0xf0 : type));
-	if (r->segment_ended && type != CAPTURE_REC_SEGMENT)
+	if (byte != CAPTURE_REC_SEGMENT && !r->in_segment)
+		return stop(r, CAPTURE_DAMAGED, off, "%s record before the first SEGMENT", capture_record_name(byte));
+	if (r->segment_ended && byte != CAPTURE_REC_SEGMENT)
 		return stop(r, CAPTURE_DAMAGED, off, "%s record after the END of its segment",
-			    capture_record_name(type >= 0x10 && type < 0x30 ? type & 0xf0 : type));
-	if (type >= CAPTURE_REC_ALLOC && type < CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT) {
-		rec->type = type & 0xf0;
-		rec->allocator = type & 0x0f;
-		if (!r->tid)
-			return stop(r, CAPTURE_DAMAGED, off, "allocation record without a THREAD record in its block");
-		if (rec->type == CAPTURE_REC_ALLOC && !capture_allocator_allocates(rec->allocator))
-			return stop(r, CAPTURE_DAMAGED, off, "ALLOC record with deallocator %u", rec->allocator);
-		if (rec->type == CAPTURE_REC_FREE && (capture_allocator_allocates(rec->allocator) || !rec->allocator))
-			return stop(r, CAPTURE_DAMAGED, off, "FREE record with allocator %u", rec->allocator);
-		r->prev_addr += (uint64_t)codec_get_svarint(in);
-		rec->address = r->prev_addr;
-		if (rec->type == CAPTURE_REC_ALLOC) {
-			rec->size = codec_get_varint(in);
-			v = codec_get_varint(in);
-			if (v > r->frames)
-				return stop(r, CAPTURE_DAMAGED, off, "ALLOC refers to stack %llu of %llu defined",
-					    (unsigned long long)v, (unsigned long long)r->frames);
-			rec->stack = (uint32_t)v;
-		} else if (rec->allocator == CAPTURE_ALLOC_MUNMAP) {
-			rec->size = codec_get_varint(in);
-		}
-		goto check;
+			    capture_record_name(byte));
+	if (is_hot) {
+		rec->type = byte & 0xf0;
+		ok = decode_alloc_free(r, rec, byte);
+	} else if (decoders[byte & 0xff]) {
+		rec->type = byte;
+		ok = decoders[byte & 0xff](r, rec, byte);
+	} else {
+		return unknown_type(r, byte);
 	}
-	rec->type = type;
-	switch (type) {
-	case CAPTURE_REC_SEGMENT:
-		rec->pid = codec_get_varint(in);
-		rec->ppid = codec_get_varint(in);
-		rec->start_ns = codec_get_varint(in);
-		rec->kind = (unsigned)codec_get_varint(in);
-		rec->exe = get_string(in, CAPTURE_STRING_MAX);
-		v = codec_get_varint(in);
-		if (in->is_bad || v > CAPTURE_ARGS_MAX || rec->kind > CAPTURE_SEG_FORK)
-			return stop(r, CAPTURE_DAMAGED, off, "malformed SEGMENT record");
-		rec->argc = (int)v;
-		for (int i = 0; i < rec->argc; i++)
-			r->argv[i] = get_string(in, CAPTURE_STRING_MAX);
-		rec->argv = r->argv;
-		r->segments++;
-		r->in_segment = 1;
-		r->segment_ended = 0;
-		r->frames = 0;
-		r->codes = 0;
-		break;
-	case CAPTURE_REC_END:
-		rec->kind = (unsigned)codec_get_varint(in);
-		rec->end_ns = codec_get_varint(in);
-		rec->n_allocs = codec_get_varint(in);
-		rec->n_frees = codec_get_varint(in);
-		rec->bytes = codec_get_varint(in);
-		rec->n_frames = codec_get_varint(in);
-		rec->lost = codec_get_varint(in);
-		r->segment_ended = 1;
-		break;
-	case CAPTURE_REC_MODULES:
-		rec->generation = codec_get_varint(in);
-		break;
-	case CAPTURE_REC_MODULE:
-		rec->path = get_string(in, CAPTURE_STRING_MAX);
-		rec->bias = codec_get_varint(in);
-		rec->build_id = get_string(in, 64);
-		v = codec_get_varint(in);
-		if (in->is_bad || v > MAX_MODULE_SEGS)
-			return stop(r, CAPTURE_DAMAGED, off, "malformed MODULE record");
-		rec->nseg = (int)v;
-		for (int i = 0; i < 2 * rec->nseg; i++)
-			r->segs[i] = codec_get_varint(in);
-		rec->segs = r->segs;
-		break;
-	case CAPTURE_REC_THREAD:
-		v = codec_get_varint(in);
-		if (!v || v > UINT32_MAX)
-			return stop(r, CAPTURE_DAMAGED, off, "THREAD record with thread id %llu",
-				    (unsigned long long)v);
-		r->tid = rec->tid = (uint32_t)v;
-		break;
-	case CAPTURE_REC_THREAD_NAME:
-		v = codec_get_varint(in);
-		if (!v || v > UINT32_MAX)
-			return stop(r, CAPTURE_DAMAGED, off, "THREAD_NAME record with thread id %llu",
-				    (unsigned long long)v);
-		rec->tid = (uint32_t)v;
-		rec->label = get_string(in, CAPTURE_STRING_MAX);
-		break;
-	case CAPTURE_REC_FRAME:
-	case CAPTURE_REC_PYFRAME:
-		/* both are nodes of the one stack trie */
-		v = codec_get_varint(in);
-		if (v > r->frames)
-			return stop(r, CAPTURE_DAMAGED, off, "%s with parent %llu of %llu defined",
-				    capture_record_name(type), (unsigned long long)v, (unsigned long long)r->frames);
-		rec->parent = (uint32_t)v;
-		if (type == CAPTURE_REC_FRAME) {
-			r->prev_ip += (uint64_t)codec_get_svarint(in);
-			rec->ip = r->prev_ip;
-		} else {
-			v = codec_get_varint(in);
-			if (!v || v > r->codes)
-				return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
-					    (unsigned long long)v, (unsigned long long)r->codes);
-			rec->code = (uint32_t)v;
-			rec->line = codec_get_varint(in);
-		}
-		if (r->frames >= UINT32_MAX)
-			return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
-		rec->frame_id = (uint32_t)++r->frames;
-		break;
-	case CAPTURE_REC_CODE:
-		v = codec_get_varint(in);
-		if (v != r->codes + 1)
-			return stop(r, CAPTURE_DAMAGED, off, "CODE record with id %llu after %llu",
-				    (unsigned long long)v, (unsigned long long)r->codes);
-		rec->code = (uint32_t)++r->codes;
-		rec->label = get_string(in, CAPTURE_STRING_MAX);	/* function */
-		rec->path = get_string(in, CAPTURE_STRING_MAX);	/* file */
-		rec->line = codec_get_varint(in);
-		break;
-	case CAPTURE_REC_MEMORY:
-		rec->ms = codec_get_varint(in);
-		rec->rss = codec_get_varint(in);
-		break;
-	case CAPTURE_REC_MARKER:
-		rec->kind = (unsigned)codec_get_varint(in);
-		rec->label = get_string(in, CAPTURE_STRING_MAX);
-		if (rec->kind != CAPTURE_MARK_TEST_BEGIN && rec->kind != CAPTURE_MARK_TEST_END)
-			return stop(r, CAPTURE_DAMAGED, off, "MARKER of unknown kind %u", rec->kind);
-		break;
-	case CAPTURE_REC_AGG_STACK:
-		v = codec_get_varint(in);
-		if (v > r->frames)
-			return stop(r, CAPTURE_DAMAGED, off, "AGG_STACK refers to stack %llu of %llu defined",
-				    (unsigned long long)v, (unsigned long long)r->frames);
-		rec->stack = (uint32_t)v;
-		v = codec_get_varint(in);
-		if (!capture_allocator_allocates((unsigned)v) || v >= CAPTURE_ALLOC_COUNT)
-			return stop(r, CAPTURE_DAMAGED, off, "AGG_STACK with allocator %llu", (unsigned long long)v);
-		rec->allocator = (unsigned)v;
-		rec->agg_allocs = codec_get_varint(in);
-		rec->agg_bytes = codec_get_varint(in);
-		rec->peak_count = codec_get_varint(in);
-		rec->peak_bytes = codec_get_varint(in);
-		rec->leak_count = codec_get_varint(in);
-		rec->leak_bytes = codec_get_varint(in);
-		break;
-	case CAPTURE_REC_AGG_PEAK:
-		rec->peak = codec_get_varint(in);
-		rec->peak_ms = codec_get_varint(in);
-		rec->threads = codec_get_varint(in);
-		for (int i = 0; i < CAPTURE_AGG_BUCKETS; i++)
-			r->histogram[i] = codec_get_varint(in);
-		rec->histogram = r->histogram;
-		break;
-	default:
-		if (r->header.minor > CAPTURE_VERSION_MINOR)
-			return stop(r, CAPTURE_DAMAGED, off,
-				    "record type 0x%02x is newer than this memray (file version %u.%u, "
-				    "memray reads %u.%u)", type, r->header.major, r->header.minor,
-				    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
-		return stop(r, CAPTURE_DAMAGED, off, "unknown record type 0x%02x", type);
-	}
-check:
-	if (in->is_bad)
+	if (!ok)
+		return 0;
+	if (r->in.is_bad)
 		return stop(r, CAPTURE_DAMAGED, off, "%s record runs past the end of its block",
 			    capture_record_name(rec->type));
 	return 1;

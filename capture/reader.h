@@ -111,7 +111,6 @@ unsigned capture_reader_segments(const struct capture_reader *r);
 uint64_t capture_reader_position(const struct capture_reader *r);
 uint64_t capture_reader_size(const struct capture_reader *r);
 
-/* the printable name of a record type ("ALLOC", ...) */
-const char *capture_record_name(unsigned type);
+/* capture_record_name() (format.h) gives a record type's printable name */
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/grow.h"
 
 const char *const suppress_builtin[][2] = {
 	{ "_dl_allocate_tls*", "glibc: each thread's TLS blocks, kept for reuse" },
@@ -32,16 +33,16 @@ const char *const suppress_builtin[][2] = {
 
 int suppress_add(struct suppress_list *l, const char *glob, const char *why)
 {
-	struct suppress_pattern *grown = realloc(l->p, (l->n + 1) * sizeof(*grown));
+	struct suppress_pattern *p;
 
-	if (!grown)
+	if (GROW(l->p, l->n + 1, l->alloc) < 0)
 		return error("out of memory");
-	l->p = grown;
-	grown[l->n].glob = strdup(glob);
-	grown[l->n].why = strdup(why);
-	if (!grown[l->n].glob || !grown[l->n].why) {
-		free(grown[l->n].glob);
-		free(grown[l->n].why);
+	p = &l->p[l->n];
+	p->glob = strdup(glob);
+	p->why = strdup(why);
+	if (!p->glob || !p->why) {
+		free(p->glob);
+		free(p->why);
 		return error("out of memory");
 	}
 	l->n++;
@@ -64,7 +65,7 @@ void suppress_release(struct suppress_list *l)
 	}
 	free(l->p);
 	l->p = NULL;
-	l->n = 0;
+	l->n = l->alloc = 0;
 }
 
 const char *suppress_glob_problem(const char *glob)

@@ -26,7 +26,7 @@ struct suppress_pattern {
 
 struct suppress_list {
 	struct suppress_pattern *p;
-	size_t n;
+	size_t n, alloc;
 };
 
 /* the built-in patterns, NULL-terminated pairs of (glob, what it covers) */

@@ -5,14 +5,21 @@
 
 #include <stddef.h>
 
-static int armed;
+static int armed, only_one;
 static long left, live, failures;
 
 void fault_fail_alloc_after(long n)
 {
 	left = n;
 	failures = 0;
+	only_one = 0;
 	armed = 1;
+}
+
+void fault_fail_one_alloc(long n)
+{
+	fault_fail_alloc_after(n);
+	only_one = 1;
 }
 
 void fault_reset(void)
@@ -43,6 +50,8 @@ void free(void *p);
 static int fails(void)
 {
 	if (!armed || left-- > 0)
+		return 0;
+	if (only_one && failures)
 		return 0;
 	failures++;
 	return 1;

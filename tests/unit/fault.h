@@ -31,6 +31,14 @@
 #endif
 
 void fault_fail_alloc_after(long n);
+/*
+ * Fail allocation n alone (counting from 0) and let the later ones
+ * succeed: code that ignores one failure and carries on (a strbuf append
+ * whose status nobody checks) then finishes "successfully" with a wrong
+ * answer, which a test can see; with every later allocation failing too,
+ * a later check usually hides it.
+ */
+void fault_fail_one_alloc(long n);
 void fault_reset(void);
 /* blocks handed out and not yet freed, by this program's malloc family */
 long fault_live_allocs(void);

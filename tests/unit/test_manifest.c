@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "assert/manifest.h"
+#include "common/strbuf.h"
 #include "tests/unit/fault.h"
 #include "tests/unit/unit.h"
 
@@ -128,6 +129,46 @@ START_TEST(mistakes)
 }
 END_TEST
 
+/* a '---' and a second document: refused where it starts, never read as the first alone */
+START_TEST(second_document)
+{
+	struct manifest m = MANIFEST_INIT;
+
+	refused("version: 1\nbudget: 1MB\n---\nversion: 1\nbudget: 2MB\n",
+		"memray.yml:3:1: a second YAML document starts here (the file must hold one)\n");
+	refused("version: 1\n---\n", "memray.yml:2:1: a second YAML document starts here (the file must hold one)\n");
+	refused("version: 1\n...\n--- [1]\n", "memray.yml:3:1: a second YAML document starts here");
+	refused("version: 1\n---\n: : [\n", "memray.yml:3:");	/* a syntax error in it is still one */
+	/* one document, explicitly started and ended, is fine */
+	ck_assert_int_eq(parse(&m, "---\nversion: 1\nbudget: 1MB\n...\n"), 0);
+	ck_assert(m.run.has[LIMIT_PEAK] && m.run.value[LIMIT_PEAK] == 1000000);
+	manifest_release(&m);
+}
+END_TEST
+
+/* the duplicate-key check is linear: 60,000 keys used to take 35 s */
+START_TEST(many_keys)
+{
+	enum { KEYS = 60000 };
+	struct strbuf sb = STRBUF_INIT;
+	char want[128];
+	double start;
+
+	strbuf_addstr(&sb, "version: 1\ndefaults:\n");
+	for (int i = 0; i < KEYS; i++)
+		strbuf_addf(&sb, "  k%d: 1\n", i);
+	start = unit_seconds();
+	/* no key twice: the check passes, and the walk stops at the first unknown key */
+	refused(sb.buf, "memray.yml:3:3: unknown key 'k0' in 'defaults'\n");
+	/* the last key repeats one in the middle: named where it repeats */
+	strbuf_addstr(&sb, "  k30000: 2\n");
+	snprintf(want, sizeof(want), "memray.yml:%d:3: key 'k30000' given twice\n", KEYS + 3);
+	refused(sb.buf, want);
+	ck_assert_msg(unit_seconds() - start < 5.0, "60,000 keys took %.1f s", unit_seconds() - start);
+	strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(increase_forms)
 {
 	struct increase inc;
@@ -209,6 +250,60 @@ START_TEST(out_of_memory)
 END_TEST
 #endif
 
+#if FAULT_INJECTION
+struct parse_case {
+	struct manifest m;
+};
+
+static const char whole_text[] = "version: 1\nbudget: 1MB\ndefaults:\n  leak-budget: 0\ntests:\n"
+				 "  - match: \"a*\"\n    budget: 2MB\nsuppressions: [\"x*\", { frame: y }]\n"
+				 "baseline: { file: b.json, max-increase: 5% }\n";
+
+static int parse_run(void *ctx)
+{
+	struct parse_case *c = ctx;
+
+	c->m = (struct manifest)MANIFEST_INIT;
+	return manifest_parse(&c->m, whole_text, strlen(whole_text), "memray.yml");
+}
+
+/* a success is the whole manifest, down to where each setting was given */
+static void parse_check(void *ctx)
+{
+	const struct manifest *m = &((struct parse_case *)ctx)->m;
+
+	ck_assert(m->run.has[LIMIT_PEAK] && m->run.value[LIMIT_PEAK] == 1000000);
+	ck_assert_str_eq(m->run.from[LIMIT_PEAK], "memray.yml:2:9");
+	ck_assert_str_eq(m->defaults.from[LIMIT_LEAKS], "memray.yml:4:16");
+	ck_assert_uint_eq(m->ntests, 1);
+	ck_assert_str_eq(m->tests[0].glob, "a*");
+	ck_assert_str_eq(m->tests[0].where, "memray.yml:6:5");
+	ck_assert_str_eq(m->tests[0].lim.from[LIMIT_PEAK], "memray.yml:7:13");
+	ck_assert_uint_eq(m->sup.n, 2);
+	ck_assert_str_eq(m->sup.p[0].why, "memray.yml:8:16");
+	ck_assert_str_eq(m->sup.p[1].glob, "y");
+	ck_assert_str_eq(m->sup.p[1].why, "memray.yml:8:22");
+	ck_assert_str_eq(m->baseline, "b.json");
+	ck_assert(m->max_increase.is_percent && m->max_increase.percent == 5.0);
+}
+
+static void parse_release(void *ctx)
+{
+	manifest_release(&((struct parse_case *)ctx)->m);
+}
+
+/* each allocation failing alone, and from there on: never a manifest missing a part, or a place */
+START_TEST(out_of_memory_whole)
+{
+	struct parse_case c;
+	struct unit_fault_case fc = { parse_run, parse_check, parse_release, &c };
+
+	ck_assert_int_gt(unit_fault_loop(&fc, 0), 5);
+	ck_assert_int_gt(unit_fault_loop(&fc, 1), 5);
+}
+END_TEST
+#endif
+
 START_TEST(load_missing_file)
 {
 	struct manifest m = MANIFEST_INIT;
@@ -223,13 +318,17 @@ int main(void)
 	Suite *s = suite_create("manifest");
 	TCase *tc = tcase_create("parse");
 
+	tcase_set_timeout(tc, 60);	/* 60,000 keys under the sanitizers */
 	tcase_add_test(tc, good_manifest);
 	tcase_add_test(tc, empty_and_short_forms);
 	tcase_add_test(tc, mistakes);
+	tcase_add_test(tc, second_document);
+	tcase_add_test(tc, many_keys);
 	tcase_add_test(tc, increase_forms);
 	tcase_add_test(tc, truncated_and_flipped);
 #if FAULT_INJECTION
 	tcase_add_test(tc, out_of_memory);
+	tcase_add_test(tc, out_of_memory_whole);
 #endif
 	tcase_add_test(tc, load_missing_file);
 	suite_add_tcase(s, tc);

@@ -402,6 +402,67 @@ START_TEST(unknown_type_in_a_newer_minor_version)
 }
 END_TEST
 
+/*
+ * Every type byte after a SEGMENT and a THREAD: the reader decodes exactly
+ * the bytes format.c names (capture_record_types[]), and refuses the others
+ * at the block's offset as unknown. Zero bytes follow, so a known record
+ * reads zeros (it may still be refused for them, never as unknown).
+ */
+START_TEST(every_type_byte_matches_the_format_table)
+{
+	struct strbuf file;
+	uint8_t raw[64], *p, out[256];
+	size_t keep;
+	int known = 0;
+
+	build(&file, 1);
+	keep = codec_get_u32((uint8_t *)file.buf + 12);
+	for (unsigned byte = 0; byte < 256; byte++) {
+		const char *name = capture_record_name(byte);
+		unsigned type = capture_record_base(byte);
+		int is_named = strcmp(name, "UNKNOWN") != 0;
+		struct capture_reader *r;
+		struct capture_record rec;
+		char unknown[80], *path;
+
+		p = put_bare_segment(raw);
+		*p++ = CAPTURE_REC_THREAD;
+		p = codec_put_varint(p, 5);
+		*p++ = (uint8_t)byte;
+		memset(p, 0, 16);
+		p += 16;
+		strbuf_setlen(&file, keep);
+		capture_block_encode(out, raw, (size_t)(p - raw), 0);
+		strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
+		path = write_temp(file.buf, file.len);
+		r = capture_reader_open(path);
+		ck_assert_ptr_nonnull(r);
+		while (capture_reader_next(r, &rec))
+			;
+		snprintf(unknown, sizeof(unknown), "offset %zu: unknown record type 0x%02x", keep, byte);
+		ck_assert_int_eq(capture_reader_status(r), CAPTURE_DAMAGED);
+		if (is_named) {
+			ck_assert_ptr_null(strstr(capture_reader_problem(r), unknown));
+			ck_assert(type < CAPTURE_REC_LIMIT && capture_record_types[type].name == name);
+			ck_assert_uint_le(capture_record_types[type].minor, CAPTURE_VERSION_MINOR);
+			known++;
+		} else {
+			ck_assert_str_eq(capture_reader_problem(r), unknown);
+		}
+		capture_reader_free(r);
+		unlink(path);
+		free(path);
+	}
+	/* 13 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
+	ck_assert_int_eq(known, 13 + 2 * CAPTURE_ALLOC_COUNT);
+	ck_assert_str_eq(capture_record_name(CAPTURE_REC_ALLOC + CAPTURE_ALLOC_CALLOC), "ALLOC");
+	ck_assert_str_eq(capture_record_name(CAPTURE_REC_PYFRAME), "PYFRAME");
+	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_CODE].minor, 1);
+	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_FRAME].minor, 0);
+	strbuf_release(&file);
+}
+END_TEST
+
 START_TEST(random_garbage_after_the_header)
 {
 	struct strbuf file;
@@ -442,6 +503,7 @@ int main(void)
 	tcase_add_test(tc, random_garbage_after_the_header);
 	tcase_add_test(tc, python_records);
 	tcase_add_test(tc, unknown_type_in_a_newer_minor_version);
+	tcase_add_test(tc, every_type_byte_matches_the_format_table);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
