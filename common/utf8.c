@@ -55,6 +55,8 @@ static int needs_escape(uint32_t cp, unsigned flags)
 		return !(flags & UTF8_KEEP_TAB);
 	if (cp == '\n')
 		return !(flags & UTF8_KEEP_NEWLINE);
+	if (cp == '\r')
+		return !(flags & UTF8_KEEP_CR);
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069);
 }

@@ -41,6 +41,7 @@ int utf8_decode(const char *s, uint32_t *cp);
 enum utf8_flags {
 	UTF8_KEEP_TAB = 1 << 0,		/* a tab stays a tab (where layout allows one) */
 	UTF8_KEEP_NEWLINE = 1 << 1,	/* a newline stays (multi-line text of our own) */
+	UTF8_KEEP_CR = 1 << 2,		/* a carriage return stays (for a caller with its own escape) */
 };
 
 /* s (NULL: nothing) with every control and bad byte escaped, as above */

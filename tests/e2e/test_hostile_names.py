@@ -101,3 +101,50 @@ def test_check_says_test_names_escaped(tmp_path):
     assert "memray check: FAIL t.esc\\x1b]0;pwn\\x07\\n\\x1b[2J (leaks)" in result.stderr, result.stderr
     assert "memray check: FAIL t.bad\\xed\\xa0\\x80|\\xc0\\xaf|\\xf5\\xff|\u00e9 (leaks)" in result.stderr
     assert not any(line.startswith("::error::forged") for line in result.stderr.splitlines())
+
+
+def test_junit_with_ill_formed_utf8_parses(tmp_path):
+    """A surrogate (ED A0 80), an overlong '/' (C0 AF) and bytes F5-FF in a
+    test name become U+FFFD: xmllint, ElementTree and junitparser read it."""
+    import xml.etree.ElementTree as ET
+    import junitparser
+
+    hostile_check(tmp_path, "--junit", tmp_path / "j.xml")
+    lint = subprocess.run(["xmllint", "--noout", str(tmp_path / "j.xml")], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stderr
+    names = [c.get("name") for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase")]
+    # as many U+FFFD as Python's own "replace" decoding gives, the good character kept
+    bad = b"t.bad\xed\xa0\x80|\xc0\xaf|\xf5\xff|\xc3\xa9".decode("utf-8", "replace")
+    assert bad in names, names
+    suite = list(junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")))[0]
+    assert sum(1 for _ in suite) == 4 and suite.failures == 4
+
+
+def markdown_cells(text):
+    """The name cells of the Markdown table (split on unescaped pipes)."""
+    import re
+    rows = [l for l in text.splitlines() if l.startswith("| FAIL")]
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", r)[1:-1]] for r in rows]
+    assert all(len(c) == 5 for c in cells), rows
+    return [c[1] for c in cells]
+
+
+def test_markdown_names_are_text(tmp_path):
+    """Raw HTML, links, images and table pipes in a test name are escaped."""
+    hostile_check(tmp_path, "--markdown", tmp_path / "m.md")
+    text = (tmp_path / "m.md").read_text()
+    assert "<img" not in text and "](javascript" not in text and ESC not in text
+    names = markdown_cells(text)
+    assert "t.md&lt;img src=x onerror=alert\\(1\\)&gt;\\[x\\]\\(javascript:alert\\(1\\)\\)\\|\\*\\_\\`\\#\\!\\\\ (leaks)" \
+        in names, names
+    # the newline in a name does not end the row
+    assert "t.nl ::error::forged%0A\\\\r (leaks)" in names, names
+
+
+def test_annotations_stay_one_command_each(tmp_path):
+    """GitHub's rules: % CR LF as %25 %0D %0A, so a name's newline starts no command."""
+    result = hostile_check(tmp_path)
+    lines = result.stdout.splitlines()
+    assert [l for l in lines if l.startswith("::")] == lines and len(lines) == 4, lines
+    assert "::error title=memray%3A t.nl%0A%3A%3Aerror%3A%3Aforged%250A%0D::leaked 1000B exceeds budget 0B" in lines
+    assert ESC not in result.stdout and "\x07" not in result.stdout
