@@ -2,11 +2,9 @@
 regular expression), and stacks too deep to draw whole."""
 import json
 import re
-import shutil
-import subprocess
 import sys
 
-from conftest import FIXTURES, record, run
+from conftest import record, record_blocks_in, run
 from test_flamegraph import dom_after_scripts
 
 
@@ -18,12 +16,7 @@ def data_of(html):
 
 def test_search_is_plain_text(tmp_path):
     """'c++(' as a regular expression throws; as text it finds the frames under that directory."""
-    weird = tmp_path / "c++(dir)"
-    weird.mkdir()
-    shutil.copy(FIXTURES / "blocks.c", weird / "blocks.c")
-    prog = tmp_path / "weird_blocks"
-    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(weird / "blocks.c")], check=True)
-    _, out = record(tmp_path, prog)
+    out = record_blocks_in(tmp_path, "c++(dir)", "weird_blocks")
     html = tmp_path / "search.html"
     assert run("flamegraph", "-o", html, out).returncode == 0
     # the hash is read at load: the same page, opened as file.html#search=...
