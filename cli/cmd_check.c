@@ -24,6 +24,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 #include "junit/junit.h"
 
 static const char check_usage[] =
@@ -204,22 +205,31 @@ static int rules_of(struct manifest *m, struct options *o)
 	return 0;
 }
 
+/* names and stacks come from the tested program: shown escaped (common/utf8.h) */
 static void say(const struct check_result *r)
 {
+	struct strbuf sb = STRBUF_INIT;
+	const char *tail;
+
 	if (r->rule && !strcmp(r->rule, "memory") && verbosity < 1)
 		return;
-	fprintf(stderr, "memray check: %s %s", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass", r->name);
+	strbuf_addf(&sb, "memray check: %s ", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass");
+	utf8_add_printable(&sb, r->name, 0);
 	if (r->rule)
-		fprintf(stderr, " (%s)", r->rule);
-	fprintf(stderr, ": %s", r->message);
+		strbuf_addf(&sb, " (%s)", r->rule);
+	strbuf_addstr(&sb, ": ");
+	utf8_add_printable(&sb, r->message, 0);
 	if (r->has_limit)
-		fprintf(stderr, " (%llu%s, limit %llu)", (unsigned long long)r->figure,
-			r->rule && !strcmp(r->rule, "allocations") ? "" : " bytes", (unsigned long long)r->limit);
-	fputc('\n', stderr);
+		strbuf_addf(&sb, " (%llu%s, limit %llu)", (unsigned long long)r->figure,
+			    r->rule && !strcmp(r->rule, "allocations") ? "" : " bytes", (unsigned long long)r->limit);
+	strbuf_addch(&sb, '\n');
+	tail = r->details ? strstr(r->details, "\nsuppressed, not counted") : NULL;
 	if ((r->failure_type || r->error_type || verbosity > 0) && r->details)
-		fputs(r->details, stderr);
-	else if (r->details && strstr(r->details, "\nsuppressed, not counted"))
-		fputs(strstr(r->details, "\nsuppressed, not counted") + 1, stderr);
+		utf8_add_printable(&sb, r->details, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
+	else if (tail)
+		utf8_add_printable(&sb, tail + 1, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
+	fputs(sb.buf, stderr);
+	strbuf_release(&sb);
 }
 
 /* JUnit, Markdown and annotations; returns ret, or EXIT_USAGE if a report cannot be written */

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/grow.h"
 #include "common/strbuf.h"
+#include "common/utf8.h"
 
 #define JSON_LEVEL_ARRAY 1	/* else an object */
 #define JSON_LEVEL_HAS_MEMBER 2	/* a member was written: the next one needs a comma */
@@ -183,15 +184,26 @@ int json_add_string(struct strbuf *out, const char *s, unsigned flags)
 {
 	int ret = strbuf_addch(out, '"');
 
-	for (; *s && !ret; s++) {
+	while (*s && !ret) {
 		unsigned char c = (unsigned char)*s;
+		uint32_t cp;
+		int n = utf8_decode(s, &cp);
 
-		if (c < 0x20 || ((flags & JSON_SCRIPT_SAFE) && (c == '<' || c == '>' || c == '&')))
-			ret = strbuf_addf(out, "\\u%04x", c);
+		if (n < 0) {
+			/* JSON is Unicode text: a name's bad bytes become U+FFFD, or no parser reads it */
+			ret = strbuf_addstr(out, "\\ufffd");
+			s += -n;
+			continue;
+		}
+		/* DEL and C1 too: JSON allows them raw, a terminal showing `stats --json` obeys them */
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+		    ((flags & JSON_SCRIPT_SAFE) && (c == '<' || c == '>' || c == '&')))
+			ret = strbuf_addf(out, "\\u%04x", (unsigned)cp);
 		else if (c == '"' || c == '\\')
 			ret = strbuf_addch(out, '\\') | strbuf_addch(out, c);
 		else
-			ret = strbuf_addch(out, (char)c);
+			ret = strbuf_add(out, s, (size_t)n);
+		s += n;
 	}
 	return ret | strbuf_addch(out, '"');
 }

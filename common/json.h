@@ -22,7 +22,10 @@
  * Strings are escaped as RFC 8259 asks (quote, backslash and control
  * characters); with JSON_SCRIPT_SAFE also '<', '>' and '&' (as \u003c,
  * \u003e, \u0026), so the text can sit inside an HTML <script> element
- * without ending it. Numbers: unsigned and signed 64-bit integers, and
+ * without ending it. DEL and the C1 controls are \u escaped as well (a
+ * terminal showing the JSON would obey them raw), and ill-formed UTF-8
+ * becomes \ufffd (see common/utf8.h): names come from the tracked
+ * program, and JSON must be Unicode for any parser to read it. Numbers: unsigned and signed 64-bit integers, and
  * doubles written in the C locale whatever the process's locale is
  * (non-finite ones as null, which JSON has instead).
  *

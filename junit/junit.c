@@ -10,35 +10,28 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 
 #define MARKDOWN_MAX (1000u * 1024u)	/* below GitHub's 1 MiB, with room for the tail */
 
-/* s without the characters XML 1.0 forbids (controls other than tab, LF, CR; bad UTF-8) */
+/*
+ * s as XML 1.0 text: each ill-formed UTF-8 stretch (a surrogate, an
+ * overlong form, bytes F5-FF: test names are the tested program's) as
+ * U+FFFD, which every parser reads; the characters XML 1.0 forbids (C0
+ * controls other than tab, LF, CR; U+FFFE, U+FFFF) left out.
+ */
 static const char *xml_clean(struct strbuf *sb, const char *s)
 {
 	strbuf_reset(sb);
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		unsigned c = *p;
-		int more = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : c >= 0x80 ? -1 : 0;
+	while (s && *s) {
+		uint32_t cp;
+		int n = utf8_decode(s, &cp);
 
-		if (more < 0)
-			continue;	/* a stray continuation byte or an invalid lead byte */
-		if (more) {
-			int ok = 1;
-
-			for (int k = 1; k <= more; k++)
-				ok &= (p[k] & 0xc0) == 0x80;
-			/* U+FFFE and U+FFFF are not XML characters either */
-			if (ok && more == 2 && c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
-				ok = 0;
-			if (ok)
-				strbuf_add(sb, p, (size_t)more + 1);
-			if (ok)
-				p += more;
-			continue;
-		}
-		if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r')
-			strbuf_addch(sb, (char)c);
+		if (n < 0)
+			strbuf_addstr(sb, "\xef\xbf\xbd");
+		else if (cp >= 0x20 ? cp != 0xfffe && cp != 0xffff : cp == '\t' || cp == '\n' || cp == '\r')
+			strbuf_add(sb, s, (size_t)n);
+		s += n < 0 ? -n : n;
 	}
 	return sb->buf;
 }
@@ -146,19 +139,63 @@ int junit_write(const char *path, const struct check_run *run)
 	return rc ? error("cannot write JUnit file '%s'", path) : 0;
 }
 
-/* a table cell: no pipes, no newlines */
-static const char *md_cell(struct strbuf *sb, const char *s)
+/*
+ * Markdown from the tested program's text: controls shown as escapes
+ * (common/utf8.h), newlines as spaces and pipes escaped so a row stays
+ * one row, and < > & as entities so no HTML reaches the page. With
+ * `is_name`, Markdown's punctuation is backslash-escaped too, so a test
+ * name can make no link, image, emphasis or heading: it is only text.
+ */
+static const char *md_text(struct strbuf *sb, const char *s, int is_name)
 {
+	struct strbuf shown = STRBUF_INIT;
+
 	strbuf_reset(sb);
-	for (; s && *s; s++) {
-		if (*s == '|')
-			strbuf_addstr(sb, "\\|");
-		else if (*s == '\n' || *s == '\r')
+	utf8_add_printable(&shown, s, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
+	for (const char *p = shown.buf; *p; p++) {
+		if (*p == '\n' || *p == '\t')
 			strbuf_addch(sb, ' ');
+		else if (*p == '<' || *p == '>' || *p == '&')
+			strbuf_addstr(sb, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : "&amp;");
+		else if (*p == '|' || (is_name && strchr("\\`*_[]()#!~", *p)))
+			strbuf_addf(sb, "\\%c", *p);
 		else
-			strbuf_addch(sb, *s);
+			strbuf_addch(sb, *p);
 	}
+	strbuf_release(&shown);
 	return sb->buf;
+}
+
+/*
+ * The command as a code span: its text is literal there (no entities, no
+ * escapes), so only backticks matter, and the fence is one longer than
+ * the longest run of them inside (CommonMark). Pipes are still escaped:
+ * GitHub splits table cells before it reads code spans.
+ */
+static void md_code(struct strbuf *out, const char *s)
+{
+	struct strbuf shown = STRBUF_INIT;
+	size_t run = 0, longest = 0;
+
+	utf8_add_printable(&shown, s, UTF8_KEEP_TAB);
+	for (const char *p = shown.buf; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	for (size_t k = 0; k <= longest; k++)
+		strbuf_addch(out, '`');
+	if (longest)
+		strbuf_addch(out, ' ');
+	for (const char *p = shown.buf; *p; p++)
+		if (*p == '|')
+			strbuf_addstr(out, "\\|");
+		else
+			strbuf_addch(out, *p == '\t' ? ' ' : *p);
+	if (longest)
+		strbuf_addch(out, ' ');
+	for (size_t k = 0; k <= longest; k++)
+		strbuf_addch(out, '`');
+	strbuf_release(&shown);
 }
 
 static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_result *r)
@@ -167,7 +204,7 @@ static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_r
 	int is_count = r->rule && !strcmp(r->rule, "allocations");
 
 	strbuf_addf(out, "| %s | %s", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass",
-		    md_cell(cell, r->name));
+		    md_text(cell, r->name, 1));
 	if (r->rule)
 		strbuf_addf(out, " (%s)", r->rule);
 	if (is_count)
@@ -180,7 +217,7 @@ static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_r
 		strbuf_addf(out, " | %llu", (unsigned long long)r->limit);
 	else
 		strbuf_addf(out, " | %s (%llu bytes)", units_human(lim, r->limit), (unsigned long long)r->limit);
-	strbuf_addf(out, " | %s |\n", md_cell(cell, r->message));
+	strbuf_addf(out, " | %s |\n", md_text(cell, r->message, 0));
 }
 
 int markdown_write(const char *path, const struct check_run *run)
@@ -192,9 +229,11 @@ int markdown_write(const char *path, const struct check_run *run)
 	for (size_t i = 0; i < run->nresults; i++)
 		failures += run->results[i].failure_type || run->results[i].error_type;
 	strbuf_addf(&out, "## memray check: %s\n\n", failures || run->error ? "failed" : "passed");
-	strbuf_addf(&out, "Command: `%s`\n\n", md_cell(&cell, run->command));
+	strbuf_addstr(&out, "Command: ");
+	md_code(&out, run->command);
+	strbuf_addstr(&out, "\n\n");
 	if (run->error)
-		strbuf_addf(&out, "**Error:** %s\n\n", md_cell(&cell, run->error));
+		strbuf_addf(&out, "**Error:** %s\n\n", md_text(&cell, run->error, 0));
 	strbuf_addstr(&out, "| Result | Rule | Measured | Limit | Details |\n|---|---|---|---|---|\n");
 	/* failures and errors first */
 	for (int pass = 0; pass < 2; pass++) {
@@ -226,10 +265,19 @@ int markdown_write(const char *path, const struct check_run *run)
 	return 0;
 }
 
+/*
+ * GitHub reads a workflow command up to the end of its line, so a name's
+ * newline would start a command of its own: its rules turn % CR LF (and,
+ * in a property, : and ,) into %XX. The other controls and bad bytes are
+ * shown as escapes first (common/utf8.h), as on any terminal.
+ */
 void annotation_escape(struct strbuf *sb, const char *s, int is_property)
 {
-	for (; s && *s; s++) {
-		switch (*s) {
+	struct strbuf shown = STRBUF_INIT;
+
+	utf8_add_printable(&shown, s, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE | UTF8_KEEP_CR);
+	for (const char *p = shown.buf; *p; p++) {
+		switch (*p) {
 		case '%':
 			strbuf_addstr(sb, "%25");
 			break;
@@ -246,9 +294,10 @@ void annotation_escape(struct strbuf *sb, const char *s, int is_property)
 			strbuf_addstr(sb, is_property ? "%2C" : ",");
 			break;
 		default:
-			strbuf_addch(sb, *s);
+			strbuf_addch(sb, *p);
 		}
 	}
+	strbuf_release(&shown);
 }
 
 void annotations_write(FILE *out, const struct check_run *run)

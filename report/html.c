@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/json.h"
 #include "common/strbuf.h"
 #include "common/units.h"
@@ -34,11 +35,22 @@ int html_escape(struct strbuf *out, const char *s)
 /* JSON that cannot end a <script> element: < > & as \u escapes */
 #define HTML_JSON JSON_SCRIPT_SAFE
 
+/*
+ * A browser draws a flame graph only so deep, so a stack deeper than
+ * ELIDE_OUTER + ELIDE_INNER frames keeps its outermost ELIDE_OUTER and
+ * its innermost ELIDE_INNER (where the allocating function is), with one
+ * node "... N frames elided ..." between them, and the page says so.
+ */
+#define ELIDE_OUTER 1000
+#define ELIDE_INNER 1000
+
 struct emit {
 	struct json *j;
 	const struct calltree *t;
 	uint64_t threshold;	/* children below this are merged */
 	uint64_t merged;	/* frames merged, for the page */
+	uint32_t *height;	/* per node: levels from it to its deepest leaf, itself counted */
+	uint64_t elided;	/* elision nodes written, for the page */
 };
 
 /* a flame graph node's own members: {"name", "loc", "value", "count", then "children" */
@@ -57,17 +69,26 @@ static void json_node_head(struct json *j, const char *name, const char *loc, ui
 	json_array_begin(j);
 }
 
-static void json_node(struct emit *e, size_t i, int depth)
+/* every node's height; children come after their parent in the array */
+static uint32_t *heights(const struct calltree *t)
 {
-	const struct calltree_node *n = &e->t->nodes[i];
-	size_t *kids = NULL, nk = depth < 2000 ? calltree_children(e->t, i, &kids) : 0;
-	uint64_t small_bytes = 0, small_count = 0, small_n = 0;
-	struct strbuf loc = STRBUF_INIT;
+	uint32_t *h = calloc(t->n + 1, sizeof(*h));
 
-	if (i)	/* "file:line"; the root has none */
-		strbuf_addf(&loc, "%s:%u", n->file, n->line);
-	json_node_head(e->j, n->function, loc.buf, n->bytes, n->count);
-	strbuf_release(&loc);
+	for (size_t i = t->n; h && i-- > 0;) {
+		h[i] = 1;
+		for (size_t c = t->nodes[i].first_child; c; c = t->nodes[c].next_sibling)
+			h[i] = h[c] + 1 > h[i] ? h[c] + 1 : h[i];
+	}
+	return h;
+}
+
+static void json_node(struct emit *e, size_t i, int depth);
+
+/* the nodes `kids`, each with its subtree, those below the threshold merged into one */
+static void json_children(struct emit *e, const size_t *kids, size_t nk, int depth)
+{
+	uint64_t small_bytes = 0, small_count = 0, small_n = 0;
+
 	for (size_t k = 0; k < nk; k++) {
 		const struct calltree_node *c = &e->t->nodes[kids[k]];
 
@@ -77,7 +98,7 @@ static void json_node(struct emit *e, size_t i, int depth)
 			small_n++;
 			continue;
 		}
-		json_node(e, kids[k], depth + 1);
+		json_node(e, kids[k], depth);
 	}
 	if (small_n) {
 		char name[96];
@@ -88,6 +109,73 @@ static void json_node(struct emit *e, size_t i, int depth)
 		json_object_end(e->j);
 		e->merged += small_n;
 	}
+}
+
+/*
+ * In place of node i (at depth ELIDE_OUTER, too deep below): one elision
+ * node holding i's figures, whose children are the first descendants
+ * within ELIDE_INNER levels of their deepest leaf. Returns -1 when out
+ * of memory (nothing written).
+ */
+static int json_elided(struct emit *e, size_t i)
+{
+	const struct calltree_node *n = &e->t->nodes[i];
+	size_t *todo = NULL, *frontier = NULL, ntodo = 0, atodo = 0, nf = 0, af = 0;
+	uint32_t *skipped = NULL, most = 0;	/* per todo entry: frames elided above it */
+	size_t askipped = 0;
+	char name[96];
+	int ret = -1;
+
+	if (GROW(todo, 1, atodo) < 0 || GROW(skipped, 1, askipped) < 0)
+		goto out;
+	todo[ntodo] = i;
+	skipped[ntodo++] = 0;
+	while (ntodo) {
+		size_t at = todo[--ntodo];
+		uint32_t above = skipped[ntodo];
+
+		if (e->height[at] <= ELIDE_INNER) {
+			if (GROW(frontier, nf + 1, af) < 0)
+				goto out;
+			frontier[nf++] = at;
+			most = above > most ? above : most;
+			continue;
+		}
+		for (size_t c = e->t->nodes[at].first_child; c; c = e->t->nodes[c].next_sibling) {
+			if (GROW(todo, ntodo + 1, atodo) < 0 || GROW(skipped, ntodo + 1, askipped) < 0)
+				goto out;
+			todo[ntodo] = c;
+			skipped[ntodo++] = above + 1;
+		}
+	}
+	snprintf(name, sizeof(name), "... %u frames elided ...", (unsigned)most);
+	json_node_head(e->j, name, "", n->bytes, n->count);
+	json_children(e, frontier, nf, ELIDE_OUTER + 1);
+	json_array_end(e->j);
+	json_object_end(e->j);
+	e->elided++;
+	ret = 0;
+out:
+	free(todo);
+	free(skipped);
+	free(frontier);
+	return ret;
+}
+
+static void json_node(struct emit *e, size_t i, int depth)
+{
+	const struct calltree_node *n = &e->t->nodes[i];
+	size_t *kids = NULL, nk;
+	struct strbuf loc = STRBUF_INIT;
+
+	if (depth == ELIDE_OUTER && e->height[i] > ELIDE_INNER + 1 && json_elided(e, i) == 0)
+		return;
+	nk = calltree_children(e->t, i, &kids);
+	if (i)	/* "file:line"; the root has none */
+		strbuf_addf(&loc, "%s:%u", n->file, n->line);
+	json_node_head(e->j, n->function, loc.buf, n->bytes, n->count);
+	strbuf_release(&loc);
+	json_children(e, kids, nk, depth + 1);
 	json_array_end(e->j);
 	json_object_end(e->j);
 	free(kids);
@@ -112,7 +200,15 @@ static const char page_script[] =
 	"+' in '+d.data.count+' allocations')"
 	".setDetailsHandler(t=>{document.getElementById('details').textContent=t||'';});\n"
 	"d3.select('#chart').datum(data).call(chart);\n"
+	/* plain-text search: the library's own takes a regular expression, and '(' or 'c++' threw */
+	"chart.setSearchMatch((d,q)=>!!q&&(d.data.name+' '+d.data.loc).toLowerCase().includes(q.toLowerCase()))"
+	".setSearchHandler((r,sum,all)=>{document.getElementById('details').textContent=q0()?r.length+' frames match: '"
+	"+human(sum)+' of '+human(all):'';});\n"
+	"function q0(){return document.getElementById('search').value;}\n"
 	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n"
+	/* #search=TEXT searches at load: a link to a search, and a hook for tests */
+	"{const q=/^#search=(.*)$/.exec(location.hash);if(q){const v=decodeURIComponent(q[1]);"
+	"document.getElementById('search').value=v;chart.search(v);}}\n"
 	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n"
 	/* live heap and RSS over time, from the tracker's 10 ms samples */
 	"(function(){const s=JSON.parse(document.getElementById('samples').textContent);"
@@ -287,13 +383,18 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 {
 	struct calltree t = { 0 };
 	struct json j;
-	struct emit e = { &j, &t, 0, 0 };
+	struct emit e = { &j, &t, 0, 0, NULL, 0 };
 	const char *what = fig == FIGURE_LEAKS ? "memory leaked (live at exit)"
 			   : fig == FIGURE_TEMPORARY ? "temporary allocations" : "memory live at the peak";
 
 	if (calltree_build(&t, a, s, fig, 0, inverted) < 0)
 		return -1;
 	e.threshold = t.nodes[0].bytes / 1000;
+	e.height = heights(&t);
+	if (!e.height) {
+		calltree_release(&t);
+		return -1;
+	}
 	page_head(out, a, "flame graph", what, title);
 	strbuf_addstr(out, "<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
 		      " <button id=\"reset\">Reset zoom</button></div>");
@@ -309,6 +410,7 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	strbuf_addstr(out, "</script>\n<script type=\"application/json\" id=\"data\">");
 	json_init(&j, out, HTML_JSON);
 	json_node(&e, 0, 0);
+	free(e.height);
 	if (json_finish(&j) < 0) {
 		calltree_release(&t);
 		return -1;
@@ -322,6 +424,10 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	if (e.merged)
 		strbuf_addf(out, "document.getElementById('note').textContent='Frames smaller than 0.1%% of the "
 			    "total are merged: %llu of them.';\n", (unsigned long long)e.merged);
+	if (e.elided)
+		strbuf_addf(out, "document.getElementById('note').textContent+=' Stacks deeper than %d frames "
+			    "show their outermost %d and innermost %d, the frames between elided (%llu places).';\n",
+			    ELIDE_OUTER + ELIDE_INNER, ELIDE_OUTER, ELIDE_INNER, (unsigned long long)e.elided);
 	if (a->nchanges) {
 		strbuf_addstr(out, "document.getElementById('note').textContent='Select a time range on the chart: "
 			      "the flame graph shows what was live at its highest 10 ms sample.';\n");

@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 #include "report/figure.h"
 
 struct located {
@@ -281,6 +282,7 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 	return json_finish(&j);
 }
 
+/* the locations hold names from the tracked program: shown escaped (common/utf8.h) */
 static void render_top(struct strbuf *sb, const char *title, const struct top *top, size_t limit, int sizes)
 {
 	char buf[UNITS_BUF];
@@ -291,11 +293,13 @@ static void render_top(struct strbuf *sb, const char *title, const struct top *t
 	for (size_t i = 0; i < top->n && (!limit || i < limit); i++) {
 		const struct located *l = &top->l[i];
 
+		strbuf_addstr(sb, "\t- ");
+		utf8_add_printable(sb, l->location, 0);
 		if (sizes)
-			strbuf_addf(sb, "\t- %s -> %s (%llu allocations)\n", l->location, units_human(buf, l->size),
+			strbuf_addf(sb, " -> %s (%llu allocations)\n", units_human(buf, l->size),
 				    (unsigned long long)l->count);
 		else
-			strbuf_addf(sb, "\t- %s -> %llu\n", l->location, (unsigned long long)l->count);
+			strbuf_addf(sb, " -> %llu\n", (unsigned long long)l->count);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "common/hashidx.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 #include "report/figure.h"
 
 struct row {
@@ -120,11 +121,19 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 		double op = a->peak_bytes ? 100.0 * (double)r->own / (double)a->peak_bytes : 0;
 
 		strbuf_reset(&line);
-		strbuf_addf(&line, "%s (%s)", r->function, r->file);
+		/* names from the tracked program: escaped before the width is measured */
+		utf8_add_printable(&line, r->function, 0);
+		strbuf_addstr(&line, " (");
+		utf8_add_printable(&line, r->file, 0);
+		strbuf_addch(&line, ')');
 		if (loc_width > 10 && line.len > (size_t)loc_width) {	/* keep the end: the file */
-			memmove(line.buf + 3, line.buf + line.len - (size_t)loc_width + 3, (size_t)loc_width - 3);
+			size_t from = line.len - (size_t)loc_width + 3;
+
+			while ((line.buf[from] & 0xc0) == 0x80)
+				from++;	/* never half a character */
+			memmove(line.buf + 3, line.buf + from, line.len - from);
 			memcpy(line.buf, "...", 3);
-			strbuf_setlen(&line, (size_t)loc_width);
+			strbuf_setlen(&line, line.len - from + 3);
 		}
 		strbuf_addf(out, "%-12s %6.2f%% %12s %6.2f%% %10llu  %s\n", units_human(total, r->total), tp,
 			    units_human(own, r->own), op, (unsigned long long)r->count, line.buf);

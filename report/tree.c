@@ -7,6 +7,7 @@
 
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 #include "report/calltree.h"
 #include "report/figure.h"
 
@@ -35,11 +36,21 @@ static void draw_node(struct draw *d, size_t i, int is_last)
 	char size[UNITS_BUF];
 	size_t start = d->out->len, keep = d->prefix.len;
 
-	strbuf_addf(d->out, "%s%s[%s %.2f%%] %s  %s:%u", d->prefix.buf,
+	strbuf_addf(d->out, "%s%s[%s %.2f%%] ", d->prefix.buf,
 		    is_last ? "\u2514\u2500\u2500 " : "\u251c\u2500\u2500 ", units_human(size, nd->bytes),
-		    d->peak ? 100.0 * (double)nd->bytes / (double)d->peak : 0.0, nd->function, nd->file, nd->line);
-	if (d->width && d->out->len - start > (size_t)d->width + 6)	/* box characters are 3 bytes, 1 column */
-		strbuf_setlen(d->out, start + (size_t)d->width + 6);
+		    d->peak ? 100.0 * (double)nd->bytes / (double)d->peak : 0.0);
+	/* names from the tracked program: escaped, so the tree keeps one line per node */
+	utf8_add_printable(d->out, nd->function, 0);
+	strbuf_addstr(d->out, "  ");
+	utf8_add_printable(d->out, nd->file, 0);
+	strbuf_addf(d->out, ":%u", nd->line);
+	if (d->width && d->out->len - start > (size_t)d->width + 6) {	/* box characters are 3 bytes, 1 column */
+		size_t cut = start + (size_t)d->width + 6;
+
+		while (cut > start && (d->out->buf[cut] & 0xc0) == 0x80)
+			cut--;	/* never half a character */
+		strbuf_setlen(d->out, cut);
+	}
 	strbuf_addch(d->out, '\n');
 	strbuf_addstr(&d->prefix, is_last ? "    " : "\u2502   ");
 	draw_children(d, i);

@@ -82,6 +82,18 @@ def record(tmp_path, program, *args, options=(), env=None, name="out.bin"):
     return result, out
 
 
+def record_blocks_in(tmp_path, dirname, name):
+    """blocks.c copied into a directory of an odd name, built there (so debug
+    info names that path) and recorded; returns the capture's path."""
+    import shutil
+    odd = tmp_path / dirname
+    odd.mkdir()
+    shutil.copy(FIXTURES / "blocks.c", odd / "blocks.c")
+    prog = tmp_path / name
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(odd / "blocks.c")], check=True)
+    return record(tmp_path, prog)[1]
+
+
 def stats(capture, *options):
     result = run("stats", "--json", "-n", "0", *options, capture)
     assert result.returncode == 0, result.stderr

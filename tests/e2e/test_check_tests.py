@@ -182,7 +182,8 @@ def test_pytest_reports_validate_and_agree(pytest_run):
     assert (cases, failures, errors) == (17, 4, 1)
     rows = markdown_rows(tmp / "m.md")
     assert [r[0] for r in rows[:4]] == ["FAIL"] * 4 and {r[0] for r in rows[4:]} == {"pass"}
-    assert "test_suite.py::test_big (peak)" in [r[1] for r in rows[:4]]
+    # names are Markdown-escaped text: GitHub shows test_suite.py::test_big
+    assert "test\\_suite.py::test\\_big (peak)" in [r[1] for r in rows[:4]]
 
 
 def test_github_annotations(pytest_run):

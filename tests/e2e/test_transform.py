@@ -1,9 +1,7 @@
 """`memray transform csv`: the peak's stacks as RFC 4180 CSV."""
 import csv
-import shutil
-import subprocess
 
-from conftest import FIXTURES, line_of, record, run
+from conftest import FIXTURES, line_of, record, record_blocks_in, run
 
 
 def test_csv_of_the_peak_and_leaks(fixtures, tmp_path):
@@ -24,11 +22,7 @@ def test_csv_of_the_peak_and_leaks(fixtures, tmp_path):
 
 def test_csv_quotes_odd_paths(fixtures, tmp_path):
     odd = tmp_path / 'a,b"c'
-    odd.mkdir()
-    shutil.copy(FIXTURES / "blocks.c", odd / "blocks.c")
-    prog = tmp_path / "odd"
-    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(odd / "blocks.c")], check=True)
-    _, out = record(tmp_path, prog)
+    out = record_blocks_in(tmp_path, 'a,b"c', "odd")
     target = tmp_path / "odd.csv"
     assert run("transform", "csv", "-o", target, out).returncode == 0
     rows = list(csv.DictReader(open(target, newline="")))

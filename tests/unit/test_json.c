@@ -59,6 +59,17 @@ START_TEST(json_spaced_top_lines_and_script_safe)
 }
 END_TEST
 
+START_TEST(json_strings_are_unicode_and_terminal_safe)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	/* ill-formed UTF-8 as U+FFFD (as many as Python's "replace" gives), DEL and C1 escaped */
+	ck_assert_int_eq(json_add_string(&sb, "caf\xc3\xa9 \xed\xa0\x80|\xff|\x7f\xc2\x9b", 0), 0);
+	ck_assert_str_eq(sb.buf, "\"caf\xc3\xa9 \\ufffd\\ufffd\\ufffd|\\ufffd|\\u007f\\u009b\"");
+	strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(json_doubles_in_the_c_locale)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -108,6 +119,7 @@ int main(void)
 
 	tcase_add_test(tc, json_puts_commas_and_colons_itself);
 	tcase_add_test(tc, json_spaced_top_lines_and_script_safe);
+	tcase_add_test(tc, json_strings_are_unicode_and_terminal_safe);
 	tcase_add_test(tc, json_doubles_in_the_c_locale);
 #if FAULT_INJECTION
 	tcase_add_test(tc, json_says_when_memory_ran_out);

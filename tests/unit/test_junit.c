@@ -51,7 +51,8 @@ START_TEST(junit_strips_what_xml_forbids)
 	doc = xmlReadMemory(sb.buf, (int)sb.len, "junit.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
 	ck_assert_ptr_nonnull(doc);	/* well formed */
 	xmlFreeDoc(doc);
-	ck_assert_ptr_nonnull(strstr(sb.buf, "name=\"badname\""));
+	/* controls left out; ill-formed UTF-8 (0xff, a cut-short 0xc3) as U+FFFD, one per stretch */
+	ck_assert_ptr_nonnull(strstr(sb.buf, "name=\"badname\xef\xbf\xbd\xef\xbf\xbd\""));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "message=\"m[31m\""));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "stack  end"));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "time=\"1.500\""));
