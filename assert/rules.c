@@ -98,6 +98,24 @@ static const char *amount(char *buf, enum limit_kind k, uint64_t n)
 	return buf;
 }
 
+/* a job of several processes: what each held when the job peaked, most first */
+static int processes_format(struct strbuf *d, const struct ci_subject *s)
+{
+	int bad = strbuf_addf(d, "held at the job's peak, %llu.%03llu s into the run, by process:\n",
+			      (unsigned long long)(s->peak_ms / 1000), (unsigned long long)(s->peak_ms % 1000));
+
+	for (size_t i = 0; i < s->processes.n && i < CI_TOP_STACKS; i++) {
+		const struct ci_stack_line *l = &s->processes.l[i];
+		char size[UNITS_BUF];
+
+		bad |= strbuf_addf(d, "  %s (%llu bytes) by %s\n", units_human(size, l->bytes),
+				   (unsigned long long)l->bytes, l->location);
+	}
+	if (s->processes.n > CI_TOP_STACKS)
+		bad |= strbuf_addf(d, "  ... and %zu more processes\n", s->processes.n - CI_TOP_STACKS);
+	return bad;
+}
+
 static int add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_kind k)
 {
 	int bad = 0;
@@ -115,8 +133,13 @@ static int add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_k
 					   (unsigned long long)s->suppressed_count);
 			bad |= lines_format(d, &s->suppressed_stacks);
 		}
-	} else if (s->peak_stacks.n) {
-		bad |= strbuf_addstr(d, k == LIMIT_PEAK ? "live at the peak:\n" : "the peak's stacks:\n");
+		return bad;
+	}
+	if (k == LIMIT_PEAK && s->processes.n > 1)
+		bad |= processes_format(d, s);
+	if (s->peak_stacks.n) {
+		bad |= strbuf_addstr(d, k != LIMIT_PEAK ? "the peak's stacks:\n" : s->processes.n > 1 ?
+				     "live at the peak of the process that peaked highest:\n" : "live at the peak:\n");
 		bad |= lines_format(d, &s->peak_stacks);
 	}
 	return bad;

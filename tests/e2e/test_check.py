@@ -1,4 +1,5 @@
 """`memray check`: budgets on a whole run, with JUnit XML and Markdown."""
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -116,5 +117,8 @@ def test_the_job_peak_adds_up_processes_that_hold_memory_at_once(fixtures, tmp_p
     assert result.returncode == 1, result.stderr
     assert "memray check: FAIL peak memory: peak 128.000MiB exceeds budget 100.000MiB (+28.0%) " \
            "(134217728 bytes, limit 104857600)" in result.stderr
+    held = re.findall(r"^  64\.000MiB \(67108864 bytes\) by pid (\d+): \S*workers$", result.stderr, re.M)
+    assert len(set(held)) == 2, result.stderr
+    assert "held at the job's peak, " in result.stderr
     ok = run("check", "--budget", "128MB", "--", prog)
     assert ok.returncode == 0, ok.stderr

@@ -85,7 +85,12 @@ START_TEST(whole_run_and_tests)
 	ck_assert_int_eq(ci_collect(dir, NULL, 1, &res), 0);
 	ck_assert_uint_eq(res.captures, 2);
 	ck_assert_str_eq(res.whole.id, "(whole run)");
-	ck_assert_uint_eq(res.whole.peak, 9000);	/* the child's; each process has its own heap */
+	/* both processes peak at the same moment (their captures share one clock): the job holds both */
+	ck_assert_uint_eq(res.whole.peak, 5500 + 9000);
+	ck_assert_uint_eq(res.whole.processes.n, 2);
+	ck_assert_uint_eq(res.whole.processes.l[0].bytes, 9000);
+	ck_assert_str_eq(res.whole.processes.l[0].location, "pid 123: ./prog");
+	ck_assert_uint_eq(res.whole.processes.l[1].bytes, 5500);
 	ck_assert_uint_eq(res.whole.allocations, 5);
 	ck_assert_uint_eq(res.whole.bytes, 14500);
 	ck_assert_uint_eq(res.whole.leaked, 3500);
