@@ -141,7 +141,7 @@ START_TEST(second_document)
 	refused("version: 1\n---\n: : [\n", "memray.yml:3:");	/* a syntax error in it is still one */
 	/* one document, explicitly started and ended, is fine */
 	ck_assert_int_eq(parse(&m, "---\nversion: 1\nbudget: 1MB\n...\n"), 0);
-	ck_assert(m.run.has[LIMIT_PEAK] && m.run.value[LIMIT_PEAK] == 1000000);
+	ck_assert(m.run.has[LIMIT_PEAK] && m.run.value[LIMIT_PEAK] == 1u << 20);
 	manifest_release(&m);
 }
 END_TEST
@@ -272,7 +272,7 @@ static void parse_check(void *ctx)
 {
 	const struct manifest *m = &((struct parse_case *)ctx)->m;
 
-	ck_assert(m->run.has[LIMIT_PEAK] && m->run.value[LIMIT_PEAK] == 1000000);
+	ck_assert(m->run.has[LIMIT_PEAK] && m->run.value[LIMIT_PEAK] == 1u << 20);
 	ck_assert_str_eq(m->run.from[LIMIT_PEAK], "memray.yml:2:9");
 	ck_assert_str_eq(m->defaults.from[LIMIT_LEAKS], "memray.yml:4:16");
 	ck_assert_uint_eq(m->ntests, 1);

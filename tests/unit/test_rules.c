@@ -161,8 +161,8 @@ START_TEST(per_test_peak_and_marks)
 	verdict_is(&v.r[1], "t::slow_one", "peak", NULL, "peak 3.000MiB within budget 8.000MiB (-62.5%)",
 		   "peak: 3145728 bytes; limit: 8388608 bytes (memray.yml:6:13)\n");
 	/* the mark wins over the defaults; an unfinished test says so */
-	verdict_is(&v.r[2], "t::marked", "peak", NULL, "peak 976.562KiB within budget 976.562KiB (-0.0%)",
-		   "peak: 999999 bytes; limit: 1000000 bytes (limit_memory mark)\n"
+	verdict_is(&v.r[2], "t::marked", "peak", NULL, "peak 976.562KiB within budget 1.000MiB (-4.6%)",
+		   "peak: 999999 bytes; limit: 1048576 bytes (limit_memory mark)\n"
 		   "the test never ended (it crashed or was killed): figures up to the end of its process\n");
 	verdict_is(&v.r[3], "t::plain", "peak", NULL, "peak 1.000KiB within budget 2.000MiB (-100.0%)",
 		   "peak: 1024 bytes; limit: 2097152 bytes (memray.yml:3:11)\n");
@@ -319,8 +319,8 @@ START_TEST(bad_marks)
 	ck_assert_str_eq(v.r[0].error_type, "BadLimit");
 	ck_assert_str_eq(v.r[0].rule, "peak");
 	ck_assert_str_eq(v.r[0].message, "bad size 'lots' in @pytest.mark.limit_memory: a size starts with a number");
-	verdict_is(&v.r[1], "t::fast", "leaks", "LeakDetected", "leaked 1.953KiB exceeds budget 1000B (+100.0%)",
-		   "leaked: 2000 bytes; limit: 1000 bytes (limit_leaks mark)\n");
+	verdict_is(&v.r[1], "t::fast", "leaks", "LeakDetected", "leaked 1.953KiB exceeds budget 1.000KiB (+95.3%)",
+		   "leaked: 2000 bytes; limit: 1024 bytes (limit_leaks mark)\n");
 	verdicts_release(&v);
 	manifest_release(&m);
 }
