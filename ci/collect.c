@@ -203,6 +203,8 @@ static int marked_tests(struct ci_results *res, struct capture *c, const struct 
 		char *sep = strchr(w->name, '\x1f');
 		struct ci_subject *s;
 
+		if (w->has_raised)
+			continue;	/* failed, xfailed or skipped: no verdict */
 		if (sep)
 			*sep = '\0';
 		s = new_test(res, w->name);

@@ -89,7 +89,7 @@ static int close_window(struct ci_windows *ws, int unfinished)
 	return ret;
 }
 
-static int open_window(struct ci_windows *ws, const struct capture_string *label)
+static int open_window(struct ci_windows *ws, const struct capture_string *label, uint32_t tid)
 {
 	struct ci_window *w;
 
@@ -100,6 +100,8 @@ static int open_window(struct ci_windows *ws, const struct capture_string *label
 	w = &ws->w[ws->n];
 	memset(w, 0, sizeof(*w));
 	w->name = strndup(label->s, label->len);
+	if (w->name && strstr(w->name, "\x1f" "current_thread_only"))
+		w->only_tid = tid;
 	ws->open = heapmodel_new();
 	if (!w->name || !ws->open) {
 		free(w->name);
@@ -119,6 +121,8 @@ static int on_alloc(void *ctx, const struct capture_record *rec, uint32_t stack)
 	if (!ws->open)
 		return 0;
 	w = &ws->w[ws->n - 1];
+	if (w->only_tid && rec->tid != w->only_tid)
+		return 0;
 	w->allocations++;
 	w->bytes += rec->size;
 	if (heapmodel_alloc(ws->open, rec->address, rec->size, stack, rec->allocator, 0) < 0)
@@ -140,9 +144,12 @@ static int on_marker(void *ctx, const struct capture_record *rec)
 	struct ci_windows *ws = ctx;
 
 	if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
-		return open_window(ws, &rec->label);
-	if (rec->kind == CAPTURE_MARK_TEST_END)
+		return open_window(ws, &rec->label, rec->tid);
+	if (rec->kind == CAPTURE_MARK_TEST_END) {
+		if (ws->open && rec->label.len == 6 && !memcmp(rec->label.s, "raised", 6))
+			ws->w[ws->n - 1].has_raised = 1;
 		return close_window(ws, 0);
+	}
 	return 0;
 }
 

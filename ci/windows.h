@@ -15,6 +15,10 @@
  * the analysis hands its observers, so the caller symbolizes them with
  * that same analysis.
  *
+ * An END labelled "raised" (memray_test_end_as) says the test did not
+ * pass: it gets no verdict, as pytest-memray judges passed tests only.
+ * A label with a "current_thread_only" field counts only the allocations
+ * of the thread that began the window (pytest-memray's keyword).
  * A BEGIN while a window is open ends that window first; an END with no
  * window open is ignored; a window still open when its image ends (the
  * test crashed, the process exited or exec'd, the capture was cut short)
@@ -40,6 +44,8 @@ struct ci_window {
 	uint64_t allocations, bytes;
 	uint64_t leaked, leaked_count;
 	int is_unfinished;	/* no END marker: closed with its image */
+	int has_raised;		/* END labelled "raised": the test did not pass */
+	uint32_t only_tid;	/* count this thread alone (label has current_thread_only), or 0 */
 	struct ci_stack_bytes *at_peak;	/* stacks live at the peak, most bytes first */
 	size_t nat_peak;
 	struct ci_stack_bytes *leaks;	/* stacks live at the end, most bytes first */

@@ -491,4 +491,9 @@ static inline int tracker_py_merge(struct thread_state *ts, int npy, const uintp
 	return n;
 }
 
+/* window.c: the open test's figures, kept in-process; all under tracker_lock */
+void tracker_window_alloc(void *ptr, size_t size, uint32_t tid);
+void tracker_window_free(void *ptr, size_t size, unsigned kind);
+void tracker_window_mark(unsigned kind, uint32_t tid);
+
 #endif

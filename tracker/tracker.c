@@ -79,6 +79,7 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	id = tracker_stack_id(ts, first, n);
 	tracker_ring.n_allocs++;
 	tracker_ring.bytes += size;
+	tracker_window_alloc(ptr, size, ts->tid);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
 		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
 			tracker_stop("out of memory for --aggregate tables", 0);
@@ -107,6 +108,8 @@ void tracker_record_free(void *ptr, size_t size, unsigned kind)
 	tracker_guard++;
 	tid = tracker_current_tid();
 	pthread_mutex_lock(&tracker_lock);
+	if (tracker_active)
+		tracker_window_free(ptr, size, kind);
 	if (tracker_active && (tracker_cfg.flags & CAPTURE_F_AGGREGATE)) {
 		tracker_ring.n_frees++;
 		if (heapmodel_free_block(tracker_ring.model, (uintptr_t)ptr, size, kind) < 0)
@@ -156,6 +159,9 @@ void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
 	record_string_pair(CAPTURE_REC_MARKER, kind, label);
+	pthread_mutex_lock(&tracker_lock);
+	tracker_window_mark(kind, tracker_current_tid());
+	pthread_mutex_unlock(&tracker_lock);
 	tracker_guard--;
 }
 

@@ -1,31 +1,53 @@
-"""memray check's pytest plugin: marks where each test starts and ends.
+"""memray check's pytest plugin: each test's memory, judged inside pytest.
 
 `memray check` loads this module through PYTEST_PLUGINS and PYTHONPATH; no
-install is needed. Around each test's call phase it tells the tracker, already
-loaded in this process (its path is in $MEMRAY_TRACKER), that the test begins
-and ends, so `memray check` can judge each test on its own. The test's
-`limit_memory` and `limit_leaks` marks travel with the begin marker's label
-(fields split by the ASCII unit separator, 0x1f); memray parses and judges
-them, so a bad size is reported by memray, not here.
+install is needed. It means what pytest-memray means, so a suite moves over
+unchanged:
 
-Leaks are judged after gc.collect(), so objects freed only by the cycle
-collector do not count. A full collection walks every object the process
-holds (17 ms a test in a 150-test suite here, a 6x slowdown), so after each
-test the survivors are frozen (gc.freeze()): the next test's collection
-walks only what was made since, and everything is unfrozen at the end of
-the session. Frozen objects are never collected while frozen; a suite that
-needs the cycle collector to reclaim objects made before a test, inside
-that test, can set MEMRAY_CHECK_GC=full to collect fully and freeze
-nothing. The plugin never fails a test: the suite's own verdicts stay as
-they are, memray gives its own.
+- The window is the test function's call (pytest_pyfunc_call, as
+  pytest-memray wraps it), not pytest's call phase: pytest's own work
+  around it (PYTEST_CURRENT_TEST, captured output) is not the test's. A
+  unittest.TestCase has no function call of its own: its window is its
+  call phase up to the end of its teardown, when pytest drops the case and
+  what it held on self.
+- The tracker (already loaded in this process, $MEMRAY_TRACKER, reached
+  through ctypes.PyDLL so the GIL stays held) marks the window in the
+  capture and keeps the window's figures in-process (tracker/window.c):
+  the peak of what the test allocated and held, what it allocated, what it
+  still held at its end. The plugin reads them as the test returns, so
+  judging a mark needs no gc collection and no reading of the capture.
+- Only a test that passed is judged, as pytest-memray does: a test that
+  raised (failed, xfailed, skipped inside) ends with the outcome "raised"
+  and memray check gives it no verdict either; the locals its traceback
+  keeps alive are nobody's leak.
+- A mark over its limit fails the test in pytest (its summary, exit status
+  and --junitxml) with the figure and the limit; memray check judges the
+  same window from the capture and agrees.
+- The interpreter is left as the test left it: no gc.collect(), no
+  gc.freeze(). As with pytest-memray, a leak is what the test allocated
+  and still held when its function returned; garbage in reference cycles
+  the collector has not reached yet counts (rejected: collecting in every
+  window costs 14x on a large suite, and freezing the survivors hid them
+  from gc.get_referrers() and broke suites).
+
+The marks' labels travel with the begin marker (fields split by the ASCII
+unit separator, 0x1f); memray parses them too, so a bad size is memray's
+error (exit 2), not the test's.
 """
 import ctypes
-import gc
+import functools
+import inspect
 import os
+import re
 
 import pytest
 
 SEPARATOR = "\x1f"
+MARKS = {"limit_memory": {"current_thread_only", "warmups"},
+         "limit_leaks": {"current_thread_only", "filter_fn", "warmups"}}
+SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+# the figures memray_test_stats() gives, in its order
+LIVE, PEAK, COUNT, BYTES, OWN_LIVE, OWN_PEAK, INCOMPLETE = range(7)
 _tracker = None
 
 
@@ -34,52 +56,266 @@ def _load():
     path = os.environ.get("MEMRAY_TRACKER")
     if _tracker is None and path:
         try:
-            # PyDLL keeps the GIL held across the call (CDLL would drop it);
-            # the library is already loaded, so this only finds it
-            lib = ctypes.PyDLL(path)
+            lib = ctypes.PyDLL(path)    # already loaded: this only finds it
             lib.memray_test_begin.argtypes = [ctypes.c_char_p]
             lib.memray_test_begin.restype = None
-            lib.memray_test_end.argtypes = []
-            lib.memray_test_end.restype = None
+            lib.memray_test_end_as.argtypes = [ctypes.c_char_p]
+            lib.memray_test_end_as.restype = None
+            lib.memray_test_stats.argtypes = [ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]
+            lib.memray_test_stats.restype = ctypes.c_size_t
+            lib.figures = (ctypes.c_uint64 * 7)()  # made once: ctypes caches the type
             _tracker = lib
+            _stats(lib)     # ctypes builds its call's converters once, here
+            lib.memray_test_end_as(None)
         except (OSError, AttributeError):
             _tracker = False
     return _tracker or None
 
 
+def _stats(tracker):
+    out = tracker.figures
+    if tracker.memray_test_stats(out, 7) != 7 or out[INCOMPLETE]:
+        return None
+    return list(out)
+
+
+def parse_size(text):
+    """pytest-memray's sizes: every unit a power of 1024; None if bad."""
+    m = SIZE.match(str(text))
+    if not m or (m.group(2) == "" and m.group(3) and m.group(3).lower() == "ib"):
+        return None
+    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2).lower() or " "))
+
+
+def fmt(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return "%.1f%s" % (n, unit) if unit != "B" else "%dB" % n
+        n /= 1024.0
+    return "%dB" % n
+
+
+def _add(group, *names, **kw):
+    try:
+        group.addoption(*names, **kw)
+    except ValueError:
+        pass    # pytest-memray itself is installed: its option stands
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("memray", "memray check (pytest-memray's options)")
+    _add(group, "--memray", action="store_true", default=False,
+         help="track every test (implied under memray check)")
+    _add(group, "--memray-bin-path", default=None,
+         help="accepted; under memray check use --keep-captures DIR to keep the captures")
+    _add(group, "--memray-bin-prefix", default=None, help="accepted; see --memray-bin-path")
+    _add(group, "--hide-memray-summary", action="store_true", default=False,
+         help="no memray report at the end of the session")
+    _add(group, "--most-allocations", type=int, default=None,
+         help="report the N tests with the highest peak (0: all; default 5)")
+    _add(group, "--stacks", type=int, default=None, help="accepted, as pytest-memray's (default 1)")
+    _add(group, "--native", action="store_true", default=False, help="accepted, as pytest-memray's")
+    _add(group, "--trace-python-allocators", action="store_true", default=False,
+         help="accepted, as pytest-memray's")
+    _add(group, "--fail-on-increase", action="store_true", default=False,
+         help="accepted; memray check --baseline does this")
+    for name, kind in (("memray", "bool"), ("hide_memray_summary", "bool"), ("most_allocations", None),
+                       ("stacks", None), ("native", "bool"), ("trace_python_allocators", "bool")):
+        try:
+            parser.addini(name, "as pytest-memray's", type=kind)
+        except ValueError:
+            pass
+
+
+def register_marks(config):
+    config.addinivalue_line("markers", "limit_memory(limit, *, current_thread_only=False, warmups=0): fail "
+                            "the test when its peak memory reaches limit")
+    config.addinivalue_line("markers", "limit_leaks(location_limit, *, filter_fn=None, current_thread_only="
+                            "False, warmups=0): fail the test when it leaves limit or more allocated")
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "limit_memory(size): fail under memray check when the test's "
-                            "peak memory exceeds size")
-    config.addinivalue_line("markers", "limit_leaks(size): fail under memray check when the test "
-                            "leaves more than size allocated")
+    register_marks(config)
+    if _load() is not None:
+        config.pluginmanager.register(Gate(config), "memray_check_gate")
+
+
+def _opt(config, name):
+    value = config.getoption(name, None)
+    if value in (None, False):
+        try:
+            value = config.getini(name)
+        except (ValueError, KeyError):
+            pass
+    return value
+
+
+def _marks(item):
+    """{name: mark} of the memray marks on item; raises on an unknown keyword."""
+    found = {}
+    for name, allowed in MARKS.items():
+        mark = item.get_closest_marker(name)
+        if mark is None:
+            continue
+        unknown = sorted(set(mark.kwargs) - allowed - {"size"})
+        if unknown:
+            pytest.fail("%s: unknown keyword '%s' in @pytest.mark.%s" % (item.nodeid, unknown[0], name),
+                              pytrace=False)
+        found[name] = mark
+    return found
+
+
+def _limit(mark):
+    return mark.args[0] if mark.args else mark.kwargs.get("size", "")
 
 
 def _label(item):
     fields = [item.nodeid]
-    for mark in ("limit_memory", "limit_leaks"):
-        found = item.get_closest_marker(mark)
-        if found is not None:
-            value = found.args[0] if found.args else found.kwargs.get("size", "")
-            fields.append("%s=%s" % (mark, value))
+    for name in MARKS:
+        mark = item.get_closest_marker(name)
+        if mark is not None:
+            fields.append("%s=%s" % (name, _limit(mark)))
+            if mark.kwargs.get("current_thread_only"):
+                fields.append("current_thread_only")    # memray check counts that thread alone too
     return SEPARATOR.join(fields).replace("\0", "")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    tracker = _load()
-    if tracker is None:
-        yield
-        return
-    tracker.memray_test_begin(_label(item).encode("utf-8", "replace"))
-    try:
-        yield
-    finally:
-        gc.collect()
-        tracker.memray_test_end()
-        if os.environ.get("MEMRAY_CHECK_GC") != "full":
-            gc.freeze()
+class Gate:
+    """The windows and verdicts of one session under memray check."""
 
+    def __init__(self, config):
+        self.config = config
+        self.tracker = _tracker
+        self.figures = {}       # nodeid -> stats of a test that passed
+        self.problems = {}      # nodeid -> failure text
 
-def pytest_unconfigure(config):
-    if _tracker:
-        gc.unfreeze()
+    def _begin(self, item):
+        self.tracker.memray_test_begin(_label(item).encode("utf-8", "replace"))
+
+    def _end(self, item, raised):
+        stats = _stats(self.tracker)
+        self.tracker.memray_test_end_as(b"raised" if raised else b"")
+        if not raised and stats:
+            self.figures[item.nodeid] = stats
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        func = pyfuncitem.obj
+        marks = _marks(pyfuncitem)
+        warmups = max([int(m.kwargs.get("warmups", 0)) for m in marks.values()] + [0])
+        gate = self
+
+        def run(args, kwargs):
+            for _ in range(warmups):
+                func(*args, **kwargs)
+            gate._begin(pyfuncitem)
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                gate._end(pyfuncitem, True)
+                raise
+            gate._end(pyfuncitem, False)
+            return result
+
+        async def run_async(args, kwargs):
+            for _ in range(warmups):
+                await func(*args, **kwargs)
+            gate._begin(pyfuncitem)
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException:
+                gate._end(pyfuncitem, True)
+                raise
+            gate._end(pyfuncitem, False)
+            return result
+
+        if inspect.iscoroutinefunction(func):
+            wrapper = functools.wraps(func)(lambda *a, **k: run_async(a, k))
+        else:
+            wrapper = functools.wraps(func)(lambda *a, **k: run(a, k))
+        pyfuncitem.obj = wrapper
+        try:
+            yield
+        finally:
+            pyfuncitem.obj = func
+
+    def _is_unittest(self, item):
+        return not isinstance(item, pytest.Function) or type(item).__name__ == "TestCaseFunction"
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        if self._is_unittest(item):
+            _marks(item)
+            runtest = item.runtest
+
+            def run():
+                # pytest has set PYTEST_CURRENT_TEST already: not the test's
+                self._begin(item)
+                item._memray_open = True
+                runtest()
+
+            item.runtest = run
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item):
+        yield
+        if getattr(item, "_memray_open", False):
+            item._memray_open = False
+            self._end(item, getattr(item, "_memray_raised", True))
+
+    def _judge(self, item, stats):
+        """The failure text of the marks item breaks, or None."""
+        for name, mark in _marks(item).items():
+            limit = parse_size(_limit(mark))
+            if limit is None:
+                continue        # memray check reports the bad size
+            own = mark.kwargs.get("current_thread_only", False)
+            if name == "limit_memory":
+                figure = stats[OWN_PEAK if own else PEAK]
+                what = "Test was limited to %s but allocated %s" % (fmt(limit), fmt(figure))
+            else:
+                figure = stats[OWN_LIVE if own else LIVE]
+                what = "Test was allowed to leak %s but leaked %s" % (fmt(limit), fmt(figure))
+            if figure >= limit:
+                return name, "%s (%d bytes, limit %d bytes, @pytest.mark.%s%s)" % (
+                    what, figure, limit, name, ", current thread only" if own else "")
+        return None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when != "call":
+            return
+        if self._is_unittest(item):
+            item._memray_raised = report.outcome != "passed"
+            return
+        stats = self.figures.get(item.nodeid)
+        if report.outcome != "passed" or stats is None:
+            return
+        problem = self._judge(item, stats)
+        if problem:
+            name, text = problem
+            report.outcome = "failed"
+            report.longrepr = "memray: %s: %s" % (item.nodeid, text)
+            report.sections.append(("memray-" + name.replace("_", "-"), text))
+            self.problems[item.nodeid] = text
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_report_teststatus(self, report):
+        outcome = yield
+        if report.when == "call" and report.outcome == "failed" and report.nodeid in self.problems:
+            outcome.force_result(("failed", "M", "MEMORY PROBLEMS"))
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if _opt(self.config, "hide_memray_summary") or not self.figures:
+            return
+        most = _opt(self.config, "most_allocations")
+        most = 5 if most in (None, "") else int(most)
+        ranked = sorted(self.figures.items(), key=lambda kv: (-kv[1][PEAK], kv[0]))
+        terminalreporter.write_sep("=", "MEMRAY REPORT")
+        for nodeid, stats in ranked[:most or len(ranked)]:
+            terminalreporter.write_line("%s: peak %s (%d bytes), %d allocations of %s, %s still held at its end"
+                                        % (nodeid, fmt(stats[PEAK]), stats[PEAK], stats[COUNT],
+                                           fmt(stats[BYTES]), fmt(stats[LIVE])))

@@ -168,7 +168,8 @@ def test_pytest_marks_override_the_defaults(pytest_run):
 def test_pytest_own_verdicts_are_untouched(pytest_run):
     tmp, result = pytest_run
     # pytest's own summary is passed through, and its failure wins the exit status
-    assert "1 failed, 7 passed" in result.stdout
+    # ...except a mark over its limit, which fails the test inside pytest too (issue 12)
+    assert "3 failed, 5 passed" in result.stdout
     assert result.returncode == 1
     suite = ET.parse(tmp / "j.xml").getroot().find("testsuite")
     assert suite.find("testcase[@classname='memray.command']/error").get("message").endswith("exited with status 1")
@@ -178,8 +179,8 @@ def test_pytest_reports_validate_and_agree(pytest_run):
     tmp, result = pytest_run
     validate(tmp / "j.xml")
     cases, failures, errors = junitparser_counts(tmp / "j.xml")
-    # 8 tests with a peak and a leak rule each, and the command's own testcase
-    assert (cases, failures, errors) == (17, 4, 1)
+    # 7 passed tests with a peak and a leak rule each (a failed test gets no verdict), the command's own
+    assert (cases, failures, errors) == (15, 4, 1)
     rows = markdown_rows(tmp / "m.md")
     assert [r[0] for r in rows[:4]] == ["FAIL"] * 4 and {r[0] for r in rows[4:]} == {"pass"}
     # names are Markdown-escaped text: GitHub shows test_suite.py::test_big
@@ -206,7 +207,7 @@ def test_annotations_escape_names(tmp_path):
     result = run("check", "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_odd.py",
                  cwd=tmp_path, env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 1, result.stderr
-    lines = [l for l in result.stdout.splitlines() if l.startswith("::error")]
+    lines = [l for l in result.stdout.splitlines() if l.startswith("::error") and "memray%3A command" not in l]
     assert len(lines) == 1
     assert lines[0].startswith("::error title=memray%3A test_odd.py%3A%3Atest_odd[a%2Cb%25c%3Ad]::peak ")
     assert lines[0].endswith("%25)")

@@ -1,0 +1,110 @@
+"""pytest under `memray check` means what pytest-memray means (issue 12): the
+window is the test function's call, a mark over its limit fails the test inside
+pytest, pytest-memray's options and keywords work, and no outcome changes."""
+import textwrap
+import xml.etree.ElementTree as ET
+
+from conftest import run
+
+PYTHON = "/usr/bin/python3"
+
+
+def check(tmp_path, suite, *args, manifest=None):
+    (tmp_path / "test_s.py").write_text(textwrap.dedent(suite))
+    pre = ["check", "--junit", tmp_path / "j.xml"]
+    if manifest:
+        (tmp_path / "memray.yml").write_text(manifest)
+        pre += ["--manifest", tmp_path / "memray.yml"]
+    return run(*pre, "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_s.py",
+               "--junitxml", tmp_path / "p.xml", *args, cwd=tmp_path)
+
+
+def memray_failed(tmp_path):
+    return {(c.get("name"), c.get("classname")) for c in ET.parse(tmp_path / "j.xml").iter("testcase")
+            if c.find("failure") is not None}
+
+
+def test_gc_state_is_left_as_the_test_left_it(tmp_path):
+    # gc.freeze() after each test hid these objects from the next tests
+    result = check(tmp_path, '''
+        import gc
+        KEEP = [object()]
+        def test_a():
+            KEEP.append([KEEP[0]])
+        def test_b():
+            assert KEEP[1] in gc.get_referrers(KEEP[0])
+            assert any(o is KEEP[1] for o in gc.get_objects())
+            assert gc.get_freeze_count() == 0
+    ''')
+    assert "2 passed" in result.stdout and result.returncode == 0, result.stdout + result.stderr
+
+
+def test_window_is_the_function_call(tmp_path):
+    # pytest's own PYTEST_CURRENT_TEST used to be every test's "leak"
+    result = check(tmp_path, '''
+        import pytest
+        def test_clean():
+            x = [1, 2, 3]
+        def test_fails():
+            kept = bytearray(100000)
+            assert False
+        @pytest.mark.xfail
+        def test_xfail():
+            kept = bytearray(100000)
+            assert False
+        def test_skipped_inside():
+            kept = bytearray(100000)
+            pytest.skip("no")
+    ''', manifest="version: 1\ndefaults:\n  leak-budget: 0\n")
+    assert "1 failed, 1 passed, 1 skipped, 1 xfailed" in result.stdout, result.stdout
+    assert memray_failed(tmp_path) == set(), result.stderr
+    names = {c.get("name") for c in ET.parse(tmp_path / "j.xml").iter("testcase")}
+    # a test that did not pass gets no verdict, as pytest-memray judges only passed tests
+    assert "test_s.py::test_clean" in names and not {n for n in names if "fails" in n or "xfail" in n
+                                                        or "skipped" in n}
+
+
+def test_mark_over_its_limit_fails_inside_pytest(tmp_path):
+    result = check(tmp_path, '''
+        import threading, pytest
+        @pytest.mark.limit_memory("1 MB")
+        def test_over():
+            b = bytearray(2 * 1024 * 1024)
+        @pytest.mark.limit_memory("1 MB", current_thread_only=True)
+        def test_other_thread():
+            t = threading.Thread(target=lambda: bytearray(2 * 1024 * 1024))
+            t.start()
+            t.join()
+        @pytest.mark.limit_leaks("1 KB", warmups=2)
+        def test_warm(cache=[]):
+            if len(cache) < 2:
+                cache.append(bytearray(100000))
+        @pytest.mark.limit_memory("1 MB", bogus=True)
+        def test_bogus():
+            pass
+    ''')
+    assert "2 failed, 2 passed" in result.stdout, result.stdout
+    assert result.returncode == 1
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "p.xml").iter("testcase")}
+    text = cases["test_over"].find("failure").get("message")
+    assert "Test was limited to 1.0MiB but allocated 2.0MiB" in text and "limit 1048576 bytes" in text
+    assert "test_s.py::test_bogus: unknown keyword 'bogus' in @pytest.mark.limit_memory" in \
+        cases["test_bogus"].find("failure").get("message")
+    # memray check agrees: the same test over, the other thread not counted
+    assert memray_failed(tmp_path) == {("test_s.py::test_over", "memray.peak")}, result.stderr
+
+
+def test_pytest_memray_options(tmp_path):
+    suite = '''
+        def test_small():
+            b = bytearray(1000)
+        def test_big():
+            b = bytearray(3 * 1024 * 1024)
+    '''
+    result = check(tmp_path, suite, "--memray", "--most-allocations", "1", "--stacks", "3",
+                   "--memray-bin-path", tmp_path / "bins")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = result.stdout[result.stdout.index("MEMRAY REPORT"):]
+    assert "test_s.py::test_big: peak 3.0MiB" in report and "test_small" not in report
+    hidden = check(tmp_path, suite, "--hide-memray-summary")
+    assert hidden.returncode == 0 and "MEMRAY REPORT" not in hidden.stdout
