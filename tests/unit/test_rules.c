@@ -120,6 +120,33 @@ START_TEST(whole_run_peak)
 }
 END_TEST
 
+/* a mark fails at its limit, as pytest-memray's does; a flag or manifest limit holds at it */
+START_TEST(a_mark_fails_at_its_limit)
+{
+	static char marks[] = "limit_memory=1MB\x1flimit_leaks=2KB";
+	struct ci_subject tests[] = {
+		{ .id = marked_id, .is_test = 1, .marks = marks, .peak = 1048576, .leaked = 2047 },
+		{ .id = plain_id, .is_test = 1, .peak = 1048576 },
+	};
+	struct ci_results res = { .whole = { .id = whole_id }, .tests = tests, .ntests = 2 };
+	struct manifest m;
+	struct verdicts v;
+
+	manifest(&m, "version: 1\ndefaults:\n  budget: 1MiB\n");
+	ck_assert_int_eq(eval(&v, &m, &res, NULL), 0);
+	ck_assert_uint_eq(v.n, 3);
+	ck_assert_uint_eq(v.failed, 1);
+	verdict_is(&v.r[0], "t::marked", "peak", "BudgetExceeded", "peak 1.000MiB reaches budget 1.000MiB (+0.0%)",
+		   "peak: 1048576 bytes; limit: 1048576 bytes (limit_memory mark)\n");
+	ck_assert_str_eq(v.r[1].message, "leaked 1.999KiB within budget 2.000KiB (-0.0%)");
+	ck_assert_ptr_null(v.r[1].failure_type);
+	ck_assert_str_eq(v.r[2].message, "peak 1.000MiB within budget 1.000MiB (+0.0%)");
+	ck_assert_ptr_null(v.r[2].failure_type);
+	verdicts_release(&v);
+	manifest_release(&m);
+}
+END_TEST
+
 START_TEST(per_test_peak_and_marks)
 {
 	static char marks[] = "limit_memory=1MB\x1fother=1";
@@ -418,6 +445,7 @@ int main(void)
 
 	tcase_add_test(tc, whole_run_peak);
 	tcase_add_test(tc, per_test_peak_and_marks);
+	tcase_add_test(tc, a_mark_fails_at_its_limit);
 	tcase_add_test(tc, leaks_with_suppressed_apart);
 	tcase_add_test(tc, allocation_count);
 	tcase_add_test(tc, top_stacks_only);
