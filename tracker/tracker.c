@@ -51,17 +51,75 @@ void tracker_say(const char *msg, const char *detail)
 /* ------------------------------------------------------------------ */
 /* the hot path                                                          */
 
+/*
+ * The ALLOC record of a block (or the --aggregate model's alloc) for
+ * thread tid, after the FREE of any in-flight realloc source it reuses
+ * (tracker/defer.c). Lock held.
+ */
+void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint32_t tid)
+{
+	uint8_t *p;
+
+	if (tracker_inflight.n)
+		tracker_inflight_settle(ptr);
+	tracker_ring.n_allocs++;
+	tracker_ring.bytes += size;
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
+		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
+			tracker_stop("out of memory for --aggregate tables", 0);
+		return;
+	}
+	p = tracker_reserve_for_thread(RECORD_MAX, tid);
+	if (!p)
+		return;
+	*p++ = (uint8_t)(CAPTURE_REC_ALLOC + kind);
+	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
+	p = codec_put_varint(p, size);
+	p = codec_put_varint(p, id);
+	tracker_commit(p);
+	tracker_ring.prev_addr = (uintptr_t)ptr;
+}
+
+/* the FREE record of a block (or the model's free) for thread tid; lock held */
+void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
+{
+	uint8_t *p;
+
+	if (!tracker_active)
+		return;
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
+		tracker_ring.n_frees++;
+		if (heapmodel_free_block(tracker_ring.model, (uintptr_t)ptr, size, kind) < 0)
+			tracker_stop("out of memory for --aggregate tables", 0);
+		return;
+	}
+	p = tracker_reserve_for_thread(RECORD_MAX, tid);
+	if (!p)
+		return;
+	*p++ = (uint8_t)(CAPTURE_REC_FREE + kind);
+	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
+	if (kind == CAPTURE_ALLOC_MUNMAP)
+		p = codec_put_varint(p, size);
+	tracker_commit(p);
+	tracker_ring.prev_addr = (uintptr_t)ptr;
+	tracker_ring.n_frees++;
+}
+
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
-	uint8_t *p;
 	uint32_t id;
 	int n = 0, first = 0, npy = 0, same = 0, nnative = 0;
 
-	tracker_guard++;
-	ts = tracker_thread_state();
-	if (!ts)
-		goto out;
+	if (!tracker_self_state) {
+		tracker_guard++;
+		ts = tracker_thread_state_new();	/* may allocate (pthread_setspecific): not hot */
+		tracker_guard--;
+		if (!ts)
+			return;
+	}
+	tracker_hot_enter();
+	ts = tracker_self_state;
 	if (tracker_cfg.has_python)
 		npy = tracker_py_read(ts, &same);
 	if (!npy)
@@ -77,51 +135,22 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 		first = 0;
 	}
 	id = tracker_stack_id(ts, first, n);
-	tracker_ring.n_allocs++;
-	tracker_ring.bytes += size;
-	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
-		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
-			tracker_stop("out of memory for --aggregate tables", 0);
-		goto unlock;
-	}
-	p = tracker_reserve_for_thread(RECORD_MAX, ts->tid);
-	if (!p)
-		goto unlock;
-	*p++ = (uint8_t)(CAPTURE_REC_ALLOC + kind);
-	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
-	p = codec_put_varint(p, size);
-	p = codec_put_varint(p, id);
-	tracker_commit(p);
-	tracker_ring.prev_addr = (uintptr_t)ptr;
+	tracker_emit_alloc(ptr, size, kind, id, ts->tid);
 unlock:
 	pthread_mutex_unlock(&tracker_lock);
-out:
-	tracker_guard--;
+	tracker_hot_leave();
 }
 
 void tracker_record_free(void *ptr, size_t size, unsigned kind)
 {
 	uint32_t tid;
-	uint8_t *p;
 
-	tracker_guard++;
+	tracker_hot_enter();
 	tid = tracker_current_tid();
 	pthread_mutex_lock(&tracker_lock);
-	if (tracker_active && (tracker_cfg.flags & CAPTURE_F_AGGREGATE)) {
-		tracker_ring.n_frees++;
-		if (heapmodel_free_block(tracker_ring.model, (uintptr_t)ptr, size, kind) < 0)
-			tracker_stop("out of memory for --aggregate tables", 0);
-	} else if (tracker_active && (p = tracker_reserve_for_thread(RECORD_MAX, tid))) {
-		*p++ = (uint8_t)(CAPTURE_REC_FREE + kind);
-		p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
-		if (kind == CAPTURE_ALLOC_MUNMAP)
-			p = codec_put_varint(p, size);
-		tracker_commit(p);
-		tracker_ring.prev_addr = (uintptr_t)ptr;
-		tracker_ring.n_frees++;
-	}
+	tracker_emit_free(ptr, size, kind, tid);
 	pthread_mutex_unlock(&tracker_lock);
-	tracker_guard--;
+	tracker_hot_leave();
 }
 
 static void record_string_pair(unsigned type, uint64_t num, const char *s)
@@ -388,6 +417,7 @@ static void atfork_child(void)
 	int was_active = tracker_active;
 
 	tracker_ring_after_fork();
+	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_active = 0;
 	if (tracker_cfg.fd >= 0)
 		close(tracker_cfg.fd);
