@@ -381,6 +381,7 @@ static int exec_with(int (*call)(const void *, char *const[], char *const[]), co
 	env = tracker_exec_env(envp);
 	ret = call(what, argv, env ? env : envp);
 	saved = errno;
+	tracker_exec_failed();
 	tracker_free_env(env, envp);
 	errno = saved;
 	return ret;

@@ -234,6 +234,7 @@ static void record_segment(unsigned kind)
 		a += strlen(a) + 1;
 	}
 	pthread_mutex_lock(&tracker_lock);
+	tracker_active = 1;	/* with the SEGMENT record: nothing of the segment goes before it */
 	if (rec.len <= BUF_SIZE / 2)
 		tracker_emit((uint8_t *)rec.buf, rec.len);
 	pthread_mutex_unlock(&tracker_lock);
@@ -241,8 +242,11 @@ static void record_segment(unsigned kind)
 	strbuf_release(&args);
 }
 
-/* --aggregate: the AGG_STACK and AGG_PEAK records; lock held */
-static void write_aggregate(void)
+/*
+ * --aggregate: the AGG_STACK and AGG_PEAK records; lock held. An image
+ * that execs leaks nothing: what it holds is gone with it.
+ */
+static void write_aggregate(int is_exec)
 {
 	struct heapmodel *hm = tracker_ring.model;
 	uint8_t rec[1 + (3 + HEAPMODEL_BUCKETS) * CODEC_VARINT_MAX], *p;
@@ -259,8 +263,8 @@ static void write_aggregate(void)
 		p = codec_put_varint(p, e->bytes);
 		p = codec_put_varint(p, e->peak_count);
 		p = codec_put_varint(p, e->peak_bytes);
-		p = codec_put_varint(p, e->live_count);
-		p = codec_put_varint(p, e->live_bytes);
+		p = codec_put_varint(p, is_exec ? 0 : e->live_count);
+		p = codec_put_varint(p, is_exec ? 0 : e->live_bytes);
 		tracker_emit(rec, (size_t)(p - rec));
 	}
 	p = rec;
@@ -279,7 +283,7 @@ static void record_end(unsigned reason)
 
 	pthread_mutex_lock(&tracker_lock);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE)
-		write_aggregate();
+		write_aggregate(reason == CAPTURE_END_EXEC);
 	*p++ = CAPTURE_REC_END;
 	p = codec_put_varint(p, reason);
 	p = codec_put_varint(p, tracker_real_ns());
@@ -481,13 +485,51 @@ __attribute__((destructor)) static void tracker_fini(void)
 	tracker_at_exit();
 }
 
+/*
+ * RULE: what the process keeps in memory is written before exec. The
+ * buffers are flushed; --aggregate keeps its totals in the process, so
+ * its segment ends here as at exit (totals, END). Should the exec fail,
+ * tracker_exec_failed() begins a new segment where this one ended.
+ */
+static int ended_for_exec;
+
 void tracker_flush_before_exec(void)
 {
 	if (!tracker_active || tracker_guard || getpid() != tracker_cfg.pid)
 		return;
 	tracker_guard++;
 	tracker_record_modules(0);
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
+		record_end(CAPTURE_END_EXEC);
+		ended_for_exec = 1;
+	}
 	tracker_flush_sync();
 	tracker_guard--;
 }
 
+void tracker_exec_failed(void)
+{
+	struct heapmodel *model;
+
+	if (!ended_for_exec || tracker_guard || getpid() != tracker_cfg.pid)
+		return;
+	ended_for_exec = 0;
+	tracker_guard++;
+	model = heapmodel_new();
+	pthread_mutex_lock(&tracker_lock);
+	if (model) {
+		heapmodel_free(tracker_ring.model);
+		tracker_ring.model = model;
+		tracker_stacks_reset();	/* a new segment defines its own stacks */
+		tracker_ring.n_allocs = tracker_ring.n_frees = tracker_ring.bytes = tracker_ring.lost = 0;
+	}
+	pthread_mutex_unlock(&tracker_lock);
+	if (model) {
+		record_segment(CAPTURE_SEG_EXEC);
+		tracker_modules_reset();
+		tracker_record_modules(1);
+	} else {
+		tracker_say("tracking stopped", "out of memory for --aggregate tables after a failed exec");
+	}
+	tracker_guard--;
+}

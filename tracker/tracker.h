@@ -130,6 +130,8 @@ int tracker_realloc_begin(void *old);
 void tracker_realloc_end(int token, void *old, void *p, size_t size);
 /* write everything buffered to the file before the process image ends */
 void tracker_flush_before_exec(void);
+/* the exec failed: track on (a new segment, if the last one ended for the exec) */
+void tracker_exec_failed(void);
 /* end the capture: the process is exiting (exit or _exit) */
 void tracker_at_exit(void);
 /*
