@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -139,6 +140,26 @@ struct child_failure {
  * is an EFBIG error here instead of a kill that looks like the program's,
  * and restored before exec: the program gets the disposition memray got.
  */
+/*
+ * The program's RLIMIT_NOFILE, if memray raised its own: a soft limit too
+ * small for the capture, the report pipe and the standard three (ulimit
+ * -Sn 5) is raised to the hard one while memray runs, and put back in the
+ * child before exec, so the program gets the limit it was given.
+ */
+static struct rlimit program_nofile;
+static int raised_nofile;
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= 64 || rl.rlim_max <= rl.rlim_cur)
+		return;
+	program_nofile = rl;
+	rl.rlim_cur = rl.rlim_max < 1024 ? rl.rlim_max : 1024;
+	raised_nofile = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
 static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const char *program,
 				      char **argv, const char *output, const char *lib)
 {
@@ -174,6 +195,8 @@ static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const 
 	setenv("LD_PRELOAD", preload.buf, 1);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
+	if (raised_nofile)
+		setrlimit(RLIMIT_NOFILE, &program_nofile);
 	execv(program, argv);
 	failure.err = errno;
 fail:
@@ -257,6 +280,7 @@ int launch_run(struct launch *l)
 		ret = EXIT_NOT_FOUND;
 		goto out;
 	}
+	raise_nofile();
 	if (find_tracker(&lib) < 0 || (fd = open_capture(l, &out)) < 0)
 		goto out;
 	verbose(1, "tracker %s", lib.buf);

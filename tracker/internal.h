@@ -81,6 +81,27 @@
 /* ------------------------------------------------------------------ */
 /* configuration, fixed at start (and after fork): tracker.c, env.c    */
 
+/*
+ * A descriptor the tracker owns, and the identity of its file: the number
+ * may be taken over by the program at any time (tracker/fds.c).
+ */
+struct tracker_fd {
+	int fd;
+	dev_t dev;
+	ino_t ino;	/* 0: never adopted */
+};
+
+/* move fd high, out of the program's way, and own it: the new number, or -1 */
+int tracker_fd_adopt(struct tracker_fd *o, int fd);
+/*
+ * o's descriptor if it still holds the file adopted; else `path` opened
+ * again with flags (with same_file, only if it is that very file), moved
+ * high. -1 when neither: the program's number is never used or closed.
+ */
+int tracker_fd_get(struct tracker_fd *o, const char *path, int flags, int same_file);
+/* close o's descriptor if it is still ours */
+void tracker_fd_close(struct tracker_fd *o);
+
 struct tracker_config {
 	char output[PATH_MAX_LEN];	/* this process's capture */
 	char root_output[PATH_MAX_LEN];
@@ -88,8 +109,8 @@ struct tracker_config {
 	unsigned long root_pid;
 	unsigned flags;
 	pid_t pid;		/* the process the state belongs to */
-	int fd;
-	int statm_fd;
+	struct tracker_fd capture;	/* this process's capture (tracker/fds.c) */
+	struct tracker_fd statm;	/* /proc/self/statm */
 	uint64_t start_mono_ns;
 	uintptr_t self_lo, self_hi;	/* our own code, skipped in stacks */
 	int has_python;		/* Python frames are read (tracker/python) */

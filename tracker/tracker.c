@@ -25,7 +25,7 @@
 __thread int tracker_guard __attribute__((tls_model("initial-exec")));
 volatile int tracker_active;
 
-struct tracker_config tracker_cfg = { .fd = -1, .statm_fd = -1 };
+struct tracker_config tracker_cfg = { .capture.fd = -1, .statm.fd = -1 };
 
 void tracker_say(const char *msg, const char *detail)
 {
@@ -327,12 +327,9 @@ static int open_output(int is_root, int is_fork)
 	int fd;
 
 	fd = open(tracker_cfg.output, O_RDWR | O_APPEND | O_CLOEXEC | (is_root ? 0 : O_CREAT), 0644);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
+	fd = tracker_fd_adopt(&tracker_cfg.capture, fd);	/* high, out of the program's way */
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -1;
-	}
-	tracker_cfg.fd = fd;
 	if (st.st_size == 0) {
 		struct strbuf hdr = STRBUF_INIT, args = STRBUF_INIT;
 		struct capture_header h = { .flags = tracker_cfg.flags, .rss_interval_ms = 10,
@@ -423,9 +420,7 @@ static void atfork_child(void)
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_active = 0;
-	if (tracker_cfg.fd >= 0)
-		close(tracker_cfg.fd);
-	tracker_cfg.fd = -1;
+	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)
 		tracker_self_state->tid = (uint32_t)syscall(SYS_gettid);
 	if (was_active && (tracker_cfg.flags & CAPTURE_F_FOLLOW_FORK)) {
@@ -440,7 +435,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	tracker_guard++;
 	if (tracker_env_read() < 0)
 		goto out;	/* preloaded without `memray run`: stay out of the way */
-	tracker_cfg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	tracker_fd_adopt(&tracker_cfg.statm, open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&tracker_init);
 	if (tracker_thread_states_init() < 0)
 		goto out;
@@ -462,8 +457,7 @@ static void finish(unsigned reason)
 	tracker_record_modules(0);	/* a library loaded since the last tick */
 	record_end(reason);
 	tracker_writer_stop();
-	close(tracker_cfg.fd);
-	tracker_cfg.fd = -1;
+	tracker_fd_close(&tracker_cfg.capture);
 }
 
 /*
