@@ -193,10 +193,9 @@ void tracker_record_marker(unsigned kind, const char *label)
 
 static void record_segment(unsigned kind)
 {
-	struct strbuf rec = STRBUF_INIT;
+	struct strbuf rec = STRBUF_INIT, args = STRBUF_INIT, argv = STRBUF_INIT;
 	char exe[PATH_MAX_LEN];
-	uint8_t tmp[CODEC_VARINT_MAX * 4];
-	struct strbuf args = STRBUF_INIT;
+	uint8_t tmp[CODEC_VARINT_MAX * 4], *p = tmp;
 	int fd, argc = 0;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
@@ -206,12 +205,12 @@ static void record_segment(unsigned kind)
 		strbuf_read_fd(&args, fd);
 		close(fd);
 	}
-	for (size_t i = 0; i < args.len; i++)
-		argc += args.buf[i] == '\0';
-	if (argc > CAPTURE_ARGS_MAX)
-		argc = CAPTURE_ARGS_MAX;
+	for (size_t i = 0; i < args.len; i += strlen(args.buf + i) + 1, argc++) {
+		const char *a = args.buf + i;
+
+		strbuf_add(&argv, &a, sizeof(a));
+	}
 	strbuf_addch(&rec, CAPTURE_REC_SEGMENT);
-	uint8_t *p = tmp;
 	p = codec_put_varint(p, (uint64_t)getpid());
 	p = codec_put_varint(p, (uint64_t)getppid());
 	p = codec_put_varint(p, tracker_real_ns());
@@ -220,26 +219,17 @@ static void record_segment(unsigned kind)
 	p = codec_put_varint(tmp, strlen(exe));
 	strbuf_add(&rec, tmp, (size_t)(p - tmp));
 	strbuf_addstr(&rec, exe);
-	p = codec_put_varint(tmp, (uint64_t)argc);
-	strbuf_add(&rec, tmp, (size_t)(p - tmp));
-	const char *a = args.buf;
-	for (int i = 0; i < argc && rec.len < BUF_SIZE / 2; i++) {
-		size_t len = strlen(a);
-
-		if (len > CAPTURE_STRING_MAX)
-			len = CAPTURE_STRING_MAX;
-		p = codec_put_varint(tmp, len);
-		strbuf_add(&rec, tmp, (size_t)(p - tmp));
-		strbuf_add(&rec, a, len);
-		a += strlen(a) + 1;
-	}
+	/* bounded (format.h, COMMAND LINES): the record always fits its block */
+	if (argv.len / sizeof(char *) < (size_t)argc ||
+	    capture_args_encode(&rec, argc, (const char *const *)(void *)argv.buf) < 0)
+		capture_args_encode(&rec, 0, NULL);	/* out of memory: no arguments, still a segment */
 	pthread_mutex_lock(&tracker_lock);
 	tracker_active = 1;	/* with the SEGMENT record: nothing of the segment goes before it */
-	if (rec.len <= BUF_SIZE / 2)
-		tracker_emit((uint8_t *)rec.buf, rec.len);
+	tracker_emit((uint8_t *)rec.buf, rec.len);
 	pthread_mutex_unlock(&tracker_lock);
 	strbuf_release(&rec);
 	strbuf_release(&args);
+	strbuf_release(&argv);
 }
 
 /*
@@ -341,6 +331,7 @@ static int open_output(int is_root, int is_fork)
 			strbuf_read_fd(&args, afd);
 			close(afd);
 		}
+		/* the first CAPTURE_ARGS_MAX arguments: the encoder bounds them further */
 		for (size_t i = 0; i < args.len && h.argc < CAPTURE_ARGS_MAX; i += strlen(args.buf + i) + 1)
 			argv[h.argc++] = args.buf + i;
 		h.argv = argv;
