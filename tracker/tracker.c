@@ -52,6 +52,23 @@ void tracker_say(const char *msg, const char *detail)
 /* the hot path                                                          */
 
 /*
+ * Room for an ALLOC or FREE record of thread tid, its type and address
+ * delta written: where the rest goes (the caller commits it), or NULL
+ * when the record is dropped. Lock held.
+ */
+static inline uint8_t *address_record(unsigned type, void *ptr, uint32_t tid)
+{
+	uint8_t *p = tracker_reserve_for_thread(RECORD_MAX, tid);
+
+	if (!p)
+		return NULL;
+	*p++ = (uint8_t)type;
+	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
+	tracker_ring.prev_addr = (uintptr_t)ptr;
+	return p;
+}
+
+/*
  * The ALLOC record of a block (or the --aggregate model's alloc) for
  * thread tid, after the FREE of any in-flight realloc source it reuses
  * (tracker/defer.c). Lock held.
@@ -69,15 +86,12 @@ void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint
 			tracker_stop("out of memory for --aggregate tables", 0);
 		return;
 	}
-	p = tracker_reserve_for_thread(RECORD_MAX, tid);
+	p = address_record(CAPTURE_REC_ALLOC + kind, ptr, tid);
 	if (!p)
 		return;
-	*p++ = (uint8_t)(CAPTURE_REC_ALLOC + kind);
-	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
 	p = codec_put_varint(p, size);
 	p = codec_put_varint(p, id);
 	tracker_commit(p);
-	tracker_ring.prev_addr = (uintptr_t)ptr;
 }
 
 /* the FREE record of a block (or the model's free) for thread tid; lock held */
@@ -93,15 +107,12 @@ void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
 			tracker_stop("out of memory for --aggregate tables", 0);
 		return;
 	}
-	p = tracker_reserve_for_thread(RECORD_MAX, tid);
+	p = address_record(CAPTURE_REC_FREE + kind, ptr, tid);
 	if (!p)
 		return;
-	*p++ = (uint8_t)(CAPTURE_REC_FREE + kind);
-	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
 	if (kind == CAPTURE_ALLOC_MUNMAP)
 		p = codec_put_varint(p, size);
 	tracker_commit(p);
-	tracker_ring.prev_addr = (uintptr_t)ptr;
 	tracker_ring.n_frees++;
 }
 
