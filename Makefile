@@ -187,22 +187,23 @@ demo: all
 bench: all
 	$(PYTHON) bench/bench.py --build $(abspath $(B))
 
+# every path quoted: PREFIX may hold spaces ("/opt/with space")
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/memray $(DESTDIR)$(INCLUDEDIR)
-	install -m 755 $(B)/memray $(DESTDIR)$(BINDIR)/memray
-	install -m 644 $(B)/libmemray_tracker.so $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so
-	install -m 644 tracker/memray_test.h $(DESTDIR)$(INCLUDEDIR)/memray_test.h
-	install -d $(DESTDIR)$(PYTHONDIR)/memray
-	install -m 644 python/memray/__init__.py python/memray/__main__.py $(DESTDIR)$(PYTHONDIR)/memray/
-	install -d $(DESTDIR)$(LIBDIR)/memray/python
-	install -m 644 ci/python/memray_check_pytest.py $(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)/memray" "$(DESTDIR)$(INCLUDEDIR)"
+	install -m 755 "$(B)/memray" "$(DESTDIR)$(BINDIR)/memray"
+	install -m 644 "$(B)/libmemray_tracker.so" "$(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so"
+	install -m 644 tracker/memray_test.h "$(DESTDIR)$(INCLUDEDIR)/memray_test.h"
+	install -d "$(DESTDIR)$(PYTHONDIR)/memray"
+	install -m 644 python/memray/__init__.py python/memray/__main__.py "$(DESTDIR)$(PYTHONDIR)/memray/"
+	install -d "$(DESTDIR)$(LIBDIR)/memray/python"
+	install -m 644 ci/python/memray_check_pytest.py "$(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/memray $(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so \
-		$(DESTDIR)$(INCLUDEDIR)/memray_test.h $(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py
-	rm -rf $(DESTDIR)$(PYTHONDIR)/memray
-	-rmdir $(DESTDIR)$(LIBDIR)/memray/python
-	-rmdir $(DESTDIR)$(LIBDIR)/memray
+	rm -f "$(DESTDIR)$(BINDIR)/memray" "$(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so" \
+		"$(DESTDIR)$(INCLUDEDIR)/memray_test.h" "$(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py"
+	rm -rf "$(DESTDIR)$(PYTHONDIR)/memray"
+	-rmdir "$(DESTDIR)$(LIBDIR)/memray/python"
+	-rmdir "$(DESTDIR)$(LIBDIR)/memray"
 
 DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev check libxml2-dev libyaml-dev libncurses-dev \

@@ -46,6 +46,7 @@
  *       28     4  pid of the process the file belongs to
  *       32     8  start time, nanoseconds since the Unix epoch
  *       40     -  the tracked command line: varint argc, then argc strings
+ *                 (bounded, see COMMAND LINES below)
  *
  * A "string" is a varint byte count followed by that many bytes (no NUL).
  *
@@ -80,7 +81,7 @@
  *   TYPE  NAME         FIELDS
  *   0x01  SEGMENT      v pid, v ppid, v start time (ns since epoch),
  *                      v kind (CAPTURE_SEG_*), str executable path,
- *                      v argc, argc x str argument
+ *                      v argc, argc x str argument (bounded as the header's)
  *                      Starts a process image. Stack ids, modules and live
  *                      allocations of an earlier segment are forgotten.
  *   0x02  END          v reason (CAPTURE_END_*), v end time (ns since epoch),
@@ -298,6 +299,16 @@ enum capture_marker_kind {
 /* the longest string the tracker writes; readers accept up to this too */
 #define CAPTURE_STRING_MAX 4096
 #define CAPTURE_ARGS_MAX 1024
+/*
+ * COMMAND LINES. Any command line must give a readable capture, yet Linux
+ * passes megabytes of arguments, and the header (CAPTURE_HEADER_MAX) and
+ * the SEGMENT record (half a tracker block) are bounded. So writers keep
+ * at most CAPTURE_ARGV_TEXT_MAX bytes of argument text, CAPTURE_ARGS_MAX
+ * strings (the last one a marker) and CAPTURE_STRING_MAX bytes of each;
+ * when anything was cut, the last string reads "... (N more bytes)", N
+ * the argument bytes left out. Readers need not know: it is a string.
+ */
+#define CAPTURE_ARGV_TEXT_MAX (64u * 1024)
 #define CAPTURE_AGG_BUCKETS 64
 
 /* the name of an allocator kind, "MALLOC", ...; "UNKNOWN" if out of range */

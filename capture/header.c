@@ -9,10 +9,56 @@
 #include "capture/format.h"
 #include "common/strbuf.h"
 
+static int put_string(struct strbuf *sb, const char *s, size_t len)
+{
+	uint8_t tmp[CODEC_VARINT_MAX];
+
+	if (strbuf_add(sb, tmp, (size_t)(codec_put_varint(tmp, len) - tmp)) < 0)
+		return -1;
+	return strbuf_add(sb, s, len);
+}
+
+int capture_args_encode(struct strbuf *sb, int argc, const char *const *argv)
+{
+	uint8_t tmp[CODEC_VARINT_MAX];
+	size_t text = 0, *lens, cut = 0;
+	char marker[64];
+	int kept = 0, ret = -1;
+
+	if (argc <= 0)
+		return strbuf_add(sb, tmp, (size_t)(codec_put_varint(tmp, 0) - tmp));
+	lens = malloc((size_t)argc * sizeof(*lens));
+	if (!lens)
+		return -1;
+	for (int i = 0; i < argc; i++) {
+		size_t len = strlen(argv[i]), keep = len;
+
+		if (keep > CAPTURE_STRING_MAX)
+			keep = CAPTURE_STRING_MAX;
+		if (keep > CAPTURE_ARGV_TEXT_MAX - text || kept == CAPTURE_ARGS_MAX - 1)
+			keep = kept == CAPTURE_ARGS_MAX - 1 ? 0 : CAPTURE_ARGV_TEXT_MAX - text;
+		if (keep || (!cut && kept < CAPTURE_ARGS_MAX - 1 && !len))
+			lens[kept++] = keep;
+		text += keep;
+		cut += len - keep;
+	}
+	if (strbuf_add(sb, tmp, (size_t)(codec_put_varint(tmp, (uint64_t)kept + (cut != 0)) - tmp)) < 0)
+		goto out;
+	for (int i = 0; i < kept; i++)
+		if (put_string(sb, argv[i], lens[i]) < 0)
+			goto out;
+	if (cut && put_string(sb, marker, (size_t)snprintf(marker, sizeof(marker), "... (%zu more bytes)", cut)) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(lens);
+	return ret;
+}
+
 int capture_header_encode(struct strbuf *sb, const struct capture_header *h)
 {
 	size_t start = sb->len;
-	uint8_t fixed[CAPTURE_HEADER_FIXED], tmp[CODEC_VARINT_MAX];
+	uint8_t fixed[CAPTURE_HEADER_FIXED];
 	uint8_t *hdr;
 
 	memcpy(fixed, CAPTURE_MAGIC, CAPTURE_MAGIC_LEN);
@@ -26,17 +72,8 @@ int capture_header_encode(struct strbuf *sb, const struct capture_header *h)
 	codec_put_u64(fixed + 32, h->start_ns);
 	if (strbuf_add(sb, fixed, sizeof(fixed)) < 0)
 		return -1;
-	if (strbuf_add(sb, tmp, (size_t)(codec_put_varint(tmp, (uint64_t)h->argc) - tmp)) < 0)
+	if (capture_args_encode(sb, h->argc, (const char *const *)h->argv) < 0)
 		return -1;
-	for (int i = 0; i < h->argc; i++) {
-		size_t len = strlen(h->argv[i]);
-
-		if (len > CAPTURE_STRING_MAX)
-			len = CAPTURE_STRING_MAX;
-		if (strbuf_add(sb, tmp, (size_t)(codec_put_varint(tmp, len) - tmp)) < 0 ||
-		    strbuf_add(sb, h->argv[i], len) < 0)
-			return -1;
-	}
 	hdr = (uint8_t *)sb->buf + start;
 	codec_put_u32(hdr + 12, (uint32_t)(sb->len - start));
 	codec_put_u32(hdr + 16, XXH32(hdr + 20, sb->len - start - 20, 0));

@@ -22,6 +22,13 @@ struct capture_header {
 	char **argv;
 };
 
+/*
+ * Append "v argc, argc x str" for argv[0..argc) to sb, bounded as
+ * format.h's COMMAND LINES says (the header and SEGMENT both use it).
+ * 0, or -1 when out of memory.
+ */
+int capture_args_encode(struct strbuf *sb, int argc, const char *const *argv);
+
 /* append the encoded header to sb; 0, or -1 when out of memory */
 int capture_header_encode(struct strbuf *sb, const struct capture_header *h);
 

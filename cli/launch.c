@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -92,6 +93,60 @@ static int find_tracker(struct strbuf *lib)
 		     "(set %s)", lib->buf, lib->buf, ENV_TRACKER_LIB);
 }
 
+/*
+ * The dynamic loader splits LD_PRELOAD on spaces and colons, so a tracker
+ * installed under such a path ("/opt/with space") would silently not be
+ * loaded. It is then reached through a symlink without them, in a
+ * directory of our own: /tmp/memray-<uid>, made 0700, and used only if
+ * it is a real directory of this user that nobody else may write. The
+ * link is named after a hash of the target, made once (atomically, by
+ * rename) and kept, so that programs still running, or exec'd later, find
+ * it. lib is replaced by the link's path.
+ */
+static int preloadable(struct strbuf *lib)
+{
+	struct strbuf dir = STRBUF_INIT, link = STRBUF_INIT, tmp = STRBUF_INIT;
+	uint64_t h = 0xcbf29ce484222325ull;
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int ret = -1;
+
+	if (!strpbrk(lib->buf, " :\t"))
+		return 0;
+	for (const char *p = lib->buf; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	strbuf_addf(&dir, "/tmp/memray-%u", (unsigned)getuid());
+	if (mkdir(dir.buf, 0700) < 0 && errno != EEXIST) {
+		error_errno("cannot create '%s' (for a link to %s)", dir.buf, lib->buf);
+		goto out;
+	}
+	if (lstat(dir.buf, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022)) {
+		error("'%s' is not a private directory of this user: cannot link %s from it", dir.buf, lib->buf);
+		goto out;
+	}
+	strbuf_addf(&link, "%s/libmemray_tracker-%016llx.so", dir.buf, (unsigned long long)h);
+	n = readlink(link.buf, target, sizeof(target) - 1);
+	if (n < 0 || (size_t)n != lib->len || memcmp(target, lib->buf, lib->len)) {
+		strbuf_addf(&tmp, "%s.%d", link.buf, (int)getpid());
+		unlink(tmp.buf);
+		if (symlink(lib->buf, tmp.buf) < 0 || rename(tmp.buf, link.buf) < 0) {
+			error_errno("cannot link %s to %s", link.buf, lib->buf);
+			unlink(tmp.buf);
+			goto out;
+		}
+	}
+	verbose(1, "tracker %s through %s (LD_PRELOAD splits on spaces and colons)", lib->buf, link.buf);
+	strbuf_reset(lib);
+	strbuf_add(lib, link.buf, link.len);
+	ret = 0;
+out:
+	strbuf_release(&dir);
+	strbuf_release(&link);
+	strbuf_release(&tmp);
+	return ret;
+}
+
 /* an absolute path for `path`, whose directory must exist */
 static int absolute_output(const char *path, struct strbuf *out)
 {
@@ -139,6 +194,26 @@ struct child_failure {
  * is an EFBIG error here instead of a kill that looks like the program's,
  * and restored before exec: the program gets the disposition memray got.
  */
+/*
+ * The program's RLIMIT_NOFILE, if memray raised its own: a soft limit too
+ * small for the capture, the report pipe and the standard three (ulimit
+ * -Sn 5) is raised to the hard one while memray runs, and put back in the
+ * child before exec, so the program gets the limit it was given.
+ */
+static struct rlimit program_nofile;
+static int raised_nofile;
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= 64 || rl.rlim_max <= rl.rlim_cur)
+		return;
+	program_nofile = rl;
+	rl.rlim_cur = rl.rlim_max < 1024 ? rl.rlim_max : 1024;
+	raised_nofile = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
 static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const char *program,
 				      char **argv, const char *output, const char *lib)
 {
@@ -150,7 +225,7 @@ static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const 
 	const char *old_preload = getenv("LD_PRELOAD");
 	char num[32];
 
-	for (h.argc = 0; argv[h.argc] && h.argc < CAPTURE_ARGS_MAX; h.argc++)
+	for (h.argc = 0; argv[h.argc]; h.argc++)	/* all: the encoder bounds them (format.h) */
 		;
 	h.argv = argv;
 	sigaction(SIGXFSZ, &ignore, &old_xfsz);
@@ -174,6 +249,8 @@ static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const 
 	setenv("LD_PRELOAD", preload.buf, 1);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
+	if (raised_nofile)
+		setrlimit(RLIMIT_NOFILE, &program_nofile);
 	execv(program, argv);
 	failure.err = errno;
 fail:
@@ -257,7 +334,8 @@ int launch_run(struct launch *l)
 		ret = EXIT_NOT_FOUND;
 		goto out;
 	}
-	if (find_tracker(&lib) < 0 || (fd = open_capture(l, &out)) < 0)
+	raise_nofile();
+	if (find_tracker(&lib) < 0 || preloadable(&lib) < 0 || (fd = open_capture(l, &out)) < 0)
 		goto out;
 	verbose(1, "tracker %s", lib.buf);
 	verbose(1, "capture %s, options 0x%x", out.buf, flags);

@@ -24,6 +24,7 @@ struct analysis_private {
 	int seg_ended;
 	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
+	size_t seg_entries;	/* where the current image's entries start in a->entries */
 	struct hashidx tids;	/* thread id -> index into threads */
 	uint32_t last_tid;	/* the thread of the last allocation, known */
 	char **names;		/* thread names by thread index (owned copies in `owned`) */
@@ -314,6 +315,30 @@ static int name_command(struct analysis *a, const struct capture_record *rec)
 	return a->command ? 0 : -1;
 }
 
+/*
+ * An AGG_PEAK record: the image's peak. Each image of an --aggregate run
+ * that execs writes its own; the highest is the run's, and the at-peak
+ * figures of the other images' stacks no longer apply (as end_segment).
+ */
+static void aggregated_peak(struct analysis *a, const struct capture_record *rec)
+{
+	struct analysis_private *pv = a->priv;
+	int is_peak = rec->peak >= a->peak_bytes;
+	size_t from = is_peak ? 0 : pv->seg_entries, to = is_peak ? pv->seg_entries : a->nentries;
+
+	for (size_t i = from; i < to; i++)
+		a->entries[i].peak_count = a->entries[i].peak_bytes = 0;
+	if (is_peak) {
+		a->peak_bytes = rec->peak;
+		a->peak_ms = pv->ms_offset + rec->peak_ms;
+	}
+	a->peak_allocations = 0;
+	for (size_t i = 0; i < a->nentries; i++)
+		a->peak_allocations += a->entries[i].peak_count;
+	for (int i = 0; i < CAPTURE_AGG_BUCKETS; i++)
+		a->histogram[i] += rec->histogram[i];
+}
+
 /* a SEGMENT record: the image before it ends, a new one starts */
 static int start_segment(struct analysis *a, const struct capture_record *rec)
 {
@@ -336,6 +361,7 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->hm->temporary_within = pv->opts.temporary_within;
 	pv->hm->track_changes = pv->opts.temporal;
 	pv->seg_changes = a->nchanges;
+	pv->seg_entries = a->nentries;
 	return name_command(a, rec);
 }
 
@@ -411,10 +437,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	case CAPTURE_REC_AGG_STACK:
 		return add_aggregated(a, rec);
 	case CAPTURE_REC_AGG_PEAK:
-		a->peak_bytes = rec->peak;
-		a->peak_ms = pv->ms_offset + rec->peak_ms;
-		for (int i = 0; i < CAPTURE_AGG_BUCKETS; i++)
-			a->histogram[i] += rec->histogram[i];
+		aggregated_peak(a, rec);
 		return 0;
 	default:
 		return 0;

@@ -6,8 +6,9 @@
  * each process image. A program may exec with an environment of its own
  * (execve with a fresh envp, env -i): the exec hooks then get a copy of
  * envp with LD_PRELOAD and the variables restored, so the new image is
- * tracked into the same capture. The copy comes from the real allocator
- * and is freed only if the exec fails.
+ * tracked into the same capture, and a LD_PRELOAD of the program's own is
+ * kept behind the tracker. The copy comes from the real allocator and is
+ * freed only if the exec fails.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,42 +48,67 @@ int tracker_env_read(void)
 	return 0;
 }
 
-/* envp holds name=VALUE (with `want` in VALUE, if given) */
-static int env_has(char *const envp[], const char *name, const char *want)
+/* the value of name in envp, or NULL */
+static const char *env_value(char *const envp[], const char *name)
 {
 	size_t n = strlen(name);
 
 	for (char *const *e = envp; e && *e; e++) {
 		if (!strncmp(*e, name, n) && (*e)[n] == '=')
-			return !want || strstr(*e + n + 1, want) != NULL;
+			return *e + n + 1;
+	}
+	return NULL;
+}
+
+/* does the LD_PRELOAD list `list` (split on spaces and colons, as ld.so does) name lib? */
+static int preload_has(const char *list, const char *lib)
+{
+	size_t n = strlen(lib);
+
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, " :");
+
+		if (len == n && !memcmp(p, lib, n))
+			return 1;
+		p += len;
+		p += strspn(p, " :");
 	}
 	return 0;
 }
 
+/*
+ * RULE: the program's own LD_PRELOAD is kept. A new image needs the
+ * tracker in LD_PRELOAD, but the program may preload libraries of its own
+ * (an allocator, a shim): the tracker is put in front of its list, never
+ * in place of it. In front, so that our malloc is found first and reaches
+ * theirs with RTLD_NEXT.
+ */
 char **tracker_exec_env(char *const envp[])
 {
 	static const char *const names[] = { ENV_OUTPUT, ENV_PID, ENV_OPTIONS, ENV_TRACKER, "LD_PRELOAD" };
-	char values[5][PATH_MAX_LEN + 32];
-	size_t count = 0, k = 0;
+	const char *preload = env_value(envp, "LD_PRELOAD");
+	char values[4][PATH_MAX_LEN + 32], *store;
+	size_t count = 0, k = 0, preload_len;
 	char **env;
 
 	if (!tracker_cfg.root_output[0] || !tracker_cfg.lib[0])
 		return NULL;
-	if (env_has(envp, ENV_OUTPUT, NULL) && env_has(envp, "LD_PRELOAD", tracker_cfg.lib))
+	if (env_value(envp, ENV_OUTPUT) && preload && preload_has(preload, tracker_cfg.lib))
 		return NULL;	/* all there */
 	tracker_guard++;
 	snprintf(values[0], sizeof(values[0]), "%s=%s", ENV_OUTPUT, tracker_cfg.root_output);
 	snprintf(values[1], sizeof(values[1]), "%s=%lu", ENV_PID, tracker_cfg.root_pid);
 	snprintf(values[2], sizeof(values[2]), "%s=%u", ENV_OPTIONS, tracker_cfg.flags);
 	snprintf(values[3], sizeof(values[3]), "%s=%s", ENV_TRACKER, tracker_cfg.lib);
-	snprintf(values[4], sizeof(values[4]), "LD_PRELOAD=%s", tracker_cfg.lib);
+	preload_len = strlen("LD_PRELOAD=") + strlen(tracker_cfg.lib) + (preload ? 1 + strlen(preload) : 0) + 1;
 	for (char *const *e = envp; e && *e; e++)
 		count++;
-	env = tracker_real_malloc((count + 6) * sizeof(char *) + sizeof(values));
+	env = tracker_real_malloc((count + 6) * sizeof(char *) + sizeof(values) + preload_len);
 	if (env) {
-		char *store = (char *)(env + count + 6);
-
+		store = (char *)(env + count + 6);
 		memcpy(store, values, sizeof(values));
+		snprintf(store + sizeof(values), preload_len, "LD_PRELOAD=%s%s%s", tracker_cfg.lib,
+			 preload && *preload ? ":" : "", preload ? preload : "");
 		for (char *const *e = envp; e && *e; e++) {
 			int ours = 0;
 
@@ -91,8 +117,9 @@ char **tracker_exec_env(char *const envp[])
 			if (!ours)
 				env[k++] = *e;
 		}
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 4; i++)
 			env[k++] = store + i * sizeof(values[0]);
+		env[k++] = store + sizeof(values);
 		env[k] = NULL;
 	}
 	tracker_guard--;

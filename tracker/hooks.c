@@ -9,7 +9,10 @@
  * rather than aborting.
  *
  * These functions may run in signal handlers (free in a handler is common
- * enough): they use no stdio and take no lock of their own.
+ * enough): they use no stdio and take no lock of their own. A malloc-family
+ * call from a handler that interrupted the tracker is parked for it to
+ * record (note_alloc, note_free); the mmap family is not, as libunwind
+ * maps memory from inside the tracker.
  */
 #include <dlfcn.h>
 #include <malloc.h>
@@ -125,6 +128,31 @@ static inline int tracking(void)
 	return tracker_active && !tracker_guard;
 }
 
+/*
+ * Record an allocation of the malloc family: now, or, when a signal handler
+ * interrupted the tracker on this thread, parked for it (tracker/defer.c).
+ */
+static inline void note_alloc(void *p, size_t n, unsigned kind)
+{
+	if (!p || !tracker_active)
+		return;
+	if (!tracker_guard)
+		tracker_record_alloc(p, n, kind);
+	else if (tracker_hot)
+		tracker_park(p, n, kind, 0);
+}
+
+/* the same for a free, before the real free */
+static inline void note_free(void *p)
+{
+	if (!tracker_active)
+		return;
+	if (!tracker_guard)
+		tracker_record_free(p, 0, CAPTURE_ALLOC_FREE);
+	else if (tracker_hot)
+		tracker_park(p, 0, CAPTURE_ALLOC_FREE, 1);
+}
+
 void *tracker_real_malloc(size_t n)
 {
 	ENSURE(malloc);
@@ -145,8 +173,7 @@ TRACKER_EXPORT void *malloc(size_t n)
 	if (!real.malloc)
 		return pool_alloc(n);
 	p = real.malloc(n);
-	if (p && tracking())
-		tracker_record_alloc(p, n, CAPTURE_ALLOC_MALLOC);
+	note_alloc(p, n, CAPTURE_ALLOC_MALLOC);
 	return p;
 }
 
@@ -155,8 +182,7 @@ TRACKER_EXPORT void free(void *p)
 	if (!p || pool_owns(p))
 		return;
 	ENSURE(free);
-	if (tracking())
-		tracker_record_free(p, 0, CAPTURE_ALLOC_FREE);	/* before the real free */
+	note_free(p);	/* before the real free */
 	real.free(p);
 }
 
@@ -171,20 +197,22 @@ TRACKER_EXPORT void *calloc(size_t n, size_t size)
 		return pool_alloc(n * size);
 	}
 	p = real.calloc(n, size);
-	if (p && tracking())
-		tracker_record_alloc(p, n * size, CAPTURE_ALLOC_CALLOC);
+	note_alloc(p, n * size, CAPTURE_ALLOC_CALLOC);
 	return p;
 }
 
 /*
- * realloc and reallocarray: FREE of the old block first, as for free().
+ * realloc and reallocarray: the old block is in flight during the call, and
+ * its FREE is written before anyone's ALLOC of that address; a failed
+ * realloc records nothing (tracker/defer.c). In a signal handler that
+ * interrupted the tracker, both are parked.
  * reallocarray goes to the real realloc after its own overflow check:
  * glibc's reallocarray calls realloc through the PLT, which would reach
  * our realloc and record the block twice.
  */
 static void *realloc_common(void *old, size_t total)
 {
-	int track = tracking();
+	int track = tracking(), token;
 	void *p;
 
 	if (pool_owns(old)) {
@@ -195,15 +223,24 @@ static void *realloc_common(void *old, size_t total)
 				       ? total : sizeof(pool) - (size_t)((char *)old - pool));
 		return p;
 	}
-	if (track && old)
-		tracker_record_free(old, 0, CAPTURE_ALLOC_FREE);
-	p = real.realloc(old, total);
-	if (!track)
+	if (!track) {
+		p = real.realloc(old, total);
+		if (tracker_active && tracker_guard && tracker_hot && (p || !total)) {
+			if (old)
+				tracker_park(old, 0, CAPTURE_ALLOC_FREE, 1);
+			if (p)
+				tracker_park(p, total, CAPTURE_ALLOC_REALLOC, 0);
+		}
 		return p;
-	if (p)
-		tracker_record_alloc(p, total, CAPTURE_ALLOC_REALLOC);
-	else if (old && total)	/* failed: the old block lives on */
-		tracker_record_alloc(old, malloc_usable_size(old), CAPTURE_ALLOC_REALLOC);
+	}
+	if (!old) {
+		p = real.realloc(old, total);
+		note_alloc(p, total, CAPTURE_ALLOC_REALLOC);
+		return p;
+	}
+	token = tracker_realloc_begin(old);
+	p = real.realloc(old, total);
+	tracker_realloc_end(token, old, p, total);
 	return p;
 }
 
@@ -229,8 +266,8 @@ TRACKER_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 
 	ENSURE(posix_memalign);
 	ret = real.posix_memalign(out, align, size);
-	if (!ret && tracking())
-		tracker_record_alloc(*out, size, CAPTURE_ALLOC_POSIX_MEMALIGN);
+	if (!ret)
+		note_alloc(*out, size, CAPTURE_ALLOC_POSIX_MEMALIGN);
 	return ret;
 }
 
@@ -240,8 +277,7 @@ TRACKER_EXPORT void *aligned_alloc(size_t align, size_t size)
 
 	ENSURE(aligned_alloc);
 	p = real.aligned_alloc(align, size);
-	if (p && tracking())
-		tracker_record_alloc(p, size, CAPTURE_ALLOC_ALIGNED_ALLOC);
+	note_alloc(p, size, CAPTURE_ALLOC_ALIGNED_ALLOC);
 	return p;
 }
 
@@ -251,8 +287,7 @@ TRACKER_EXPORT void *memalign(size_t align, size_t size)
 
 	ENSURE(memalign);
 	p = real.memalign(align, size);
-	if (p && tracking())
-		tracker_record_alloc(p, size, CAPTURE_ALLOC_MEMALIGN);
+	note_alloc(p, size, CAPTURE_ALLOC_MEMALIGN);
 	return p;
 }
 
@@ -262,8 +297,7 @@ TRACKER_EXPORT void *valloc(size_t size)
 
 	ENSURE(valloc);
 	p = real.valloc(size);
-	if (p && tracking())
-		tracker_record_alloc(p, size, CAPTURE_ALLOC_VALLOC);
+	note_alloc(p, size, CAPTURE_ALLOC_VALLOC);
 	return p;
 }
 
@@ -347,6 +381,7 @@ static int exec_with(int (*call)(const void *, char *const[], char *const[]), co
 	env = tracker_exec_env(envp);
 	ret = call(what, argv, env ? env : envp);
 	saved = errno;
+	tracker_exec_failed();
 	tracker_free_env(env, envp);
 	errno = saved;
 	return ret;

@@ -21,6 +21,9 @@
  *                  last stack and ids), initial-exec TLS, touched only by
  *                  that thread without the lock; a state whose thread
  *                  ended waits under the lock to be reused.
+ *   tracker_inflight  defer.c: reallocs under way. Under tracker_lock.
+ *   parked calls   defer.c: initial-exec TLS of the thread, written by its
+ *                  signal handlers, emptied by the thread itself.
  *   tracker_active tracker.c: set when a segment starts; cleared by END
  *                  (under the lock) and by tracker_stop (from any thread,
  *                  the writer's included, without it). Read unlocked as a
@@ -78,6 +81,27 @@
 /* ------------------------------------------------------------------ */
 /* configuration, fixed at start (and after fork): tracker.c, env.c    */
 
+/*
+ * A descriptor the tracker owns, and the identity of its file: the number
+ * may be taken over by the program at any time (tracker/fds.c).
+ */
+struct tracker_fd {
+	int fd;
+	dev_t dev;
+	ino_t ino;	/* 0: never adopted */
+};
+
+/* move fd high, out of the program's way, and own it: the new number, or -1 */
+int tracker_fd_adopt(struct tracker_fd *o, int fd);
+/*
+ * o's descriptor if it still holds the file adopted; else `path` opened
+ * again with flags (with same_file, only if it is that very file), moved
+ * high. -1 when neither: the program's number is never used or closed.
+ */
+int tracker_fd_get(struct tracker_fd *o, const char *path, int flags, int same_file);
+/* close o's descriptor if it is still ours */
+void tracker_fd_close(struct tracker_fd *o);
+
 struct tracker_config {
 	char output[PATH_MAX_LEN];	/* this process's capture */
 	char root_output[PATH_MAX_LEN];
@@ -85,8 +109,8 @@ struct tracker_config {
 	unsigned long root_pid;
 	unsigned flags;
 	pid_t pid;		/* the process the state belongs to */
-	int fd;
-	int statm_fd;
+	struct tracker_fd capture;	/* this process's capture (tracker/fds.c) */
+	struct tracker_fd statm;	/* /proc/self/statm */
 	uint64_t start_mono_ns;
 	uintptr_t self_lo, self_hi;	/* our own code, skipped in stacks */
 	int has_python;		/* Python frames are read (tracker/python) */
@@ -223,6 +247,42 @@ static inline uint8_t *tracker_reserve_for_thread(size_t need, uint32_t tid)
 	}
 	return p;
 }
+
+/* ------------------------------------------------------------------ */
+/* records: tracker.c writes them, defer.c writes them later            */
+
+/* an ALLOC (after settling an in-flight realloc of the address) or FREE for thread tid; lock held */
+void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint32_t tid);
+void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid);
+
+/* the old blocks of reallocs under way: under tracker_lock */
+#define TRACKER_MAX_INFLIGHT 64
+struct tracker_inflight {
+	struct {
+		uintptr_t addr;
+		uint32_t tid;
+		int is_freed;	/* its FREE is written: another thread got the address */
+	} slot[TRACKER_MAX_INFLIGHT];
+	unsigned n;
+};
+
+extern struct tracker_inflight tracker_inflight;
+
+/* ptr is allocated again: write the FREE of an in-flight realloc's old block there; lock held */
+void tracker_inflight_settle(void *ptr);
+/*
+ * Enter the tracker where a signal handler's calls are parked: tracker_hot
+ * counts before the guard is taken (a handler in between records directly).
+ * tracker_hot_leave() records what handlers parked and drops both.
+ */
+static inline void tracker_hot_enter(void)
+{
+	tracker_hot++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	tracker_guard++;
+}
+
+void tracker_hot_leave(void);
 
 /* ------------------------------------------------------------------ */
 /* the loaded modules: modules.c                                         */

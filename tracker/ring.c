@@ -9,6 +9,7 @@
  * A write error ends tracking, never the program.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,15 +160,46 @@ static uint64_t read_rss(void)
 	unsigned long size, resident;
 	ssize_t n;
 
-	if (tracker_cfg.statm_fd < 0)
-		return 0;
-	n = pread(tracker_cfg.statm_fd, buf, sizeof(buf) - 1, 0);
+	int fd = tracker_fd_get(&tracker_cfg.statm, "/proc/self/statm", O_RDONLY, 0);
+
+	if (fd < 0)
+		return 0;	/* the program took our number and we cannot reopen: no sample */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
 	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
 		return 0;
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * One encoded block to the capture, through a descriptor that is still
+ * ours (tracker/fds.c): if the program closed or replaced it, the file is
+ * opened again by path; if that fails, tracking stops, and nothing is
+ * written to a descriptor of the program's.
+ */
+static void write_block(const uint8_t *p, size_t n)
+{
+	int err = 0;
+
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = tracker_fd_get(&tracker_cfg.capture, tracker_cfg.output, O_WRONLY | O_APPEND, 1);
+
+		if (fd < 0)
+			break;
+		if (tracker_write_all(fd, p, n) == 0)
+			return;
+		err = errno;
+		if (err != EBADF)
+			break;	/* EBADF: closed between the check and the write, look again */
+	}
+	tracker_ring.write_failed = 1;
+	if (err && err != EBADF)
+		tracker_stop(NULL, err);
+	else
+		tracker_stop("the program closed or replaced the capture's descriptor, and the capture "
+			     "cannot be opened again", 0);
 }
 
 /* write out every queued buffer; lock held on entry and exit, dropped while writing */
@@ -183,10 +215,7 @@ static void drain(void)
 		if (len && !r->write_failed) {
 			size_t n = capture_block_encode(r->out, r->buf[idx], len,
 							tracker_cfg.flags & CAPTURE_F_LZ4);
-			if (tracker_write_all(tracker_cfg.fd, r->out, n) < 0) {
-				r->write_failed = 1;
-				tracker_stop(NULL, errno);
-			}
+			write_block(r->out, n);
 		}
 		pthread_mutex_lock(&tracker_lock);
 		r->len[idx] = 0;

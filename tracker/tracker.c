@@ -25,7 +25,7 @@
 __thread int tracker_guard __attribute__((tls_model("initial-exec")));
 volatile int tracker_active;
 
-struct tracker_config tracker_cfg = { .fd = -1, .statm_fd = -1 };
+struct tracker_config tracker_cfg = { .capture.fd = -1, .statm.fd = -1 };
 
 void tracker_say(const char *msg, const char *detail)
 {
@@ -51,17 +51,88 @@ void tracker_say(const char *msg, const char *detail)
 /* ------------------------------------------------------------------ */
 /* the hot path                                                          */
 
+/*
+ * Room for an ALLOC or FREE record of thread tid, its type and address
+ * delta written: where the rest goes (the caller commits it), or NULL
+ * when the record is dropped. Lock held.
+ */
+static inline uint8_t *address_record(unsigned type, void *ptr, uint32_t tid)
+{
+	uint8_t *p = tracker_reserve_for_thread(RECORD_MAX, tid);
+
+	if (!p)
+		return NULL;
+	*p++ = (uint8_t)type;
+	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
+	tracker_ring.prev_addr = (uintptr_t)ptr;
+	return p;
+}
+
+/*
+ * The ALLOC record of a block (or the --aggregate model's alloc) for
+ * thread tid, after the FREE of any in-flight realloc source it reuses
+ * (tracker/defer.c). Lock held.
+ */
+void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint32_t tid)
+{
+	uint8_t *p;
+
+	if (tracker_inflight.n)
+		tracker_inflight_settle(ptr);
+	tracker_ring.n_allocs++;
+	tracker_ring.bytes += size;
+	tracker_window_alloc(ptr, size, tid);
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
+		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
+			tracker_stop("out of memory for --aggregate tables", 0);
+		return;
+	}
+	p = address_record(CAPTURE_REC_ALLOC + kind, ptr, tid);
+	if (!p)
+		return;
+	p = codec_put_varint(p, size);
+	p = codec_put_varint(p, id);
+	tracker_commit(p);
+}
+
+/* the FREE record of a block (or the model's free) for thread tid; lock held */
+void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
+{
+	uint8_t *p;
+
+	if (!tracker_active)
+		return;
+	tracker_window_free(ptr, size, kind);
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
+		tracker_ring.n_frees++;
+		if (heapmodel_free_block(tracker_ring.model, (uintptr_t)ptr, size, kind) < 0)
+			tracker_stop("out of memory for --aggregate tables", 0);
+		return;
+	}
+	p = address_record(CAPTURE_REC_FREE + kind, ptr, tid);
+	if (!p)
+		return;
+	if (kind == CAPTURE_ALLOC_MUNMAP)
+		p = codec_put_varint(p, size);
+	tracker_commit(p);
+	tracker_ring.n_frees++;
+}
+
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
-	uint8_t *p;
 	uint32_t id;
 	int n = 0, first = 0, npy = 0, same = 0, nnative = 0;
 
-	tracker_guard++;
-	ts = tracker_thread_state();
-	if (!ts)
-		goto out;
+	if (!tracker_self_state) {
+		tracker_guard++;
+		ts = tracker_thread_state_new();	/* may allocate (pthread_setspecific): not hot */
+		tracker_guard--;
+		if (!ts)
+			return;
+	}
+	tracker_hot_enter();
+	ts = tracker_self_state;
 	if (tracker_cfg.has_python)
 		npy = tracker_py_read(ts, &same);
 	if (!npy)
@@ -77,54 +148,22 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 		first = 0;
 	}
 	id = tracker_stack_id(ts, first, n);
-	tracker_ring.n_allocs++;
-	tracker_ring.bytes += size;
-	tracker_window_alloc(ptr, size, ts->tid);
-	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
-		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
-			tracker_stop("out of memory for --aggregate tables", 0);
-		goto unlock;
-	}
-	p = tracker_reserve_for_thread(RECORD_MAX, ts->tid);
-	if (!p)
-		goto unlock;
-	*p++ = (uint8_t)(CAPTURE_REC_ALLOC + kind);
-	p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
-	p = codec_put_varint(p, size);
-	p = codec_put_varint(p, id);
-	tracker_commit(p);
-	tracker_ring.prev_addr = (uintptr_t)ptr;
+	tracker_emit_alloc(ptr, size, kind, id, ts->tid);
 unlock:
 	pthread_mutex_unlock(&tracker_lock);
-out:
-	tracker_guard--;
+	tracker_hot_leave();
 }
 
 void tracker_record_free(void *ptr, size_t size, unsigned kind)
 {
 	uint32_t tid;
-	uint8_t *p;
 
-	tracker_guard++;
+	tracker_hot_enter();
 	tid = tracker_current_tid();
 	pthread_mutex_lock(&tracker_lock);
-	if (tracker_active)
-		tracker_window_free(ptr, size, kind);
-	if (tracker_active && (tracker_cfg.flags & CAPTURE_F_AGGREGATE)) {
-		tracker_ring.n_frees++;
-		if (heapmodel_free_block(tracker_ring.model, (uintptr_t)ptr, size, kind) < 0)
-			tracker_stop("out of memory for --aggregate tables", 0);
-	} else if (tracker_active && (p = tracker_reserve_for_thread(RECORD_MAX, tid))) {
-		*p++ = (uint8_t)(CAPTURE_REC_FREE + kind);
-		p = codec_put_svarint(p, (int64_t)((uintptr_t)ptr - tracker_ring.prev_addr));
-		if (kind == CAPTURE_ALLOC_MUNMAP)
-			p = codec_put_varint(p, size);
-		tracker_commit(p);
-		tracker_ring.prev_addr = (uintptr_t)ptr;
-		tracker_ring.n_frees++;
-	}
+	tracker_emit_free(ptr, size, kind, tid);
 	pthread_mutex_unlock(&tracker_lock);
-	tracker_guard--;
+	tracker_hot_leave();
 }
 
 static void record_string_pair(unsigned type, uint64_t num, const char *s)
@@ -159,9 +198,6 @@ void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
 	record_string_pair(CAPTURE_REC_MARKER, kind, label);
-	pthread_mutex_lock(&tracker_lock);
-	tracker_window_mark(kind, tracker_current_tid());
-	pthread_mutex_unlock(&tracker_lock);
 	tracker_guard--;
 }
 
@@ -170,10 +206,9 @@ void tracker_record_marker(unsigned kind, const char *label)
 
 static void record_segment(unsigned kind)
 {
-	struct strbuf rec = STRBUF_INIT;
+	struct strbuf rec = STRBUF_INIT, args = STRBUF_INIT, argv = STRBUF_INIT;
 	char exe[PATH_MAX_LEN];
-	uint8_t tmp[CODEC_VARINT_MAX * 4];
-	struct strbuf args = STRBUF_INIT;
+	uint8_t tmp[CODEC_VARINT_MAX * 4], *p = tmp;
 	int fd, argc = 0;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
@@ -183,12 +218,12 @@ static void record_segment(unsigned kind)
 		strbuf_read_fd(&args, fd);
 		close(fd);
 	}
-	for (size_t i = 0; i < args.len; i++)
-		argc += args.buf[i] == '\0';
-	if (argc > CAPTURE_ARGS_MAX)
-		argc = CAPTURE_ARGS_MAX;
+	for (size_t i = 0; i < args.len; i += strlen(args.buf + i) + 1, argc++) {
+		const char *a = args.buf + i;
+
+		strbuf_add(&argv, &a, sizeof(a));
+	}
 	strbuf_addch(&rec, CAPTURE_REC_SEGMENT);
-	uint8_t *p = tmp;
 	p = codec_put_varint(p, (uint64_t)getpid());
 	p = codec_put_varint(p, (uint64_t)getppid());
 	p = codec_put_varint(p, tracker_real_ns());
@@ -197,29 +232,24 @@ static void record_segment(unsigned kind)
 	p = codec_put_varint(tmp, strlen(exe));
 	strbuf_add(&rec, tmp, (size_t)(p - tmp));
 	strbuf_addstr(&rec, exe);
-	p = codec_put_varint(tmp, (uint64_t)argc);
-	strbuf_add(&rec, tmp, (size_t)(p - tmp));
-	const char *a = args.buf;
-	for (int i = 0; i < argc && rec.len < BUF_SIZE / 2; i++) {
-		size_t len = strlen(a);
-
-		if (len > CAPTURE_STRING_MAX)
-			len = CAPTURE_STRING_MAX;
-		p = codec_put_varint(tmp, len);
-		strbuf_add(&rec, tmp, (size_t)(p - tmp));
-		strbuf_add(&rec, a, len);
-		a += strlen(a) + 1;
-	}
+	/* bounded (format.h, COMMAND LINES): the record always fits its block */
+	if (argv.len / sizeof(char *) < (size_t)argc ||
+	    capture_args_encode(&rec, argc, (const char *const *)(void *)argv.buf) < 0)
+		capture_args_encode(&rec, 0, NULL);	/* out of memory: no arguments, still a segment */
 	pthread_mutex_lock(&tracker_lock);
-	if (rec.len <= BUF_SIZE / 2)
-		tracker_emit((uint8_t *)rec.buf, rec.len);
+	tracker_active = 1;	/* with the SEGMENT record: nothing of the segment goes before it */
+	tracker_emit((uint8_t *)rec.buf, rec.len);
 	pthread_mutex_unlock(&tracker_lock);
 	strbuf_release(&rec);
 	strbuf_release(&args);
+	strbuf_release(&argv);
 }
 
-/* --aggregate: the AGG_STACK and AGG_PEAK records; lock held */
-static void write_aggregate(void)
+/*
+ * --aggregate: the AGG_STACK and AGG_PEAK records; lock held. An image
+ * that execs leaks nothing: what it holds is gone with it.
+ */
+static void write_aggregate(int is_exec)
 {
 	struct heapmodel *hm = tracker_ring.model;
 	uint8_t rec[1 + (3 + HEAPMODEL_BUCKETS) * CODEC_VARINT_MAX], *p;
@@ -236,8 +266,8 @@ static void write_aggregate(void)
 		p = codec_put_varint(p, e->bytes);
 		p = codec_put_varint(p, e->peak_count);
 		p = codec_put_varint(p, e->peak_bytes);
-		p = codec_put_varint(p, e->live_count);
-		p = codec_put_varint(p, e->live_bytes);
+		p = codec_put_varint(p, is_exec ? 0 : e->live_count);
+		p = codec_put_varint(p, is_exec ? 0 : e->live_bytes);
 		tracker_emit(rec, (size_t)(p - rec));
 	}
 	p = rec;
@@ -256,7 +286,7 @@ static void record_end(unsigned reason)
 
 	pthread_mutex_lock(&tracker_lock);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE)
-		write_aggregate();
+		write_aggregate(reason == CAPTURE_END_EXEC);
 	*p++ = CAPTURE_REC_END;
 	p = codec_put_varint(p, reason);
 	p = codec_put_varint(p, tracker_real_ns());
@@ -300,12 +330,9 @@ static int open_output(int is_root, int is_fork)
 	int fd;
 
 	fd = open(tracker_cfg.output, O_RDWR | O_APPEND | O_CLOEXEC | (is_root ? 0 : O_CREAT), 0644);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
+	fd = tracker_fd_adopt(&tracker_cfg.capture, fd);	/* high, out of the program's way */
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -1;
-	}
-	tracker_cfg.fd = fd;
 	if (st.st_size == 0) {
 		struct strbuf hdr = STRBUF_INIT, args = STRBUF_INIT;
 		struct capture_header h = { .flags = tracker_cfg.flags, .rss_interval_ms = 10,
@@ -317,6 +344,7 @@ static int open_output(int is_root, int is_fork)
 			strbuf_read_fd(&args, afd);
 			close(afd);
 		}
+		/* the first CAPTURE_ARGS_MAX arguments: the encoder bounds them further */
 		for (size_t i = 0; i < args.len && h.argc < CAPTURE_ARGS_MAX; i += strlen(args.buf + i) + 1)
 			argv[h.argc++] = args.buf + i;
 		h.argv = argv;
@@ -394,10 +422,9 @@ static void atfork_child(void)
 	int was_active = tracker_active;
 
 	tracker_ring_after_fork();
+	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_active = 0;
-	if (tracker_cfg.fd >= 0)
-		close(tracker_cfg.fd);
-	tracker_cfg.fd = -1;
+	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)
 		tracker_self_state->tid = (uint32_t)syscall(SYS_gettid);
 	if (was_active && (tracker_cfg.flags & CAPTURE_F_FOLLOW_FORK)) {
@@ -412,7 +439,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	tracker_guard++;
 	if (tracker_env_read() < 0)
 		goto out;	/* preloaded without `memray run`: stay out of the way */
-	tracker_cfg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	tracker_fd_adopt(&tracker_cfg.statm, open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&tracker_init);
 	if (tracker_thread_states_init() < 0)
 		goto out;
@@ -434,8 +461,7 @@ static void finish(unsigned reason)
 	tracker_record_modules(0);	/* a library loaded since the last tick */
 	record_end(reason);
 	tracker_writer_stop();
-	close(tracker_cfg.fd);
-	tracker_cfg.fd = -1;
+	tracker_fd_close(&tracker_cfg.capture);
 }
 
 /*
@@ -457,13 +483,51 @@ __attribute__((destructor)) static void tracker_fini(void)
 	tracker_at_exit();
 }
 
+/*
+ * RULE: what the process keeps in memory is written before exec. The
+ * buffers are flushed; --aggregate keeps its totals in the process, so
+ * its segment ends here as at exit (totals, END). Should the exec fail,
+ * tracker_exec_failed() begins a new segment where this one ended.
+ */
+static int ended_for_exec;
+
 void tracker_flush_before_exec(void)
 {
 	if (!tracker_active || tracker_guard || getpid() != tracker_cfg.pid)
 		return;
 	tracker_guard++;
 	tracker_record_modules(0);
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
+		record_end(CAPTURE_END_EXEC);
+		ended_for_exec = 1;
+	}
 	tracker_flush_sync();
 	tracker_guard--;
 }
 
+void tracker_exec_failed(void)
+{
+	struct heapmodel *model;
+
+	if (!ended_for_exec || tracker_guard || getpid() != tracker_cfg.pid)
+		return;
+	ended_for_exec = 0;
+	tracker_guard++;
+	model = heapmodel_new();
+	pthread_mutex_lock(&tracker_lock);
+	if (model) {
+		heapmodel_free(tracker_ring.model);
+		tracker_ring.model = model;
+		tracker_stacks_reset();	/* a new segment defines its own stacks */
+		tracker_ring.n_allocs = tracker_ring.n_frees = tracker_ring.bytes = tracker_ring.lost = 0;
+	}
+	pthread_mutex_unlock(&tracker_lock);
+	if (model) {
+		record_segment(CAPTURE_SEG_EXEC);
+		tracker_modules_reset();
+		tracker_record_modules(1);
+	} else {
+		tracker_say("tracking stopped", "out of memory for --aggregate tables after a failed exec");
+	}
+	tracker_guard--;
+}

@@ -31,8 +31,13 @@
  *   pthread_atfork handlers that hold the lock across the fork.
  * - A free is recorded before the real free (the address may be handed
  *   out again at once by another thread, whose ALLOC must come after our
- *   FREE in the stream). realloc is recorded as a FREE before the call and
- *   an ALLOC after it; if it fails the old block is recorded again.
+ *   FREE in the stream). realloc registers the old block as in flight:
+ *   its FREE is written by whichever comes first, another ALLOC of that
+ *   address or the realloc's success; a failed realloc records nothing,
+ *   so the block keeps its size and stack (tracker/defer.c).
+ * - A signal handler that allocates while its thread is inside the
+ *   tracker is not lost to the recursion guard: its calls are parked and
+ *   recorded as the tracker leaves, or counted as lost (tracker/defer.c).
  *
  * PYTHON
  *
@@ -83,6 +88,8 @@
  *   stacks.c    the stack trie, the Python code table, per-thread state
  *   modules.c   the module scan and build ids
  *   env.c       the MEMRAY_* variables, and the environment of an exec
+ *   defer.c     records written later: a realloc in flight, a signal
+ *               handler's calls parked while the tracker ran
  *   python.c    the interpreter's frames (pylayout.c: one layout per version)
  *   internal.h  the state they share, who writes it under which lock, and
  *               the per-allocation path as inline functions, so that
@@ -101,13 +108,30 @@
 extern __thread int tracker_guard __attribute__((tls_model("initial-exec")));
 /* nonzero while allocations are being recorded */
 extern volatile int tracker_active;
+/*
+ * Nonzero while record_alloc/record_free run on this thread: a malloc-family
+ * hook that finds it set was called by a signal handler that interrupted
+ * them, and parks the call with tracker_park() (tracker/defer.c).
+ */
+extern __thread int tracker_hot __attribute__((tls_model("initial-exec")));
 
 /* record an allocation of `size` bytes at p by allocator `kind` */
 void tracker_record_alloc(void *p, size_t size, unsigned kind);
 /* record a deallocation (FREE, or MUNMAP with its size) */
 void tracker_record_free(void *p, size_t size, unsigned kind);
+/* async-signal-safe: keep a call for the interrupted tracker to record as it leaves */
+void tracker_park(void *ptr, size_t size, unsigned kind, int is_free);
+/*
+ * realloc(old): begin before the real call, end after it with its result.
+ * A failed realloc records nothing (see tracker/defer.c). begin returns the
+ * token end wants.
+ */
+int tracker_realloc_begin(void *old);
+void tracker_realloc_end(int token, void *old, void *p, size_t size);
 /* write everything buffered to the file before the process image ends */
 void tracker_flush_before_exec(void);
+/* the exec failed: track on (a new segment, if the last one ended for the exec) */
+void tracker_exec_failed(void);
 /* end the capture: the process is exiting (exit or _exit) */
 void tracker_at_exit(void);
 /*
