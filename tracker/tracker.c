@@ -198,6 +198,9 @@ void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
 	record_string_pair(CAPTURE_REC_MARKER, kind, label);
+	pthread_mutex_lock(&tracker_lock);
+	tracker_window_mark(kind, tracker_current_tid());
+	pthread_mutex_unlock(&tracker_lock);
 	tracker_guard--;
 }
 
