@@ -46,3 +46,43 @@ def test_reader_refuses_a_fifo(tmp_path, cmd):
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "capture.fifo" in lines[0] and "not a regular file" in lines[0], lines
+
+
+def test_run_output_fifo(fixtures, tmp_path):
+    prog = fixtures.build("blocks.c")
+    path = fifo(tmp_path, "out.fifo")
+    for force in ((), ("-f",)):
+        result = run("run", *force, "-o", path, prog, timeout=20)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "out.fifo" in lines[0] and "not a regular file" in lines[0], lines
+
+
+def test_check_junit_fifo(tmp_path):
+    path = fifo(tmp_path, "junit.fifo")
+    result = run("check", "--junit", path, "true", timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "junit.fifo" in result.stderr and "not a regular file" in result.stderr, result.stderr
+
+
+def test_module_path_names_a_fifo(tmp_path):
+    """The program the capture names is replaced by a FIFO: its frames show
+    as addresses with one warning, and symbol lookup does not hang."""
+    prog = tmp_path / "prog"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(FIXTURES / "blocks.c")], check=True)
+    _, capture = record(tmp_path, prog)
+    prog.unlink()
+    os.mkfifo(prog)
+    for cmd in (("stats",), ("summary",), ("flamegraph", "-f", "-o", "{out}"), ("tree",)):
+        result = run(*argv(cmd, tmp_path, capture), timeout=30)
+        assert result.returncode == 0, (cmd, result.stderr)
+        warnings = [l for l in result.stderr.splitlines() if str(prog) in l]
+        assert len(warnings) == 1 and "not a regular file" in warnings[0], (cmd, result.stderr)
+        (tmp_path / "out.html").unlink(missing_ok=True)
+
+
+def test_check_markdown_fifo(tmp_path):
+    path = fifo(tmp_path, "summary.fifo")
+    result = run("check", "--markdown", path, "true", timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "summary.fifo" in result.stderr and "not a regular file" in result.stderr, result.stderr
