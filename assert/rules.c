@@ -3,6 +3,7 @@
  */
 #include "assert/rules.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,13 +269,31 @@ static int marks(struct verdicts *v, const struct ci_subject *s, struct limits *
 	return ret;
 }
 
+/*
+ * The baseline's peak plus the allowed increase, saturating at 2^64 - 1:
+ * a baseline near 2^64 or an absurd increase (+16000000TiB, 1000000%)
+ * wrapped the sum, and a double past 2^64 converted to uint64_t is
+ * undefined, so either turned a huge limit into a tiny one.
+ */
+static uint64_t allowed_peak(uint64_t peak, const struct increase *inc)
+{
+	double extra;
+
+	if (!inc->is_percent)
+		return units_add(peak, inc->bytes);
+	extra = (double)peak * inc->percent / 100.0;
+	/* 2^64 as a double; !(extra < ...) also catches NaN */
+	if (!(extra < 18446744073709551616.0))
+		return UINT64_MAX;
+	return units_add(peak, (uint64_t)extra);
+}
+
 static int regression(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
 		      const struct increase *inc)
 {
 	struct check_result *r = new_result(v);
 	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
-	uint64_t allowed = inc->is_percent ? e->peak + (uint64_t)((double)e->peak * inc->percent / 100.0)
-					   : e->peak + inc->bytes;
+	uint64_t allowed = allowed_peak(e->peak, inc);
 	char now[UNITS_BUF], was[UNITS_BUF], lim[UNITS_BUF];
 	int failed = s->peak > allowed, grew = 0, bad = 0;
 
