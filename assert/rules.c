@@ -11,8 +11,14 @@
 #include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 
 /*
+ * Locations and process names come from the tested program: a function,
+ * file or command named with a newline would forge a line of its own in
+ * the details `memray check` prints (and a JUnit body), so they are
+ * appended escaped (common/utf8.h); the details' own line breaks stay.
+ *
  * Every append below is checked: strbuf keeps what it had when memory
  * runs out, so an unchecked one would hand on a verdict with half its
  * message, silently. Appends are or-ed into one status (0 or -1) that
@@ -32,8 +38,9 @@ static int lines_format(struct strbuf *sb, const struct ci_lines *ls)
 		const struct ci_stack_line *l = &ls->l[i];
 		char size[UNITS_BUF];
 
-		bad |= strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
-				   (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
+		bad |= strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at ", units_human(size, l->bytes),
+				   (unsigned long long)l->bytes, (unsigned long long)l->count);
+		bad |= utf8_add_printable(sb, l->location, 0);
 		if (l->suppressed_by)
 			bad |= strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob,
 					   l->suppressed_by->why);
@@ -109,8 +116,9 @@ static int processes_format(struct strbuf *d, const struct ci_subject *s)
 		const struct ci_stack_line *l = &s->processes.l[i];
 		char size[UNITS_BUF];
 
-		bad |= strbuf_addf(d, "  %s (%llu bytes) by %s\n", units_human(size, l->bytes),
-				   (unsigned long long)l->bytes, l->location);
+		bad |= strbuf_addf(d, "  %s (%llu bytes) by ", units_human(size, l->bytes), (unsigned long long)l->bytes);
+		bad |= utf8_add_printable(d, l->location, 0);
+		bad |= strbuf_addch(d, '\n');
 	}
 	if (s->processes.n > CI_TOP_STACKS)
 		bad |= strbuf_addf(d, "  ... and %zu more processes\n", s->processes.n - CI_TOP_STACKS);
@@ -328,9 +336,11 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 			continue;
 		if (!grew++)
 			bad |= strbuf_addstr(&d, "grew since the baseline:\n");
-		bad |= strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at %s\n",
+		bad |= strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at ",
 				   units_human(now, l->bytes - before), (unsigned long long)(l->bytes - before),
-				   (unsigned long long)l->bytes, (unsigned long long)before, l->location);
+				   (unsigned long long)l->bytes, (unsigned long long)before);
+		bad |= utf8_add_printable(&d, l->location, 0);
+		bad |= strbuf_addch(&d, '\n');
 	}
 	prop(r, "bytes", s->peak);
 	prop(r, "limit_bytes", allowed);
