@@ -3,6 +3,7 @@
  */
 #include "assert/rules.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +11,14 @@
 #include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "common/utf8.h"
 
 /*
+ * Locations and process names come from the tested program: a function,
+ * file or command named with a newline would forge a line of its own in
+ * the details `memray check` prints (and a JUnit body), so they are
+ * appended escaped (common/utf8.h); the details' own line breaks stay.
+ *
  * Every append below is checked: strbuf keeps what it had when memory
  * runs out, so an unchecked one would hand on a verdict with half its
  * message, silently. Appends are or-ed into one status (0 or -1) that
@@ -31,8 +38,9 @@ static int lines_format(struct strbuf *sb, const struct ci_lines *ls)
 		const struct ci_stack_line *l = &ls->l[i];
 		char size[UNITS_BUF];
 
-		bad |= strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at %s", units_human(size, l->bytes),
-				   (unsigned long long)l->bytes, (unsigned long long)l->count, l->location);
+		bad |= strbuf_addf(sb, "  %s (%llu bytes) in %llu allocations at ", units_human(size, l->bytes),
+				   (unsigned long long)l->bytes, (unsigned long long)l->count);
+		bad |= utf8_add_printable(sb, l->location, 0);
 		if (l->suppressed_by)
 			bad |= strbuf_addf(sb, " (suppressed by '%s', %s)", l->suppressed_by->glob,
 					   l->suppressed_by->why);
@@ -108,8 +116,9 @@ static int processes_format(struct strbuf *d, const struct ci_subject *s)
 		const struct ci_stack_line *l = &s->processes.l[i];
 		char size[UNITS_BUF];
 
-		bad |= strbuf_addf(d, "  %s (%llu bytes) by %s\n", units_human(size, l->bytes),
-				   (unsigned long long)l->bytes, l->location);
+		bad |= strbuf_addf(d, "  %s (%llu bytes) by ", units_human(size, l->bytes), (unsigned long long)l->bytes);
+		bad |= utf8_add_printable(d, l->location, 0);
+		bad |= strbuf_addch(d, '\n');
 	}
 	if (s->processes.n > CI_TOP_STACKS)
 		bad |= strbuf_addf(d, "  ... and %zu more processes\n", s->processes.n - CI_TOP_STACKS);
@@ -276,13 +285,31 @@ static int marks(struct verdicts *v, const struct ci_subject *s, struct limits *
 	return ret;
 }
 
+/*
+ * The baseline's peak plus the allowed increase, saturating at 2^64 - 1:
+ * a baseline near 2^64 or an absurd increase (+16000000TiB, 1000000%)
+ * wrapped the sum, and a double past 2^64 converted to uint64_t is
+ * undefined, so either turned a huge limit into a tiny one.
+ */
+static uint64_t allowed_peak(uint64_t peak, const struct increase *inc)
+{
+	double extra;
+
+	if (!inc->is_percent)
+		return units_add(peak, inc->bytes);
+	extra = (double)peak * inc->percent / 100.0;
+	/* 2^64 as a double; !(extra < ...) also catches NaN */
+	if (!(extra < 18446744073709551616.0))
+		return UINT64_MAX;
+	return units_add(peak, (uint64_t)extra);
+}
+
 static int regression(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
 		      const struct increase *inc)
 {
 	struct check_result *r = new_result(v);
 	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
-	uint64_t allowed = inc->is_percent ? e->peak + (uint64_t)((double)e->peak * inc->percent / 100.0)
-					   : e->peak + inc->bytes;
+	uint64_t allowed = allowed_peak(e->peak, inc);
 	char now[UNITS_BUF], was[UNITS_BUF], lim[UNITS_BUF];
 	int failed = s->peak > allowed, grew = 0, bad = 0;
 
@@ -317,9 +344,11 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 			continue;
 		if (!grew++)
 			bad |= strbuf_addstr(&d, "grew since the baseline:\n");
-		bad |= strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at %s\n",
+		bad |= strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at ",
 				   units_human(now, l->bytes - before), (unsigned long long)(l->bytes - before),
-				   (unsigned long long)l->bytes, (unsigned long long)before, l->location);
+				   (unsigned long long)l->bytes, (unsigned long long)before);
+		bad |= utf8_add_printable(&d, l->location, 0);
+		bad |= strbuf_addch(&d, '\n');
 	}
 	prop(r, "bytes", s->peak);
 	prop(r, "limit_bytes", allowed);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,8 +22,10 @@
 
 struct capture_reader {
 	char *path;
-	const uint8_t *map;
-	uint64_t size;
+	int fd;			/* -1 until open */
+	uint64_t size;		/* at open; the file may shrink (reader.h) */
+	uint8_t *stored;	/* the block as stored (header and payload), read with pread */
+	size_t stored_cap;
 	uint64_t next_block;	/* file offset of the next block */
 	struct capture_header header;
 
@@ -53,6 +54,71 @@ struct capture_reader {
 	uint64_t histogram[CAPTURE_AGG_BUCKETS];
 };
 
+/* MEMRAY_TEST_SHRINK_TO (reader.h): shrink the file under the reader */
+static void test_shrink(const char *path)
+{
+	const char *to = getenv("MEMRAY_TEST_SHRINK_TO");
+
+	if (to && *to && truncate(path, (off_t)strtoll(to, NULL, 10)) < 0)
+		warning("MEMRAY_TEST_SHRINK_TO: cannot truncate '%s': %s", path, strerror(errno));
+}
+
+/*
+ * Up to len bytes at off into buf: how many were read, fewer only where
+ * the file ends (it may have shrunk since open), or -1 with errno set.
+ */
+static ssize_t read_at(int fd, uint64_t off, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Open path for reading if it is a regular file. O_NONBLOCK first: opening
+ * a FIFO with no writer would otherwise wait forever, before fstat could
+ * tell us what it is. The fd, or -1 after a message.
+ */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return error_errno("cannot open capture '%s'", path);
+	if (fstat(fd, st) < 0) {
+		error_errno("cannot read capture '%s'", path);
+		goto fail;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		error("%s: is a directory, not a capture file", path);
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		error("%s: not a regular file (a FIFO, socket or device), not a capture", path);
+		goto fail;
+	}
+	/* a regular file never blocks, but say so: later reads must not see EAGAIN */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		error_errno("cannot read capture '%s'", path);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
 struct capture_reader *capture_reader_open(const char *path)
 {
 	struct capture_reader *r = calloc(1, sizeof(*r));
@@ -60,56 +126,51 @@ struct capture_reader *capture_reader_open(const char *path)
 	char whybuf[160];
 	struct stat st;
 	size_t hsize;
-	int fd = -1;
+	ssize_t got;
 
-	if (!r || !(r->path = strdup(path))) {
+	if (!r) {
+		error("%s: out of memory", path);
+		return NULL;
+	}
+	r->fd = -1;	/* before any goto fail: capture_reader_free() closes it */
+	if (!(r->path = strdup(path))) {
 		error("%s: out of memory", path);
 		goto fail;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error_errno("cannot open capture '%s'", path);
+	if ((r->fd = open_regular(path, &st)) < 0)
 		goto fail;
-	}
-	if (fstat(fd, &st) < 0) {
-		error_errno("cannot read capture '%s'", path);
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		error("%s: is a directory, not a capture file", path);
-		goto fail;
-	}
 	if (st.st_size == 0) {
 		error("%s: empty file, not a memray capture", path);
 		goto fail;
 	}
 	r->size = (uint64_t)st.st_size;
-	r->map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (r->map == MAP_FAILED) {
-		r->map = NULL;
-		error_errno("cannot map capture '%s'", path);
+	/* the header, or as much of it as there is: at most CAPTURE_HEADER_MAX */
+	if (GROW(r->stored, CAPTURE_HEADER_MAX, r->stored_cap) < 0) {
+		error("%s: out of memory", path);
 		goto fail;
 	}
-	close(fd);
-	fd = -1;
-	hsize = capture_header_size(r->map, r->size, &why, whybuf, sizeof(whybuf));
+	got = read_at(r->fd, 0, r->stored, r->size < CAPTURE_HEADER_MAX ? (size_t)r->size : CAPTURE_HEADER_MAX);
+	if (got < 0) {
+		error_errno("cannot read capture '%s'", path);
+		goto fail;
+	}
+	hsize = capture_header_size(r->stored, (size_t)got, &why, whybuf, sizeof(whybuf));
 	if (!hsize) {
 		error("%s: %s", path, why);
 		goto fail;
 	}
-	if (hsize > r->size) {
-		error("%s: file header is truncated (%zu of %zu bytes)", path, (size_t)r->size, hsize);
+	if (hsize > (size_t)got) {
+		error("%s: file header is truncated (%zu of %zu bytes)", path, (size_t)got, hsize);
 		goto fail;
 	}
-	if (capture_header_decode(r->map, hsize, &r->header, &why) < 0) {
+	if (capture_header_decode(r->stored, hsize, &r->header, &why) < 0) {
 		error("%s: offset 0: %s", path, why);
 		goto fail;
 	}
 	r->next_block = hsize;
+	test_shrink(path);
 	return r;
 fail:
-	if (fd >= 0)
-		close(fd);
 	capture_reader_free(r);
 	return NULL;
 }
@@ -118,9 +179,10 @@ void capture_reader_free(struct capture_reader *r)
 {
 	if (!r)
 		return;
-	if (r->map)
-		munmap((void *)r->map, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
 	capture_header_release(&r->header);
+	free(r->stored);
 	free(r->raw);
 	free(r->path);
 	free(r);
@@ -182,12 +244,23 @@ static int stop(struct capture_reader *r, enum capture_status status, uint64_t o
 	return 0;
 }
 
+/* the file ended at off + got before the size it had at open: say so */
+static int shrank(struct capture_reader *r, uint64_t off, ssize_t got)
+{
+	if (got < 0)
+		return stop(r, CAPTURE_DAMAGED, off, "cannot read the capture: %s", strerror(errno));
+	return stop(r, CAPTURE_INCOMPLETE, off, "the file shrank to %llu bytes while it was read (was %llu; "
+		    "overwritten by another run?)", (unsigned long long)(off + (uint64_t)got),
+		    (unsigned long long)r->size);
+}
+
 /* decode the next block into r->raw; 1, or 0 at the end (status set) */
 static int load_block(struct capture_reader *r)
 {
 	struct capture_block_info bi;
 	uint64_t off = r->next_block, left = r->size - off;
 	const char *why;
+	ssize_t got;
 
 	if (left == 0) {
 		if (r->in_segment && !r->segment_ended)
@@ -203,16 +276,26 @@ static int load_block(struct capture_reader *r)
 	if (left < CAPTURE_BLOCK_HEADER)
 		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block header "
 			    "(the program was probably killed while the block was written)");
-	if (capture_block_parse_header(r->map + off, &bi, &why) < 0)
+	/* r->stored holds at least CAPTURE_HEADER_MAX bytes (open), more than a block header */
+	got = read_at(r->fd, off, r->stored, CAPTURE_BLOCK_HEADER);
+	if (got != CAPTURE_BLOCK_HEADER)
+		return shrank(r, off, got);
+	if (capture_block_parse_header(r->stored, &bi, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	if (CAPTURE_BLOCK_HEADER + (uint64_t)bi.stored_len > left)
 		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
 			    (unsigned long long)left, (unsigned long long)(CAPTURE_BLOCK_HEADER + bi.stored_len));
+	/* parse_header bounded stored_len and raw_len (CAPTURE_BLOCK_STORED_MAX, _RAW_MAX) */
+	if (GROW(r->stored, CAPTURE_BLOCK_HEADER + (size_t)bi.stored_len, r->stored_cap) < 0)
+		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.stored_len);
+	got = read_at(r->fd, off + CAPTURE_BLOCK_HEADER, r->stored + CAPTURE_BLOCK_HEADER, bi.stored_len);
+	if (got != (ssize_t)bi.stored_len)
+		return shrank(r, off, got < 0 ? got : CAPTURE_BLOCK_HEADER + got);
 	/* at least one byte: an empty block still gets a buffer to point into */
 	if (GROW(r->raw, bi.raw_len ? bi.raw_len : 1, r->raw_cap) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
-	if (capture_block_decode(r->map + off, &bi, r->raw, &why) < 0)
+	if (capture_block_decode(r->stored, &bi, r->raw, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	r->block_offset = off;
 	r->next_block = off + CAPTURE_BLOCK_HEADER + bi.stored_len;

@@ -19,6 +19,17 @@
  * capture_reader_problem() describes the last two in one line with the
  * offset ("offset 81920: block checksum mismatch").
  *
+ * A file that shrinks while it is read (`memray run -f` reusing the name)
+ * reads as one that ends there: CAPTURE_INCOMPLETE, never a signal. The
+ * reader reads with pread into its own buffers rather than mapping the
+ * file, since a mapping faults (SIGBUS) on pages the file no longer has.
+ * Only regular files are read: a FIFO or a device is refused at open,
+ * which never blocks (O_NONBLOCK until fstat says what the file is).
+ *
+ * Test hook: MEMRAY_TEST_SHRINK_TO=N in the environment makes
+ * capture_reader_open() truncate the file to N bytes once its header is
+ * read, so tests can shrink a capture under a reader without racing one.
+ *
  * Ownership: the reader owns the file and the decoded block; strings and
  * arrays in a record point into them and live until the next call to
  * capture_reader_next(). capture_reader_free(NULL) is a no-op.

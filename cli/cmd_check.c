@@ -312,6 +312,9 @@ int cmd_check(int argc, char **argv)
 	}
 	run.results = v.r;
 	run.nresults = v.n;
+	run.has_figures = 1;
+	run.peak_bytes = res.whole.peak;
+	run.leaked_bytes = res.whole.leaked;
 	for (size_t k = 0; k < v.n; k++)
 		say(&v.r[k]);
 	fprintf(stderr, "memray check: %zu verdicts on the whole run and %zu tests: %zu failed, %zu errors%s\n",

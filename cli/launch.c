@@ -291,7 +291,13 @@ static int exit_status_of(int status, const char *program)
 	return EXIT_RUN_ERROR;
 }
 
-/* create the capture at its absolute path `out`: the fd, or -1 after a message */
+/*
+ * Create the capture at its absolute path `out`: the fd, or -1 after a
+ * message. Only a regular file will do: a FIFO would block the open (and
+ * then the program) until something read it, and a device is no capture.
+ * O_NONBLOCK makes the open itself return at once whatever the path is
+ * (a FIFO with no reader fails with ENXIO); fstat then says what it is.
+ */
 static int open_capture(const struct launch *l, struct strbuf *out)
 {
 	struct stat st;
@@ -301,11 +307,20 @@ static int open_capture(const struct launch *l, struct strbuf *out)
 		return -1;
 	if (stat(out->buf, &st) == 0 && S_ISDIR(st.st_mode))
 		return error("capture file '%s' is a directory", l->output);
-	fd = open(out->buf, O_WRONLY | O_CREAT | O_CLOEXEC | (l->force ? O_TRUNC : O_EXCL), 0644);
+	if (stat(out->buf, &st) == 0 && !S_ISREG(st.st_mode))
+		return error("capture file '%s' is not a regular file (a FIFO, socket or device)", l->output);
+	fd = open(out->buf, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | (l->force ? O_TRUNC : O_EXCL), 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return error("capture file '%s' already exists (use -f to overwrite it)", l->output);
+		if (errno == ENXIO)
+			return error("capture file '%s' is not a regular file (a FIFO, socket or device)", l->output);
 		return error_errno("cannot create capture file '%s'", l->output);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return error("capture file '%s' is not a regular file (a FIFO, socket or device)", l->output);
 	}
 	return fd;
 }

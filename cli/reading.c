@@ -152,13 +152,22 @@ int output_check(const char *path, int force)
 
 int output_write(const char *path, int force, const struct strbuf *data)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
+	/* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking */
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | (force ? O_TRUNC : O_EXCL), 0644);
 
 	if (fd < 0) {
 		if (errno == EEXIST)
 			error("output file '%s' already exists (use -f to overwrite it)", path);
+		else if (errno == ENXIO)
+			error("output file '%s' is not a regular file (a FIFO with no reader)", path);
 		else
 			error_errno("cannot create '%s'", path);
+		return EXIT_CAPTURE_ERROR;
+	}
+	/* a FIFO someone reads, or a terminal, is fine: write to it as it is, blocking */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		error_errno("cannot write '%s'", path);
+		close(fd);
 		return EXIT_CAPTURE_ERROR;
 	}
 	if (write(fd, data->buf, data->len) != (ssize_t)data->len) {

@@ -6,6 +6,7 @@
 #include <libxml/xmlwriter.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/strbuf.h"
@@ -34,6 +35,20 @@ static const char *xml_clean(struct strbuf *sb, const char *s)
 		s += n < 0 ? -n : n;
 	}
 	return sb->buf;
+}
+
+/*
+ * A report goes to a regular file (or a new one): an existing FIFO would
+ * block the open until something read it, and `memray check` would hang
+ * after the command ran. -1 after a message naming the file, else 0.
+ */
+static int refuse_irregular(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return error("cannot write %s file '%s': not a regular file", what, path);
+	return 0;
 }
 
 static int write_property(xmlTextWriterPtr w, const char *name, uint64_t value)
@@ -93,12 +108,15 @@ static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_
 
 int junit_write(const char *path, const struct check_run *run)
 {
-	xmlTextWriterPtr w = xmlNewTextWriterFilename(path, 0);
+	xmlTextWriterPtr w;
 	struct strbuf sb = STRBUF_INIT;
 	size_t failures = 0, errors = run->error ? 1 : 0, cases = run->nresults;
 	char num[64];
 	int rc = 0;
 
+	if (refuse_irregular(path, "JUnit") < 0)
+		return -1;
+	w = xmlNewTextWriterFilename(path, 0);
 	if (!w)
 		return error("cannot create JUnit file '%s'", path);
 	for (size_t i = 0; i < run->nresults; i++) {
@@ -121,6 +139,13 @@ int junit_write(const char *path, const struct check_run *run)
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "skipped", BAD_CAST "0") < 0;
 	snprintf(num, sizeof(num), "%.3f", run->seconds);	/* C locale: memray never sets LC_NUMERIC */
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST num) < 0;
+	if (run->has_figures) {
+		/* the schema puts a testsuite's properties before its testcases */
+		rc |= xmlTextWriterStartElement(w, BAD_CAST "properties") < 0;
+		rc |= write_property(w, "memray.peak_bytes", run->peak_bytes);
+		rc |= write_property(w, "memray.leaked_bytes", run->leaked_bytes);
+		rc |= xmlTextWriterEndElement(w) < 0;
+	}
 	if (run->error || !run->nresults) {
 		rc |= xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0;
 		rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST xml_clean(&sb, run->command)) < 0;
@@ -226,6 +251,8 @@ int markdown_write(const char *path, const struct check_run *run)
 	size_t failures = 0, left_out = 0;
 	FILE *f;
 
+	if (refuse_irregular(path, "Markdown") < 0)
+		return -1;
 	for (size_t i = 0; i < run->nresults; i++)
 		failures += run->results[i].failure_type || run->results[i].error_type;
 	strbuf_addf(&out, "## memray check: %s\n\n", failures || run->error ? "failed" : "passed");

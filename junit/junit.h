@@ -11,7 +11,9 @@
  * one-line message and a body with exact bytes and the top stacks; a
  * rule that could not be judged (a bad limit mark) becomes <error>, and
  * so does a command or tracker that failed, in a testcase of its own
- * (classname "memray.command"). Properties carry exact bytes. Numbers
+ * (classname "memray.command"). Properties carry exact bytes; the
+ * testsuite's (memray.peak_bytes, memray.leaked_bytes) are the whole
+ * run's, testcases' their rule's. Numbers
  * are printed in the C locale; text is stripped of the characters XML
  * 1.0 forbids. The suite is never empty: a run with no rule gets one
  * testcase for the command.
@@ -56,6 +58,14 @@ struct check_result {
 struct check_run {
 	const char *command;
 	double seconds;
+	/*
+	 * The whole run's figures, whatever rules there are: written as the
+	 * testsuite's properties memray.peak_bytes and memray.leaked_bytes,
+	 * which readers (the GitHub action) take them from, never from a
+	 * testcase a test of the same name could supply.
+	 */
+	int has_figures;
+	uint64_t peak_bytes, leaked_bytes;
 	const char *error;	/* the command or the tracker failed: why; NULL if not */
 	const struct check_result *results;
 	size_t nresults;

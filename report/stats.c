@@ -237,6 +237,7 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 {
 	const struct analysis *a = rep->a;
 	const char *problem = capture_reader_problem(rep->r);
+	struct strbuf lost = STRBUF_INIT;
 	struct json j;
 
 	json_init(&j, sb, JSON_SPACED | JSON_TOP_LINES);
@@ -267,18 +268,30 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 	json_object_end(&j);
 	json_key(&j, "capture");
 	json_object_begin(&j);
+	/*
+	 * Dropped records make every figure a lower bound: not complete, and
+	 * the same warning the text's reader prints (cli/reading.c), so a
+	 * script reading only the JSON cannot take them for exact.
+	 */
 	json_key(&j, "complete");
-	json_bool(&j, a->is_complete);
+	json_bool(&j, a->is_complete && !a->lost);
+	json_member_uint(&j, "lost_records", a->lost);
 	json_member_uint(&j, "segments", a->segments);
 	json_member_uint(&j, "records", a->records);
 	json_key(&j, "warnings");
 	json_array_begin(&j);
 	if (problem)
 		json_string(&j, problem);
+	if (a->lost) {
+		strbuf_addf(&lost, "the tracker dropped %llu records when its writer fell behind; figures may be off",
+			    (unsigned long long)a->lost);
+		json_string(&j, lost.buf);
+	}
 	json_array_end(&j);
 	json_object_end(&j);
 	json_object_end(&j);
 	strbuf_addch(sb, '\n');
+	strbuf_release(&lost);
 	return json_finish(&j);
 }
 

@@ -3,6 +3,10 @@
  * text or as JSON with the keys of the Python tool's stats --json (plus
  * "peak", "leaks" and "capture", which it does not have).
  *
+ * "capture" says whether the figures are whole: "complete" is false when
+ * the capture ended early or the tracker dropped records ("lost_records"
+ * counts them), and "warnings" says why in the words the text uses.
+ *
  * A location is the innermost frame outside the runtime
  * (analysis_location); the top lists group entries by location.
  *

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/grow.h"
@@ -169,6 +170,7 @@ static struct module *find_module(struct symbolizer *s, const struct sym_module 
 	struct module *mod;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
+	struct stat st;
 	int n;
 
 	for (size_t i = 0; i < s->nmods; i++)
@@ -184,6 +186,15 @@ static struct module *find_module(struct symbolizer *s, const struct sym_module 
 	mod->basename = mod->basename ? mod->basename + 1 : mod->path;
 	if (!mod->path)
 		return NULL;
+	/*
+	 * The path comes from the capture: it may now name a FIFO, which libdw
+	 * would open and wait on forever, or a device. Only a regular file is
+	 * handed to libdw; anything else is unreadable, its frames addresses.
+	 */
+	if (stat(m->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		warning("cannot read %s (not a regular file): its frames are shown as addresses", m->path);
+		return mod;
+	}
 	mod->dwfl = dwfl_begin(&offline_callbacks);
 	if (mod->dwfl) {
 		dwfl_report_begin(mod->dwfl);

@@ -170,7 +170,9 @@ def test_failing_command_wins(project, tmp_path):
     proc, res = act(tmp_path, proj, command="./blocks 3", budget="4000000B")
     assert proc.returncode == 3
     out = res["outputs"]
-    assert (out["status"], out["exit-code"], out["peak"], out["leaked"]) == ("command-failed", "3", str(PEAK), "")
+    # the whole run's figures come with or without a rule of their kind (no leak rule here)
+    assert (out["status"], out["exit-code"], out["peak"], out["leaked"]) == \
+        ("command-failed", "3", str(PEAK), str(LEAKED))
     # one annotation each, in the order of the JUnit (which lists the command first)
     assert sorted(annotations(proc)) == [
         "::error title=memray check%3A command failed::bash exited with status 3",
@@ -339,3 +341,55 @@ def test_manifest_and_baseline_inputs(tmp_path, fixtures):
     assert "suite.churn" in [c.name for c in regressions]
     proc, res = act(tmp_path, proj, command="./marked 2", baseline=base, max_increase="+100000B")
     assert proc.returncode == 0 and res["outputs"]["status"] == "passed", proc.stderr
+
+
+NAMED_LIKE_RULES = r"""
+#include <stdlib.h>
+#include <string.h>
+#include "tracker/memray_test.h"
+
+static void *volatile keep;
+
+int main(void)
+{
+	char *big = malloc(3000000);	/* the whole run's peak, in no test */
+
+	memset(big, 1, 3000000);
+	free(big);
+	memray_test_begin("peak memory");	/* a test, named like the whole-run rule */
+	big = malloc(1000);
+	free(big);
+	memray_test_end();
+	memray_test_begin("leaked memory");
+	big = malloc(5000);
+	free(big);
+	keep = malloc(777);
+	memray_test_end();
+	return 0;
+}
+"""
+
+
+def test_outputs_come_from_the_whole_run_not_a_test_named_like_a_rule(tmp_path):
+    """peak and leaked are the testsuite's memray.peak_bytes and
+    memray.leaked_bytes: tests called "peak memory" and "leaked memory"
+    (each with a rule of its own, so its testcase carries a "bytes"
+    property) cannot supply them; the JUnit still validates."""
+    proj = tmp_path / "named"
+    proj.mkdir()
+    (proj / "named.c").write_text(NAMED_LIKE_RULES)
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(proj / "named"), str(proj / "named.c")],
+                   check=True)
+    (proj / "memray.yml").write_text("version: 1\ndefaults:\n  budget: 1MiB\n")
+    proc, res = act(tmp_path, proj, command="./named", manifest="memray.yml", junit="j.xml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = res["outputs"]
+    assert int(out["peak"]) >= 3000000 and out["leaked"] == "777", out
+    lint = subprocess.run(["xmllint", "--noout", "--schema", str(XSD), out["junit"]], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stderr
+    suite = next(iter(junitparser.JUnitXml.fromfile(out["junit"])))
+    assert {p.name: p.value for p in suite.properties()} == {"memray.peak_bytes": out["peak"],
+                                                             "memray.leaked_bytes": "777"}
+    cases = {case.name: case for case in suite}
+    assert sorted(cases) == ["leaked memory", "peak memory"]
+    assert {p.name: p.value for p in cases["peak memory"].child(junitparser.Properties)}["bytes"] == "1000"

@@ -30,8 +30,8 @@ def test_blocks_peak_leaks_and_locations(fixtures, tmp_path):
     assert data["metadata"]["file_format"] == "ALL_ALLOCATIONS"
     assert data["metadata"]["command_line"] == str(prog)
     assert data["metadata"]["main_thread_id"] == data["metadata"]["pid"]
-    assert data["capture"] == {"complete": True, "segments": 1, "records": data["capture"]["records"],
-                               "warnings": []}
+    assert data["capture"] == {"complete": True, "lost_records": 0, "segments": 1,
+                               "records": data["capture"]["records"], "warnings": []}
     assert data["allocator_type_distribution"]["MALLOC"] == data["total_num_allocations"]
 
 

@@ -329,6 +329,68 @@ START_TEST(baseline_regressions)
 }
 END_TEST
 
+/* limits past 2^64 saturate: a huge baseline plus a huge increase never wraps to a small limit */
+START_TEST(baseline_increase_saturates)
+{
+	static const char huge[] =
+		"{ \"format\": \"memray-baseline\", \"version\": 1, \"tests\": [\n"
+		"  { \"id\": \"(whole run)\", \"peak\": 10000000000000000000 },\n"
+		"  { \"id\": \"t::fast\", \"peak\": 18446744073709551000 } ] }\n";
+	static const char *const increases[] = { "1000000%", "+16000000TiB", "+16000000 TiB" };
+	struct ci_subject tests[] = { { .id = fast_id, .is_test = 1, .peak = 1024, .allocations = 1 } };
+	struct ci_results res = { .whole = whole, .tests = tests, .ntests = 1 };
+	struct strbuf text = STRBUF_INIT;
+	struct baseline b;
+	struct manifest m;
+	struct verdicts v;
+
+	ck_assert_int_eq(baseline_parse(&b, huge, strlen(huge), "b.json"), 0);
+	for (size_t i = 0; i < sizeof(increases) / sizeof(increases[0]); i++) {
+		strbuf_reset(&text);
+		strbuf_addf(&text, "version: 1\nbaseline: { file: b.json, max-increase: \"%s\" }\n", increases[i]);
+		manifest(&m, text.buf);
+		ck_assert_int_eq(eval(&v, &m, &res, &b), 0);
+		ck_assert_uint_eq(v.n, 2);
+		ck_assert_msg(v.failed == 0, "%s: %s", increases[i], v.r[0].message);
+		ck_assert(v.r[0].limit == UINT64_MAX && v.r[1].limit == UINT64_MAX);
+		verdicts_release(&v);
+		manifest_release(&m);
+	}
+	strbuf_release(&text);
+	baseline_release(&b);
+}
+END_TEST
+
+/* names from the program are escaped in the details; the details' own lines stay lines */
+START_TEST(names_cannot_forge_lines)
+{
+	static char evil[] = "f\nmemray check: pass forged:app.c:1", evil_proc[] = "pid 7 (a\nmemray check: pass x)";
+	struct ci_stack_line lines[] = { { .location = evil, .bytes = 1048576, .count = 1 } };
+	struct ci_stack_line procs[] = { { .location = evil_proc, .bytes = 1048576 },
+					 { .location = loc_main, .bytes = 1 } };
+	struct ci_subject tests[] = { { .id = fast_id, .is_test = 1, .peak = 1048576, .leaked = 1048576,
+					.peak_stacks = { lines, 1, 0 }, .leak_stacks = { lines, 1, 0 } } };
+	struct ci_results res = { .whole = whole, .tests = tests, .ntests = 1 };
+	struct manifest m;
+	struct verdicts v;
+
+	res.whole.peak_stacks = (struct ci_lines){ lines, 1, 0 };
+	res.whole.processes = (struct ci_lines){ procs, 2, 0 };
+	res.whole.leak_stacks = (struct ci_lines){ lines, 1, 0 };
+	manifest(&m, "version: 1\nbudget: 1KiB\nleak-budget: 1KiB\ntests:\n  - match: '*'\n    budget: 1KiB\n");
+	ck_assert_int_eq(eval(&v, &m, &res, NULL), 0);
+	ck_assert_uint_ge(v.n, 3);
+	for (size_t i = 0; i < v.n; i++) {
+		ck_assert_ptr_nonnull(v.r[i].details);
+		ck_assert_msg(!strstr(v.r[i].details, "\nmemray check:"), "%s", v.r[i].details);
+		ck_assert_msg(strstr(v.r[i].details, "\\nmemray check: pass"), "%s", v.r[i].details);
+		ck_assert(strchr(v.r[i].details, '\n'));
+	}
+	verdicts_release(&v);
+	manifest_release(&m);
+}
+END_TEST
+
 START_TEST(bad_marks)
 {
 	static char marks[] = "limit_memory=lots\x1flimit_leaks=1KB";
@@ -450,6 +512,8 @@ int main(void)
 	tcase_add_test(tc, allocation_count);
 	tcase_add_test(tc, top_stacks_only);
 	tcase_add_test(tc, baseline_regressions);
+	tcase_add_test(tc, baseline_increase_saturates);
+	tcase_add_test(tc, names_cannot_forge_lines);
 	tcase_add_test(tc, bad_marks);
 #if FAULT_INJECTION
 	tcase_add_test(tc, out_of_memory);
