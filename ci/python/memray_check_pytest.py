@@ -30,6 +30,15 @@ unchanged:
   window costs 14x on a large suite, and freezing the survivors hid them
   from gc.get_referrers() and broke suites).
 
+Installed (make install), the same module is also a pytest11 entry point
+(memray_check_pytest-VERSION.dist-info in Python's dist-packages), so plain
+pytest knows the marks and options and a --strict-markers suite collects
+without the gate. There it judges nothing: the marks are inert, as
+pytest-memray's are without --memray, and --memray on the command line is
+a usage error (exit 4) that says to run the suite under memray check.
+Under the gate, PYTEST_PLUGINS names this module again: pytest loads a
+plugin name once, and PYTHONPATH puts the gate's copy first.
+
 The marks' labels travel with the begin marker (fields split by the ASCII
 unit separator, 0x1f); memray parses them too, so a bad size is memray's
 error (exit 2), not the test's.
@@ -138,6 +147,9 @@ def pytest_configure(config):
     register_marks(config)
     if _load() is not None:
         config.pluginmanager.register(Gate(config), "memray_check_gate")
+    elif config.getoption("memray", False) and not config.pluginmanager.has_plugin("memray"):
+        # plain pytest, and pytest-memray (plugin "memray") is not here to take --memray
+        raise pytest.UsageError("--memray needs memray check: memray check -- python3 -m pytest ...")
 
 
 def _opt(config, name):
