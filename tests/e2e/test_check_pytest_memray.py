@@ -108,3 +108,70 @@ def test_pytest_memray_options(tmp_path):
     assert "test_s.py::test_big: peak 3.0MiB" in report and "test_small" not in report
     hidden = check(tmp_path, suite, "--hide-memray-summary")
     assert hidden.returncode == 0 and "MEMRAY REPORT" not in hidden.stdout
+
+
+def test_failed_mark_shows_its_stacks(tmp_path):
+    # the failure text had the figure and the limit, but nothing said where the memory went
+    result = check(tmp_path, '''
+        import pytest
+        KEPT = []
+        def make_big():
+            return bytearray(2 * 1024 * 1024)
+        @pytest.mark.limit_memory("1 MB")
+        def test_over():
+            b = make_big()
+        @pytest.mark.limit_leaks("1 KB")
+        def test_leaks():
+            KEPT.append(bytearray(300000))
+        def test_passes():
+            b = make_big()
+    ''', "--stacks", "2")
+    assert "2 failed, 1 passed" in result.stdout, result.stdout + result.stderr
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "p.xml").iter("testcase")}
+    over = cases["test_over"].find("failure").text
+    assert "Top stacks at the peak:\n    - 2.0MiB in 1 allocation:\n        make_big:%s:5\n        " \
+        "test_over:%s:8\n        ..." % (tmp_path / "test_s.py", tmp_path / "test_s.py") in over, over
+    leaks = cases["test_leaks"].find("failure").text
+    assert "Top leaked stacks:\n    - 293.0KiB in 1 allocation:\n        test_leaks:%s:11\n" \
+        % (tmp_path / "test_s.py") in leaks, leaks
+    # only failed tests ran `memray window`: no helper capture is left behind either
+    assert memray_failed(tmp_path) == {("test_s.py::test_over", "memray.peak"),
+                                       ("test_s.py::test_leaks", "memray.leaks")}, result.stderr
+
+
+def test_limit_leaks_filter_fn(tmp_path):
+    # filter_fn was accepted and ignored: every leak counted, in one total
+    result = check(tmp_path, '''
+        import pytest
+        KEPT = []
+        SEEN = []
+        def cache_it(n):
+            KEPT.append(bytearray(n))
+        def not_cached(stack):
+            SEEN.append([(f.function, f.lineno) for f in stack.frames])
+            return not any(f.function == "cache_it" for f in stack.frames)
+        @pytest.mark.limit_leaks("10 KB", filter_fn=not_cached)
+        def test_only_cache():
+            cache_it(200000)
+        @pytest.mark.limit_leaks("10 KB", filter_fn=not_cached)
+        def test_small_locations():
+            KEPT.append(bytearray(6000))  # one location each: none reaches the limit
+            KEPT.append(bytearray(6000))
+        @pytest.mark.limit_leaks("10 KB", filter_fn=not_cached)
+        def test_real_leak():
+            cache_it(200000)
+            KEPT.append(bytearray(100000))
+        def test_seen():
+            assert ("cache_it", 6) in [f for s in SEEN for f in s]
+    ''')
+    assert "1 failed, 3 passed" in result.stdout, result.stdout + result.stderr
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "p.xml").iter("testcase")}
+    text = cases["test_real_leak"].find("failure").text
+    assert "Test was allowed to leak 10.0KiB per location; its filter_fn kept 1 location at or over it, " \
+        "97.7KiB in all (100001 bytes" in text, text
+    assert "    - 97.7KiB in 1 allocation:\n        test_real_leak:%s:20\n" % (tmp_path / "test_s.py") in text
+    assert "cache_it" not in text
+    # memray check agrees, on the bytes the filter kept
+    assert memray_failed(tmp_path) == {("test_s.py::test_real_leak", "memray.leaks")}, result.stderr
+    assert "test_s.py::test_real_leak (leaks): leaked 97.66KiB" in result.stderr or \
+        "test_real_leak" in result.stderr
