@@ -1,10 +1,11 @@
 """pytest under `memray check` means what pytest-memray means (issue 12): the
 window is the test function's call, a mark over its limit fails the test inside
 pytest, pytest-memray's options and keywords work, and no outcome changes."""
+import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
 
-from conftest import run
+from conftest import ROOT, run
 
 PYTHON = "/usr/bin/python3"
 
@@ -17,6 +18,12 @@ def check(tmp_path, suite, *args, manifest=None):
         pre += ["--manifest", tmp_path / "memray.yml"]
     return run(*pre, "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_s.py",
                "--junitxml", tmp_path / "p.xml", *args, cwd=tmp_path)
+
+
+def subprocess_validate(path):
+    result = subprocess.run(["xmllint", "--noout", "--schema", str(ROOT / "tests" / "schema" / "junit.xsd"),
+                             str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def memray_failed(tmp_path):
@@ -175,3 +182,40 @@ def test_limit_leaks_filter_fn(tmp_path):
     assert memray_failed(tmp_path) == {("test_s.py::test_real_leak", "memray.leaks")}, result.stderr
     assert "test_s.py::test_real_leak (leaks): leaked 97.66KiB" in result.stderr or \
         "test_real_leak" in result.stderr
+
+
+def test_one_junit_report_with_pytests_testcases(tmp_path):
+    # --junit on pytest's --junitxml path silently replaced pytest's report with memray's
+    (tmp_path / "test_s.py").write_text(textwrap.dedent('''
+        import time, pytest
+        @pytest.mark.limit_memory("1 MB")
+        def test_over():
+            b = bytearray(2 * 1024 * 1024)
+        def test_big():
+            time.sleep(0.2)
+            b = bytearray(3 * 1024 * 1024)
+        def test_fails():
+            assert False
+    '''))
+    report = tmp_path / "report.xml"
+    for pre in (["--junit", report], ["--junit-merge", report]):
+        (tmp_path / "memray.yml").write_text("version: 1\nbudget: 1GiB\ndefaults:\n  budget: 2MiB\n")
+        result = run("check", "--manifest", tmp_path / "memray.yml", *pre, "--", PYTHON, "-m", "pytest", "-q",
+                     "-p", "no:cacheprovider", "test_s.py", "--junitxml=report.xml", cwd=tmp_path)
+        assert result.returncode == 1, result.stdout + result.stderr
+        subprocess_validate(report)
+        root = ET.parse(report).getroot()
+        cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+        assert set(cases) == {("test_s", "test_over"), ("test_s", "test_big"), ("test_s", "test_fails"),
+                              ("memray", "peak memory")}, cases
+        big = cases[("test_s", "test_big")]
+        assert float(big.get("time")) >= 0.2          # pytest's own time stays
+        assert big.find("failure").get("type") == "BudgetExceeded"
+        assert "memray (peak): peak 3.0" in big.find("system-out").text
+        assert big.find("properties") is None
+        over = cases[("test_s", "test_over")]
+        assert len(over.findall("failure")) == 1       # pytest's (the mark's), not a second one
+        assert "Test was limited to 1.0MiB" in over.find("failure").get("message")
+        assert cases[("test_s", "test_fails")].find("failure").get("message") == "assert False"
+        suite = root.find("testsuite")
+        assert (suite.get("tests"), suite.get("failures")) == ("4", "3"), ET.tostring(suite)[:300]
