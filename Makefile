@@ -23,6 +23,8 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PYTHON ?= /usr/bin/python3
 # where `python3 -m memray` is installed: the interpreter's dist-packages under PREFIX
+VERSION := $(shell sed -n 's/^\#define MEMRAY_VERSION "\(.*\)"/\1/p' cli/main.c)
+PYTEST_DIST = memray_check_pytest-$(VERSION).dist-info
 PYTHONDIR ?= $(LIBDIR)/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
 B ?= build
 
@@ -197,11 +199,20 @@ install: all
 	install -m 644 python/memray/__init__.py python/memray/__main__.py "$(DESTDIR)$(PYTHONDIR)/memray/"
 	install -d "$(DESTDIR)$(LIBDIR)/memray/python"
 	install -m 644 ci/python/memray_check_pytest.py "$(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py"
+	# plain pytest finds the marks and options through this pytest11 entry point
+	install -m 644 ci/python/memray_check_pytest.py "$(DESTDIR)$(PYTHONDIR)/memray_check_pytest.py"
+	install -d "$(DESTDIR)$(PYTHONDIR)/$(PYTEST_DIST)"
+	printf 'Metadata-Version: 2.1\nName: memray-check-pytest\nVersion: $(VERSION)\nSummary: %s\n' \
+		"memray check's pytest marks and options (limit_memory, limit_leaks)" \
+		>"$(DESTDIR)$(PYTHONDIR)/$(PYTEST_DIST)/METADATA"
+	printf '[pytest11]\nmemray_check_pytest = memray_check_pytest\n' \
+		>"$(DESTDIR)$(PYTHONDIR)/$(PYTEST_DIST)/entry_points.txt"
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/memray" "$(DESTDIR)$(LIBDIR)/memray/libmemray_tracker.so" \
 		"$(DESTDIR)$(INCLUDEDIR)/memray_test.h" "$(DESTDIR)$(LIBDIR)/memray/python/memray_check_pytest.py"
-	rm -rf "$(DESTDIR)$(PYTHONDIR)/memray"
+	rm -rf "$(DESTDIR)$(PYTHONDIR)/memray" "$(DESTDIR)$(PYTHONDIR)/$(PYTEST_DIST)"
+	rm -f "$(DESTDIR)$(PYTHONDIR)/memray_check_pytest.py"
 	-rmdir "$(DESTDIR)$(LIBDIR)/memray/python"
 	-rmdir "$(DESTDIR)$(LIBDIR)/memray"
 

@@ -212,6 +212,9 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 	else
 		bad |= strbuf_addf(&d, "%s: %llu bytes; limit: %llu bytes (%s)\n", what[k],
 				   (unsigned long long)figure, (unsigned long long)limit, from);
+	if (k == LIMIT_LEAKS && s->is_filtered)
+		bad |= strbuf_addstr(&d, "leaked: the bytes its limit_leaks filter_fn kept, in locations at or over "
+				     "the limit (judged in pytest)\n");
 	if (s->is_unfinished)
 		bad |= strbuf_addstr(&d, "the test never ended (it crashed or was killed): figures up to the end of "
 				     "its process\n");

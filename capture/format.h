@@ -120,7 +120,10 @@
  *   0x09  MARKER       v kind (CAPTURE_MARK_*), str label
  *                      Written by memray_test_begin()/memray_test_end().
  *                      An END's label is empty, or "raised" when the
- *                      test did not pass (memray_test_end_as()).
+ *                      test did not pass (memray_test_end_as()). A second
+ *                      END right after, labelled "filtered-leaks=N",
+ *                      gives the runner's own leak figure for the test
+ *                      that just ended (a pytest filter_fn kept N bytes).
  *   0x0A  CODE         v code id, str function, str file, v first line
  *                      A Python code object, the first time a stack uses
  *                      it. Ids are given in order within a segment from 1.

@@ -52,6 +52,7 @@ struct ci_subject {
 	char *marks;		/* the pytest plugin's "limit_memory=..." fields, 0x1f-separated, or NULL */
 	int is_test;
 	int is_unfinished;	/* the test never ended (crashed, killed) */
+	int is_filtered;	/* leaked is what the test's filter_fn kept (pytest) */
 	uint64_t peak, allocations, bytes, leaked, leaked_count, suppressed, suppressed_count;
 	uint64_t peak_ms;	/* the whole run: when the job peaked, ms after the first process started */
 	struct ci_lines peak_stacks, leak_stacks, suppressed_stacks;

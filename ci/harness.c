@@ -98,6 +98,15 @@ int ci_harness_python_env(void)
 	struct strbuf dir = STRBUF_INIT;
 	int ret = 0;
 
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	/* the plugin runs `memray window` with this very binary */
+	if (n > 0) {
+		self[n] = '\0';
+		if (setenv(ENV_BIN, self, 1) < 0)
+			return error_errno("cannot set %s", ENV_BIN);
+	}
 	/* a C test binary does not need the plugin: a missing one is only a warning */
 	if (plugin_dir(&dir) == 0) {
 		ret = prepend("PYTHONPATH", dir.buf, ':');

@@ -5,7 +5,8 @@
  * (memray-check.bin; forked children add .<pid>), and prepares the
  * environment so a pytest run loads memray's plugin with no install:
  * PYTHONPATH gains the plugin's directory and PYTEST_PLUGINS its module
- * (both keep what the user had).
+ * (both keep what the user had), and MEMRAY_BIN names this memray binary
+ * (the plugin runs its hidden `memray window` for a failed test's stacks).
  *
  * The plugin directory is found like the tracker: next to the memray
  * binary (build tree: build/python) or in ../lib/memray/python

@@ -139,12 +139,25 @@ static int on_free(void *ctx, const struct capture_record *rec)
 	return 0;
 }
 
+#define FILTERED "filtered-leaks="
+#define FILTERED_LEN (sizeof(FILTERED) - 1)
+
 static int on_marker(void *ctx, const struct capture_record *rec)
 {
 	struct ci_windows *ws = ctx;
 
 	if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
 		return open_window(ws, &rec->label, rec->tid);
+	if (rec->kind == CAPTURE_MARK_TEST_END && !ws->open && ws->n &&
+	    rec->label.len > FILTERED_LEN && !memcmp(rec->label.s, FILTERED, FILTERED_LEN)) {
+		struct ci_window *w = &ws->w[ws->n - 1];
+
+		w->is_filtered = 1;
+		w->filtered = 0;
+		for (size_t i = FILTERED_LEN; i < rec->label.len && rec->label.s[i] >= '0' && rec->label.s[i] <= '9'; i++)
+			w->filtered = w->filtered * 10 + (uint64_t)(rec->label.s[i] - '0');
+		return 0;
+	}
 	if (rec->kind == CAPTURE_MARK_TEST_END) {
 		if (ws->open && rec->label.len == 6 && !memcmp(rec->label.s, "raised", 6))
 			ws->w[ws->n - 1].has_raised = 1;

@@ -17,6 +17,10 @@
  *
  * An END labelled "raised" (memray_test_end_as) says the test did not
  * pass: it gets no verdict, as pytest-memray judges passed tests only.
+ * A second END, with no window open, labelled "filtered-leaks=N" gives
+ * the last window the runner's own leak figure: pytest's limit_leaks
+ * filter_fn (a Python function memray cannot run) kept N bytes in
+ * locations at or over the limit; rules judge that figure instead.
  * A label with a "current_thread_only" field counts only the allocations
  * of the thread that began the window (pytest-memray's keyword).
  * A BEGIN while a window is open ends that window first; an END with no
@@ -45,6 +49,8 @@ struct ci_window {
 	uint64_t leaked, leaked_count;
 	int is_unfinished;	/* no END marker: closed with its image */
 	int has_raised;		/* END labelled "raised": the test did not pass */
+	int is_filtered;	/* a "filtered-leaks=N" END came: N is in filtered */
+	uint64_t filtered;
 	uint32_t only_tid;	/* count this thread alone (label has current_thread_only), or 0 */
 	struct ci_stack_bytes *at_peak;	/* stacks live at the peak, most bytes first */
 	size_t nat_peak;

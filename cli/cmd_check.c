@@ -48,7 +48,11 @@ static const char check_usage[] =
 	"  --update-baseline FILE  write this run's figures to FILE\n"
 	"  --suppress GLOB       leave out leaks whose stack has a frame matching GLOB\n"
 	"  --no-builtin-suppressions  count the runtime's own blocks (below) as leaks\n"
-	"  --junit FILE          write JUnit XML (Jenkins, GitLab, GitHub reporters)\n"
+	"  --junit FILE          write JUnit XML (Jenkins, GitLab, GitHub reporters); when\n"
+	"                        FILE is pytest's --junitxml too, merge as --junit-merge\n"
+	"  --junit-merge FILE    put the results into the runner's JUnit FILE (pytest's\n"
+	"                        --junitxml): figures in each test's system-out, memory\n"
+	"                        failures as its failures, the rest as memray's testcases\n"
 	"  --markdown FILE       write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)\n"
 	"  --keep-captures DIR   keep the captures in DIR (default: a temporary one)\n"
 	"\n"
@@ -89,10 +93,11 @@ static void usage(void)
 }
 
 struct options {
-	const char *manifest, *junit, *markdown, *keep, *baseline, *update_baseline;
+	const char *manifest, *junit, *junit_merge, *markdown, *keep, *baseline, *update_baseline;
 	struct limits run;	/* from flags, over the manifest's */
 	struct suppress_list sup;
 	int has_increase, no_builtin;
+	int junit_is_runners;	/* --junit names pytest's --junitxml file: merge into it */
 	struct increase increase;
 };
 
@@ -165,6 +170,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_CALLBACK(0, "max-allocations", o, max_allocations_arg),
 		OPT_STRING(0, "manifest", &o->manifest),
 		OPT_STRING(0, "junit", &o->junit),
+		OPT_STRING(0, "junit-merge", &o->junit_merge),
 		OPT_STRING(0, "markdown", &o->markdown),
 		OPT_STRING(0, "keep-captures", &o->keep),
 		OPT_STRING(0, "baseline", &o->baseline),
@@ -234,12 +240,38 @@ static void say(const struct check_result *r)
 	strbuf_release(&sb);
 }
 
+/* is path the file pytest's --junitxml (or --junit-xml) in the command names? */
+static int is_runners_junit(const char *path, char **argv, int n)
+{
+	char *mine = realpath(path, NULL);
+	int same = 0;
+
+	for (int k = 0; mine && k < n && !same; k++) {
+		const char *a = argv[k], *v = NULL;
+		char *theirs;
+
+		if (!strncmp(a, "--junitxml", 10) || !strncmp(a, "--junit-xml", 11)) {
+			v = strchr(a, '=');
+			v = v ? v + 1 : (!strcmp(a, "--junitxml") || !strcmp(a, "--junit-xml")) && k + 1 < n ? argv[k + 1]
+														    : NULL;
+		}
+		if (v && (theirs = realpath(v, NULL))) {
+			same = !strcmp(mine, theirs);
+			free(theirs);
+		}
+	}
+	free(mine);
+	return same;
+}
+
 /* JUnit, Markdown and annotations; returns ret, or EXIT_USAGE if a report cannot be written */
 static int report(const struct options *o, const struct check_run *run, int ret)
 {
 	const char *gh = getenv("GITHUB_ACTIONS"), *quiet = getenv(ENV_NO_ANNOTATIONS);
 
-	if (o->junit && junit_write(o->junit, run) < 0)
+	if (o->junit_merge && junit_merge(o->junit_merge, run) < 0)
+		ret = ret ? ret : EXIT_USAGE;
+	if (o->junit && (o->junit_is_runners ? junit_merge : junit_write)(o->junit, run) < 0)
 		ret = ret ? ret : EXIT_USAGE;
 	if (o->markdown && markdown_write(o->markdown, run) < 0)
 		ret = ret ? ret : EXIT_USAGE;
@@ -287,6 +319,7 @@ int cmd_check(int argc, char **argv)
 			     .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK };
 	ret = launch_run(&l);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	o.junit_is_runners = o.junit && is_runners_junit(o.junit, argv, n);
 	run.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!l.ran) {
 		strbuf_addf(&error_text, "%s could not be run (status %d)", argv[0], ret);

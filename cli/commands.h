@@ -23,6 +23,7 @@ int cmd_flamegraph(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_transform(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_window(int argc, char **argv);	/* hidden: the last test window as JSON */
 
 /* true if arg is -h or --help */
 int is_help(const char *arg);

@@ -13,7 +13,7 @@
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	const char *summary;
+	const char *summary;	/* NULL: not listed in the usage */
 };
 
 static const struct command commands[] = {
@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "tree", cmd_tree, "the biggest stacks at the peak, as a terminal call tree" },
 	{ "transform", cmd_transform, "the peak's (or --leaks') stacks as CSV for other tools" },
 	{ "parse", cmd_parse, "print every record of a capture, one per line" },
+	{ "window", cmd_window, NULL },	/* hidden: for memray check's pytest plugin */
 };
 
 static void usage(FILE *out)
@@ -33,7 +34,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: memray [-h] [--version] [-v...] COMMAND [ARGS]\n\n"
 		     "Memory profiler for native programs on Linux.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n`memray COMMAND --help` tells more about each command. -v (up to -vvv,\n"
 		     "before or after COMMAND) makes memray say more about what it does.\n"
 		     "Exit status: 0 success, 1 unreadable capture, 2 usage error;\n"

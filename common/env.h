@@ -24,6 +24,8 @@
 #define ENV_TRACKER_LIB "MEMRAY_TRACKER_LIB"	/* the tracker library to preload */
 #define ENV_PYTHON "MEMRAY_PYTHON"		/* the interpreter for SCRIPT.py, -m, -c */
 #define ENV_PYTHON_DIR "MEMRAY_PYTHON_DIR"	/* where the gate's pytest plugin is */
+/* the memray binary: python3 -m memray runs it; under check, check's own (for `memray window`) */
+#define ENV_BIN "MEMRAY_BIN"
 #define ENV_NO_ANNOTATIONS "MEMRAY_NO_ANNOTATIONS"	/* 1: no ::error lines on GitHub */
 
 #endif

@@ -356,3 +356,178 @@ void annotations_write(FILE *out, const struct check_run *run)
 	strbuf_release(&sb);
 	strbuf_release(&title);
 }
+
+/*
+ * junit_merge: memray's verdicts into the test runner's own report.
+ * pytest names a testcase by its node id mangled: "dir/test_x.py::C::f[1]"
+ * is classname "dir.test_x.C", name "f[1]" (its junitxml's rule), so a
+ * result named by a node id finds its testcase that way.
+ */
+static void mangle(const char *id, struct strbuf *classname, struct strbuf *name)
+{
+	const char *last = id, *p, *end;
+
+	strbuf_reset(classname);
+	strbuf_reset(name);
+	for (p = strstr(id, "::"); p; p = strstr(last, "::"))
+		last = p + 2;
+	strbuf_addstr(name, last);
+	end = last > id ? last - 2 : id;
+	for (p = id; p < end; p++) {
+		if (!strncmp(p, ".py", 3) && (p + 3 == end || !strncmp(p + 3, "::", 2)))
+			p += 2;		/* the module's ".py" goes */
+		else if (!strncmp(p, "::", 2))
+			strbuf_addch(classname, '.'), p++;
+		else
+			strbuf_addch(classname, *p == '/' ? '.' : *p);
+	}
+}
+
+static int is_element(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && !xmlStrcmp(n->name, BAD_CAST name);
+}
+
+static xmlNodePtr find_case(xmlNodePtr suite, const char *classname, const char *name)
+{
+	for (xmlNodePtr c = suite->children; c; c = c->next) {
+		xmlNodePtr inner;
+		xmlChar *cn, *nm;
+		int same;
+
+		if (is_element(c, "testsuite") && (inner = find_case(c, classname, name)))
+			return inner;
+		if (!is_element(c, "testcase"))
+			continue;
+		cn = xmlGetProp(c, BAD_CAST "classname");
+		nm = xmlGetProp(c, BAD_CAST "name");
+		same = cn && nm && !xmlStrcmp(cn, BAD_CAST classname) && !xmlStrcmp(nm, BAD_CAST name);
+		xmlFree(cn);
+		xmlFree(nm);
+		if (same)
+			return c;
+	}
+	return NULL;
+}
+
+/* the child element of `c` named `name`, or NULL */
+static xmlNodePtr child(xmlNodePtr c, const char *name)
+{
+	for (xmlNodePtr k = c->children; k; k = k->next)
+		if (is_element(k, name))
+			return k;
+	return NULL;
+}
+
+/* a new child of c, kept in the order the schema wants: problems, system-out, system-err */
+static xmlNodePtr add_child(xmlNodePtr c, const char *name, const char *text)
+{
+	xmlNodePtr n = xmlNewText(BAD_CAST text), e = xmlNewNode(NULL, BAD_CAST name);
+	xmlNodePtr before = child(c, "system-err");
+
+	if (!strcmp(name, "failure") && child(c, "system-out"))
+		before = child(c, "system-out");
+	xmlAddChild(e, n);
+	return before ? xmlAddPrevSibling(before, e) : xmlAddChild(c, e);
+}
+
+static void bump(xmlNodePtr suite, const char *attr)
+{
+	xmlChar *v = xmlGetProp(suite, BAD_CAST attr);
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lu", (v ? strtoul((const char *)v, NULL, 10) : 0) + 1);
+	xmlFree(v);
+	xmlSetProp(suite, BAD_CAST attr, BAD_CAST num);
+}
+
+static void merge_one(xmlNodePtr c, struct strbuf *sb, const struct check_result *r)
+{
+	struct strbuf text = STRBUF_INIT;
+	xmlNodePtr out = child(c, "system-out"), suite = c->parent;
+
+	strbuf_addf(&text, "memray (%s): %s\n", r->rule ? r->rule : "memory", r->message);
+	if (r->details)
+		strbuf_addstr(&text, r->details);
+	/* a failure of its own, unless the runner failed the test already (a mark failed it inside pytest) */
+	if (r->failure_type && !child(c, "failure") && !child(c, "error")) {
+		xmlNodePtr f = add_child(c, "failure", xml_clean(sb, r->details ? r->details : ""));
+
+		xmlSetProp(f, BAD_CAST "type", BAD_CAST r->failure_type);
+		xmlSetProp(f, BAD_CAST "message", BAD_CAST xml_clean(sb, r->message));
+		bump(suite, "failures");
+	}
+	if (out)
+		xmlNodeAddContent(out, BAD_CAST xml_clean(sb, text.buf));
+	else
+		add_child(c, "system-out", xml_clean(sb, text.buf));
+	strbuf_release(&text);
+}
+
+int junit_merge(const char *path, const struct check_run *run)
+{
+	xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, suite;
+	struct strbuf sb = STRBUF_INIT, cn = STRBUF_INIT, nm = STRBUF_INIT;
+	xmlTextWriterPtr w;
+	xmlBufferPtr buf;
+	int ret = -1;
+
+	if (!root) {
+		xmlFreeDoc(doc);
+		return junit_write(path, run);	/* the runner wrote none: memray's own */
+	}
+	suite = is_element(root, "testsuites") ? child(root, "testsuite") : root;
+	if (!suite || !is_element(suite, "testsuite")) {
+		error("%s: no testsuite to merge memray's results into", path);
+		goto out;
+	}
+	buf = xmlBufferCreate();
+	for (size_t i = 0; i < run->nresults; i++) {
+		const struct check_result *r = &run->results[i];
+		xmlNodePtr c = NULL;
+
+		if (r->rule && strstr(r->name, "::")) {
+			mangle(r->name, &cn, &nm);
+			c = find_case(suite, cn.buf, nm.buf);
+		}
+		if (c) {
+			merge_one(c, &sb, r);
+			continue;
+		}
+		/* not the runner's (a whole-run rule, a C test): memray's own testcase, as junit_write() */
+		w = xmlNewTextWriterMemory(buf, 0);
+		xmlBufferEmpty(buf);
+		if (!w || write_case(w, &sb, r) || xmlTextWriterFlush(w) < 0) {
+			xmlFreeTextWriter(w);
+			error("%s: out of memory", path);
+			goto free_buf;
+		}
+		xmlFreeTextWriter(w);
+		{
+			xmlNodePtr parsed = NULL;
+
+			if (xmlParseInNodeContext(suite, (const char *)xmlBufferContent(buf), xmlBufferLength(buf), 0,
+						  &parsed) == XML_ERR_OK && parsed) {
+				xmlAddChild(suite, parsed);
+				bump(suite, "tests");
+				if (r->failure_type && !r->error_type)
+					bump(suite, "failures");
+				if (r->error_type)
+					bump(suite, "errors");
+			}
+		}
+	}
+	if (xmlSaveFormatFileEnc(path, doc, "UTF-8", 1) < 0)
+		error("cannot write JUnit file '%s'", path);
+	else
+		ret = 0;
+free_buf:
+	xmlBufferFree(buf);
+out:
+	xmlFreeDoc(doc);
+	strbuf_release(&sb);
+	strbuf_release(&cn);
+	strbuf_release(&nm);
+	return ret;
+}

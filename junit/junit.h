@@ -74,6 +74,19 @@ struct check_run {
 /* 0, or -1 after an error message naming path */
 int junit_write(const char *path, const struct check_run *run);
 int markdown_write(const char *path, const struct check_run *run);
+/*
+ * junit_merge: put the results into the JUnit file a test runner (pytest's
+ * --junitxml) wrote at path, rewritten in place. A result named by a
+ * pytest node id goes into that test's testcase, found by pytest's
+ * mangling (classname "dir.test_x.Class", name "f[1]"): its figures are
+ * added to system-out, and a failed rule becomes a failure there unless
+ * the runner failed the test already; names, classnames, times and
+ * outcomes stay the runner's, and no properties go inside a testcase.
+ * Other results become memray's own testcases in the first testsuite,
+ * whose counts follow. With no readable file at path, junit_write().
+ * 0, or -1 after an error message naming path.
+ */
+int junit_merge(const char *path, const struct check_run *run);
 
 /* GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to out */
 void annotations_write(FILE *out, const struct check_run *run);

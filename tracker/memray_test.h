@@ -22,6 +22,11 @@ void memray_test_end(void) __attribute__((weak));
  */
 size_t memray_test_stats(uint64_t *out, size_t n) __attribute__((weak));
 void memray_test_end_as(const char *outcome) __attribute__((weak));
+/*
+ * memray_test_flush() writes out what was recorded so far and returns
+ * this process's capture path (NULL when untracked), for `memray window`.
+ */
+const char *memray_test_flush(void) __attribute__((weak));
 
 #define MEMRAY_TEST_BEGIN(name)           \
 	do {                              \

@@ -28,6 +28,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/format.h"
 #include "capture/mapmem.h"
@@ -198,6 +199,21 @@ TRACKER_EXPORT size_t memray_test_stats(uint64_t *out, size_t n)
 	for (k = 0; k < n && k < 7; k++)
 		out[k] = v[k];
 	return k;
+}
+
+/*
+ * memray_test_flush: write out every record made so far and return the
+ * path of this process's capture (borrowed: valid while the process
+ * runs), or NULL when this process is not tracked. A runner reads the
+ * capture so far (`memray window`) for the stacks of a test that failed;
+ * the writer goes on appending after it returns. Not from a hook.
+ */
+TRACKER_EXPORT const char *memray_test_flush(void)
+{
+	if (!tracker_active || tracker_guard || getpid() != tracker_cfg.pid)
+		return NULL;
+	tracker_flush_before_exec();	/* modules, then every buffer, written */
+	return tracker_cfg.output;
 }
 
 /*

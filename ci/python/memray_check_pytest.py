@@ -23,6 +23,19 @@ unchanged:
 - A mark over its limit fails the test in pytest (its summary, exit status
   and --junitxml) with the figure and the limit; memray check judges the
   same window from the capture and agrees.
+- A test that fails its mark shows the stacks behind the figure: the
+  tracker flushes its records (memray_test_flush(), which names this
+  process's capture) and the plugin runs `memray window` ($MEMRAY_BIN,
+  set by memray check) on the capture so far; the top stacks, --stacks
+  frames deep (1 by default, at least 5 for leaks, as pytest-memray),
+  go in the failure text. Passing tests never pay for it.
+- limit_leaks(filter_fn=f) is judged as pytest-memray judges it: per
+  location (one stack), a location fails when it holds the limit or more
+  and f(Stack) keeps it; f sees every leaked stack (frames innermost
+  first, with function, filename and lineno), read the same way after
+  the window ends, only for the tests that carry one. memray check
+  cannot run f: a second END marker, "filtered-leaks=N", hands it the
+  bytes f kept in failing locations, and memray check judges that.
 - The interpreter is left as the test left it: no gc.collect(), no
   gc.freeze(). As with pytest-memray, a leak is what the test allocated
   and still held when its function returned; garbage in reference cycles
@@ -30,15 +43,27 @@ unchanged:
   window costs 14x on a large suite, and freezing the survivors hid them
   from gc.get_referrers() and broke suites).
 
+Installed (make install), the same module is also a pytest11 entry point
+(memray_check_pytest-VERSION.dist-info in Python's dist-packages), so plain
+pytest knows the marks and options and a --strict-markers suite collects
+without the gate. There it judges nothing: the marks are inert, as
+pytest-memray's are without --memray, and --memray on the command line is
+a usage error (exit 4) that says to run the suite under memray check.
+Under the gate, PYTEST_PLUGINS names this module again: pytest loads a
+plugin name once, and PYTHONPATH puts the gate's copy first.
+
 The marks' labels travel with the begin marker (fields split by the ASCII
 unit separator, 0x1f); memray parses them too, so a bad size is memray's
 error (exit 2), not the test's.
 """
+import collections
 import ctypes
 import functools
 import inspect
+import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -63,6 +88,8 @@ def _load():
             lib.memray_test_end_as.restype = None
             lib.memray_test_stats.argtypes = [ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]
             lib.memray_test_stats.restype = ctypes.c_size_t
+            lib.memray_test_flush.argtypes = []
+            lib.memray_test_flush.restype = ctypes.c_char_p
             lib.figures = (ctypes.c_uint64 * 7)()  # made once: ctypes caches the type
             _tracker = lib
             _stats(lib)     # ctypes builds its call's converters once, here
@@ -77,6 +104,60 @@ def _stats(tracker):
     if tracker.memray_test_stats(out, 7) != 7 or out[INCOMPLETE]:
         return None
     return list(out)
+
+
+StackFrame = collections.namedtuple("StackFrame", "function filename lineno")
+
+
+class Stack:
+    """What a limit_leaks filter_fn is given: .frames, innermost first."""
+
+    def __init__(self, frames):
+        self.frames = tuple(frames)
+
+    def __repr__(self):
+        return "Stack(%r)" % (self.frames,)
+
+
+def _window(tracker, stacks=5):
+    """The last test window of this process's capture so far, as `memray
+    window` gives it (a dict), or None when it cannot be had."""
+    path, binary = tracker.memray_test_flush(), os.environ.get("MEMRAY_BIN")
+    if not path or not binary:
+        return None
+    # MEMRAY_OUTPUT empty and LD_PRELOAD kept: the tracker leaves the helper alone
+    env = dict(os.environ, MEMRAY_OUTPUT="")
+    try:
+        proc = subprocess.Popen([binary, "window", "-n", str(stacks), os.fsdecode(path)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out = proc.communicate()[0]
+    except OSError:
+        return None
+    root = os.environ.get("MEMRAY_OUTPUT", "")
+    try:    # a fork (not vfork) made a capture for the helper before its exec
+        os.unlink("%s.%d" % (root, proc.pid))
+    except OSError:
+        pass
+    try:
+        return json.loads(out) if proc.returncode == 0 else None
+    except ValueError:
+        return None
+
+
+def _frames(stack):
+    return [StackFrame(f[0], f[1], f[2]) for f in stack["frames"]]
+
+
+def _stack_text(title, stacks, depth, native):
+    lines = [title]
+    for stack in stacks:
+        frames = [f for f in stack["frames"] if native or f[3]] or stack["frames"]
+        lines.append("    - %s in %d allocation%s:" % (fmt(stack["bytes"]), stack["count"],
+                                                      "" if stack["count"] == 1 else "s"))
+        lines += ["        %s:%s:%d" % (f[0], f[1], f[2]) for f in frames[:depth]]
+        if len(frames) > depth:
+            lines.append("        ...")
+    return "\n".join(lines)
 
 
 def parse_size(text):
@@ -113,8 +194,10 @@ def pytest_addoption(parser):
          help="no memray report at the end of the session")
     _add(group, "--most-allocations", type=int, default=None,
          help="report the N tests with the highest peak (0: all; default 5)")
-    _add(group, "--stacks", type=int, default=None, help="accepted, as pytest-memray's (default 1)")
-    _add(group, "--native", action="store_true", default=False, help="accepted, as pytest-memray's")
+    _add(group, "--stacks", type=int, default=None,
+         help="frames shown per stack in a failed mark's text (default 1; at least 5 for leaks)")
+    _add(group, "--native", action="store_true", default=False,
+         help="show native frames too in a failed mark's stacks")
     _add(group, "--trace-python-allocators", action="store_true", default=False,
          help="accepted, as pytest-memray's")
     _add(group, "--fail-on-increase", action="store_true", default=False,
@@ -138,6 +221,9 @@ def pytest_configure(config):
     register_marks(config)
     if _load() is not None:
         config.pluginmanager.register(Gate(config), "memray_check_gate")
+    elif config.getoption("memray", False) and not config.pluginmanager.has_plugin("memray"):
+        # plain pytest, and pytest-memray (plugin "memray") is not here to take --memray
+        raise pytest.UsageError("--memray needs memray check: memray check -- python3 -m pytest ...")
 
 
 def _opt(config, name):
@@ -188,6 +274,7 @@ class Gate:
         self.tracker = _tracker
         self.figures = {}       # nodeid -> stats of a test that passed
         self.problems = {}      # nodeid -> failure text
+        self.filtered = {}      # nodeid -> the leaked stacks a filter_fn kept
 
     def _begin(self, item):
         self.tracker.memray_test_begin(_label(item).encode("utf-8", "replace"))
@@ -215,6 +302,7 @@ class Gate:
                 gate._end(pyfuncitem, True)
                 raise
             gate._end(pyfuncitem, False)
+            gate._filter(pyfuncitem)
             return result
 
         async def run_async(args, kwargs):
@@ -227,6 +315,7 @@ class Gate:
                 gate._end(pyfuncitem, True)
                 raise
             gate._end(pyfuncitem, False)
+            gate._filter(pyfuncitem)
             return result
 
         if inspect.iscoroutinefunction(func):
@@ -238,6 +327,35 @@ class Gate:
             yield
         finally:
             pyfuncitem.obj = func
+
+    def _filter(self, item):
+        """limit_leaks(filter_fn=f): the leaked stacks at or over the limit
+        that f keeps; memray check is told their bytes."""
+        mark = item.get_closest_marker("limit_leaks")
+        fn = mark.kwargs.get("filter_fn") if mark is not None else None
+        limit = parse_size(_limit(mark)) if fn is not None else None
+        if limit is None or item.nodeid not in self.figures:
+            return
+        window = _window(self.tracker, 0)
+        if window is None:
+            return      # judged on the total, unfiltered, as without a filter
+        kept = [s for s in window["leaks"] if s["bytes"] >= limit and fn(Stack(_frames(s)))]
+        self.filtered[item.nodeid] = kept
+        self.tracker.memray_test_end_as(b"filtered-leaks=%d" % sum(s["bytes"] for s in kept))
+
+    def _stacks(self, item, name):
+        """The failure text's stacks for mark name, or "" when none can be had."""
+        depth = int(_opt(self.config, "stacks") or 1)
+        if name == "limit_leaks" and item.nodeid in self.filtered:
+            stacks = self.filtered[item.nodeid][:5]
+        else:
+            window = _window(self.tracker)
+            if window is None:
+                return ""
+            stacks = window["peak_stacks" if name == "limit_memory" else "leaks"][:5]
+        if name == "limit_memory":
+            return _stack_text("Top stacks at the peak:", stacks, depth, _opt(self.config, "native"))
+        return _stack_text("Top leaked stacks:", stacks, max(depth, 5), _opt(self.config, "native"))
 
     def _is_unittest(self, item):
         return not isinstance(item, pytest.Function) or type(item).__name__ == "TestCaseFunction"
@@ -274,6 +392,15 @@ class Gate:
             if name == "limit_memory":
                 figure = stats[OWN_PEAK if own else PEAK]
                 what = "Test was limited to %s but allocated %s" % (fmt(limit), fmt(figure))
+            elif item.nodeid in self.filtered:
+                kept = self.filtered[item.nodeid]
+                figure = sum(s["bytes"] for s in kept)
+                if kept:
+                    return name, ("Test was allowed to leak %s per location; its filter_fn kept %d location%s "
+                                  "at or over it, %s in all (%d bytes, limit %d bytes, @pytest.mark.%s)" % (
+                                      fmt(limit), len(kept), "" if len(kept) == 1 else "s", fmt(figure), figure,
+                                      limit, name))
+                continue
             else:
                 figure = stats[OWN_LIVE if own else LIVE]
                 what = "Test was allowed to leak %s but leaked %s" % (fmt(limit), fmt(figure))
@@ -297,6 +424,8 @@ class Gate:
         problem = self._judge(item, stats)
         if problem:
             name, text = problem
+            stacks = self._stacks(item, name)
+            text = text + "\n" + stacks if stacks else text
             report.outcome = "failed"
             report.longrepr = "memray: %s: %s" % (item.nodeid, text)
             report.sections.append(("memray-" + name.replace("_", "-"), text))

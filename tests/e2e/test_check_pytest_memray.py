@@ -1,10 +1,11 @@
 """pytest under `memray check` means what pytest-memray means (issue 12): the
 window is the test function's call, a mark over its limit fails the test inside
 pytest, pytest-memray's options and keywords work, and no outcome changes."""
+import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
 
-from conftest import run
+from conftest import ROOT, run
 
 PYTHON = "/usr/bin/python3"
 
@@ -17,6 +18,12 @@ def check(tmp_path, suite, *args, manifest=None):
         pre += ["--manifest", tmp_path / "memray.yml"]
     return run(*pre, "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_s.py",
                "--junitxml", tmp_path / "p.xml", *args, cwd=tmp_path)
+
+
+def subprocess_validate(path):
+    result = subprocess.run(["xmllint", "--noout", "--schema", str(ROOT / "tests" / "schema" / "junit.xsd"),
+                             str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def memray_failed(tmp_path):
@@ -108,3 +115,107 @@ def test_pytest_memray_options(tmp_path):
     assert "test_s.py::test_big: peak 3.0MiB" in report and "test_small" not in report
     hidden = check(tmp_path, suite, "--hide-memray-summary")
     assert hidden.returncode == 0 and "MEMRAY REPORT" not in hidden.stdout
+
+
+def test_failed_mark_shows_its_stacks(tmp_path):
+    # the failure text had the figure and the limit, but nothing said where the memory went
+    result = check(tmp_path, '''
+        import pytest
+        KEPT = []
+        def make_big():
+            return bytearray(2 * 1024 * 1024)
+        @pytest.mark.limit_memory("1 MB")
+        def test_over():
+            b = make_big()
+        @pytest.mark.limit_leaks("1 KB")
+        def test_leaks():
+            KEPT.append(bytearray(300000))
+        def test_passes():
+            b = make_big()
+    ''', "--stacks", "2")
+    assert "2 failed, 1 passed" in result.stdout, result.stdout + result.stderr
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "p.xml").iter("testcase")}
+    over = cases["test_over"].find("failure").text
+    assert "Top stacks at the peak:\n    - 2.0MiB in 1 allocation:\n        make_big:%s:5\n        " \
+        "test_over:%s:8\n        ..." % (tmp_path / "test_s.py", tmp_path / "test_s.py") in over, over
+    leaks = cases["test_leaks"].find("failure").text
+    assert "Top leaked stacks:\n    - 293.0KiB in 1 allocation:\n        test_leaks:%s:11\n" \
+        % (tmp_path / "test_s.py") in leaks, leaks
+    # only failed tests ran `memray window`: no helper capture is left behind either
+    assert memray_failed(tmp_path) == {("test_s.py::test_over", "memray.peak"),
+                                       ("test_s.py::test_leaks", "memray.leaks")}, result.stderr
+
+
+def test_limit_leaks_filter_fn(tmp_path):
+    # filter_fn was accepted and ignored: every leak counted, in one total
+    result = check(tmp_path, '''
+        import pytest
+        KEPT = []
+        SEEN = []
+        def cache_it(n):
+            KEPT.append(bytearray(n))
+        def not_cached(stack):
+            SEEN.append([(f.function, f.lineno) for f in stack.frames])
+            return not any(f.function == "cache_it" for f in stack.frames)
+        @pytest.mark.limit_leaks("10 KB", filter_fn=not_cached)
+        def test_only_cache():
+            cache_it(200000)
+        @pytest.mark.limit_leaks("10 KB", filter_fn=not_cached)
+        def test_small_locations():
+            KEPT.append(bytearray(6000))  # one location each: none reaches the limit
+            KEPT.append(bytearray(6000))
+        @pytest.mark.limit_leaks("10 KB", filter_fn=not_cached)
+        def test_real_leak():
+            cache_it(200000)
+            KEPT.append(bytearray(100000))
+        def test_seen():
+            assert ("cache_it", 6) in [f for s in SEEN for f in s]
+    ''')
+    assert "1 failed, 3 passed" in result.stdout, result.stdout + result.stderr
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "p.xml").iter("testcase")}
+    text = cases["test_real_leak"].find("failure").text
+    assert "Test was allowed to leak 10.0KiB per location; its filter_fn kept 1 location at or over it, " \
+        "97.7KiB in all (100001 bytes" in text, text
+    assert "    - 97.7KiB in 1 allocation:\n        test_real_leak:%s:20\n" % (tmp_path / "test_s.py") in text
+    assert "cache_it" not in text
+    # memray check agrees, on the bytes the filter kept
+    assert memray_failed(tmp_path) == {("test_s.py::test_real_leak", "memray.leaks")}, result.stderr
+    assert "test_s.py::test_real_leak (leaks): leaked 97.66KiB" in result.stderr or \
+        "test_real_leak" in result.stderr
+
+
+def test_one_junit_report_with_pytests_testcases(tmp_path):
+    # --junit on pytest's --junitxml path silently replaced pytest's report with memray's
+    (tmp_path / "test_s.py").write_text(textwrap.dedent('''
+        import time, pytest
+        @pytest.mark.limit_memory("1 MB")
+        def test_over():
+            b = bytearray(2 * 1024 * 1024)
+        def test_big():
+            time.sleep(0.2)
+            b = bytearray(3 * 1024 * 1024)
+        def test_fails():
+            assert False
+    '''))
+    report = tmp_path / "report.xml"
+    for pre in (["--junit", report], ["--junit-merge", report]):
+        (tmp_path / "memray.yml").write_text("version: 1\nbudget: 1GiB\ndefaults:\n  budget: 2MiB\n")
+        result = run("check", "--manifest", tmp_path / "memray.yml", *pre, "--", PYTHON, "-m", "pytest", "-q",
+                     "-p", "no:cacheprovider", "test_s.py", "--junitxml=report.xml", cwd=tmp_path)
+        assert result.returncode == 1, result.stdout + result.stderr
+        subprocess_validate(report)
+        root = ET.parse(report).getroot()
+        cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+        assert set(cases) == {("test_s", "test_over"), ("test_s", "test_big"), ("test_s", "test_fails"),
+                              ("memray", "peak memory")}, cases
+        big = cases[("test_s", "test_big")]
+        assert float(big.get("time")) >= 0.2          # pytest's own time stays
+        assert big.find("failure").get("type") == "BudgetExceeded"
+        assert "memray (peak): peak 3.0" in big.find("system-out").text
+        assert big.find("properties") is None
+        over = cases[("test_s", "test_over")]
+        assert len(over.findall("failure")) == 1       # pytest's (the mark's), not a second one
+        assert "Test was limited to 1.0MiB" in over.find("failure").get("message")
+        assert cases[("test_s", "test_fails")].find("failure").get("message") == "assert False"
+        suite = root.find("testsuite")
+        assert (suite.get("tests"), suite.get("failures")) == ("4", "3"), ET.tostring(suite)[:300]
