@@ -202,7 +202,17 @@ enum capture_encoding {
 #define CAPTURE_F_FOLLOW_FORK (1u << 3)
 /* every pymalloc object too, as PYMALLOC_* records */
 #define CAPTURE_F_TRACE_PYTHON_ALLOCATORS (1u << 4)
-#define CAPTURE_F_KNOWN 0x1fu
+/*
+ * Set afterwards, in place, by the tracker when tracking stopped before the
+ * process ended (a write error: a full disk, a file size limit; no memory
+ * for its tables): the capture holds only what came before. The header's
+ * flags and checksum (offsets 16-23) are rewritten where they are, which
+ * needs no new space on the disk that is full. Readers say so; `memray
+ * check` refuses to judge such a capture. A reader older than this flag
+ * ignores it (it reads the capture as cut short).
+ */
+#define CAPTURE_F_STOPPED (1u << 5)
+#define CAPTURE_F_KNOWN 0x3fu
 
 enum capture_record_type {
 	CAPTURE_REC_SEGMENT = 0x01,

@@ -2,11 +2,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "capture/codec.h"
 #include "capture/format.h"
+#include "capture/mapmem.h"
 #include "common/strbuf.h"
 
 static int put_string(struct strbuf *sb, const char *s, size_t len)
@@ -157,4 +160,29 @@ void capture_header_release(struct capture_header *h)
 	free(h->argv);
 	h->argv = NULL;
 	h->argc = 0;
+}
+
+int capture_header_add_flags(int fd, uint32_t flags)
+{
+	uint8_t fixed[CAPTURE_HEADER_FIXED], *h = NULL;
+	char whybuf[64];
+	const char *why;
+	size_t size = 0;
+	int ret = -1;
+
+	if (pread(fd, fixed, sizeof(fixed), 0) != (ssize_t)sizeof(fixed))
+		goto out;
+	size = capture_header_size(fixed, sizeof(fixed), &why, whybuf, sizeof(whybuf));
+	if (!size || !(h = mapmem_alloc(size)) || pread(fd, h, size, 0) != (ssize_t)size)
+		goto out;
+	codec_put_u32(h + 20, codec_get_u32(h + 20) | flags);
+	codec_put_u32(h + 16, XXH32(h + 20, size - 20, 0));
+	/* checksum and flags together: one write of bytes the file already has */
+	if (pwrite(fd, h + 16, 8, 16) == 8)
+		ret = 0;
+out:
+	if (ret < 0 && !errno)
+		errno = EINVAL;
+	mapmem_free(h, size);
+	return ret;
 }

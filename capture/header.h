@@ -47,4 +47,12 @@ int capture_header_decode(const uint8_t *buf, size_t size, struct capture_header
 
 void capture_header_release(struct capture_header *h);
 
+/*
+ * Add `flags` to the header of the capture open (read and write, not
+ * append) on fd: the flags and the checksum are rewritten in place, no
+ * byte is added to the file. For the tracker (no malloc: memory from
+ * capture/mapmem). 0, or -1 with errno set and the file unchanged.
+ */
+int capture_header_add_flags(int fd, uint32_t flags);
+
 #endif

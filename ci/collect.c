@@ -286,7 +286,7 @@ static void analyse(struct capture *c)
 
 /* judge one analysed capture: 0, or -1 after an error */
 static int judge_capture(struct ci_results *res, const char *dir, struct capture *c,
-			 const struct suppress_list *sup, int whole_leaks)
+			 const struct suppress_list *sup, unsigned flags)
 {
 	struct strbuf renamed = STRBUF_INIT;
 	int ret = -1, is_child;
@@ -302,16 +302,25 @@ static int judge_capture(struct ci_results *res, const char *dir, struct capture
 		      "program ignores LD_PRELOAD; one killed at once never starts the tracker)", c->path);
 		goto out;
 	}
-	if (c->a.lost) {
-		error("%s: the tracker dropped %llu records (tracking stopped early or fell behind); "
-		      "its figures cannot be trusted", c->path, (unsigned long long)c->a.lost);
+	if ((c->a.lost || c->a.is_stopped) && !(flags & CI_PARTIAL)) {
+		if (c->a.is_stopped)
+			error("%s: %s; its figures would pass for the whole run's (--allow-partial judges what it "
+			      "holds)", c->path, ANALYSIS_STOPPED_WARNING);
+		else
+			error("%s: the tracker dropped %llu records (it fell behind); its figures cannot be trusted "
+			      "(--allow-partial judges what it holds)", c->path, (unsigned long long)c->a.lost);
 		goto out;
 	}
+	if (c->a.is_stopped)
+		warning("%s: %s (--allow-partial: judged)", c->path, ANALYSIS_STOPPED_WARNING);
+	if (c->a.lost)
+		warning("%s: the tracker dropped %llu records; figures may be off (--allow-partial: judged)", c->path,
+			(unsigned long long)c->a.lost);
 	if (capture_reader_status(c->r) == CAPTURE_INCOMPLETE)
 		warning("%s: %s (the process was cut short; what it did until then is judged)", c->path,
 			capture_reader_problem(c->r));
 	res->captures++;
-	if (whole_run(res, c, sup, whole_leaks) < 0)
+	if (whole_run(res, c, sup, (flags & CI_WHOLE_LEAKS) != 0) < 0)
 		goto out;
 	/* a forked child is a Check test, or may mark tests of its own */
 	is_child = !c->is_root;
@@ -373,7 +382,7 @@ static void *worker(void *arg)
 }
 
 static int read_batch(struct ci_results *res, const char *dir, char **names, size_t n,
-		      const struct suppress_list *sup, int whole_leaks, struct symbolizer *sym)
+		      const struct suppress_list *sup, unsigned flags, struct symbolizer *sym)
 {
 	struct capture c[BATCH];
 	struct jobs j = { c, n, 0, PTHREAD_MUTEX_INITIALIZER };
@@ -396,7 +405,7 @@ static int read_batch(struct ci_results *res, const char *dir, char **names, siz
 		pthread_join(helper, NULL);
 	for (size_t k = 0; k < n; k++) {
 		if (!ret)
-			ret = judge_capture(res, dir, &c[k], sup, whole_leaks);
+			ret = judge_capture(res, dir, &c[k], sup, flags);
 		capture_release(&c[k]);
 	}
 	pthread_mutex_destroy(&j.lock);
@@ -441,7 +450,7 @@ static int by_name(const void *x, const void *y)
 	return la != lb ? (la < lb ? -1 : 1) : strcmp(*a, *b);
 }
 
-int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks, struct ci_results *out)
+int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, struct ci_results *out)
 {
 	DIR *d;
 	struct dirent *de;
@@ -474,7 +483,7 @@ int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks
 	if (!ret && !sym)
 		ret = error("check: out of memory");
 	for (size_t i = 0; i < n && !ret; i += BATCH)
-		ret = read_batch(out, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, whole_leaks, sym);
+		ret = read_batch(out, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, flags, sym);
 	symbolizer_free(sym);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

@@ -70,12 +70,16 @@ struct ci_results {
 
 /*
  * Read every memray-check* capture in dir. The whole run's leaks are
- * looked into (suppressions, stacks) only with whole_leaks: a Python
- * process leaves thousands of stacks at exit and nobody asked. Returns
+ * looked into (suppressions, stacks) only with CI_WHOLE_LEAKS: a Python
+ * process leaves thousands of stacks at exit and nobody asked. A capture
+ * whose tracking stopped early (a full disk) or that dropped records is an
+ * error unless CI_PARTIAL asks to judge what it holds, with a warning. Returns
  * 0, or -1 after an error message naming the capture that cannot be
  * read (what was read stays in out and must still be released).
  */
-int ci_collect(const char *dir, const struct suppress_list *sup, int whole_leaks, struct ci_results *out);
+#define CI_WHOLE_LEAKS (1u << 0)	/* look into the whole run's leaks (suppressions, stacks) */
+#define CI_PARTIAL (1u << 1)		/* judge what a capture whose tracking stopped early holds */
+int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, struct ci_results *out);
 void ci_results_release(struct ci_results *res);
 
 #endif

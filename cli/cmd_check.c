@@ -31,7 +31,7 @@ static const char check_usage[] =
 	"usage: memray check [-h] [--manifest FILE] [--budget SIZE] [--leak-budget SIZE]\n"
 	"                    [--max-allocations N] [--baseline FILE [--max-increase X]]\n"
 	"                    [--update-baseline FILE] [--suppress GLOB] [--no-builtin-suppressions]\n"
-	"                    [--junit FILE] [--markdown FILE] [--keep-captures DIR]\n"
+	"                    [--junit FILE] [--markdown FILE] [--keep-captures DIR] [--allow-partial]\n"
 	"                    -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND under the tracker (following forks), then judge its memory, for\n"
@@ -55,6 +55,9 @@ static const char check_usage[] =
 	"                        failures as its failures, the rest as memray's testcases\n"
 	"  --markdown FILE       write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)\n"
 	"  --keep-captures DIR   keep the captures in DIR (default: a temporary one)\n"
+	"  --allow-partial       judge a process whose tracking stopped early (a full disk)\n"
+	"                        or dropped records on what it holds, with a warning,\n"
+	"                        instead of an error verdict (exit 2)\n"
 	"\n"
 	"Tests: under pytest, memray's plugin (loaded through PYTEST_PLUGINS, no install)\n"
 	"marks each test function's call and honours pytest-memray's marks and options\n"
@@ -96,7 +99,7 @@ struct options {
 	const char *manifest, *junit, *junit_merge, *markdown, *keep, *baseline, *update_baseline;
 	struct limits run;	/* from flags, over the manifest's */
 	struct suppress_list sup;
-	int has_increase, no_builtin;
+	int has_increase, no_builtin, allow_partial;
 	int junit_is_runners;	/* --junit names pytest's --junitxml file: merge into it */
 	struct increase increase;
 };
@@ -178,6 +181,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_CALLBACK(0, "max-increase", o, max_increase_arg),
 		OPT_CALLBACK(0, "suppress", o, suppress_arg),
 		OPT_FLAG(0, "no-builtin-suppressions", &o->no_builtin),
+		OPT_FLAG(0, "allow-partial", &o->allow_partial),
 		OPT_END(),
 	};
 	int n = options_parse(argc, argv, "check", NULL, opts, OPTIONS_STOP_AT_ARG);
@@ -334,7 +338,8 @@ int cmd_check(int argc, char **argv)
 		ret = report(&o, &run, ret);
 		goto out;
 	}
-	if (ci_collect(h.dir.buf, &m.sup, m.run.has[LIMIT_LEAKS], &res) < 0 ||
+	if (ci_collect(h.dir.buf, &m.sup, (m.run.has[LIMIT_LEAKS] ? CI_WHOLE_LEAKS : 0) |
+		       (o.allow_partial ? CI_PARTIAL : 0), &res) < 0 ||
 	    rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
 		if (!run.error) {
 			strbuf_addstr(&error_text, error_last());

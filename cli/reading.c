@@ -72,6 +72,8 @@ int reading_open(struct reading *rd, const char *cmd, const char *path, int part
 	verbose(2, "%zu stack nodes, %zu modules, %zu threads, %zu RSS samples", rd->a.nnodes - 1,
 		rd->a.nmodules, rd->a.nthreads, rd->a.nsamples);
 	ret = report_capture_status(rd->r, partial);
+	if (!ret && rd->a.is_stopped)
+		warning("%s: %s", path, ANALYSIS_STOPPED_WARNING);
 	if (!ret && rd->a.lost)
 		warning("%s: the tracker dropped %llu records when its writer fell behind; "
 			"figures may be off", path, (unsigned long long)rd->a.lost);

@@ -483,7 +483,8 @@ int analysis_run(struct analysis *a, struct capture_reader *r, const struct anal
 			a->priv->opts.progress(capture_reader_position(r), capture_reader_size(r));
 	}
 	a->records = capture_reader_records(r);
-	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK;
+	a->is_stopped = (h->flags & CAPTURE_F_STOPPED) != 0;
+	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK && !a->is_stopped;
 	if ((ret = end_pass(a)) < 0)
 		goto out;
 	ret = -1;

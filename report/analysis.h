@@ -99,7 +99,8 @@ struct analysis_sample {
 
 struct analysis {
 	int is_aggregated;
-	int is_complete;	/* the last image ended with its END record */
+	int is_complete;	/* the last image ended with its END record, tracking never stopped early */
+	int is_stopped;		/* tracking stopped before the process ended (CAPTURE_F_STOPPED) */
 	unsigned segments;
 	uint64_t start_ns, end_ns;
 	uint64_t records;
@@ -130,6 +131,11 @@ struct analysis {
 
 	struct analysis_private *priv;
 };
+
+/* what readers say of a capture whose tracker stopped early */
+#define ANALYSIS_STOPPED_WARNING \
+	"tracking stopped early (a full disk, a file size limit or no memory: the tracker said which on " \
+	"the program's stderr); the figures cover only what came before"
 
 struct analysis_observer {
 	void *ctx;

@@ -287,6 +287,8 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 			    (unsigned long long)a->lost);
 		json_string(&j, lost.buf);
 	}
+	if (a->is_stopped)
+		json_string(&j, ANALYSIS_STOPPED_WARNING);
 	json_array_end(&j);
 	json_object_end(&j);
 	json_object_end(&j);

@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "capture/header.h"
 #include "tracker/internal.h"
 
 #define HIGH_TOP 1024	/* where our descriptors go, below this */
@@ -137,4 +138,27 @@ void tracker_fd_close(struct tracker_fd *o)
 	if (is_ours(o))
 		close(o->fd);
 	o->fd = -1;
+}
+
+/*
+ * Tracking stopped early: say so in the capture itself (CAPTURE_F_STOPPED
+ * in its header), so that no reader takes what it holds for the whole
+ * run, and `memray check` does not pass a run it measured in part. The
+ * header is rewritten in place, which a full disk or a file size limit
+ * still allows. A new descriptor without O_APPEND (with it, Linux would
+ * append pwrite's bytes), checked to be our capture (RULE 2). Best effort.
+ */
+void tracker_mark_stopped(void)
+{
+	struct stat st;
+	int fd;
+
+	if (!tracker_cfg.capture.ino || !tracker_cfg.output[0])
+		return;
+	fd = open(tracker_cfg.output, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_dev == tracker_cfg.capture.dev && st.st_ino == tracker_cfg.capture.ino)
+		capture_header_add_flags(fd, CAPTURE_F_STOPPED);
+	close(fd);
 }

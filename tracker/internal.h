@@ -101,6 +101,8 @@ int tracker_fd_adopt(struct tracker_fd *o, int fd);
 int tracker_fd_get(struct tracker_fd *o, const char *path, int flags, int same_file);
 /* close o's descriptor if it is still ours */
 void tracker_fd_close(struct tracker_fd *o);
+/* set CAPTURE_F_STOPPED in this process's capture header, in place (tracking stopped early) */
+void tracker_mark_stopped(void);
 
 struct tracker_config {
 	char output[PATH_MAX_LEN];	/* this process's capture */

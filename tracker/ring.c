@@ -123,6 +123,7 @@ void tracker_stop(const char *why, int errnum)
 	if (!tracker_active)
 		return;
 	tracker_active = 0;
+	tracker_mark_stopped();
 	if (errnum) {
 		char detail[PATH_MAX_LEN + 128];
 

@@ -3,7 +3,7 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 
-from conftest import FIXTURES, line_of, run
+from conftest import FIXTURES, MEMRAY, line_of, run
 
 
 def test_budget_just_above_and_just_below_the_peak(fixtures, tmp_path):
@@ -122,3 +122,20 @@ def test_the_job_peak_adds_up_processes_that_hold_memory_at_once(fixtures, tmp_p
     assert "held at the job's peak, " in result.stderr
     ok = run("check", "--budget", "128MB", "--", prog)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_capture_cut_by_a_full_disk_is_no_pass(fixtures, tmp_path):
+    """Tracking stopped early (here a 64 KiB file size limit): an error verdict, not a pass on part of the run."""
+    prog = fixtures.build("churn.c")	# exits 5 on purpose: the shell's own exit 0 is the command's
+    script = 'ulimit -f 64; exec "%s" check %%s --budget 1GB --junit "%s" -- sh -c \'"%s" 3000000; exit 0\'' \
+        % (MEMRAY, tmp_path / "j.xml", prog)
+    result = subprocess.run(["bash", "-c", script % ""], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    stopped = [l for l in result.stderr.splitlines() if "tracking stopped early" in l]
+    assert len(stopped) == 1 and stopped[0].startswith("memray: error: ") and "--allow-partial" in stopped[0]
+    assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite").get("errors") == "1"
+    partial = subprocess.run(["bash", "-c", script % "--allow-partial"], capture_output=True, text=True,
+                             timeout=120)
+    assert partial.returncode == 0, partial.stderr
+    assert "memray: warning: " in partial.stderr and "tracking stopped early" in partial.stderr
+    assert "memray check: pass peak memory" in partial.stderr

@@ -222,3 +222,15 @@ def test_a_trie_past_its_first_table_keeps_every_stack(fixtures, tmp_path):
     assert entry(data["top_allocations_by_size"], leaf)["size"] == 65536 * 16
     assert data["leaks"]["allocations"] == 32768 and data["leaks"]["bytes"] == 32768 * 16
 
+
+
+def test_a_capture_stopped_early_says_so_in_every_reader(fixtures, tmp_path):
+    prog = fixtures.build("churn.c")
+    out = tmp_path / "out.bin"
+    script = 'ulimit -f 64; exec "%s" run -o "%s" "%s" 3000000' % (MEMRAY, out, prog)
+    subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    data = stats(out)
+    assert data["capture"]["complete"] is False
+    assert any("tracking stopped early" in w for w in data["capture"]["warnings"])
+    text = run("stats", out)
+    assert text.returncode == 0 and "memray: warning: %s: tracking stopped early" % out in text.stderr
