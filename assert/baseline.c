@@ -12,6 +12,7 @@
 
 #include "assert/yamldoc.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/grow.h"
 #include "common/strbuf.h"
 
@@ -208,19 +209,15 @@ out:
 int baseline_load(struct baseline *b, const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+	int ret;
 
 	memset(b, 0, sizeof(*b));
-	if (fd < 0)
-		return error_errno("cannot open baseline '%s'", path);
-	if (strbuf_read_fd(&sb, fd) < 0) {
-		ret = error_errno("cannot read baseline '%s'", path);
-	} else if (memchr(sb.buf, '\0', sb.len)) {
+	if (file_read(&sb, path, "baseline") < 0)
+		ret = -1;
+	else if (memchr(sb.buf, '\0', sb.len))
 		ret = error("%s: not a memray baseline (binary data)", path);
-	} else {
+	else
 		ret = baseline_parse(b, sb.buf, sb.len, path);
-	}
-	close(fd);
 	strbuf_release(&sb);
 	return ret;
 }

@@ -13,6 +13,7 @@
 
 #include "assert/yamldoc.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/grow.h"
 #include "common/strbuf.h"
 #include "common/units.h"
@@ -377,18 +378,10 @@ int manifest_parse(struct manifest *m, const char *buf, size_t len, const char *
 int manifest_load(struct manifest *m, const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
-	FILE *f = fopen(path, "r");
 	int ret = -1;
 
-	if (!f)
-		return error_errno("cannot open manifest '%s'", path);
-	if (strbuf_read_fd(&sb, fileno(f)) < 0) {
-		error_errno("cannot read manifest '%s'", path);
-		goto out;
-	}
-	ret = manifest_parse(m, sb.buf, sb.len, path);
-out:
-	fclose(f);
+	if (file_read(&sb, path, "manifest") == 0)
+		ret = manifest_parse(m, sb.buf, sb.len, path);
 	strbuf_release(&sb);
 	return ret;
 }

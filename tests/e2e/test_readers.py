@@ -86,3 +86,15 @@ def test_check_markdown_fifo(tmp_path):
     result = run("check", "--markdown", path, "true", timeout=30)
     assert result.returncode == 2, result.stderr
     assert "summary.fifo" in result.stderr and "not a regular file" in result.stderr, result.stderr
+
+
+def test_manifest_and_baseline_fifos_are_refused(tmp_path):
+    """A manifest or baseline path naming a FIFO is refused at once, never waited on."""
+    fifo = tmp_path / "memray.yml"
+    os.mkfifo(fifo)
+    manifest = run("check", "--manifest", fifo, "--", "true", timeout=20)
+    assert manifest.returncode == 2
+    assert manifest.stderr == "memray: error: manifest '%s' is not a regular file (a FIFO, socket or device)\n" % fifo
+    baseline = run("check", "--baseline", fifo, "--", "true", timeout=20)
+    assert baseline.returncode == 2
+    assert baseline.stderr == "memray: error: baseline '%s' is not a regular file (a FIFO, socket or device)\n" % fifo
