@@ -11,7 +11,12 @@
 #ifndef COMMON_ENV_H
 #define COMMON_ENV_H
 
-/* absolute path of the root process's capture; forked children add ".<pid>" */
+/*
+ * absolute path of the root process's capture; forked children add ".<pid>".
+ * Set but empty in the environment of an exec, it asks for that program to
+ * run untracked: the tracker neither starts in it nor puts LD_PRELOAD back
+ * (the pytest plugin runs memray itself that way).
+ */
 #define ENV_OUTPUT "MEMRAY_OUTPUT"
 /* pid of the root process: a process with another pid is a forked child */
 #define ENV_PID "MEMRAY_PID"

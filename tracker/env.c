@@ -86,14 +86,17 @@ static int preload_has(const char *list, const char *lib)
 char **tracker_exec_env(char *const envp[])
 {
 	static const char *const names[] = { ENV_OUTPUT, ENV_PID, ENV_OPTIONS, ENV_TRACKER, "LD_PRELOAD" };
-	const char *preload = env_value(envp, "LD_PRELOAD");
+	const char *preload = env_value(envp, "LD_PRELOAD"), *out;
 	char values[4][PATH_MAX_LEN + 32], *store;
 	size_t count = 0, k = 0, preload_len;
 	char **env;
 
 	if (!tracker_cfg.root_output[0] || !tracker_cfg.lib[0])
 		return NULL;
-	if (env_value(envp, ENV_OUTPUT) && preload && preload_has(preload, tracker_cfg.lib))
+	out = env_value(envp, ENV_OUTPUT);
+	if (out && !*out)
+		return NULL;	/* MEMRAY_OUTPUT= (empty): the caller runs this program untracked on purpose */
+	if (out && preload && preload_has(preload, tracker_cfg.lib))
 		return NULL;	/* all there */
 	tracker_guard++;
 	snprintf(values[0], sizeof(values[0]), "%s=%s", ENV_OUTPUT, tracker_cfg.root_output);

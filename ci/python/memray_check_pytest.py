@@ -125,8 +125,16 @@ def _window(tracker, stacks=5):
     path, binary = tracker.memray_test_flush(), os.environ.get("MEMRAY_BIN")
     if not path or not binary:
         return None
-    # MEMRAY_OUTPUT empty and LD_PRELOAD kept: the tracker leaves the helper alone
+    # MEMRAY_OUTPUT set but empty: the tracker runs the helper untracked and does not
+    # put itself back into its LD_PRELOAD, so memray runs as it would anywhere else
+    # (an ASan build, under make sanitize, refuses to start behind a preloaded library)
     env = dict(os.environ, MEMRAY_OUTPUT="")
+    ours = os.path.realpath(os.environ.get("MEMRAY_TRACKER", "") or "/nonexistent")
+    kept = [p for p in re.split(r"[: ]", env.get("LD_PRELOAD", "")) if p and os.path.realpath(p) != ours]
+    if kept:
+        env["LD_PRELOAD"] = ":".join(kept)
+    else:
+        env.pop("LD_PRELOAD", None)
     try:
         proc = subprocess.Popen([binary, "window", "-n", str(stacks), os.fsdecode(path)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
