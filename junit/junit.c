@@ -79,9 +79,38 @@ static int write_problem(xmlTextWriterPtr w, struct strbuf *sb, const char *elem
 	return rc;
 }
 
+/*
+ * The file a test id names: a pytest node id's path, before its first
+ * "::" ("dir/test_x.py::C::f" is in dir/test_x.py); C markers name no
+ * file. Empty when there is none.
+ */
+static const char *case_file(struct strbuf *sb, const struct check_result *r)
+{
+	const char *sep = r->rule ? strstr(r->name, "::") : NULL;
+
+	strbuf_reset(sb);
+	if (sep && sep - r->name > 3 && !strncmp(sep - 3, ".py", 3))
+		strbuf_add(sb, r->name, (size_t)(sep - r->name));
+	return sb->buf;
+}
+
+/*
+ * A testcase's system-out: its figures, one "name: value" line each in
+ * exact bytes (the xUnit schema allows no properties in a testcase), then,
+ * for a rule that passed, the details a failure would have carried.
+ */
+static void case_out(struct strbuf *out, const struct check_result *r)
+{
+	strbuf_reset(out);
+	for (size_t k = 0; k < r->nprops; k++)
+		strbuf_addf(out, "%s: %llu\n", r->props[k].name, (unsigned long long)r->props[k].value);
+	if (!r->failure_type && !r->error_type && r->details)
+		strbuf_addstr(out, r->details);
+}
+
 static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_result *r)
 {
-	struct strbuf classname = STRBUF_INIT;
+	struct strbuf classname = STRBUF_INIT, out = STRBUF_INIT;
 	int rc = 0;
 
 	strbuf_addf(&classname, "memray%s%s", r->rule ? "." : "", r->rule ? r->rule : "");
@@ -89,20 +118,22 @@ static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST xml_clean(sb, r->name)) < 0;
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST classname.buf) < 0;
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST "0") < 0;
-	if (r->nprops) {
-		rc |= xmlTextWriterStartElement(w, BAD_CAST "properties") < 0;
-		for (size_t k = 0; k < r->nprops; k++)
-			rc |= write_property(w, r->props[k].name, r->props[k].value);
-		rc |= xmlTextWriterEndElement(w) < 0;
+	if (*case_file(&out, r)) {
+		struct strbuf file = STRBUF_INIT;
+
+		rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "file", BAD_CAST xml_clean(&file, out.buf)) < 0;
+		strbuf_release(&file);
 	}
 	if (r->error_type)
 		rc |= write_problem(w, sb, "error", r->error_type, r->message, r->details);
 	else if (r->failure_type)
 		rc |= write_problem(w, sb, "failure", r->failure_type, r->message, r->details);
-	else if (r->details && *r->details)
-		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(sb, r->details)) < 0;
+	case_out(&out, r);
+	if (out.len)
+		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(sb, out.buf)) < 0;
 	rc |= xmlTextWriterEndElement(w) < 0;
 	strbuf_release(&classname);
+	strbuf_release(&out);
 	return rc;
 }
 
@@ -447,6 +478,8 @@ static void merge_one(xmlNodePtr c, struct strbuf *sb, const struct check_result
 	xmlNodePtr out = child(c, "system-out"), suite = c->parent;
 
 	strbuf_addf(&text, "memray (%s): %s\n", r->rule ? r->rule : "memory", r->message);
+	for (size_t k = 0; k < r->nprops; k++)
+		strbuf_addf(&text, "%s: %llu\n", r->props[k].name, (unsigned long long)r->props[k].value);
 	if (r->details)
 		strbuf_addstr(&text, r->details);
 	/* a failure of its own, unless the runner failed the test already (a mark failed it inside pytest) */

@@ -11,9 +11,12 @@
  * one-line message and a body with exact bytes and the top stacks; a
  * rule that could not be judged (a bad limit mark) becomes <error>, and
  * so does a command or tracker that failed, in a testcase of its own
- * (classname "memray.command"). Properties carry exact bytes; the
- * testsuite's (memray.peak_bytes, memray.leaked_bytes) are the whole
- * run's, testcases' their rule's. Numbers
+ * (classname "memray.command"). The testsuite's properties
+ * (memray.peak_bytes, memray.leaked_bytes) are the whole run's figures;
+ * a testcase has none (the Jenkins xUnit schema refuses them there): its
+ * rule's figures are its system-out, one "name: value" line each in exact
+ * bytes, followed by the details when the rule passed. A testcase named
+ * by a pytest node id has the test's file ("file"). Numbers
  * are printed in the C locale; text is stripped of the characters XML
  * 1.0 forbids. The suite is never empty: a run with no rule gets one
  * testcase for the command.

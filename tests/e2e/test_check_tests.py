@@ -77,7 +77,10 @@ def failed_cases(path):
 
 
 def props(case):
-    return {p.get("name"): int(p.get("value")) for p in case.find("properties")}
+    """A testcase's figures: its system-out's "name: value" lines (no properties in a testcase)."""
+    assert case.find("properties") is None
+    lines = (case.find("system-out").text or "").splitlines()
+    return {m.group(1): int(m.group(2)) for m in (re.fullmatch(r"(\w+): (\d+)", l) for l in lines) if m}
 
 
 def junitparser_counts(path):
@@ -132,6 +135,7 @@ def test_pytest_names_exactly_the_failed_tests(pytest_run):
                            ("test_suite.py::test_marked_over", "memray.peak"),
                            ("test_suite.py::test_leak_marked", "memray.leaks")}, result.stderr
     big = failed[("test_suite.py::test_big", "memray.peak")]
+    assert big.get("file") == "test_suite.py"	# GitHub's annotations land on the test file
     p = props(big)
     assert 30 * MIB <= p["bytes"] <= 30 * MIB + SLACK and p["limit_bytes"] == 16 * MIB
     assert big.find("failure").get("type") == "BudgetExceeded"
@@ -152,6 +156,19 @@ def test_pytest_names_exactly_the_failed_tests(pytest_run):
     marked_leak = failed[("test_suite.py::test_leak_marked", "memray.leaks")]
     assert 300000 <= props(marked_leak)["bytes"] <= 300000 + SLACK
     assert "(limit_leaks mark)" in marked_leak.find("failure").text
+
+
+def test_schema_refuses_properties_in_a_testcase(tmp_path):
+    """tests/schema/junit.xsd follows the Jenkins xUnit plugin's rule: a
+    testcase holds no properties (a testsuite does)."""
+    doc = ('<testsuite name="s" tests="1"><properties><property name="a" value="1"/></properties>'
+           '<testcase name="t"%s</testcase></testsuite>')
+    (tmp_path / "ok.xml").write_text(doc % "><system-out>bytes: 1</system-out>")
+    validate(tmp_path / "ok.xml")
+    (tmp_path / "bad.xml").write_text(doc % '><properties><property name="bytes" value="1"/></properties>')
+    lint = subprocess.run(["xmllint", "--noout", "--schema", str(XSD), str(tmp_path / "bad.xml")],
+                          capture_output=True, text=True)
+    assert lint.returncode != 0 and "properties" in lint.stderr
 
 
 def test_pytest_marks_override_the_defaults(pytest_run):
