@@ -21,10 +21,13 @@
  * 1.0 forbids. The suite is never empty: a run with no rule gets one
  * testcase for the command.
  *
- * The Markdown is a table, failures and errors first, cut before 1 MiB
- * (GitHub's limit for a job summary) with a line saying how many rows
- * were left out. annotations_write() prints GitHub's "::error" workflow
- * commands, escaped by its rules.
+ * The Markdown is a headline (tests judged, failures, the job's peak and
+ * leaks, the biggest test), then tables: every failure and error, the
+ * tests that peaked highest, the rules closest to their limits, and the
+ * other verdicts folded in <details>; each table's rows are bounded, so
+ * any suite stays far under 1 MiB (GitHub's limit for a job summary) and
+ * the JUnit file keeps what was left out. annotations_write() prints
+ * GitHub's "::error" workflow commands, escaped by its rules.
  *
  * Ownership: the caller owns the results and strings; the writers only
  * read them.
@@ -39,6 +42,11 @@
 struct strbuf;
 
 #define CHECK_MAX_PROPS 8
+
+/* what a run with no verdict says (stderr, JUnit, Markdown), and how to ask for one */
+#define CHECK_NOTHING_JUDGED \
+	"no rule for the whole run and no marked test; ask with --budget, --leak-budget, " \
+	"--max-allocations or --manifest memray.yml, and mark tests (pytest, memray_test_begin/end)"
 
 struct check_property {
 	const char *name;
@@ -91,7 +99,11 @@ int markdown_write(const char *path, const struct check_run *run);
  */
 int junit_merge(const char *path, const struct check_run *run);
 
-/* GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to out */
+/*
+ * GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to
+ * out: at most 10 (GitHub shows no more per step), the tenth saying how
+ * many more failures there are when there are more.
+ */
 void annotations_write(FILE *out, const struct check_run *run);
 /* append s to sb escaped as GitHub's workflow commands want: data, or a property value */
 void annotation_escape(struct strbuf *sb, const char *s, int is_property);
