@@ -344,10 +344,30 @@ static const char md_header[] = "| Result | Rule | Measured | Limit | Details |\
 #define MD_TOP 10
 #define MD_REST 100
 
+/* the verdicts no section showed, MD_REST of them folded in <details> */
+static void md_rest(struct strbuf *out, struct strbuf *cell, const struct check_run *run, const char *is_shown)
+{
+	size_t rest = 0, listed = 0;
+
+	for (size_t i = 0; i < run->nresults; i++)
+		rest += !is_shown[i];
+	if (!rest)
+		return;
+	strbuf_addf(out, "<details><summary>%zu other verdicts</summary>\n\n%s", rest, md_header);
+	for (size_t i = 0; i < run->nresults && listed < MD_REST && out->len < MARKDOWN_MAX; i++)
+		if (!is_shown[i]) {
+			md_row(out, cell, &run->results[i]);
+			listed++;
+		}
+	if (listed < rest)
+		strbuf_addf(out, "\n%zu more are in the JUnit file.\n", rest - listed);
+	strbuf_addstr(out, "\n</details>\n");
+}
+
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
-	size_t failures = 0, ntests = 0, nnear = 0, shown = 0, left_out = 0, rest = 0;
+	size_t failures = 0, ntests = 0, nnear = 0, shown = 0, left_out = 0;
 	struct md_test *tests = calloc(run->nresults + 1, sizeof(*tests));
 	const struct check_result **near = calloc(run->nresults + 1, sizeof(*near));
 	char *is_shown = calloc(run->nresults + 1, 1);
@@ -428,21 +448,7 @@ int markdown_write(const char *path, const struct check_run *run)
 		}
 		strbuf_addch(&out, '\n');
 	}
-	for (size_t i = 0; i < run->nresults; i++)
-		rest += !is_shown[i];
-	if (rest) {
-		size_t listed = 0;
-
-		strbuf_addf(&out, "<details><summary>%zu other verdicts</summary>\n\n%s", rest, md_header);
-		for (size_t i = 0; i < run->nresults && listed < MD_REST && out.len < MARKDOWN_MAX; i++)
-			if (!is_shown[i]) {
-				md_row(&out, &cell, &run->results[i]);
-				listed++;
-			}
-		if (listed < rest)
-			strbuf_addf(&out, "\n%zu more are in the JUnit file.\n", rest - listed);
-		strbuf_addstr(&out, "\n</details>\n");
-	}
+	md_rest(&out, &cell, run, is_shown);
 write:
 	f = fopen(path, "w");
 	if (!f || fwrite(out.buf, 1, out.len, f) != out.len || fclose(f) != 0) {
