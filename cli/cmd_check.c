@@ -217,14 +217,19 @@ static int rules_of(struct manifest *m, struct options *o)
 	return 0;
 }
 
-/* names and stacks come from the tested program: shown escaped (common/utf8.h) */
-static void say(const struct check_result *r)
+/*
+ * One verdict on stderr, or nothing: a test's passing verdict is listed
+ * only with -v (a suite of 1,000 tests would bury its failures); the
+ * whole run's rules always are. 1 if it was left out, else 0. Names and
+ * stacks come from the tested program: shown escaped (common/utf8.h).
+ */
+static int say(const struct check_result *r)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *tail;
 
-	if (r->rule && !strcmp(r->rule, "memory") && verbosity < 1)
-		return;
+	if (r->rule && !r->failure_type && !r->error_type && verbosity < 1)
+		return 1;
 	strbuf_addf(&sb, "memray check: %s ", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass");
 	utf8_add_printable(&sb, r->name, 0);
 	if (r->rule)
@@ -242,6 +247,25 @@ static void say(const struct check_result *r)
 		utf8_add_printable(&sb, tail + 1, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
 	fputs(sb.buf, stderr);
 	strbuf_release(&sb);
+	return 0;
+}
+
+/*
+ * The tally, one line; a run with no verdict says plainly that nothing
+ * was judged and how to ask for a judgement, rather than "0 verdicts".
+ */
+static void tally(const struct verdicts *v, const struct ci_results *res, size_t hidden, int command_failed)
+{
+	if (!v->n) {
+		fprintf(stderr, "memray check: nothing was judged: " CHECK_NOTHING_JUDGED "%s\n",
+			command_failed ? "; the command failed" : "");
+		return;
+	}
+	fprintf(stderr, "memray check: %zu verdicts on the whole run and %zu tests: %zu failed, %zu errors",
+		v->n, res->ntests, v->failed, v->errors);
+	if (hidden)
+		fprintf(stderr, "; %zu passed, not listed (-v lists them)", hidden);
+	fprintf(stderr, "%s\n", command_failed ? "; the command failed" : "");
 }
 
 /* is path the file pytest's --junitxml (or --junit-xml) in the command names? */
@@ -297,6 +321,7 @@ int cmd_check(int argc, char **argv)
 	struct timespec t0, t1;
 	struct launch l = { 0 };
 	int n, ret, has_baseline = 0;
+	size_t hidden = 0;
 
 	n = parse_options(argc, argv, &o);
 	if (n < 0) {
@@ -354,9 +379,8 @@ int cmd_check(int argc, char **argv)
 	run.peak_bytes = res.whole.peak;
 	run.leaked_bytes = res.whole.leaked;
 	for (size_t k = 0; k < v.n; k++)
-		say(&v.r[k]);
-	fprintf(stderr, "memray check: %zu verdicts on the whole run and %zu tests: %zu failed, %zu errors%s\n",
-		v.n, res.ntests, v.failed, v.errors, run.error ? "; the command failed" : "");
+		hidden += say(&v.r[k]);
+	tally(&v, &res, hidden, run.error != NULL);
 	if (o.update_baseline) {
 		if (baseline_save(o.update_baseline, &res) < 0)
 			ret = ret ? ret : EXIT_USAGE;

@@ -5,6 +5,7 @@
 
 #include <libxml/xmlwriter.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -79,9 +80,38 @@ static int write_problem(xmlTextWriterPtr w, struct strbuf *sb, const char *elem
 	return rc;
 }
 
+/*
+ * The file a test id names: a pytest node id's path, before its first
+ * "::" ("dir/test_x.py::C::f" is in dir/test_x.py); C markers name no
+ * file. Empty when there is none.
+ */
+static const char *case_file(struct strbuf *sb, const struct check_result *r)
+{
+	const char *sep = r->rule ? strstr(r->name, "::") : NULL;
+
+	strbuf_reset(sb);
+	if (sep && sep - r->name > 3 && !strncmp(sep - 3, ".py", 3))
+		strbuf_add(sb, r->name, (size_t)(sep - r->name));
+	return sb->buf;
+}
+
+/*
+ * A testcase's system-out: its figures, one "name: value" line each in
+ * exact bytes (the xUnit schema allows no properties in a testcase), then,
+ * for a rule that passed, the details a failure would have carried.
+ */
+static void case_out(struct strbuf *out, const struct check_result *r)
+{
+	strbuf_reset(out);
+	for (size_t k = 0; k < r->nprops; k++)
+		strbuf_addf(out, "%s: %llu\n", r->props[k].name, (unsigned long long)r->props[k].value);
+	if (!r->failure_type && !r->error_type && r->details)
+		strbuf_addstr(out, r->details);
+}
+
 static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_result *r)
 {
-	struct strbuf classname = STRBUF_INIT;
+	struct strbuf classname = STRBUF_INIT, out = STRBUF_INIT;
 	int rc = 0;
 
 	strbuf_addf(&classname, "memray%s%s", r->rule ? "." : "", r->rule ? r->rule : "");
@@ -89,20 +119,22 @@ static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST xml_clean(sb, r->name)) < 0;
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST classname.buf) < 0;
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST "0") < 0;
-	if (r->nprops) {
-		rc |= xmlTextWriterStartElement(w, BAD_CAST "properties") < 0;
-		for (size_t k = 0; k < r->nprops; k++)
-			rc |= write_property(w, r->props[k].name, r->props[k].value);
-		rc |= xmlTextWriterEndElement(w) < 0;
+	if (*case_file(&out, r)) {
+		struct strbuf file = STRBUF_INIT;
+
+		rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "file", BAD_CAST xml_clean(&file, out.buf)) < 0;
+		strbuf_release(&file);
 	}
 	if (r->error_type)
 		rc |= write_problem(w, sb, "error", r->error_type, r->message, r->details);
 	else if (r->failure_type)
 		rc |= write_problem(w, sb, "failure", r->failure_type, r->message, r->details);
-	else if (r->details && *r->details)
-		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(sb, r->details)) < 0;
+	case_out(&out, r);
+	if (out.len)
+		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(sb, out.buf)) < 0;
 	rc |= xmlTextWriterEndElement(w) < 0;
 	strbuf_release(&classname);
+	strbuf_release(&out);
 	return rc;
 }
 
@@ -154,6 +186,9 @@ int junit_write(const char *path, const struct check_run *run)
 		rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST num) < 0;
 		if (run->error)
 			rc |= write_problem(w, &sb, "error", "CommandFailed", run->error, NULL);
+		else
+			rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out",
+							BAD_CAST "nothing was judged: " CHECK_NOTHING_JUDGED "\n") < 0;
 		rc |= xmlTextWriterEndElement(w) < 0;
 	}
 	for (size_t i = 0; i < run->nresults; i++)
@@ -245,51 +280,189 @@ static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_r
 	strbuf_addf(out, " | %s |\n", md_text(cell, r->message, 0));
 }
 
+/* a test's peak, from whichever of its verdicts carries it; 0 if none does */
+static uint64_t test_peak(const struct check_result *r)
+{
+	for (size_t k = 0; k < r->nprops; k++)
+		if (!strcmp(r->props[k].name, "peak_bytes"))
+			return r->props[k].value;
+	return r->rule && !strcmp(r->rule, "baseline") ? r->figure : 0;
+}
+
+static uint64_t prop_of(const struct check_result *r, const char *name)
+{
+	for (size_t k = 0; k < r->nprops; k++)
+		if (!strcmp(r->props[k].name, name))
+			return r->props[k].value;
+	return 0;
+}
+
+static int is_bad(const struct check_result *r)
+{
+	return r->failure_type || r->error_type;
+}
+
+/* how near a passed rule is to its limit: figure / limit */
+static double nearness(const struct check_result *r)
+{
+	return r->limit ? (double)r->figure / (double)r->limit : r->figure ? 1e300 : 1.0;
+}
+
+/* the first verdict of each test (a test's verdicts are consecutive), by test peak */
+struct md_test {
+	const struct check_result *first;
+	uint64_t peak;
+};
+
+static int by_peak(const void *a, const void *b)
+{
+	const struct md_test *x = a, *y = b;
+
+	return x->peak < y->peak ? 1 : x->peak > y->peak ? -1 : 0;
+}
+
+static int by_nearness(const void *a, const void *b)
+{
+	double x = nearness(*(const struct check_result *const *)a), y = nearness(*(const struct check_result *const *)b);
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static const char md_header[] = "| Result | Rule | Measured | Limit | Details |\n|---|---|---|---|---|\n";
+
+/*
+ * The Markdown summary, built for a suite of any size: a headline (tests
+ * judged, failures, the job's peak and leaks, the biggest test), every
+ * failure and error (at most MD_FAILURES rows), the MD_TOP tests that
+ * peaked highest and the MD_TOP passed rules closest to their limits,
+ * then at most MD_REST other verdicts folded in <details>; the JUnit file
+ * has them all. Row counts bound the size, so a 1,000-test suite stays
+ * far under GitHub's 1 MiB job summary limit; MARKDOWN_MAX only guards
+ * against absurdly long test names.
+ */
+#define MD_FAILURES 100
+#define MD_TOP 10
+#define MD_REST 100
+
+/* the verdicts no section showed, MD_REST of them folded in <details> */
+static void md_rest(struct strbuf *out, struct strbuf *cell, const struct check_run *run, const char *is_shown)
+{
+	size_t rest = 0, listed = 0;
+
+	for (size_t i = 0; i < run->nresults; i++)
+		rest += !is_shown[i];
+	if (!rest)
+		return;
+	strbuf_addf(out, "<details><summary>%zu other verdicts</summary>\n\n%s", rest, md_header);
+	for (size_t i = 0; i < run->nresults && listed < MD_REST && out->len < MARKDOWN_MAX; i++)
+		if (!is_shown[i]) {
+			md_row(out, cell, &run->results[i]);
+			listed++;
+		}
+	if (listed < rest)
+		strbuf_addf(out, "\n%zu more are in the JUnit file.\n", rest - listed);
+	strbuf_addstr(out, "\n</details>\n");
+}
+
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
-	size_t failures = 0, left_out = 0;
+	size_t failures = 0, ntests = 0, nnear = 0, shown = 0, left_out = 0;
+	struct md_test *tests = calloc(run->nresults + 1, sizeof(*tests));
+	const struct check_result **near = calloc(run->nresults + 1, sizeof(*near));
+	char *is_shown = calloc(run->nresults + 1, 1);
+	char a[UNITS_BUF], b[UNITS_BUF];
+	int ret = 0;
 	FILE *f;
 
-	if (refuse_irregular(path, "Markdown") < 0)
-		return -1;
-	for (size_t i = 0; i < run->nresults; i++)
-		failures += run->results[i].failure_type || run->results[i].error_type;
+	if (refuse_irregular(path, "Markdown") < 0 || !tests || !near || !is_shown) {
+		ret = tests && near && is_shown ? -1 : error("cannot write Markdown file '%s': out of memory", path);
+		goto out;
+	}
+	for (size_t i = 0; i < run->nresults; i++) {
+		const struct check_result *r = &run->results[i];
+
+		failures += is_bad(r);
+		if (r->rule && (!ntests || strcmp(tests[ntests - 1].first->name, r->name)))
+			tests[ntests++].first = r;
+		if (r->rule && test_peak(r) > tests[ntests - 1].peak)
+			tests[ntests - 1].peak = test_peak(r);
+		if (!is_bad(r) && r->has_limit)
+			near[nnear++] = r;
+	}
+	qsort(tests, ntests, sizeof(*tests), by_peak);
+	qsort(near, nnear, sizeof(*near), by_nearness);
+
 	strbuf_addf(&out, "## memray check: %s\n\n", failures || run->error ? "failed" : "passed");
 	strbuf_addstr(&out, "Command: ");
 	md_code(&out, run->command);
 	strbuf_addstr(&out, "\n\n");
 	if (run->error)
 		strbuf_addf(&out, "**Error:** %s\n\n", md_text(&cell, run->error, 0));
-	strbuf_addstr(&out, "| Result | Rule | Measured | Limit | Details |\n|---|---|---|---|---|\n");
-	/* failures and errors first */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < run->nresults; i++) {
-			const struct check_result *r = &run->results[i];
-
-			if ((r->failure_type || r->error_type) == pass)
-				continue;
-			if (out.len > MARKDOWN_MAX) {
-				left_out++;
-				continue;
-			}
-			md_row(&out, &cell, r);
-		}
+	if (!run->nresults && !run->error) {
+		strbuf_addf(&out, "**Nothing was judged**: %s.\n", CHECK_NOTHING_JUDGED);
+		goto write;
 	}
-	if (left_out)
-		strbuf_addf(&out, "\n%zu more rows left out to stay under GitHub's 1 MiB summary limit; "
-			    "the JUnit file has them all.\n", left_out);
+	strbuf_addf(&out, "**%zu verdicts** on the whole run and %zu tests: **%zu failed**", run->nresults, ntests,
+		    failures);
+	if (run->has_figures)
+		strbuf_addf(&out, "; job peak %s (%llu bytes), leaked %s (%llu bytes)", units_human(a, run->peak_bytes),
+			    (unsigned long long)run->peak_bytes, units_human(b, run->leaked_bytes),
+			    (unsigned long long)run->leaked_bytes);
+	if (ntests)
+		strbuf_addf(&out, "; biggest test %s, peak %s (%llu bytes)", md_text(&cell, tests[0].first->name, 1),
+			    units_human(a, tests[0].peak), (unsigned long long)tests[0].peak);
+	strbuf_addstr(&out, ".\n\n");
+
+	if (failures) {
+		strbuf_addf(&out, "### Failures (%zu)\n\n%s", failures, md_header);
+		for (size_t i = 0; i < run->nresults; i++) {
+			if (!is_bad(&run->results[i]))
+				continue;
+			is_shown[i] = 1;
+			if (shown++ < MD_FAILURES && out.len < MARKDOWN_MAX)
+				md_row(&out, &cell, &run->results[i]);
+			else
+				left_out++;
+		}
+		if (left_out)
+			strbuf_addf(&out, "\n%zu more failures are in the JUnit file.\n", left_out);
+		strbuf_addch(&out, '\n');
+	}
+	if (ntests > 1) {
+		strbuf_addf(&out, "### Highest peaks (top %zu of %zu tests)\n\n| Test | Peak | Leaked | Allocations |\n"
+			    "|---|---|---|---|\n", ntests < MD_TOP ? ntests : MD_TOP, ntests);
+		for (size_t i = 0; i < ntests && i < MD_TOP && out.len < MARKDOWN_MAX; i++)
+			strbuf_addf(&out, "| %s | %s (%llu bytes) | %s | %llu |\n", md_text(&cell, tests[i].first->name, 1),
+				    units_human(a, tests[i].peak), (unsigned long long)tests[i].peak,
+				    units_human(b, prop_of(tests[i].first, "leaked_bytes")),
+				    (unsigned long long)prop_of(tests[i].first, "allocations"));
+		strbuf_addch(&out, '\n');
+	}
+	if (nnear) {
+		strbuf_addf(&out, "### Closest to their limits (top %zu of %zu passed rules)\n\n%s",
+			    nnear < MD_TOP ? nnear : MD_TOP, nnear, md_header);
+		for (size_t i = 0; i < nnear && i < MD_TOP && out.len < MARKDOWN_MAX; i++) {
+			is_shown[near[i] - run->results] = 1;
+			md_row(&out, &cell, near[i]);
+		}
+		strbuf_addch(&out, '\n');
+	}
+	md_rest(&out, &cell, run, is_shown);
+write:
 	f = fopen(path, "w");
 	if (!f || fwrite(out.buf, 1, out.len, f) != out.len || fclose(f) != 0) {
 		if (f)
 			fclose(f);
-		strbuf_release(&out);
-		strbuf_release(&cell);
-		return error_errno("cannot write Markdown file '%s'", path);
+		ret = error_errno("cannot write Markdown file '%s'", path);
 	}
+out:
+	free(tests);
+	free(near);
+	free(is_shown);
 	strbuf_release(&out);
 	strbuf_release(&cell);
-	return 0;
+	return ret;
 }
 
 /*
@@ -327,30 +500,50 @@ void annotation_escape(struct strbuf *sb, const char *s, int is_property)
 	strbuf_release(&shown);
 }
 
+/*
+ * GitHub shows ANNOTATIONS_SHOWN ::error lines of a step and drops the
+ * rest: past that many problems, the last shown line says how many more
+ * there are and where they are, so none goes missing silently.
+ */
+#define ANNOTATIONS_SHOWN 10
+
+static void annotation(FILE *out, struct strbuf *sb, const char *title, const char *message)
+{
+	strbuf_reset(sb);
+	strbuf_addstr(sb, "::error title=");
+	annotation_escape(sb, title, 1);
+	strbuf_addstr(sb, "::");
+	annotation_escape(sb, message, 0);
+	fprintf(out, "%s\n", sb->buf);
+}
+
 void annotations_write(FILE *out, const struct check_run *run)
 {
 	struct strbuf sb = STRBUF_INIT, title = STRBUF_INIT;
+	size_t problems = run->error ? 1 : 0, written = 0;
 
+	for (size_t i = 0; i < run->nresults; i++)
+		problems += run->results[i].failure_type || run->results[i].error_type;
 	if (run->error) {
-		strbuf_addstr(&sb, "::error title=");
-		annotation_escape(&sb, "memray: command", 1);
-		strbuf_addstr(&sb, "::");
-		annotation_escape(&sb, run->error, 0);
-		fprintf(out, "%s\n", sb.buf);
+		annotation(out, &sb, "memray: command", run->error);
+		written++;
 	}
 	for (size_t i = 0; i < run->nresults; i++) {
 		const struct check_result *r = &run->results[i];
 
 		if (!r->failure_type && !r->error_type)
 			continue;
-		strbuf_reset(&sb);
+		if (problems > ANNOTATIONS_SHOWN && written == ANNOTATIONS_SHOWN - 1) {
+			strbuf_reset(&title);
+			strbuf_addf(&title, "%zu more memory failures; the job summary and the JUnit file list them all",
+				    problems - written);
+			annotation(out, &sb, "memray: more failures", title.buf);
+			break;
+		}
 		strbuf_reset(&title);
 		strbuf_addf(&title, "memray: %s", r->name);
-		strbuf_addstr(&sb, "::error title=");
-		annotation_escape(&sb, title.buf, 1);
-		strbuf_addstr(&sb, "::");
-		annotation_escape(&sb, r->message, 0);
-		fprintf(out, "%s\n", sb.buf);
+		annotation(out, &sb, title.buf, r->message);
+		written++;
 	}
 	fflush(out);
 	strbuf_release(&sb);
@@ -447,6 +640,8 @@ static void merge_one(xmlNodePtr c, struct strbuf *sb, const struct check_result
 	xmlNodePtr out = child(c, "system-out"), suite = c->parent;
 
 	strbuf_addf(&text, "memray (%s): %s\n", r->rule ? r->rule : "memory", r->message);
+	for (size_t k = 0; k < r->nprops; k++)
+		strbuf_addf(&text, "%s: %llu\n", r->props[k].name, (unsigned long long)r->props[k].value);
 	if (r->details)
 		strbuf_addstr(&text, r->details);
 	/* a failure of its own, unless the runner failed the test already (a mark failed it inside pytest) */

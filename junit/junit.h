@@ -11,17 +11,23 @@
  * one-line message and a body with exact bytes and the top stacks; a
  * rule that could not be judged (a bad limit mark) becomes <error>, and
  * so does a command or tracker that failed, in a testcase of its own
- * (classname "memray.command"). Properties carry exact bytes; the
- * testsuite's (memray.peak_bytes, memray.leaked_bytes) are the whole
- * run's, testcases' their rule's. Numbers
+ * (classname "memray.command"). The testsuite's properties
+ * (memray.peak_bytes, memray.leaked_bytes) are the whole run's figures;
+ * a testcase has none (the Jenkins xUnit schema refuses them there): its
+ * rule's figures are its system-out, one "name: value" line each in exact
+ * bytes, followed by the details when the rule passed. A testcase named
+ * by a pytest node id has the test's file ("file"). Numbers
  * are printed in the C locale; text is stripped of the characters XML
  * 1.0 forbids. The suite is never empty: a run with no rule gets one
  * testcase for the command.
  *
- * The Markdown is a table, failures and errors first, cut before 1 MiB
- * (GitHub's limit for a job summary) with a line saying how many rows
- * were left out. annotations_write() prints GitHub's "::error" workflow
- * commands, escaped by its rules.
+ * The Markdown is a headline (tests judged, failures, the job's peak and
+ * leaks, the biggest test), then tables: every failure and error, the
+ * tests that peaked highest, the rules closest to their limits, and the
+ * other verdicts folded in <details>; each table's rows are bounded, so
+ * any suite stays far under 1 MiB (GitHub's limit for a job summary) and
+ * the JUnit file keeps what was left out. annotations_write() prints
+ * GitHub's "::error" workflow commands, escaped by its rules.
  *
  * Ownership: the caller owns the results and strings; the writers only
  * read them.
@@ -36,6 +42,11 @@
 struct strbuf;
 
 #define CHECK_MAX_PROPS 8
+
+/* what a run with no verdict says (stderr, JUnit, Markdown), and how to ask for one */
+#define CHECK_NOTHING_JUDGED \
+	"no rule for the whole run and no marked test; ask with --budget, --leak-budget, " \
+	"--max-allocations or --manifest memray.yml, and mark tests (pytest, memray_test_begin/end)"
 
 struct check_property {
 	const char *name;
@@ -88,7 +99,11 @@ int markdown_write(const char *path, const struct check_run *run);
  */
 int junit_merge(const char *path, const struct check_run *run);
 
-/* GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to out */
+/*
+ * GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to
+ * out: at most 10 (GitHub shows no more per step), the tenth saying how
+ * many more failures there are when there are more.
+ */
 void annotations_write(FILE *out, const struct check_run *run);
 /* append s to sb escaped as GitHub's workflow commands want: data, or a property value */
 void annotation_escape(struct strbuf *sb, const char *s, int is_property);

@@ -77,7 +77,10 @@ def failed_cases(path):
 
 
 def props(case):
-    return {p.get("name"): int(p.get("value")) for p in case.find("properties")}
+    """A testcase's figures: its system-out's "name: value" lines (no properties in a testcase)."""
+    assert case.find("properties") is None
+    lines = (case.find("system-out").text or "").splitlines()
+    return {m.group(1): int(m.group(2)) for m in (re.fullmatch(r"(\w+): (\d+)", l) for l in lines) if m}
 
 
 def junitparser_counts(path):
@@ -94,18 +97,28 @@ def junitparser_counts(path):
     return cases, failures, errors
 
 
+MD_HEADER = "| Result | Rule | Measured | Limit | Details |"
+
+
 def markdown_rows(path):
-    """The table's rows as lists of cells; checks the table is well formed."""
+    """The rows of the report's verdict tables (failures, closest to their
+    limits, the others), in order, as lists of cells; checks each table is
+    well formed."""
     text = path.read_text()
     assert len(text.encode()) < 1024 * 1024
-    lines = [l for l in text.splitlines() if l.startswith("|")]
-    assert lines[0] == "| Result | Rule | Measured | Limit | Details |"
-    assert lines[1] == "|---|---|---|---|---|"
-    rows = []
-    for line in lines[2:]:
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        assert len(cells) == 5, line
-        rows.append(cells)
+    lines = text.splitlines()
+    assert MD_HEADER in lines
+    rows, in_table = [], False
+    for n, line in enumerate(lines):
+        if line == MD_HEADER:
+            assert lines[n + 1] == "|---|---|---|---|---|"
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and line != "|---|---|---|---|---|":
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            assert len(cells) == 5, line
+            rows.append(cells)
     return rows
 
 
@@ -132,6 +145,7 @@ def test_pytest_names_exactly_the_failed_tests(pytest_run):
                            ("test_suite.py::test_marked_over", "memray.peak"),
                            ("test_suite.py::test_leak_marked", "memray.leaks")}, result.stderr
     big = failed[("test_suite.py::test_big", "memray.peak")]
+    assert big.get("file") == "test_suite.py"	# GitHub's annotations land on the test file
     p = props(big)
     assert 30 * MIB <= p["bytes"] <= 30 * MIB + SLACK and p["limit_bytes"] == 16 * MIB
     assert big.find("failure").get("type") == "BudgetExceeded"
@@ -152,6 +166,19 @@ def test_pytest_names_exactly_the_failed_tests(pytest_run):
     marked_leak = failed[("test_suite.py::test_leak_marked", "memray.leaks")]
     assert 300000 <= props(marked_leak)["bytes"] <= 300000 + SLACK
     assert "(limit_leaks mark)" in marked_leak.find("failure").text
+
+
+def test_schema_refuses_properties_in_a_testcase(tmp_path):
+    """tests/schema/junit.xsd follows the Jenkins xUnit plugin's rule: a
+    testcase holds no properties (a testsuite does)."""
+    doc = ('<testsuite name="s" tests="1"><properties><property name="a" value="1"/></properties>'
+           '<testcase name="t"%s</testcase></testsuite>')
+    (tmp_path / "ok.xml").write_text(doc % "><system-out>bytes: 1</system-out>")
+    validate(tmp_path / "ok.xml")
+    (tmp_path / "bad.xml").write_text(doc % '><properties><property name="bytes" value="1"/></properties>')
+    lint = subprocess.run(["xmllint", "--noout", "--schema", str(XSD), str(tmp_path / "bad.xml")],
+                          capture_output=True, text=True)
+    assert lint.returncode != 0 and "properties" in lint.stderr
 
 
 def test_pytest_marks_override_the_defaults(pytest_run):
@@ -279,7 +306,7 @@ def test_c_markers_give_exact_figures(marked, tmp_path):
           - match: "suite.*"
             leak-budget: 1499
     '''))
-    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml",
+    result = run("-v", "check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml",
                  "--markdown", tmp_path / "m.md", "--", marked)
     assert result.returncode == 1, result.stderr
     assert "memray check: pass suite.churn (peak): peak 105.469KiB within budget 105.469KiB (+0.0%) " \
@@ -318,7 +345,7 @@ def test_baseline_regression_then_update(marked, tmp_path):
     # bytes allowed: +100000 B is within +100000 B
     assert run("check", "--baseline", base, "--max-increase", "+100000B", "--", marked, "2").returncode == 0
     assert run("check", "--update-baseline", base, "--", marked, "2").returncode == 0
-    again = run("check", "--baseline", base, "--", marked, "2")
+    again = run("-v", "check", "--baseline", base, "--", marked, "2")
     assert again.returncode == 0, again.stderr
     assert "memray check: pass suite.churn (baseline): peak 203.125KiB within baseline 203.125KiB " \
            "(+0.0%, allowed +10%)" in again.stderr
@@ -419,7 +446,7 @@ def test_markers_in_forked_children(tmp_path):
     subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(prog), str(FIXTURES / "marked_fork.c")],
                    check=True)
     (tmp_path / "memray.yml").write_text("version: 1\ndefaults:\n  leak-budget: 0\n")
-    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml", "--", prog)
+    result = run("-v", "check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml", "--", prog)
     assert result.returncode == 1, result.stderr
     assert "memray check: FAIL child.a (leaks): leaked 1.367KiB exceeds budget 0B (1400 bytes, limit 0)" \
         in result.stderr
@@ -457,3 +484,75 @@ def test_each_capture_is_read_once(marked, fixtures, tmp_path):
         assert result.returncode == 0, result.stderr
         reads = re.findall(r'openat\(AT_FDCWD, "([^"]*/memray-check\.bin[^"]*)", O_RDONLY', log.read_text())
         assert len(reads) == captures and len(set(reads)) == captures, reads
+
+
+THOUSAND = r'''
+#include <stdio.h>
+#include <stdlib.h>
+#include "tracker/memray_test.h"
+
+int main(void)
+{
+	char name[64];
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "suite.case_%04d", i);
+		MEMRAY_TEST_BEGIN(name);
+		free(malloc(1000 + 100 * (size_t)i));	/* suite.case_0999 peaks highest: 100900 B */
+		MEMRAY_TEST_END();
+	}
+	return 0;
+}
+'''
+
+
+def test_a_thousand_tests_report_for_people(tmp_path):
+    """1,000 marked tests, 11 over their budget (case_0988 is exactly at it): the Markdown has a headline
+    and sections and stays small by design; GitHub gets at most 10
+    annotations, the last one counting the rest; stderr lists the failures
+    and a tally, not 989 passing lines (-v does)."""
+    (tmp_path / "thousand.c").write_text(THOUSAND)
+    prog = tmp_path / "thousand"
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(prog), str(tmp_path / "thousand.c")], check=True)
+    (tmp_path / "memray.yml").write_text("version: 1\ntests:\n  - match: \"suite.*\"\n    budget: 99800B\n")
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--junit", tmp_path / "j.xml",
+                 "--markdown", tmp_path / "m.md", "--", prog, env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1, result.stderr
+    validate(tmp_path / "j.xml")
+    md = (tmp_path / "m.md").read_text()
+    assert len(md.encode()) < 100 * 1024, len(md.encode())
+    assert "**1000 verdicts** on the whole run and 1000 tests: **11 failed**" in md
+    assert "biggest test suite.case\\_0999, peak 98.535KiB (100900 bytes)" in md
+    sections = [l for l in md.splitlines() if l.startswith("### ")]
+    assert sections == ["### Failures (11)", "### Highest peaks (top 10 of 1000 tests)",
+                        "### Closest to their limits (top 10 of 989 passed rules)"]
+    assert "<details><summary>979 other verdicts</summary>" in md and "879 more are in the JUnit file." in md
+    rows = markdown_rows(tmp_path / "m.md")
+    assert [r[0] for r in rows[:11]] == ["FAIL"] * 11 and {r[0] for r in rows[11:]} == {"pass"}
+    assert rows[11][1] == "suite.case\\_0988 (peak)"	# 99800 B of 99800: the closest
+    notes = [l for l in result.stdout.splitlines() if l.startswith("::error")]
+    assert len(notes) == 10 and notes[0].startswith("::error title=memray%3A suite.case_0989::peak ")
+    assert notes[9] == "::error title=memray%3A more failures::2 more memory failures; " \
+                       "the job summary and the JUnit file list them all"
+    lines = result.stderr.splitlines()
+    assert sum(l.startswith("memray check: FAIL suite.case_") for l in lines) == 11
+    assert not any(l.startswith("memray check: pass") for l in lines)
+    assert "memray check: 1000 verdicts on the whole run and 1000 tests: 11 failed, 0 errors; " \
+           "989 passed, not listed (-v lists them)" in lines
+    verbose = run("-v", "check", "--manifest", tmp_path / "memray.yml", "--", prog)
+    assert sum(l.startswith("memray check: pass suite.case_") for l in verbose.stderr.splitlines()) == 989
+
+
+def test_nothing_judged_says_so(fixtures, tmp_path):
+    """A run with no rule and no marked test passes, and says plainly that
+    nothing was judged and how to ask for a judgement."""
+    prog = fixtures.build("blocks.c")
+    result = run("check", "--junit", tmp_path / "j.xml", "--markdown", tmp_path / "m.md", "--", prog)
+    assert result.returncode == 0, result.stderr
+    assert "0 verdicts" not in result.stderr
+    assert "memray check: nothing was judged: no rule for the whole run and no marked test; ask with --budget" \
+        in result.stderr
+    assert "**Nothing was judged**: no rule for the whole run" in (tmp_path / "m.md").read_text()
+    validate(tmp_path / "j.xml")
+    case = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase")
+    assert case.get("classname") == "memray.command" and case.find("system-out").text.startswith("nothing was judged")

@@ -88,7 +88,9 @@ START_TEST(markdown_cells_and_size)
 	/* the one failure comes first, and the cells escape pipes and newlines */
 	ck_assert_ptr_nonnull(strstr(sb.buf, "|---|---|---|---|---|\n| FAIL | test\\|with pipe (peak) |"));
 	ck_assert_ptr_nonnull(strstr(sb.buf, "Command: `a\\|b`"));
-	ck_assert_ptr_nonnull(strstr(sb.buf, "more rows left out"));
+	/* bounded by design: the passing rows past the folded list are left to the JUnit */
+	ck_assert_uint_lt(sb.len, 100 * 1024);
+	ck_assert_ptr_nonnull(strstr(sb.buf, "29899 more are in the JUnit file."));
 	strbuf_release(&sb);
 	free(r);
 }
