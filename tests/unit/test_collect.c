@@ -82,7 +82,7 @@ START_TEST(whole_run_and_tests)
 
 	root_capture(0);
 	child_capture();
-	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, &res), 0);
+	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, NULL, &res), 0);
 	ck_assert_uint_eq(res.captures, 2);
 	ck_assert_str_eq(res.whole.id, "(whole run)");
 	/* both processes peak at the same moment (their captures share one clock): the job holds both */
@@ -122,7 +122,7 @@ START_TEST(dropped_records_are_an_error)
 	ck_assert_ptr_nonnull(quiet);
 	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
 	root_capture(7);
-	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, &res), -1);
+	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, NULL, &res), -1);
 	ck_assert_uint_eq(res.captures, 0);
 	ci_results_release(&res);
 }
@@ -135,7 +135,7 @@ START_TEST(a_missing_directory_is_an_error)
 
 	ck_assert_ptr_nonnull(quiet);
 	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
-	ck_assert_int_eq(ci_collect("/nonexistent/memray", NULL, CI_WHOLE_LEAKS, &res), -1);
+	ck_assert_int_eq(ci_collect("/nonexistent/memray", NULL, CI_WHOLE_LEAKS, NULL, &res), -1);
 	ci_results_release(&res);
 }
 END_TEST
@@ -155,7 +155,7 @@ START_TEST(every_allocation_failing_in_turn)
 		size_t tests;
 
 		fault_fail_alloc_after(n);
-		ret = ci_collect(dir, NULL, CI_WHOLE_LEAKS, &res);
+		ret = ci_collect(dir, NULL, CI_WHOLE_LEAKS, NULL, &res);
 		tests = res.ntests;
 		ci_results_release(&res);
 		fault_reset();	/* before any ck_assert: Check allocates */
