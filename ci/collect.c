@@ -212,16 +212,34 @@ fail:
 	return -1;
 }
 
+/* name, or "name #2" on when subjects has it already: a test or command line run again */
+static int unique_id(struct strbuf *id, const struct ci_subject *subjects, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+	unsigned same = 1;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(subjects[i].id, name, len) &&
+		    (!subjects[i].id[len] || !strncmp(subjects[i].id + len, " #", 2)))
+			same++;
+	if (strbuf_addstr(id, name) < 0 || (same > 1 && strbuf_addf(id, " #%u", same) < 0))
+		return error("check: out of memory");
+	return 0;
+}
+
 /* a forked Check child as one test; returns 1 if it was one, 0 if not, -1 on error */
 static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
 		       struct strbuf *renamed)
 {
 	struct checkrunner_test t;
-	struct ci_subject *s;
+	struct strbuf id = STRBUF_INIT;
+	struct ci_subject *s = NULL;
 
 	if (!checkrunner_identify(&c->a, c->sym, c->path, &t))
 		return 0;
-	s = new_test(res, t.name);
+	if (unique_id(&id, res->tests, res->ntests, t.name) == 0)
+		s = new_test(res, id.buf);
+	strbuf_release(&id);
 	if (!s)
 		return -1;
 	strbuf_addf(renamed, "memray-check.%s.%u.bin", t.name, capture_reader_header(c->r)->pid);
@@ -238,16 +256,10 @@ static int process_case(struct collecting *st, struct capture *c, const struct s
 	const char *command = c->a.command ? c->a.command : exe ? exe : "?";
 	struct strbuf id = STRBUF_INIT, to = STRBUF_INIT;
 	struct ci_subject *s;
-	unsigned same = 1;
 	int ret = -1;
 
-	for (size_t i = 0; i < st->nprocs; i++)
-		if (!strncmp(st->procs[i].id, command, strlen(command)) &&
-		    (!st->procs[i].id[strlen(command)] || !strncmp(st->procs[i].id + strlen(command), " #", 2)))
-			same++;
-	strbuf_addstr(&id, command);
-	if (same > 1)
-		strbuf_addf(&id, " #%u", same);
+	if (unique_id(&id, st->procs, st->nprocs, command) < 0)
+		goto out;
 	if (GROW(st->renames, 2 * st->nprocs + 2, st->renames_alloc) < 0 ||
 	    !(s = new_subject(&st->procs, &st->nprocs, &st->procs_alloc, id.buf))) {
 		error("check: out of memory");
