@@ -260,11 +260,13 @@ static int process_case(struct collecting *st, struct capture *c, const struct s
 
 	if (unique_id(&id, st->procs, st->nprocs, command) < 0)
 		goto out;
-	if (GROW(st->renames, 2 * st->nprocs + 2, st->renames_alloc) < 0 ||
-	    !(s = new_subject(&st->procs, &st->nprocs, &st->procs_alloc, id.buf))) {
+	if (GROW(st->renames, 2 * st->nprocs + 2, st->renames_alloc) < 0) {
 		error("check: out of memory");
 		goto out;
 	}
+	s = new_subject(&st->procs, &st->nprocs, &st->procs_alloc, id.buf);
+	if (!s)
+		goto out;	/* said why */
 	strbuf_addf(&to, "memray-check.%s.%u.bin", base ? base + 1 : "process", capture_reader_header(c->r)->pid);
 	st->renames[2 * st->nprocs - 2] = strdup(c->path);
 	st->renames[2 * st->nprocs - 1] = strbuf_detach(&to, NULL);
