@@ -231,6 +231,17 @@ static int process_limits(struct manifest *m, const struct ci_results *res)
 	return 0;
 }
 
+/* a test rule's glob also selects a harness process (ci/programs); returns the array sel borrows */
+static const char **select_of(const struct manifest *m, struct ci_select *sel)
+{
+	const char **globs = m->ntests ? calloc(m->ntests, sizeof(*globs)) : NULL;
+
+	for (size_t k = 0; globs && k < m->ntests; k++)
+		globs[k] = m->tests[k].glob;
+	*sel = (struct ci_select){ globs, globs ? m->ntests : 0 };
+	return globs;
+}
+
 /* names and stacks come from the tested program: shown escaped (common/utf8.h) */
 static void say(const struct check_result *r)
 {
@@ -354,11 +365,7 @@ int cmd_check(int argc, char **argv)
 		ret = report(&o, &run, ret);
 		goto out;
 	}
-	/* a test rule's glob also selects a harness process (ci/programs) */
-	globs = m.ntests ? calloc(m.ntests, sizeof(*globs)) : NULL;
-	for (size_t k = 0; globs && k < m.ntests; k++)
-		globs[k] = m.tests[k].glob;
-	sel = (struct ci_select){ globs, globs ? m.ntests : 0 };
+	globs = select_of(&m, &sel);
 	if (ci_collect(h.dir.buf, &m.sup, (m.run.has[LIMIT_LEAKS] ? CI_WHOLE_LEAKS : 0) |
 		       (o.allow_partial ? CI_PARTIAL : 0), &sel, &res) < 0 ||
 	    process_limits(&m, &res) < 0 || rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
