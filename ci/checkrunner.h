@@ -14,6 +14,19 @@
  * Check's own means a tail call hid the test (-O2 sibling calls): the
  * caller is told how to build so the test can be judged.
  *
+ * A test is named binary:test, the binary by its file name (stable from
+ * one machine to the next, for baselines): two binaries may share a test
+ * name. Suite and tcase are not named: they live in the parent's memory,
+ * created before the fork, and the child's stacks show only Check's
+ * functions (the names given to suite_create() and tcase_create() are
+ * arguments, which stacks do not keep). A test run again in the same
+ * binary (a loop test, or one function in two tcases) is told apart by
+ * order, "#2" on (ci/collect).
+ *
+ * Only a fork that did not exec, of a program outside the system's
+ * directories, is looked into: a runner started by ctest, make or sh
+ * exec'd, and calls Check's helpers from srunner_*() itself.
+ *
  * This heuristic is one runner's: another runner (CTest, GoogleTest)
  * gets a sibling file with the same shape.
  */
@@ -26,7 +39,7 @@ struct analysis;
 struct symbolizer;
 
 struct checkrunner_test {
-	char name[256];		/* x, for START_TEST(x) */
+	char name[512];		/* binary:x, for START_TEST(x) in binary */
 	char function[260];	/* x_fn */
 };
 

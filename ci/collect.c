@@ -11,6 +11,7 @@
 
 #include "capture/reader.h"
 #include "ci/checkrunner.h"
+#include "ci/programs.h"
 #include "ci/windows.h"
 #include "common/error.h"
 #include "common/grow.h"
@@ -29,6 +30,23 @@ struct capture {
 	int is_root;		/* the command's own process, not a forked child */
 	struct ci_windows ws;
 	struct symbolizer *sym;
+};
+
+/*
+ * What the captures tell as they are read, before the run's cases are
+ * known: under a harness (ci/programs), each of the user's processes is
+ * a case in waiting, adopted at the end if the run has no marked test and
+ * no Check child, and the harness's processes keep their leaks apart
+ * from the whole run's until then (they are not the user's).
+ */
+struct collecting {
+	const struct ci_select *sel;
+	int is_harness_run;	/* the command's own process runs a system program (make, ctest, sh) */
+	struct ci_subject harness;	/* the harness processes' leaks */
+	struct ci_subject *procs;	/* the user's processes, as cases */
+	size_t nprocs, procs_alloc;
+	char **renames;		/* by proc: its capture's path, then the name it takes */
+	size_t renames_alloc;
 };
 
 static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,
@@ -130,15 +148,15 @@ static int peak_lines(struct ci_lines *ls, struct capture *c, struct ci_stack_by
 	return 0;
 }
 
-static struct ci_subject *new_test(struct ci_results *res, const char *id)
+static struct ci_subject *new_subject(struct ci_subject **arr, size_t *n, size_t *alloc, const char *id)
 {
 	struct ci_subject *s;
 
-	if (GROW(res->tests, res->ntests + 1, res->tests_alloc) < 0) {
+	if (GROW(*arr, *n + 1, *alloc) < 0) {
 		error("check: out of memory");
 		return NULL;
 	}
-	s = &res->tests[res->ntests];
+	s = &(*arr)[*n];
 	memset(s, 0, sizeof(*s));
 	s->is_test = 1;
 	s->id = strdup(id);
@@ -146,25 +164,26 @@ static struct ci_subject *new_test(struct ci_results *res, const char *id)
 		error("check: out of memory");
 		return NULL;
 	}
-	res->ntests++;
+	(*n)++;
 	return s;
 }
 
-/* a forked Check child as one test; returns 1 if it was one, 0 if not, -1 on error */
-static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
-		       struct strbuf *renamed)
+static struct ci_subject *new_test(struct ci_results *res, const char *id)
 {
-	struct checkrunner_test t;
+	return new_subject(&res->tests, &res->ntests, &res->tests_alloc, id);
+}
+
+/*
+ * One process as the subject s: its peak and top stacks at it, and its
+ * allocations and leaks; those made under the test function t only when
+ * t is not NULL (a Check child's own bookkeeping is not the test's).
+ */
+static int process_figures(struct ci_subject *s, struct capture *c, const struct suppress_list *sup,
+			   const struct checkrunner_test *t)
+{
 	struct ci_stack_bytes *st;
-	struct ci_subject *s;
 	size_t n = 0;
 
-	if (!checkrunner_identify(&c->a, c->sym, c->path, &t))
-		return 0;
-	s = new_test(res, t.name);
-	if (!s)
-		return -1;
-	strbuf_addf(renamed, "memray-check.%s.%u.bin", t.name, capture_reader_header(c->r)->pid);
 	s->peak = c->a.peak_bytes;
 	st = calloc(c->a.nentries + 1, sizeof(*st));
 	if (!st)
@@ -174,7 +193,7 @@ static int check_child(struct ci_results *res, struct capture *c, const struct s
 
 		if (e->peak_bytes)
 			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
-		if (!checkrunner_owns(&c->a, c->sym, e->stack, &t))
+		if (t && !checkrunner_owns(&c->a, c->sym, e->stack, t))
 			continue;	/* Check's own work in the child */
 		s->allocations = units_add(s->allocations, e->allocs);
 		s->bytes = units_add(s->bytes, e->bytes);
@@ -187,10 +206,75 @@ static int check_child(struct ci_results *res, struct capture *c, const struct s
 	free(st);
 	lines_finish(&s->leak_stacks);
 	lines_finish(&s->suppressed_stacks);
-	return 1;
+	return 0;
 fail:
 	free(st);
 	return -1;
+}
+
+/* name, or "name #2" on when subjects has it already: a test or command line run again */
+static int unique_id(struct strbuf *id, const struct ci_subject *subjects, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+	unsigned same = 1;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(subjects[i].id, name, len) &&
+		    (!subjects[i].id[len] || !strncmp(subjects[i].id + len, " #", 2)))
+			same++;
+	if (strbuf_addstr(id, name) < 0 || (same > 1 && strbuf_addf(id, " #%u", same) < 0))
+		return error("check: out of memory");
+	return 0;
+}
+
+/* a forked Check child as one test; returns 1 if it was one, 0 if not, -1 on error */
+static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
+		       struct strbuf *renamed)
+{
+	struct checkrunner_test t;
+	struct strbuf id = STRBUF_INIT;
+	struct ci_subject *s = NULL;
+
+	if (!checkrunner_identify(&c->a, c->sym, c->path, &t))
+		return 0;
+	if (unique_id(&id, res->tests, res->ntests, t.name) == 0)
+		s = new_test(res, id.buf);
+	strbuf_release(&id);
+	if (!s)
+		return -1;
+	strbuf_addf(renamed, "memray-check.%s.%u.bin", t.name, capture_reader_header(c->r)->pid);
+	return process_figures(s, c, sup, &t) < 0 ? -1 : 1;
+}
+
+/*
+ * One of the user's processes under a harness, as a case in waiting named
+ * by its command line; a second run of the same command line is "#2".
+ */
+static int process_case(struct collecting *st, struct capture *c, const struct suppress_list *sup)
+{
+	const char *exe = programs_executable(&c->a), *base = exe ? strrchr(exe, '/') : NULL;
+	const char *command = c->a.command ? c->a.command : exe ? exe : "?";
+	struct strbuf id = STRBUF_INIT, to = STRBUF_INIT;
+	struct ci_subject *s;
+	int ret = -1;
+
+	if (unique_id(&id, st->procs, st->nprocs, command) < 0)
+		goto out;
+	if (GROW(st->renames, 2 * st->nprocs + 2, st->renames_alloc) < 0) {
+		error("check: out of memory");
+		goto out;
+	}
+	s = new_subject(&st->procs, &st->nprocs, &st->procs_alloc, id.buf);
+	if (!s)
+		goto out;	/* said why */
+	strbuf_addf(&to, "memray-check.%s.%u.bin", base ? base + 1 : "process", capture_reader_header(c->r)->pid);
+	st->renames[2 * st->nprocs - 2] = strdup(c->path);
+	st->renames[2 * st->nprocs - 1] = strbuf_detach(&to, NULL);
+	ret = process_figures(s, c, sup, NULL);
+out:
+	strbuf_release(&id);
+	strbuf_release(&to);
+	return ret;
 }
 
 /* the marked tests of one capture */
@@ -232,7 +316,8 @@ static int marked_tests(struct ci_results *res, struct capture *c, const struct 
 }
 
 /* the whole run: this capture's part */
-static int whole_run(struct ci_results *res, struct capture *c, const struct suppress_list *sup, int leaks)
+static int whole_run(struct ci_results *res, struct capture *c, const struct suppress_list *sup, int leaks,
+		     struct ci_subject *leaks_to)
 {
 	struct ci_subject *s = &res->whole;
 	struct ci_stack_bytes *st;
@@ -243,8 +328,8 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 	s->allocations = units_add(s->allocations, c->a.total_allocations);
 	s->bytes = units_add(s->bytes, c->a.total_bytes);
 	if (!leaks) {
-		s->leaked = units_add(s->leaked, c->a.leaked_bytes);
-		s->leaked_count = units_add(s->leaked_count, c->a.leaked_allocations);
+		leaks_to->leaked = units_add(leaks_to->leaked, c->a.leaked_bytes);
+		leaks_to->leaked_count = units_add(leaks_to->leaked_count, c->a.leaked_allocations);
 	}
 	st = calloc(c->a.nentries + 1, sizeof(*st));
 	if (!st)
@@ -254,7 +339,7 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 
 		if (e->peak_bytes)
 			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
-		if (leaks && e->leak_bytes && add_leak(s, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0) {
+		if (leaks && e->leak_bytes && add_leak(leaks_to, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0) {
 			free(st);
 			return -1;
 		}
@@ -285,11 +370,12 @@ static void analyse(struct capture *c)
 }
 
 /* judge one analysed capture: 0, or -1 after an error */
-static int judge_capture(struct ci_results *res, const char *dir, struct capture *c,
+static int judge_capture(struct ci_results *res, struct collecting *st, const char *dir, struct capture *c,
 			 const struct suppress_list *sup, unsigned flags)
 {
 	struct strbuf renamed = STRBUF_INIT;
-	int ret = -1, is_child;
+	int ret = -1, is_child, is_users;
+	const char *exe;
 
 	if (c->failed)
 		goto out;
@@ -320,13 +406,18 @@ static int judge_capture(struct ci_results *res, const char *dir, struct capture
 		warning("%s: %s (the process was cut short; what it did until then is judged)", c->path,
 			capture_reader_problem(c->r));
 	res->captures++;
-	if (whole_run(res, c, sup, (flags & CI_WHOLE_LEAKS) != 0) < 0)
+	if (c->is_root)	/* read first (by_name) */
+		st->is_harness_run = (exe = programs_executable(&c->a)) && programs_is_system(exe);
+	is_users = !st->is_harness_run || programs_is_subject(&c->a, st->sel);
+	if (whole_run(res, c, sup, (flags & CI_WHOLE_LEAKS) != 0, is_users ? &res->whole : &st->harness) < 0)
 		goto out;
 	/* a forked child is a Check test, or may mark tests of its own */
 	is_child = !c->is_root;
 	if (is_child && (is_child = check_child(res, c, sup, &renamed)) < 0)
 		goto out;
 	if (!is_child && marked_tests(res, c, sup) < 0)
+		goto out;
+	if (!is_child && !c->ws.n && st->is_harness_run && is_users && process_case(st, c, sup) < 0)
 		goto out;
 	ret = 0;
 	if (renamed.len) {
@@ -381,7 +472,7 @@ static void *worker(void *arg)
 	}
 }
 
-static int read_batch(struct ci_results *res, const char *dir, char **names, size_t n,
+static int read_batch(struct ci_results *res, struct collecting *st, const char *dir, char **names, size_t n,
 		      const struct suppress_list *sup, unsigned flags, struct symbolizer *sym)
 {
 	struct capture c[BATCH];
@@ -405,7 +496,7 @@ static int read_batch(struct ci_results *res, const char *dir, char **names, siz
 		pthread_join(helper, NULL);
 	for (size_t k = 0; k < n; k++) {
 		if (!ret)
-			ret = judge_capture(res, dir, &c[k], sup, flags);
+			ret = judge_capture(res, st, dir, &c[k], sup, flags);
 		capture_release(&c[k]);
 	}
 	pthread_mutex_destroy(&j.lock);
@@ -450,8 +541,76 @@ static int by_name(const void *x, const void *y)
 	return la != lb ? (la < lb ? -1 : 1) : strcmp(*a, *b);
 }
 
-int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, struct ci_results *out)
+/* move every line of from to the end of to: 0, or -1 after an error */
+static int lines_move(struct ci_lines *to, struct ci_lines *from)
 {
+	if (GROW(to->l, to->n + from->n, to->alloc) < 0)
+		return error("check: out of memory");
+	if (from->n)
+		memcpy(to->l + to->n, from->l, from->n * sizeof(*from->l));
+	to->n += from->n;
+	from->n = 0;
+	return 0;
+}
+
+static void subject_release(struct ci_subject *s);
+
+/*
+ * The end of a run under a harness: with no marked test and no Check
+ * child, its user's processes are its cases and the harness's leaks are
+ * not the whole run's; else the harness's leaks join the whole run's.
+ */
+static int harness_end(struct ci_results *res, struct collecting *st, const char *dir)
+{
+	struct ci_subject *w = &res->whole, *h = &st->harness;
+	int ret = 0;
+
+	if (!res->ntests && st->nprocs) {
+		res->tests = st->procs;
+		res->ntests = st->nprocs;
+		res->tests_alloc = st->procs_alloc;
+		res->has_process_cases = 1;
+		st->procs = NULL;
+		for (size_t i = 0; i < st->nprocs; i++) {
+			struct strbuf to = STRBUF_INIT;
+			const char *from = st->renames[2 * i], *name = st->renames[2 * i + 1];
+
+			if (!from || !name)
+				continue;
+			strbuf_addf(&to, "%s/%s", dir, name);
+			if (rename(from, to.buf) < 0)
+				warning("cannot rename '%s' to '%s'", from, to.buf);
+			strbuf_release(&to);
+		}
+	} else {
+		w->leaked = units_add(w->leaked, h->leaked);
+		w->leaked_count = units_add(w->leaked_count, h->leaked_count);
+		w->suppressed = units_add(w->suppressed, h->suppressed);
+		w->suppressed_count = units_add(w->suppressed_count, h->suppressed_count);
+		if (lines_move(&w->leak_stacks, &h->leak_stacks) < 0 ||
+		    lines_move(&w->suppressed_stacks, &h->suppressed_stacks) < 0)
+			ret = -1;
+	}
+	return ret;
+}
+
+static void collecting_release(struct collecting *st)
+{
+	for (size_t i = 0; i < st->nprocs; i++) {
+		if (st->procs)	/* NULL: adopted as the run's tests */
+			subject_release(&st->procs[i]);
+		free(st->renames[2 * i]);
+		free(st->renames[2 * i + 1]);
+	}
+	free(st->procs);
+	free(st->renames);
+	subject_release(&st->harness);
+}
+
+int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,
+	       struct ci_results *out)
+{
+	struct collecting st = { .sel = sel };
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
@@ -483,11 +642,14 @@ int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags,
 	if (!ret && !sym)
 		ret = error("check: out of memory");
 	for (size_t i = 0; i < n && !ret; i += BATCH)
-		ret = read_batch(out, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, flags, sym);
+		ret = read_batch(out, &st, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, flags, sym);
 	symbolizer_free(sym);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	if (!ret)
+		ret = harness_end(out, &st, dir);
+	collecting_release(&st);
 	if (!ret) {
 		lines_finish(&out->whole.leak_stacks);
 		lines_finish(&out->whole.suppressed_stacks);

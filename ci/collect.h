@@ -15,7 +15,13 @@
  *     tells which test it ran). Its peak is the child's; its leaks and
  *     allocations are those made under the test's function, so Check's
  *     own bookkeeping in the child is not blamed on the test. The
- *     child's capture is renamed memray-check.<test>.<pid>.bin.
+ *     child's capture is renamed memray-check.<test>.<pid>.bin;
+ *   - under a harness (make check, ctest, a shell script: ci/programs),
+ *     when the run has none of the above, one per process of the user's
+ *     programs, named by its command line ("#2" on for a command line run
+ *     again), with its own peak, allocations and leaks. The whole run's
+ *     leaks are then theirs alone: the harness's own processes are not
+ *     the user's. The capture is renamed memray-check.<program>.<pid>.bin.
  * Leaks whose stack a suppression matches are counted apart, as
  * suppressed, with their own top stacks. A damaged capture, one in
  * which the tracker dropped records, or one with no records at all (the
@@ -32,6 +38,7 @@
 #include <stdint.h>
 
 #include "ci/jobpeak.h"
+#include "ci/programs.h"
 #include "report/suppress.h"
 
 #define CI_TOP_STACKS 5
@@ -66,6 +73,7 @@ struct ci_results {
 	struct ci_subject *tests;
 	size_t ntests, tests_alloc;
 	unsigned captures;	/* files read */
+	int has_process_cases;	/* the tests are the user's processes under a harness (ci/programs) */
 };
 
 /*
@@ -75,11 +83,13 @@ struct ci_results {
  * whose tracking stopped early (a full disk) or that dropped records is an
  * error unless CI_PARTIAL asks to judge what it holds, with a warning. Returns
  * 0, or -1 after an error message naming the capture that cannot be
- * read (what was read stays in out and must still be released).
+ * read (what was read stays in out and must still be released). sel
+ * (may be NULL) selects harness processes as cases too (ci/programs).
  */
 #define CI_WHOLE_LEAKS (1u << 0)	/* look into the whole run's leaks (suppressions, stacks) */
 #define CI_PARTIAL (1u << 1)		/* judge what a capture whose tracking stopped early holds */
-int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, struct ci_results *out);
+int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,
+	       struct ci_results *out);
 void ci_results_release(struct ci_results *res);
 
 #endif

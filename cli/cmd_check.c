@@ -218,6 +218,31 @@ static int rules_of(struct manifest *m, struct options *o)
 }
 
 /*
+ * Under a harness each of the user's processes is a case (ci/programs):
+ * a limit on the whole run binds each of them too, where no default
+ * says otherwise, so a run over its leak budget names the program.
+ */
+static int process_limits(struct manifest *m, const struct ci_results *res)
+{
+	for (int k = 0; res->has_process_cases && k < LIMIT_KINDS; k++)
+		if (m->run.has[k] && !m->defaults.has[k] &&
+		    limits_set(&m->defaults, (enum limit_kind)k, m->run.value[k], m->run.from[k]) < 0)
+			return -1;
+	return 0;
+}
+
+/* a test rule's glob also selects a harness process (ci/programs); returns the array sel borrows */
+static const char **select_of(const struct manifest *m, struct ci_select *sel)
+{
+	const char **globs = m->ntests ? calloc(m->ntests, sizeof(*globs)) : NULL;
+
+	for (size_t k = 0; globs && k < m->ntests; k++)
+		globs[k] = m->tests[k].glob;
+	*sel = (struct ci_select){ globs, globs ? m->ntests : 0 };
+	return globs;
+}
+
+/*
  * One verdict on stderr, or nothing: a test's passing verdict is listed
  * only with -v (a suite of 1,000 tests would bury its failures); the
  * whole run's rules always are. 1 if it was left out, else 0. Names and
@@ -320,6 +345,8 @@ int cmd_check(int argc, char **argv)
 	struct strbuf command = STRBUF_INIT, error_text = STRBUF_INIT;
 	struct timespec t0, t1;
 	struct launch l = { 0 };
+	struct ci_select sel = { 0 };
+	const char **globs = NULL;
 	int n, ret, has_baseline = 0;
 	size_t hidden = 0;
 
@@ -363,9 +390,10 @@ int cmd_check(int argc, char **argv)
 		ret = report(&o, &run, ret);
 		goto out;
 	}
+	globs = select_of(&m, &sel);
 	if (ci_collect(h.dir.buf, &m.sup, (m.run.has[LIMIT_LEAKS] ? CI_WHOLE_LEAKS : 0) |
-		       (o.allow_partial ? CI_PARTIAL : 0), &res) < 0 ||
-	    rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
+		       (o.allow_partial ? CI_PARTIAL : 0), &sel, &res) < 0 ||
+	    process_limits(&m, &res) < 0 || rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
 		if (!run.error) {
 			strbuf_addstr(&error_text, error_last());
 			run.error = error_text.buf;
@@ -392,6 +420,7 @@ int cmd_check(int argc, char **argv)
 		ret = v.errors ? EXIT_USAGE : v.failed ? EXIT_CAPTURE_ERROR : 0;	/* 1: a memory rule failed */
 	ret = report(&o, &run, ret);
 out:
+	free(globs);
 	verdicts_release(&v);
 	ci_results_release(&res);
 	ci_harness_release(&h);

@@ -21,9 +21,20 @@
 
 #define MAX_INLINE SYM_MAX_INLINE
 
+/*
+ * One module per file, shared by every capture of a run: a process's
+ * libc sits at another bias in each process (ASLR), so a module with a
+ * build-id is keyed by build-id and path, reported to libdw once at the
+ * first bias seen, and a lookup at another bias is moved to that one.
+ * Reading libc's debug info costs a quarter second: 500 short processes
+ * must not pay it 500 times. A module without a build-id is keyed by path
+ * and bias, as before.
+ */
 struct module {
 	char *path;
-	uint64_t bias;
+	uint64_t bias;		/* the one libdw was told; lookups are moved to it */
+	uint8_t *build_id;	/* NULL: none recorded */
+	size_t build_id_len;
 	Dwfl *dwfl;		/* NULL: could not be read */
 	Dwfl_Module *mod;
 	char *basename;
@@ -80,6 +91,7 @@ void symbolizer_free(struct symbolizer *s)
 		if (s->mods[i].dwfl)
 			dwfl_end(s->mods[i].dwfl);
 		free(s->mods[i].path);
+		free(s->mods[i].build_id);
 	}
 	free(s->mods);
 	free(s->scratch.frames);
@@ -173,15 +185,25 @@ static struct module *find_module(struct symbolizer *s, const struct sym_module 
 	struct stat st;
 	int n;
 
-	for (size_t i = 0; i < s->nmods; i++)
-		if (s->mods[i].bias == m->bias && !strcmp(s->mods[i].path, m->path))
-			return &s->mods[i];
+	for (size_t i = 0; i < s->nmods; i++) {
+		struct module *k = &s->mods[i];
+		int same_file = m->build_id_len ? k->build_id_len == m->build_id_len &&
+						  !memcmp(k->build_id, m->build_id, m->build_id_len)
+						: !k->build_id_len && k->bias == m->bias;
+
+		if (same_file && !strcmp(k->path, m->path))
+			return k;
+	}
 	if (GROW(s->mods, s->nmods + 1, s->mods_cap) < 0)
 		return NULL;
 	mod = &s->mods[s->nmods++];
 	memset(mod, 0, sizeof(*mod));
 	mod->path = strdup(m->path);
 	mod->bias = m->bias;
+	if (m->build_id_len && (mod->build_id = malloc(m->build_id_len))) {
+		memcpy(mod->build_id, m->build_id, m->build_id_len);
+		mod->build_id_len = m->build_id_len;
+	}
 	mod->basename = mod->path ? strrchr(mod->path, '/') : NULL;
 	mod->basename = mod->basename ? mod->basename + 1 : mod->path;
 	if (!mod->path)
@@ -351,6 +373,7 @@ int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t
 
 	if (!mod || max < 1 || GROW(s->cache, s->ncache + 1, s->cache_alloc) < 0)
 		return 0;
+	ip = ip - m->bias + mod->bias;	/* the same code at the bias libdw knows */
 	key = (size_t)(mod - s->mods) + 1;
 	h = hash_u64(ip ^ (uint64_t)key << 48);
 	s->cache[s->ncache] = (struct cached){ .ip = ip, .mod = key };

@@ -271,15 +271,15 @@ def test_check_suite_in_fork_mode(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "100%: Checks: 3, Failures: 0, Errors: 0" in result.stdout
     failed = failed_cases(tmp_path / "j.xml")
-    assert set(failed) == {("test_leaky", "memray.leaks")}
-    failure = failed[("test_leaky", "memray.leaks")].find("failure")
+    assert set(failed) == {("suite:test_leaky", "memray.leaks")}
+    failure = failed[("suite:test_leaky", "memray.leaks")].find("failure")
     assert failure.get("message") == "leaked 11.719KiB exceeds budget 0B"
     where = "test_leaky_fn:%s:%d" % (FIXTURES / "check_suite.c", line_of("check_suite.c", "leaky"))
     assert "11.719KiB (12000 bytes) in 3 allocations at %s" % where in failure.text
     names = sorted(p.name for p in keep.iterdir())
     assert len(names) == 4 and names[0] == "memray-check.bin"
     assert [re.sub(r"\.\d+\.bin$", "", n) for n in names[1:]] == \
-           ["memray-check.test_leaky", "memray-check.test_nothing", "memray-check.test_tidy"]
+           ["memray-check.suite:test_leaky", "memray-check.suite:test_nothing", "memray-check.suite:test_tidy"]
     validate(tmp_path / "j.xml")
     # the same directory again: the earlier run's captures are replaced, not judged twice
     (keep / "notes.txt").write_text("mine")

@@ -36,6 +36,17 @@ void capbuild_start(struct capbuild *b, uint32_t pid)
 	b->p = codec_put_varint(b->p, pid);
 }
 
+void capbuild_module(struct capbuild *b, const char *path)
+{
+	*b->p++ = CAPTURE_REC_MODULES;
+	b->p = codec_put_varint(b->p, 1);
+	*b->p++ = CAPTURE_REC_MODULE;
+	b->p = codec_put_string(b->p, path, strlen(path), 100);
+	b->p = codec_put_varint(b->p, 0);
+	b->p = codec_put_string(b->p, "", 0, 64);
+	b->p = codec_put_varint(b->p, 0);
+}
+
 void capbuild_alloc(struct capbuild *b, uint64_t addr, uint64_t size, uint32_t stack)
 {
 	*b->p++ = CAPTURE_REC_ALLOC + CAPTURE_ALLOC_MALLOC;

@@ -25,6 +25,8 @@ struct capbuild {
 };
 
 void capbuild_start(struct capbuild *b, uint32_t pid);
+/* a module set of one module, path, at bias 0 with no build-id: the image's main program */
+void capbuild_module(struct capbuild *b, const char *path);
 void capbuild_alloc(struct capbuild *b, uint64_t addr, uint64_t size, uint32_t stack);
 void capbuild_free(struct capbuild *b, uint64_t addr);
 void capbuild_marker(struct capbuild *b, unsigned kind, const char *label);

@@ -61,6 +61,23 @@ static void child_capture(void)
 	free(path);
 }
 
+/* a process of program exe, pid, leaking `leak` bytes at stack 1 */
+static void process_capture(const char *name, uint32_t pid, const char *exe, uint64_t leak)
+{
+	struct capbuild b;
+	char *path;
+
+	capbuild_start(&b, pid);
+	capbuild_module(&b, exe);
+	capbuild_alloc(&b, 0x1000, 700, 2);
+	capbuild_free(&b, 0x1000);
+	if (leak)
+		capbuild_alloc(&b, 0x2000, leak, 1);
+	path = capbuild_finish(&b, 0);
+	put(path, name);
+	free(path);
+}
+
 static void setup(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/memray-test-collect-XXXXXX");
@@ -82,7 +99,7 @@ START_TEST(whole_run_and_tests)
 
 	root_capture(0);
 	child_capture();
-	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, &res), 0);
+	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, NULL, &res), 0);
 	ck_assert_uint_eq(res.captures, 2);
 	ck_assert_str_eq(res.whole.id, "(whole run)");
 	/* both processes peak at the same moment (their captures share one clock): the job holds both */
@@ -114,6 +131,42 @@ START_TEST(whole_run_and_tests)
 }
 END_TEST
 
+/* a shell runs two of the user's programs and a sed: two cases, the sed's leak is no one's */
+START_TEST(a_harness_runs_programs)
+{
+	struct ci_results res;
+	const char *globs[] = { "nothing *" };
+	struct ci_select sel = { globs, 1 };
+	char renamed[128];
+
+	process_capture("memray-check.bin", 100, "/bin/sh", 50);
+	process_capture("memray-check.bin.101", 101, "/tmp/build/prog", 0);
+	process_capture("memray-check.bin.102", 102, "/usr/bin/sed", 60);
+	process_capture("memray-check.bin.103", 103, "/tmp/build/prog", 4321);
+	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, &sel, &res), 0);
+	ck_assert(res.has_process_cases);
+	ck_assert_uint_eq(res.ntests, 2);
+	ck_assert_str_eq(res.tests[0].id, "./prog");
+	ck_assert_str_eq(res.tests[1].id, "./prog #2");
+	ck_assert_uint_eq(res.tests[0].peak, 700);
+	ck_assert_uint_eq(res.tests[0].leaked, 0);
+	ck_assert_uint_eq(res.tests[1].leaked, 4321);
+	ck_assert_uint_eq(res.tests[1].allocations, 2);
+	ck_assert_uint_eq(res.whole.leaked, 4321);	/* sh's 50 and sed's 60 are the harness's */
+	ck_assert_uint_eq(res.whole.allocations, 7);
+	snprintf(renamed, sizeof(renamed), "%s/memray-check.prog.103.bin", dir);
+	ck_assert_int_eq(access(renamed, F_OK), 0);
+	ci_results_release(&res);
+	/* the programs' captures renamed, what is left is sh and sed: a glob on their command line selects them */
+	globs[0] = "./pro?";
+	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, &sel, &res), 0);
+	ck_assert_uint_eq(res.ntests, 2);
+	ck_assert_uint_eq(res.tests[1].leaked, 60);
+	ck_assert_uint_eq(res.whole.leaked, 110);
+	ci_results_release(&res);
+}
+END_TEST
+
 START_TEST(dropped_records_are_an_error)
 {
 	struct ci_results res;
@@ -122,7 +175,7 @@ START_TEST(dropped_records_are_an_error)
 	ck_assert_ptr_nonnull(quiet);
 	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
 	root_capture(7);
-	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, &res), -1);
+	ck_assert_int_eq(ci_collect(dir, NULL, CI_WHOLE_LEAKS, NULL, &res), -1);
 	ck_assert_uint_eq(res.captures, 0);
 	ci_results_release(&res);
 }
@@ -135,7 +188,7 @@ START_TEST(a_missing_directory_is_an_error)
 
 	ck_assert_ptr_nonnull(quiet);
 	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
-	ck_assert_int_eq(ci_collect("/nonexistent/memray", NULL, CI_WHOLE_LEAKS, &res), -1);
+	ck_assert_int_eq(ci_collect("/nonexistent/memray", NULL, CI_WHOLE_LEAKS, NULL, &res), -1);
 	ci_results_release(&res);
 }
 END_TEST
@@ -155,7 +208,7 @@ START_TEST(every_allocation_failing_in_turn)
 		size_t tests;
 
 		fault_fail_alloc_after(n);
-		ret = ci_collect(dir, NULL, CI_WHOLE_LEAKS, &res);
+		ret = ci_collect(dir, NULL, CI_WHOLE_LEAKS, NULL, &res);
 		tests = res.ntests;
 		ci_results_release(&res);
 		fault_reset();	/* before any ck_assert: Check allocates */
@@ -179,6 +232,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, whole_run_and_tests);
+	tcase_add_test(tc, a_harness_runs_programs);
 	tcase_add_test(tc, dropped_records_are_an_error);
 	tcase_add_test(tc, a_missing_directory_is_an_error);
 #if FAULT_INJECTION
