@@ -39,12 +39,18 @@ def chain_of(stacks, size):
     raise AssertionError("no stack of %d bytes in %r" % (size, stacks))
 
 
-@pytest.mark.parametrize("level", ["-O1", "-O2", "-O3"])
-def test_cxx_inline_chains(fixtures, tmp_path, level):
-    prog = fixtures.build("inlined.cpp", level, name="inlined-cxx" + level)
+def recorded(fixtures, tmp_path, source, level):
+    """The fixture built at `level`, run under memray: (program, capture)."""
+    prog = fixtures.build(source, level, name="%s%s" % (source.replace(".", "-"), level))
     result, out = record(tmp_path, prog)
     assert result.returncode == 0, result.stderr
+    return prog, out
+
+
+@pytest.mark.parametrize("level", ["-O1", "-O2", "-O3"])
+def test_cxx_inline_chains(fixtures, tmp_path, level):
     src = "inlined.cpp"
+    prog, out = recorded(fixtures, tmp_path, src, level)
     stacks = frames(out, tmp_path)
 
     assert chain_of(stacks, 3 * 4000) == [("Widget::Widget()", at(src, "ctor")), ("build", at(src, "build")),
@@ -67,10 +73,8 @@ def test_cxx_inline_chains(fixtures, tmp_path, level):
 
 @pytest.mark.parametrize("level", ["-O1", "-O2", "-O3"])
 def test_c_inline_chains(fixtures, tmp_path, level):
-    prog = fixtures.build("inlined.c", level, name="inlined-c" + level)
-    result, out = record(tmp_path, prog)
-    assert result.returncode == 0, result.stderr
     src = "inlined.c"
+    _, out = recorded(fixtures, tmp_path, src, level)
 
     assert chain_of(frames(out, tmp_path), 6000) == [("leaf", at(src, "leaf")), ("middle", at(src, "middle")),
                                                      ("main", at(src, "call_middle"))]
