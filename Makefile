@@ -221,6 +221,8 @@ DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libe
 	python3 python3-pytest python3-dev heaptrack g++ lz4 tmux time chromium clang libclang-rt-14-dev
 # the GitHub action's and the gate's tests (tests/e2e/test_action.py, test_check*.py); cmake: ctest as a harness
 DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck strace cmake
+# memray run in a venv (tests/e2e/test_run_python_path.py); eu-addr2line -i, the inline frames' reference
+DEBIAN_DEPS += python3-venv elfutils
 # what building memray needs, and no more: the GitHub action installs these
 BUILD_DEPS = build-essential pkg-config python3 python3-dev libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev libxml2-dev libyaml-dev

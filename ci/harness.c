@@ -5,11 +5,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/env.h"
@@ -37,9 +40,91 @@ static void clear_dir(const char *dir, const char *prefix, int remove_dir)
 		rmdir(dir);
 }
 
+/*
+ * The temporary directory, for the signal handlers: a fixed buffer, as a
+ * handler may not allocate. Empty when there is none to remove.
+ */
+static char doomed_dir[PATH_MAX];
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+struct linux_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * A fatal signal: remove the temporary directory with async-signal-safe
+ * calls only (getdents64, unlinkat, rmdir), then die of the signal.
+ */
+static void remove_and_die(int sig)
+{
+	int saved = errno, fd = doomed_dir[0] ? open(doomed_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+
+	while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + off);
+
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				unlinkat(fd, de->d_name, 0);
+			off += de->d_reclen;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+		rmdir(doomed_dir);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+	errno = saved;
+}
+
+/* a closed pipe on stdout or stderr (memray check -v | head): writes fail, the run goes on */
+static void ignore_pipe(int sig)
+{
+	(void)sig;
+}
+
+static void guard_signals(const char *dir)
+{
+	struct sigaction sa = { .sa_handler = remove_and_die };
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(doomed_dir))
+		return;
+	memcpy(doomed_dir, dir, len + 1);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		struct sigaction old;
+
+		/* a signal ignored by whoever started us stays ignored */
+		if (sigaction(fatal_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+	}
+	sa.sa_handler = ignore_pipe;	/* not SIG_IGN: the command gets the default again at exec */
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void unguard_signals(void)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaddset(&set, fatal_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	doomed_dir[0] = '\0';
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int ci_harness_init(struct ci_harness *h, const char *keep)
 {
-	char tmpdir[] = "/tmp/memray-check-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	struct strbuf tmpdir = STRBUF_INIT;
 
 	strbuf_init(&h->dir, 0);
 	strbuf_init(&h->capture, 0);
@@ -51,9 +136,15 @@ int ci_harness_init(struct ci_harness *h, const char *keep)
 		clear_dir(keep, "memray-check", 0);
 		strbuf_addstr(&h->dir, keep);
 	} else {
-		if (!mkdtemp(tmpdir))
-			return error_errno("check: cannot create a temporary directory");
-		strbuf_addstr(&h->dir, tmpdir);
+		strbuf_addf(&tmpdir, "%s/memray-check-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+		if (!mkdtemp(tmpdir.buf)) {
+			error_errno("check: cannot create a temporary directory in %s", tmpdir.buf);
+			strbuf_release(&tmpdir);
+			return -1;
+		}
+		strbuf_addstr(&h->dir, tmpdir.buf);
+		strbuf_release(&tmpdir);
+		guard_signals(h->dir.buf);
 	}
 	strbuf_addf(&h->capture, "%s/memray-check.bin", h->dir.buf);
 	return 0;
@@ -119,8 +210,10 @@ int ci_harness_python_env(void)
 
 void ci_harness_release(struct ci_harness *h)
 {
-	if (h->is_temporary && h->dir.len)
+	if (h->is_temporary && h->dir.len) {
+		unguard_signals();
 		clear_dir(h->dir.buf, "", 1);
+	}
 	strbuf_release(&h->dir);
 	strbuf_release(&h->capture);
 }

@@ -15,6 +15,15 @@
  * A kept directory loses the memray-check* captures of an earlier run
  * first (they would be judged again); nothing else in it is touched.
  *
+ * The temporary directory is made in $TMPDIR (an absolute path), else
+ * /tmp. It is removed on every way out: ci_harness_release(), and, from
+ * ci_harness_init() on, SIGINT, SIGTERM, SIGHUP or SIGQUIT (the handler
+ * removes it and dies of the signal; cli/launch forwards SIGTERM and
+ * SIGHUP to the command while it runs and ignores SIGINT and SIGQUIT,
+ * which the terminal sends the command too). SIGPIPE (memray check -v |
+ * head) no longer kills memray: its writes fail, the run and the reports
+ * go on.
+ *
  * Ownership: the harness owns its strings; ci_harness_release() frees
  * them and removes a temporary directory with the captures in it.
  */

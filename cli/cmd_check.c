@@ -5,11 +5,14 @@
  * measured (ci/collect), judges it (assert/rules) and writes the reports
  * (junit/). The exit status is chosen here; see the usage text.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "assert/baseline.h"
 #include "assert/manifest.h"
@@ -293,6 +296,58 @@ static void tally(const struct verdicts *v, const struct ci_results *res, size_t
 	fprintf(stderr, "%s\n", command_failed ? "; the command failed" : "");
 }
 
+/*
+ * Make sure an output can be written before the command runs, not after
+ * the whole suite: its folders are created (mkdir -p; the path itself too
+ * when it names a folder), and a path that is a folder where a file is
+ * wanted, or in a folder we may not write, is refused: 0, or -1 after
+ * one line.
+ */
+static int prepare_output(const char *opt, const char *path, int is_dir)
+{
+	struct strbuf dir = STRBUF_INIT;
+	struct stat st;
+	char *slash;
+	int ret = 0;
+
+	strbuf_addstr(&dir, path);
+	slash = is_dir ? NULL : strrchr(dir.buf, '/');
+	if (!is_dir)
+		strbuf_setlen(&dir, slash ? (size_t)(slash - dir.buf) : 0);
+	if (!dir.len)
+		strbuf_addstr(&dir, slash ? "/" : ".");
+	/* each prefix ending before a '/', then the whole */
+	for (char *p = dir.buf + 1; !ret; p++) {
+		char c = *p;
+
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir.buf, 0755) < 0 && errno != EEXIST)
+			ret = error_errno("check: %s '%s': cannot create the folder '%s'", opt, path, dir.buf);
+		*p = c;
+		if (!c)
+			break;
+	}
+	if (!ret && (stat(dir.buf, &st) < 0 || !S_ISDIR(st.st_mode)))
+		ret = error("check: %s '%s': '%s' is not a folder", opt, path, dir.buf);
+	else if (!ret && access(dir.buf, W_OK | X_OK) < 0)
+		ret = error_errno("check: %s '%s': cannot write in '%s'", opt, path, dir.buf);
+	else if (!ret && !is_dir && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		ret = error("check: %s '%s' is a folder, not a file", opt, path);
+	strbuf_release(&dir);
+	return ret;
+}
+
+static int prepare_outputs(const struct options *o)
+{
+	return (o->junit && prepare_output("--junit", o->junit, 0)) ||
+	       (o->junit_merge && prepare_output("--junit-merge", o->junit_merge, 0)) ||
+	       (o->markdown && prepare_output("--markdown", o->markdown, 0)) ||
+	       (o->update_baseline && prepare_output("--update-baseline", o->update_baseline, 0)) ||
+	       (o->keep && prepare_output("--keep-captures", o->keep, 1)) ? -1 : 0;
+}
+
 /* is path the file pytest's --junitxml (or --junit-xml) in the command names? */
 static int is_runners_junit(const char *path, char **argv, int n)
 {
@@ -333,6 +388,21 @@ static int report(const struct options *o, const struct check_run *run, int ret)
 	return ret;
 }
 
+/* how the command ended, when it failed, for the reports' error case; NULL when it succeeded */
+static const char *command_failure(struct strbuf *sb, const struct launch *l, int status)
+{
+	const char *prog = l->argv[0];
+
+	if (!l->ran)
+		strbuf_addf(sb, "%s could not be run (status %d)", prog, status);
+	else if (status > 128 && status < 128 + NSIG)
+		strbuf_addf(sb, "%s was killed by signal %d (SIG%s), status %d", prog, status - 128,
+			    sigabbrev_np(status - 128) ? sigabbrev_np(status - 128) : "?", status);
+	else if (status)
+		strbuf_addf(sb, "%s exited with status %d", prog, status);
+	return sb->len ? sb->buf : NULL;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -353,6 +423,10 @@ int cmd_check(int argc, char **argv)
 	n = parse_options(argc, argv, &o);
 	if (n < 0) {
 		ret = n == OPTIONS_HELP ? 0 : EXIT_USAGE;
+		goto out;
+	}
+	if (prepare_outputs(&o) < 0) {
+		ret = EXIT_USAGE;
 		goto out;
 	}
 	for (int k = 0; k < n; k++)	/* COMMAND and its arguments, now at argv[0] */
@@ -377,15 +451,7 @@ int cmd_check(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	o.junit_is_runners = o.junit && is_runners_junit(o.junit, argv, n);
 	run.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (!l.ran) {
-		strbuf_addf(&error_text, "%s could not be run (status %d)", argv[0], ret);
-	} else if (ret > 128 && ret < 128 + NSIG) {
-		strbuf_addf(&error_text, "%s was killed by signal %d (SIG%s), status %d", argv[0], ret - 128,
-			    sigabbrev_np(ret - 128) ? sigabbrev_np(ret - 128) : "?", ret);
-	} else if (ret) {
-		strbuf_addf(&error_text, "%s exited with status %d", argv[0], ret);
-	}
-	run.error = error_text.len ? error_text.buf : NULL;
+	run.error = command_failure(&error_text, &l, ret);
 	if (!l.ran) {
 		ret = report(&o, &run, ret);
 		goto out;

@@ -3,10 +3,12 @@
  * forms (SCRIPT.py, -m, -c) and the capture's default name; the launch
  * itself is cli/launch's.
  */
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "capture/format.h"
@@ -24,7 +26,8 @@ static const char run_usage[] =
 	"\n"
 	"Run PROGRAM with the tracker loaded and record every allocation (malloc family,\n"
 	"C++ new/delete, mmap) with its call stack into a capture file. A SCRIPT.py, -m\n"
-	"and -c run Python (/usr/bin/python3, or $MEMRAY_PYTHON) under the tracker, and\n"
+	"and -c run Python ($MEMRAY_PYTHON, else the python3 in PATH: a venv's, pyenv's\n"
+	"real interpreter; else /usr/bin/python3) under the tracker, and\n"
 	"its stacks are Python frames: function, file and line.\n"
 	"\n"
 	"options:\n"
@@ -55,20 +58,85 @@ static int is_python_script(const char *program)
 	return n > 3 && !strcmp(program + n - 3, ".py");
 }
 
-/*
- * python3 ARGS...: the interpreter is $MEMRAY_PYTHON (the Python shim
- * sets it to the interpreter that runs it) or Debian's /usr/bin/python3,
- * never a python3 found in PATH (pyenv's is a shell script). The array
- * is the caller's to free; its strings are borrowed.
- */
-static char **python_command(char **args, int n)
+/* does path name an ELF file, rather than a script (pyenv's python3 shim)? */
+static int is_elf(const char *path)
 {
-	const char *python = getenv(ENV_PYTHON);
+	char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = read(fd, magic, 4) == 4 && !memcmp(magic, "\177ELF", 4);
+	close(fd);
+	return ok;
+}
+
+/* the interpreter a python3 script (pyenv's shim) runs: asked once, its sys.executable */
+static int ask_executable(const char *python, struct strbuf *out)
+{
+	char *argv[] = { (char *)python, (char *)"-c", (char *)"import sys; print(sys.executable)", NULL };
+	char buf[4096];
+	int fds[2], status;
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		execv(python, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (pid > 0 && (n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if (buf[0] != '/' || !is_elf(buf))
+		return -1;
+	return strbuf_addstr(out, buf);
+}
+
+/*
+ * The python3 the user would get: $MEMRAY_PYTHON (the Python shim sets
+ * it to the interpreter that runs it), else the python3 in PATH (a
+ * venv's, pyenv's), else /usr/bin/python3. A python3 that is a script
+ * (pyenv's shim starts dozens of helpers, and LD_PRELOAD would track
+ * them all) is asked once for the real interpreter's path. A venv's
+ * python3 is kept as found, not resolved: its path is what makes it the
+ * venv's.
+ */
+static void find_python(struct strbuf *python)
+{
+	const char *env = getenv(ENV_PYTHON);
+	struct strbuf found = STRBUF_INIT;
+
+	if (env && *env) {
+		strbuf_addstr(python, env);
+	} else if (launch_find_program("python3", &found) == 0 &&
+		   (is_elf(found.buf) ? strbuf_addstr(python, found.buf) : ask_executable(found.buf, python)) == 0) {
+		verbose(1, "python3 in PATH: %s is %s", found.buf, python->buf);
+	} else {
+		strbuf_reset(python);
+		strbuf_addstr(python, "/usr/bin/python3");
+	}
+	strbuf_release(&found);
+}
+
+/* python ARGS...: the caller's to free; its strings are borrowed */
+static char **python_command(const char *python, char **args, int n)
+{
 	char **cmd = calloc((size_t)n + 2, sizeof(char *));
 
 	if (!cmd)
 		return NULL;
-	cmd[0] = (char *)(python && *python ? python : "/usr/bin/python3");
+	cmd[0] = (char *)python;
 	memcpy(cmd + 1, args, (size_t)n * sizeof(char *));
 	return cmd;
 }
@@ -102,7 +170,7 @@ int cmd_run(int argc, char **argv)
 		OPT_END(),
 	};
 	struct launch l = { 0 };
-	struct strbuf name = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, python = STRBUF_INIT;
 	char **args = NULL;
 
 	n = options_parse(argc, argv, "run", run_usage, opts, OPTIONS_STOP_AT_ARG);
@@ -123,7 +191,8 @@ int cmd_run(int argc, char **argv)
 		output = name.buf;
 	}
 	if (python_flag || is_python_script(argv[0])) {
-		args = python_command(argv, n);
+		find_python(&python);
+		args = python_command(python.buf, argv, n);
 		if (!args) {
 			error("out of memory");
 			goto out;
@@ -139,5 +208,6 @@ int cmd_run(int argc, char **argv)
 out:
 	free(args);
 	strbuf_release(&name);
+	strbuf_release(&python);
 	return ret;
 }

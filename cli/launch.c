@@ -33,8 +33,7 @@ static void forward_signal(int sig)
 		kill(child_pid, sig);
 }
 
-/* the program's path: as given if it holds a '/', else searched in PATH */
-static int find_program(const char *name, struct strbuf *path)
+int launch_find_program(const char *name, struct strbuf *path)
 {
 	const char *dirs = getenv("PATH");
 	int saw_eacces = 0;
@@ -337,7 +336,7 @@ int launch_run(struct launch *l)
 
 	l->ran = 0;
 
-	switch (find_program(argv[0], &program)) {
+	switch (launch_find_program(argv[0], &program)) {
 	case 0:
 		break;
 	case EXIT_NOT_EXECUTABLE:

@@ -30,6 +30,15 @@ struct launch {
 	int ran;		/* out: the program ran (it was found and exec'd) */
 };
 
+struct strbuf;
+
+/*
+ * A program's path: as given if name holds a '/', else the first
+ * executable in PATH. 0, or EXIT_NOT_FOUND or EXIT_NOT_EXECUTABLE (no
+ * message); path holds the last one tried.
+ */
+int launch_find_program(const char *name, struct strbuf *path);
+
 /*
  * Run l->argv under the tracker. Returns the program's exit status,
  * 128+N after naming the signal N that killed it, 126 or 127 when it

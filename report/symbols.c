@@ -289,6 +289,29 @@ static const char *address_name(struct symbolizer *s, struct module *mod, uint64
 }
 
 /*
+ * The scopes holding addr, innermost first, as the code is nested: each
+ * inlined call inside the one it was inlined into, up to the function.
+ * dwarf_getscopes() alone follows an inlined call's abstract origin
+ * instead (the inlined function's own definition and its class), so a
+ * constructor inlined into an inlined helper lost the helper and gave
+ * the outer function the constructor's call site (in C too: a block in
+ * an inlined helper). Its innermost scope is right; dwarf_getscopes_die()
+ * then walks that DIE's concrete parents, as eu-addr2line -i does.
+ */
+static int concrete_scopes(Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die **scopes)
+{
+	Dwarf_Die innermost;
+	int n = dwarf_getscopes(cu, addr, scopes);
+
+	if (n <= 0 || dwarf_tag(&(*scopes)[0]) == DW_TAG_subprogram)
+		return n;
+	innermost = (*scopes)[0];
+	free(*scopes);
+	*scopes = NULL;
+	return dwarf_getscopes_die(&innermost, scopes);
+}
+
+/*
  * The frames of one address: each inlined call (DW_TAG_inlined_subroutine
  * scopes, innermost first) and then the function the code really lives
  * in. That last one is named from the symbol table, which always names
@@ -309,11 +332,18 @@ static int resolve(struct symbolizer *s, struct module *mod, uint64_t ip, struct
 		out[0] = (struct sym_frame){ address_name(s, mod, ip), NULL, 0, mod->path, 0 };
 		return 1;
 	}
-	dl = dwfl_module_getsrc(mod->mod, addr);
+	/*
+	 * For an address no compile unit covers (crt1's _start), libdwfl
+	 * hands out the nearest one below it, and that unit's last line: such
+	 * an address has no source line, as addr2line says.
+	 */
+	cu = dwfl_module_addrdie(mod->mod, addr, &bias);
+	if (cu && dwarf_haspc(cu, addr - bias) <= 0)
+		cu = NULL;
+	dl = cu ? dwfl_module_getsrc(mod->mod, addr) : NULL;
 	if (dl)
 		file = intern(s, dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL));
-	cu = dwfl_module_addrdie(mod->mod, addr, &bias);
-	nscopes = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	nscopes = cu ? concrete_scopes(cu, addr - bias, &scopes) : 0;
 	for (int i = 0; i < nscopes && n < max - 1; i++) {
 		Dwarf_Die *die = &scopes[i];
 		int tag = dwarf_tag(die);
