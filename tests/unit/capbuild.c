@@ -12,7 +12,10 @@
 #include "capture/codec.h"
 #include "capture/format.h"
 #include "capture/header.h"
+#include "capture/reader.h"
+#include "common/error.h"
 #include "common/strbuf.h"
+#include "report/analysis.h"
 
 void capbuild_start(struct capbuild *b, uint32_t pid)
 {
@@ -108,4 +111,20 @@ char *capbuild_finish(struct capbuild *b, uint64_t lost)
 char *capbuild_finish_cut(struct capbuild *b)
 {
 	return write_file(b);
+}
+
+int capbuild_analyse(struct analysis *a, const char *path, const struct analysis_options *opts)
+{
+	struct capture_reader *r = capture_reader_open(path);
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	if (!r)
+		return -1;
+	ret = analysis_run(a, r, opts);
+	/* a reader that stops on damage (out of memory for a block, too) is an error to every caller */
+	if (!ret && capture_reader_status(r) == CAPTURE_DAMAGED)
+		ret = error("%s: %s", path, capture_reader_problem(r));
+	capture_reader_free(r);
+	return ret;
 }

@@ -35,4 +35,14 @@ char *capbuild_finish(struct capbuild *b, uint64_t lost);
 /* the same records cut short: no END record */
 char *capbuild_finish_cut(struct capbuild *b);
 
+struct analysis;
+struct analysis_options;
+/*
+ * Read path back through one analysis pass, as a command would: 0, or -1
+ * after one error line (it cannot be opened, memory ran out, or the
+ * reader stopped on damage, which for an out-of-memory block it does).
+ * a is zeroed first, so analysis_release() is safe on it whatever happens.
+ */
+int capbuild_analyse(struct analysis *a, const char *path, const struct analysis_options *opts);
+
 #endif

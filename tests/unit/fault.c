@@ -3,6 +3,7 @@
  */
 #include "tests/unit/fault.h"
 
+#include <errno.h>
 #include <stddef.h>
 
 static int armed, only_one;
@@ -54,6 +55,7 @@ static int fails(void)
 	if (only_one && failures)
 		return 0;
 	failures++;
+	errno = ENOMEM;	/* as the real allocator says it: error_errno() callers print it */
 	return 1;
 }
 

@@ -36,19 +36,6 @@ static char *build(uint64_t lost, int cut)
 	return cut ? capbuild_finish_cut(&b) : capbuild_finish(&b, lost);
 }
 
-static int run(struct analysis *a, const char *path, const struct analysis_options *opts)
-{
-	struct capture_reader *r = capture_reader_open(path);
-	int ret;
-
-	memset(a, 0, sizeof(*a));	/* analysis_release() is safe on it whatever happens */
-	if (!r)
-		return -1;
-	ret = analysis_run(a, r, opts);
-	capture_reader_free(r);
-	return ret;
-}
-
 static const struct analysis_entry *entry_of(const struct analysis *a, uint32_t stack)
 {
 	for (size_t i = 0; i < a->nentries; i++)
@@ -63,7 +50,7 @@ START_TEST(figures_are_exact)
 	struct analysis a;
 	const struct analysis_entry *e1, *e2;
 
-	ck_assert_int_eq(run(&a, path, NULL), 0);
+	ck_assert_int_eq(capbuild_analyse(&a, path, NULL), 0);
 	ck_assert(a.is_complete && !a.is_aggregated && a.segments == 1 && a.lost == 0);
 	ck_assert_uint_eq(a.total_allocations, 5);
 	ck_assert_uint_eq(a.total_bytes, 6000);
@@ -139,7 +126,7 @@ START_TEST(observers_see_the_stream_in_order)
 	struct analysis_options opts = { .observers = obs, .nobservers = 2 };
 	struct analysis a;
 
-	ck_assert_int_eq(run(&a, path, &opts), 0);
+	ck_assert_int_eq(capbuild_analyse(&a, path, &opts), 0);
 	ck_assert_str_eq(s1.log, "A4000@1 B A1000@1 A500@2 F2000 A200@2 F1000 E A300@1 last");
 	ck_assert_str_eq(s2.log, "B E ");
 	analysis_release(&a);
@@ -156,7 +143,7 @@ START_TEST(an_observer_that_fails_ends_the_pass)
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 
-	ck_assert_int_eq(run(&a, path, &opts), -1);
+	ck_assert_int_eq(capbuild_analyse(&a, path, &opts), -1);
 	ck_assert_str_eq(s.log, "A4000@1 B ");	/* nothing after the failure */
 	analysis_release(&a);
 	unlink(path);
@@ -172,7 +159,7 @@ START_TEST(a_capture_cut_short_still_ends_its_image)
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 
-	ck_assert_int_eq(run(&a, path, &opts), 0);
+	ck_assert_int_eq(capbuild_analyse(&a, path, &opts), 0);
 	ck_assert(!a.is_complete);
 	ck_assert_str_eq(s.log, "last");
 	ck_assert_uint_eq(a.peak_bytes, 5500);
@@ -187,7 +174,7 @@ START_TEST(records_the_tracker_dropped_are_counted)
 	char *path = build(42, 0);
 	struct analysis a;
 
-	ck_assert_int_eq(run(&a, path, NULL), 0);
+	ck_assert_int_eq(capbuild_analyse(&a, path, NULL), 0);
 	ck_assert_uint_eq(a.lost, 42);
 	analysis_release(&a);
 	unlink(path);
@@ -211,7 +198,7 @@ START_TEST(sizes_past_two_to_the_64_are_refused)
 	path = capbuild_finish(&b, 0);
 	ck_assert_ptr_nonnull(err);
 	dup2(fileno(err), 2);
-	ret = run(&a, path, NULL);
+	ret = capbuild_analyse(&a, path, NULL);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -227,36 +214,38 @@ START_TEST(sizes_past_two_to_the_64_are_refused)
 END_TEST
 
 #if FAULT_INJECTION
+struct fault_run {
+	const char *path;
+	struct analysis a;
+};
+
+static int fault_run(void *ctx)
+{
+	struct fault_run *f = ctx;
+	struct analysis_options opts = { .temporal = 1, .temporary_within = 1 };
+
+	return capbuild_analyse(&f->a, f->path, &opts);
+}
+
+static void fault_check(void *ctx)
+{
+	ck_assert_uint_eq(((struct fault_run *)ctx)->a.peak_bytes, 5500);
+}
+
+static void fault_release(void *ctx)
+{
+	analysis_release(&((struct fault_run *)ctx)->a);
+}
+
 START_TEST(every_allocation_failing_in_turn)
 {
-	char *path = build(0, 0);
-	FILE *quiet = freopen("/dev/null", "w", stderr);
-	int n, ret;
+	struct fault_run f = { .path = build(0, 0) };
+	const struct unit_fault_case fc = { fault_run, fault_check, fault_release, &f };
 
-	ck_assert_ptr_nonnull(quiet);
-	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
-	for (n = 0;; n++) {
-		struct analysis a;
-		struct analysis_options opts = { .temporal = 1, .temporary_within = 1 };
-		long live = fault_live_allocs();
-		uint64_t peak;
-
-		fault_fail_alloc_after(n);
-		ret = run(&a, path, &opts);
-		peak = a.peak_bytes;
-		analysis_release(&a);
-		fault_reset();	/* before any ck_assert: Check allocates */
-		ck_assert_msg(fault_live_allocs() == live, "allocation %d failing leaked %ld blocks", n,
-			      fault_live_allocs() - live);
-		if (!ret) {
-			ck_assert_uint_eq(peak, 5500);
-			break;
-		}
-		ck_assert_int_eq(ret, -1);
-	}
-	ck_assert_int_gt(n, 3);
-	unlink(path);
-	free(path);
+	ck_assert_int_gt(unit_fault_loop(&fc, 1), 3);
+	ck_assert_int_gt(unit_fault_loop(&fc, 0), 3);
+	unlink(f.path);
+	free((char *)f.path);
 }
 END_TEST
 #endif

@@ -43,19 +43,15 @@ static char *build(void)
 /* one analysis pass over path with the windows observing it: 0 or -1 */
 static int read_windows(struct ci_windows *ws, const char *path)
 {
-	struct capture_reader *r = capture_reader_open(path);
 	struct analysis_observer obs;
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 	int ret;
 
 	memset(ws, 0, sizeof(*ws));
-	if (!r)
-		return -1;
 	ci_windows_observer(ws, &obs);
-	ret = analysis_run(&a, r, &opts);
+	ret = capbuild_analyse(&a, path, &opts);
 	analysis_release(&a);
-	capture_reader_free(r);
 	return ret;
 }
 
@@ -108,36 +104,38 @@ START_TEST(not_a_capture)
 END_TEST
 
 #if FAULT_INJECTION
-/* fail every allocation of the pass in turn: an error each time, nothing leaked */
+struct fault_run {
+	const char *path;
+	struct ci_windows ws;
+};
+
+static int fault_run(void *ctx)
+{
+	struct fault_run *f = ctx;
+
+	return read_windows(&f->ws, f->path);
+}
+
+static void fault_check(void *ctx)
+{
+	ck_assert_uint_eq(((struct fault_run *)ctx)->ws.n, 3);
+}
+
+static void fault_release(void *ctx)
+{
+	ci_windows_release(&((struct fault_run *)ctx)->ws);
+}
+
+/* fail the pass's allocations in turn: an error each time, nothing leaked */
 START_TEST(windows_out_of_memory)
 {
-	char *path = build();
-	FILE *quiet = freopen("/dev/null", "w", stderr);
-	int n, ret;
+	struct fault_run f = { .path = build() };
+	const struct unit_fault_case fc = { fault_run, fault_check, fault_release, &f };
 
-	ck_assert_ptr_nonnull(quiet);
-	setvbuf(stderr, NULL, _IONBF, 0);	/* no buffer allocated mid-count */
-	for (n = 0;; n++) {
-		struct ci_windows ws;
-		long live = fault_live_allocs();
-		size_t windows;
-
-		fault_fail_alloc_after(n);
-		ret = read_windows(&ws, path);
-		windows = ws.n;
-		ci_windows_release(&ws);
-		fault_reset();	/* before any ck_assert: Check allocates */
-		ck_assert_msg(fault_live_allocs() == live, "allocation %d failing leaked %ld blocks", n,
-			      fault_live_allocs() - live);
-		if (!ret) {
-			ck_assert_uint_eq(windows, 3);
-			break;
-		}
-		ck_assert_int_eq(ret, -1);
-	}
-	ck_assert_int_gt(n, 5);
-	unlink(path);
-	free(path);
+	ck_assert_int_gt(unit_fault_loop(&fc, 1), 5);
+	ck_assert_int_gt(unit_fault_loop(&fc, 0), 5);
+	unlink(f.path);
+	free((char *)f.path);
 }
 END_TEST
 #endif
