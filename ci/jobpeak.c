@@ -59,17 +59,15 @@ static int by_time(const void *x, const void *y)
 }
 
 /*
- * Sweep the points in time order. At one instant, a process with several
- * points counts with the highest of them (its own peak may share a
- * millisecond with a later, lower sample), then keeps the last one.
- * Returns the job's peak and sets *when; with `at` (nprocs slots), what
- * each process held at the instant `want` instead.
+ * Sweep the points in time order: the job's peak, and *when. At one
+ * instant, a process with several points counts with the highest of them
+ * (its own peak may share a millisecond with a later, lower sample), then
+ * keeps the last one. cur and high are scratch, nprocs slots each.
  */
-static uint64_t sweep(struct jobpeak *j, uint64_t *cur, uint64_t *high, uint64_t *when, uint64_t want, uint64_t *at)
+static uint64_t sweep(struct jobpeak *j, uint64_t *cur, uint64_t *high, uint64_t *when)
 {
 	uint64_t sum = 0, best = 0;
 
-	memset(cur, 0, j->nprocs * sizeof(*cur));
 	for (size_t i = 0; i < j->npoints;) {
 		size_t end = i;
 		uint64_t moment = sum;
@@ -87,8 +85,6 @@ static uint64_t sweep(struct jobpeak *j, uint64_t *cur, uint64_t *high, uint64_t
 
 			if (high[p->proc] != UINT64_MAX) {
 				moment = units_add(moment - cur[p->proc], high[p->proc]);
-				if (at && j->points[i].ns == want)
-					at[p->proc] = high[p->proc];
 				high[p->proc] = UINT64_MAX;
 			}
 		}
@@ -102,33 +98,47 @@ static uint64_t sweep(struct jobpeak *j, uint64_t *cur, uint64_t *high, uint64_t
 			sum = units_add(sum - cur[p->proc], p->heap);
 			cur[p->proc] = p->heap;
 		}
-		if (at && j->points[i].ns < want)
-			memcpy(at, cur, j->nprocs * sizeof(*at));
 		i = end;
 	}
 	return best;
 }
 
+/*
+ * What each process held at the job's peak, by the sweep's rule: its last
+ * point before that instant, or its highest at the instant itself.
+ */
+static void parts_at_peak(struct jobpeak *j)
+{
+	size_t i = 0;
+
+	for (; i < j->npoints && j->points[i].ns < j->peak_ns; i++)
+		j->procs[j->points[i].proc].at_job_peak = j->points[i].heap;
+	for (size_t k = i; k < j->npoints && j->points[k].ns == j->peak_ns; k++)
+		j->procs[j->points[k].proc].at_job_peak = 0;
+	for (; i < j->npoints && j->points[i].ns == j->peak_ns; i++) {
+		struct jobpeak_process *p = &j->procs[j->points[i].proc];
+
+		if (j->points[i].heap > p->at_job_peak)
+			p->at_job_peak = j->points[i].heap;
+	}
+}
+
 int jobpeak_finish(struct jobpeak *j)
 {
 	uint64_t *cur = calloc(j->nprocs + 1, sizeof(*cur)), *high = calloc(j->nprocs + 1, sizeof(*high));
-	uint64_t *at = calloc(j->nprocs + 1, sizeof(*at)), when = 0;
 	int ret = -1;
 
-	if (!cur || !high || !at) {
+	if (!cur || !high) {
 		error("check: out of memory");
 		goto out;
 	}
 	qsort(j->points, j->npoints, sizeof(*j->points), by_time);
-	j->peak = sweep(j, cur, high, &j->peak_ns, 0, NULL);
-	sweep(j, cur, high, &when, j->peak_ns, at);
-	for (size_t i = 0; i < j->nprocs; i++)
-		j->procs[i].at_job_peak = at[i];
+	j->peak = sweep(j, cur, high, &j->peak_ns);
+	parts_at_peak(j);
 	ret = 0;
 out:
 	free(cur);
 	free(high);
-	free(at);
 	return ret;
 }
 
