@@ -50,13 +50,17 @@ static struct {
 	uint64_t live, peak, count, bytes, own_live, own_peak;
 	struct slot *t;
 	size_t cap, used;	/* used counts tombstones too */
+	size_t tombs;
 } win;
+
+static size_t hash_of(uintptr_t a)
+{
+	return (size_t)(((uint64_t)a * 0x9E3779B97F4A7C15ull) >> 17);
+}
 
 static size_t hash(uintptr_t a, size_t cap)
 {
-	uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ull;
-
-	return (size_t)(h >> 17) & (cap - 1);
+	return hash_of(a) & (cap - 1);
 }
 
 static struct slot *find(uintptr_t a)
@@ -73,28 +77,32 @@ static struct slot *find(uintptr_t a)
 	}
 }
 
-/* rehash into a table of cap slots (a power of two); -1 if mmap fails */
-static int rehash(size_t cap)
+static size_t slot_hash(const void *slot)
 {
-	struct slot *old = win.t, *t = mapmem_alloc(cap * sizeof(*t));
-	size_t oldcap = win.cap;
+	return hash_of(((const struct slot *)slot)->addr);
+}
 
-	if (!t)
-		return -1;
-	win.t = t;
-	win.cap = cap;
-	win.used = 0;
-	for (size_t i = 0; i < oldcap; i++) {
-		size_t j;
+static int slot_used(const void *slot)
+{
+	return ((const struct slot *)slot)->addr > TOMB;
+}
 
-		if (old[i].addr <= TOMB)
-			continue;
-		for (j = hash(old[i].addr, cap); t[j].addr; j = (j + 1) & (cap - 1))
-			;
-		t[j] = old[i];
-		win.used++;
+/* the first table, or one twice as large without the tombstones (tracker_grow_table); -1 if mmap fails */
+static int grow(void)
+{
+	size_t mask = win.cap - 1;
+
+	if (!win.t) {
+		if (!(win.t = mapmem_alloc(1024 * sizeof(*win.t))))
+			return -1;
+		win.cap = 1024;
+		return 0;
 	}
-	mapmem_free(old, oldcap * sizeof(*old));
+	if (tracker_grow_table((void **)&win.t, &mask, sizeof(*win.t), slot_hash, slot_used) < 0)
+		return -1;
+	win.cap = mask + 1;
+	win.used -= win.tombs;
+	win.tombs = 0;
 	return 0;
 }
 
@@ -106,7 +114,7 @@ void tracker_window_alloc(void *ptr, size_t size, uint32_t tid)
 
 	if (!win.is_open || a <= TOMB)
 		return;
-	if ((win.used + 1) * 4 > win.cap * 3 && rehash(win.cap ? win.cap * 2 : 1024) < 0) {
+	if ((win.used + 1) * 4 > win.cap * 3 && grow() < 0) {
 		win.is_incomplete = 1;
 		return;
 	}
@@ -122,6 +130,8 @@ void tracker_window_alloc(void *ptr, size_t size, uint32_t tid)
 		s = &win.t[i];
 		if (!s->addr)
 			win.used++;
+		else
+			win.tombs--;	/* a tombstone reused */
 	}
 	*s = (struct slot){ a, size, tid == win.opener };
 	win.live += size;
@@ -147,8 +157,10 @@ void tracker_window_free(void *ptr, size_t size, unsigned kind)
 	if (s->is_opener)
 		win.own_live -= gone;
 	s->size -= gone;
-	if (!s->size)
+	if (!s->size) {
 		s->addr = TOMB;
+		win.tombs++;
+	}
 }
 
 void tracker_window_mark(unsigned kind, uint32_t tid)

@@ -1,6 +1,7 @@
 """pytest under `memray check` means what pytest-memray means (issue 12): the
 window is the test function's call, a mark over its limit fails the test inside
 pytest, pytest-memray's options and keywords work, and no outcome changes."""
+import re
 import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
@@ -219,3 +220,23 @@ def test_one_junit_report_with_pytests_testcases(tmp_path):
         assert cases[("test_s", "test_fails")].find("failure").get("message") == "assert False"
         suite = root.find("testsuite")
         assert (suite.get("tests"), suite.get("failures")) == ("4", "3"), ET.tostring(suite)[:300]
+
+
+def test_a_window_of_many_blocks_agrees_with_the_gate(tmp_path):
+    """10,000 blocks live and 10,000 freed inside one test: the tracker's in-process table
+    grows several times and keeps exact figures, the same bytes memray check finds."""
+    result = check(tmp_path, '''
+        import pytest
+        @pytest.mark.limit_memory("1 MB")
+        def test_many():
+            keep = []
+            for i in range(20000):
+                b = bytearray(1000)
+                if i % 2:
+                    keep.append(b)
+    ''')
+    assert "1 failed" in result.stdout and result.returncode == 1, result.stdout + result.stderr
+    inside = re.search(r"Test was limited to 1\.0MiB but allocated \S+ \((\d+) bytes", result.stdout)
+    gate = re.search(r"FAIL test_s\.py::test_many \(peak\): .* \((\d+) bytes, limit 1048576\)", result.stderr)
+    assert inside and gate and inside.group(1) == gate.group(1), result.stdout + result.stderr
+    assert int(gate.group(1)) >= 10000 * 1000
