@@ -69,12 +69,18 @@ static const char *own(struct verdicts *v, struct strbuf *sb)
 	return s;
 }
 
-static struct check_result *new_result(struct verdicts *v)
+/* a new verdict on s, with its time and place (a test's) */
+static struct check_result *new_result(struct verdicts *v, const struct ci_subject *s)
 {
+	struct check_result *r;
+
 	if (GROW(v->r, v->n + 1, v->r_alloc) < 0)
 		return NULL;
-	memset(&v->r[v->n], 0, sizeof(v->r[0]));
-	return &v->r[v->n++];
+	r = memset(&v->r[v->n++], 0, sizeof(v->r[0]));
+	r->seconds = (double)s->ns / 1e9;
+	r->file = s->file;
+	r->line = s->line;
+	return r;
 }
 
 static void prop(struct check_result *r, const char *name, uint64_t value)
@@ -185,7 +191,7 @@ static int from_mark(const char *from)
 static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind k, uint64_t limit,
 		 const char *from)
 {
-	struct check_result *r = new_result(v);
+	struct check_result *r = new_result(v, s);
 	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
 	uint64_t figure = figure_of(s, k);
 	char f[UNITS_BUF], l[UNITS_BUF];
@@ -255,7 +261,7 @@ static int marks(struct verdicts *v, const struct ci_subject *s, struct limits *
 		else
 			continue;
 		if (units_parse(eq + 1, &value, &why) < 0) {
-			struct check_result *r = new_result(v);
+			struct check_result *r = new_result(v, s);
 			struct strbuf msg = STRBUF_INIT;
 
 			if (!r) {
@@ -310,7 +316,7 @@ static uint64_t allowed_peak(uint64_t peak, const struct increase *inc)
 static int regression(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
 		      const struct increase *inc)
 {
-	struct check_result *r = new_result(v);
+	struct check_result *r = new_result(v, s);
 	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
 	uint64_t allowed = allowed_peak(e->peak, inc);
 	char now[UNITS_BUF], was[UNITS_BUF], lim[UNITS_BUF];
@@ -362,7 +368,7 @@ static int regression(struct verdicts *v, const struct ci_subject *s, const stru
 /* the verdict of a test that has no rule: it passes and shows its figures */
 static int figures_only(struct verdicts *v, const struct ci_subject *s)
 {
-	struct check_result *r = new_result(v);
+	struct check_result *r = new_result(v, s);
 	struct strbuf msg = STRBUF_INIT;
 	char p[UNITS_BUF], l[UNITS_BUF];
 	int bad;

@@ -16,6 +16,7 @@ const struct capture_record_info capture_record_types[CAPTURE_REC_LIMIT] = {
 	[CAPTURE_REC_MARKER] = { "MARKER", 0 },
 	[CAPTURE_REC_CODE] = { "CODE", 1 },
 	[CAPTURE_REC_PYFRAME] = { "PYFRAME", 1 },
+	[CAPTURE_REC_TIME] = { "TIME", 2 },
 	[CAPTURE_REC_ALLOC] = { "ALLOC", 0 },
 	[CAPTURE_REC_FREE] = { "FREE", 0 },
 	[CAPTURE_REC_AGG_STACK] = { "AGG_STACK", 0 },

@@ -138,6 +138,14 @@
  *                      without it a Python program's stacks are Python
  *                      frames alone (native frames when a thread has no
  *                      Python frame, e.g. during interpreter start-up).
+ *   0x0C  TIME         v nanoseconds since the segment started
+ *                      The moment of the record that follows: written
+ *                      right before each MARKER, in the same thread's
+ *                      run of records, so a test's window has a duration
+ *                      (a JUnit testcase's time). Measured on a monotonic
+ *                      clock from the moment the SEGMENT record was
+ *                      written; MEMORY's milliseconds are too coarse for
+ *                      a short test and come only every RSS interval.
  *   0x10+a ALLOC       s address delta, v size, v stack id
  *                      An allocation by allocator a (CAPTURE_ALLOC_*).
  *                      realloc is written as FREE of the old address
@@ -165,7 +173,8 @@
  * A new record type raises the minor version; a reader that meets a type
  * it does not know in a file of a newer minor version says the file is
  * newer than it rather than damaged. Changing a record raises the major
- * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME.
+ * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME; 1.2 adds
+ * TIME.
  *
  * A reader must survive any byte sequence: it checks every length against
  * what is left, every id against what was defined, and reports the file
@@ -179,7 +188,7 @@
 #define CAPTURE_MAGIC "\x89MEMRAY\n"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_VERSION_MAJOR 1
-#define CAPTURE_VERSION_MINOR 1
+#define CAPTURE_VERSION_MINOR 2
 
 #define CAPTURE_HEADER_FIXED 40
 #define CAPTURE_HEADER_MAX (1u << 20)
@@ -226,6 +235,7 @@ enum capture_record_type {
 	CAPTURE_REC_MARKER = 0x09,
 	CAPTURE_REC_CODE = 0x0A,
 	CAPTURE_REC_PYFRAME = 0x0B,
+	CAPTURE_REC_TIME = 0x0C,
 	CAPTURE_REC_ALLOC = 0x10,	/* + allocator */
 	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
 	CAPTURE_REC_AGG_STACK = 0x30,

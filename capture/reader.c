@@ -503,6 +503,13 @@ static int decode_memory(struct capture_reader *r, struct capture_record *rec, u
 	return 1;
 }
 
+static int decode_time(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	(void)byte;
+	rec->since_ns = codec_get_varint(&r->in);
+	return 1;
+}
+
 static int decode_marker(struct capture_reader *r, struct capture_record *rec, unsigned byte)
 {
 	(void)byte;
@@ -563,6 +570,7 @@ static decode_fn *const decoders[256] = {
 	[CAPTURE_REC_MARKER] = decode_marker,
 	[CAPTURE_REC_CODE] = decode_code,
 	[CAPTURE_REC_PYFRAME] = decode_frame,
+	[CAPTURE_REC_TIME] = decode_time,
 	[CAPTURE_REC_ALLOC ... CAPTURE_REC_ALLOC + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_FREE ... CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_AGG_STACK] = decode_agg_stack,

@@ -63,6 +63,8 @@ struct capture_record {
 	uint64_t line;
 	/* MEMORY */
 	uint64_t ms, rss;
+	/* TIME: nanoseconds since the segment started */
+	uint64_t since_ns;
 	/* SEGMENT */
 	uint64_t pid, ppid, start_ns;
 	unsigned kind;		/* also END's reason, MARKER's kind */

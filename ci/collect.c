@@ -185,6 +185,7 @@ static int process_figures(struct ci_subject *s, struct capture *c, const struct
 	size_t n = 0;
 
 	s->peak = c->a.peak_bytes;
+	s->ns = c->a.end_ns > c->a.start_ns ? c->a.end_ns - c->a.start_ns : 0;	/* the process's life */
 	st = calloc(c->a.nentries + 1, sizeof(*st));
 	if (!st)
 		return error("check: out of memory");
@@ -297,6 +298,7 @@ static int marked_tests(struct ci_results *res, struct capture *c, const struct 
 		if (sep && !(s->marks = strdup(sep + 1)))
 			return error("check: out of memory");
 		s->is_unfinished = w->is_unfinished;
+		s->ns = w->ns;
 		s->peak = w->peak;
 		s->allocations = w->allocations;
 		s->bytes = w->bytes;
@@ -661,6 +663,7 @@ int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags,
 static void subject_release(struct ci_subject *s)
 {
 	free(s->id);
+	free(s->file);
 	free(s->marks);
 	lines_release(&s->peak_stacks);
 	lines_release(&s->leak_stacks);

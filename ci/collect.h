@@ -62,6 +62,9 @@ struct ci_subject {
 	int is_filtered;	/* leaked is what the test's filter_fn kept (pytest) */
 	uint64_t peak, allocations, bytes, leaked, leaked_count, suppressed, suppressed_count;
 	uint64_t peak_ms;	/* the whole run: when the job peaked, ms after the first process started */
+	uint64_t ns;		/* a test: how long it ran (its markers' TIME, its process's life); 0: unknown */
+	char *file;		/* a Check test: its source file (the runner's XML log), or NULL */
+	unsigned line;		/* and the line the log gives (0: unknown) */
 	struct ci_lines peak_stacks, leak_stacks, suppressed_stacks;
 	/* the whole run: what each process held at the job's peak ("pid N: command"), most first */
 	struct ci_lines processes;

@@ -84,6 +84,8 @@ static int close_window(struct ci_windows *ws, int unfinished)
 	ret = collect(hm, 1, &w->at_peak, &w->nat_peak);
 	if (!ret)
 		ret = collect(hm, 0, &w->leaks, &w->nleaks);
+	if (!unfinished && ws->has_began && ws->has_time && ws->time_ns >= ws->began_ns)
+		w->ns = ws->time_ns - ws->began_ns;
 	heapmodel_free(hm);
 	ws->open = NULL;
 	return ret;
@@ -110,6 +112,8 @@ static int open_window(struct ci_windows *ws, const struct capture_string *label
 		return error("check: out of memory");
 	}
 	ws->n++;
+	ws->has_began = ws->has_time;
+	ws->began_ns = ws->time_ns;
 	return 0;
 }
 
@@ -142,12 +146,19 @@ static int on_free(void *ctx, const struct capture_record *rec)
 #define FILTERED "filtered-leaks="
 #define FILTERED_LEN (sizeof(FILTERED) - 1)
 
-static int on_marker(void *ctx, const struct capture_record *rec)
+/* the moment of the marker that follows */
+static int on_time(void *ctx, const struct capture_record *rec)
 {
 	struct ci_windows *ws = ctx;
 
-	if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
-		return open_window(ws, &rec->label, rec->tid);
+	ws->time_ns = rec->since_ns;
+	ws->has_time = 1;
+	return 0;
+}
+
+/* an END marker: the open window closes, or the last one gets its filtered leaks */
+static int marker_end(struct ci_windows *ws, const struct capture_record *rec)
+{
 	if (rec->kind == CAPTURE_MARK_TEST_END && !ws->open && ws->n &&
 	    rec->label.len > FILTERED_LEN && !memcmp(rec->label.s, FILTERED, FILTERED_LEN)) {
 		struct ci_window *w = &ws->w[ws->n - 1];
@@ -166,16 +177,32 @@ static int on_marker(void *ctx, const struct capture_record *rec)
 	return 0;
 }
 
+static int on_marker(void *ctx, const struct capture_record *rec)
+{
+	struct ci_windows *ws = ctx;
+	int ret = 0;
+
+	if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
+		ret = open_window(ws, &rec->label, rec->tid);
+	else
+		ret = marker_end(ws, rec);
+	ws->has_time = 0;	/* a TIME tells the one marker after it */
+	return ret;
+}
+
 static int on_segment_end(void *ctx, int is_last)
 {
+	struct ci_windows *ws = ctx;
+
 	(void)is_last;
-	return close_window(ctx, 1);	/* the test never ended in this image */
+	ws->has_time = 0;	/* the next image's clock starts afresh */
+	return close_window(ws, 1);	/* the test never ended in this image */
 }
 
 void ci_windows_observer(struct ci_windows *ws, struct analysis_observer *obs)
 {
 	*obs = (struct analysis_observer){ .ctx = ws, .alloc = on_alloc, .free = on_free, .marker = on_marker,
-					   .segment_end = on_segment_end };
+					   .time = on_time, .segment_end = on_segment_end };
 }
 
 void ci_windows_release(struct ci_windows *ws)

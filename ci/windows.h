@@ -21,6 +21,8 @@
  * the last window the runner's own leak figure: pytest's limit_leaks
  * filter_fn (a Python function memray cannot run) kept N bytes in
  * locations at or over the limit; rules judge that figure instead.
+ * A TIME record before a marker (captures of version 1.2 on) gives the
+ * window its duration, the test's time in the JUnit file.
  * A label with a "current_thread_only" field counts only the allocations
  * of the thread that began the window (pytest-memray's keyword).
  * A BEGIN while a window is open ends that window first; an END with no
@@ -51,6 +53,7 @@ struct ci_window {
 	int has_raised;		/* END labelled "raised": the test did not pass */
 	int is_filtered;	/* a "filtered-leaks=N" END came: N is in filtered */
 	uint64_t filtered;
+	uint64_t ns;		/* how long the test ran (TIME records before its markers); 0: unknown */
 	uint32_t only_tid;	/* count this thread alone (label has current_thread_only), or 0 */
 	struct ci_stack_bytes *at_peak;	/* stacks live at the peak, most bytes first */
 	size_t nat_peak;
@@ -62,9 +65,11 @@ struct ci_windows {
 	struct ci_window *w;
 	size_t n, alloc;
 	struct heapmodel *open;	/* private: the open window's model, or NULL */
+	uint64_t began_ns, time_ns;	/* private: when the open window began; the last TIME */
+	int has_began, has_time;
 };
 
-#define CI_WINDOWS_INIT { NULL, 0, 0, NULL }
+#define CI_WINDOWS_INIT { NULL, 0, 0, NULL, 0, 0, 0, 0 }
 
 struct analysis_observer;
 /* make obs the observer that fills ws during an analysis pass */

@@ -99,6 +99,9 @@ static void put_record(FILE *out, const struct capture_record *rec)
 	case CAPTURE_REC_MEMORY:
 		fprintf(out, " ms=%llu rss=%llu", (unsigned long long)rec->ms, (unsigned long long)rec->rss);
 		break;
+	case CAPTURE_REC_TIME:
+		fprintf(out, " tid=%u since_ns=%llu", rec->tid, (unsigned long long)rec->since_ns);
+		break;
 	case CAPTURE_REC_MARKER:
 		fprintf(out, " tid=%u kind=%s", rec->tid, rec->kind == CAPTURE_MARK_TEST_BEGIN ? "test_begin" : "test_end");
 		put_string(out, "label", rec->label);

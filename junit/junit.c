@@ -81,16 +81,19 @@ static int write_problem(xmlTextWriterPtr w, struct strbuf *sb, const char *elem
 }
 
 /*
- * The file a test id names: a pytest node id's path, before its first
- * "::" ("dir/test_x.py::C::f" is in dir/test_x.py); C markers name no
- * file. Empty when there is none.
+ * The file of a test: the one its result knows (a Check test's, from the
+ * runner's log), else a pytest node id's path, before its first "::"
+ * ("dir/test_x.py::C::f" is in dir/test_x.py); C markers name no file.
+ * Empty when there is none.
  */
 static const char *case_file(struct strbuf *sb, const struct check_result *r)
 {
 	const char *sep = r->rule ? strstr(r->name, "::") : NULL;
 
 	strbuf_reset(sb);
-	if (sep && sep - r->name > 3 && !strncmp(sep - 3, ".py", 3))
+	if (r->file)
+		strbuf_addstr(sb, r->file);
+	else if (sep && sep - r->name > 3 && !strncmp(sep - 3, ".py", 3))
 		strbuf_add(sb, r->name, (size_t)(sep - r->name));
 	return sb->buf;
 }
@@ -109,21 +112,30 @@ static void case_out(struct strbuf *out, const struct check_result *r)
 		strbuf_addstr(out, r->details);
 }
 
-static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_result *r)
+/*
+ * One testcase: a test's rule takes the test's time, a whole-run rule the
+ * command's (seconds).
+ */
+static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_result *r, double seconds)
 {
 	struct strbuf classname = STRBUF_INIT, out = STRBUF_INIT;
+	char num[32];
 	int rc = 0;
 
 	strbuf_addf(&classname, "memray%s%s", r->rule ? "." : "", r->rule ? r->rule : "");
 	rc |= xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0;
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST xml_clean(sb, r->name)) < 0;
 	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST classname.buf) < 0;
-	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST "0") < 0;
+	snprintf(num, sizeof(num), "%.3f", r->rule ? r->seconds : seconds);	/* C locale */
+	rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST num) < 0;
 	if (*case_file(&out, r)) {
 		struct strbuf file = STRBUF_INIT;
 
 		rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "file", BAD_CAST xml_clean(&file, out.buf)) < 0;
 		strbuf_release(&file);
+		snprintf(num, sizeof(num), "%u", r->line);
+		if (r->line)
+			rc |= xmlTextWriterWriteAttribute(w, BAD_CAST "line", BAD_CAST num) < 0;
 	}
 	if (r->error_type)
 		rc |= write_problem(w, sb, "error", r->error_type, r->message, r->details);
@@ -192,7 +204,7 @@ int junit_write(const char *path, const struct check_run *run)
 		rc |= xmlTextWriterEndElement(w) < 0;
 	}
 	for (size_t i = 0; i < run->nresults; i++)
-		rc |= write_case(w, &sb, &run->results[i]);
+		rc |= write_case(w, &sb, &run->results[i], run->seconds);
 	rc |= xmlTextWriterEndDocument(w) < 0;	/* closes the open elements */
 	xmlFreeTextWriter(w);
 	strbuf_release(&sb);
@@ -693,7 +705,7 @@ int junit_merge(const char *path, const struct check_run *run)
 		/* not the runner's (a whole-run rule, a C test): memray's own testcase, as junit_write() */
 		w = xmlNewTextWriterMemory(buf, 0);
 		xmlBufferEmpty(buf);
-		if (!w || write_case(w, &sb, r) || xmlTextWriterFlush(w) < 0) {
+		if (!w || write_case(w, &sb, r, run->seconds) || xmlTextWriterFlush(w) < 0) {
 			xmlFreeTextWriter(w);
 			error("%s: out of memory", path);
 			goto free_buf;

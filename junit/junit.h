@@ -64,6 +64,9 @@ struct check_result {
 	int has_limit;
 	struct check_property props[CHECK_MAX_PROPS];
 	size_t nprops;
+	double seconds;		/* a test's rule: how long the test ran (0: unknown) */
+	const char *file;	/* the test's source file when known (a C test), or NULL */
+	unsigned line;		/* its line there, 0 when unknown */
 };
 
 struct check_run {

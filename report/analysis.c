@@ -395,6 +395,9 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	case CAPTURE_REC_MARKER:
 		NOTIFY(pv, marker, rec);
 		return 0;
+	case CAPTURE_REC_TIME:
+		NOTIFY(pv, time, rec);
+		return 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);
 	case CAPTURE_REC_END:

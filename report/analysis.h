@@ -28,7 +28,8 @@
  * numbers stacks the same way and the file is read once. An observer is
  * called after the analysis has taken the record in, with stack ids
  * already made global, in stream order: alloc, free and marker for those
- * records, segment_end when an image ends (an exec replaced it, or the
+ * records, time for TIME (the moment of the marker after it),
+ * segment_end when an image ends (an exec replaced it, or the
  * capture ends, complete or cut short). An observer that returns -1 (after
  * printing its own error) ends the pass with -1.
  *
@@ -145,6 +146,8 @@ struct analysis_observer {
 	int (*marker)(void *ctx, const struct capture_record *rec);
 	/* an image ended; is_last: the capture's last (its live blocks are the leaks) */
 	int (*segment_end)(void *ctx, int is_last);
+	/* TIME: the moment of the record that follows (rec->since_ns) */
+	int (*time)(void *ctx, const struct capture_record *rec);
 };
 
 struct analysis_options {

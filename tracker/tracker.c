@@ -166,11 +166,20 @@ void tracker_record_free(void *ptr, size_t size, unsigned kind)
 	tracker_hot_leave();
 }
 
-static void record_string_pair(unsigned type, uint64_t num, const char *s)
+/*
+ * A record of `type` with a varint and a string; with `is_timed`, after a
+ * TIME record giving its moment, in the same reservation so that nothing
+ * comes between the two.
+ */
+static void record_string_pair(unsigned type, uint64_t num, const char *s, int is_timed)
 {
-	uint8_t tmp[CAPTURE_STRING_MAX + 32], *p = tmp;
+	uint8_t tmp[CAPTURE_STRING_MAX + 48], *p = tmp;
 	uint32_t tid = tracker_current_tid();
 
+	if (is_timed) {
+		*p++ = CAPTURE_REC_TIME;
+		p = codec_put_varint(p, tracker_mono_ns() - tracker_cfg.start_mono_ns);
+	}
 	*p++ = (uint8_t)type;
 	p = codec_put_varint(p, num);
 	p = codec_put_string(p, s, strlen(s), CAPTURE_STRING_MAX);
@@ -190,14 +199,14 @@ unlock:
 void tracker_record_thread_name(const char *name)
 {
 	tracker_guard++;
-	record_string_pair(CAPTURE_REC_THREAD_NAME, tracker_current_tid(), name);
+	record_string_pair(CAPTURE_REC_THREAD_NAME, tracker_current_tid(), name, 0);
 	tracker_guard--;
 }
 
 void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
-	record_string_pair(CAPTURE_REC_MARKER, kind, label);
+	record_string_pair(CAPTURE_REC_MARKER, kind, label, 1);
 	pthread_mutex_lock(&tracker_lock);
 	tracker_window_mark(kind, tracker_current_tid());
 	pthread_mutex_unlock(&tracker_lock);
