@@ -14,14 +14,15 @@
  * Check's own means a tail call hid the test (-O2 sibling calls): the
  * caller is told how to build so the test can be judged.
  *
- * A test is named binary:test, the binary by its file name (stable from
- * one machine to the next, for baselines): two binaries may share a test
- * name. Suite and tcase are not named: they live in the parent's memory,
- * created before the fork, and the child's stacks show only Check's
- * functions (the names given to suite_create() and tcase_create() are
- * arguments, which stacks do not keep). A test run again in the same
- * binary (a loop test, or one function in two tcases) is told apart by
- * order, "#2" on (ci/collect).
+ * The stacks name a test binary:test, the binary by its file name (stable
+ * from one machine to the next, for baselines): two binaries may share a
+ * test name. Suite and tcase are not on them: they live in the parent's
+ * memory, created before the fork (the names given to suite_create() and
+ * tcase_create() are arguments, which stacks do not keep). The runner's
+ * own XML log has them (ci/checklog), and ci/collect names the test
+ * binary:suite:tcase:test from it when there is one; without it a test
+ * run again in the same binary (a loop test, or one function in two
+ * tcases) is told apart by order, "#2" on.
  *
  * Only a fork that did not exec, of a program outside the system's
  * directories, is looked into: a runner started by ctest, make or sh
@@ -39,7 +40,7 @@ struct analysis;
 struct symbolizer;
 
 struct checkrunner_test {
-	char name[512];		/* binary:x, for START_TEST(x) in binary */
+	char name[512];		/* binary:x, for START_TEST(x) in binary (the stacks' name) */
 	char function[260];	/* x_fn */
 };
 

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "capture/reader.h"
+#include "ci/checklog.h"
 #include "ci/checkrunner.h"
 #include "ci/programs.h"
 #include "ci/windows.h"
+#include "common/env.h"
 #include "common/error.h"
 #include "common/grow.h"
 #include "common/strbuf.h"
@@ -47,6 +49,8 @@ struct collecting {
 	size_t nprocs, procs_alloc;
 	char **renames;		/* by proc: its capture's path, then the name it takes */
 	size_t renames_alloc;
+	struct checklog *logs;	/* the Check runners' logs, read as their children come */
+	size_t nlogs, logs_alloc;
 };
 
 static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,
@@ -228,21 +232,75 @@ static int unique_id(struct strbuf *id, const struct ci_subject *subjects, size_
 	return 0;
 }
 
+/* the log of the Check runner `pid` (ci/checklog), read when its first child is judged; NULL: no memory */
+static struct checklog *runner_log(struct collecting *st, const char *dir, unsigned long pid)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct checklog *l;
+	int ret;
+
+	for (size_t i = 0; i < st->nlogs; i++)
+		if (st->logs[i].pid == pid)
+			return &st->logs[i];
+	if (GROW(st->logs, st->nlogs + 1, st->logs_alloc) < 0) {
+		error("check: out of memory");
+		return NULL;
+	}
+	l = memset(&st->logs[st->nlogs++], 0, sizeof(*l));
+	l->pid = pid;
+	ret = strbuf_addf(&path, "%s/" ENV_CHECK_LOG_NAME "%lu.xml", dir, pid) < 0 ? error("check: out of memory")
+										 : checklog_read(l, path.buf);
+	strbuf_release(&path);
+	return ret < 0 ? NULL : l;
+}
+
+/*
+ * The name of Check test t: binary:suite:tcase:test (":N" on for a loop
+ * test's iteration N) when its runner's log has it, with its file and
+ * line; else binary:test. 0, or -1 after an error.
+ */
+static int check_name(struct strbuf *name, struct ci_subject *s, struct collecting *st, const char *dir,
+		      struct capture *c, const struct checkrunner_test *t)
+{
+	size_t idlen = strlen(t->function) - 3, binlen = strlen(t->name) - idlen - 1;
+	struct checklog *l = runner_log(st, dir, (unsigned long)c->a.ppid);
+	const struct checklog_test *e;
+	char id[sizeof(t->function)];
+
+	if (!l)
+		return -1;
+	memcpy(id, t->function, idlen);
+	id[idlen] = '\0';
+	e = checklog_match(l, id);
+	if (!e)
+		return strbuf_addstr(name, t->name) < 0 ? error("check: out of memory") : 0;
+	if (strbuf_addf(name, "%.*s:%s:%s:%s", (int)binlen, t->name, e->suite, e->tcase, e->id) < 0 ||
+	    (e->is_loop && strbuf_addf(name, ":%u", e->iteration) < 0) || (e->file && !(s->file = strdup(e->file))))
+		return error("check: out of memory");
+	s->line = e->line;
+	return 0;
+}
+
 /* a forked Check child as one test; returns 1 if it was one, 0 if not, -1 on error */
-static int check_child(struct ci_results *res, struct capture *c, const struct suppress_list *sup,
-		       struct strbuf *renamed)
+static int check_child(struct ci_results *res, struct collecting *st, const char *dir, struct capture *c,
+		       const struct suppress_list *sup, struct strbuf *renamed)
 {
 	struct checkrunner_test t;
-	struct strbuf id = STRBUF_INIT;
-	struct ci_subject *s = NULL;
+	struct strbuf id = STRBUF_INIT, name = STRBUF_INIT;
+	struct ci_subject place = { 0 }, *s = NULL;
 
 	if (!checkrunner_identify(&c->a, c->sym, c->path, &t))
 		return 0;
-	if (unique_id(&id, res->tests, res->ntests, t.name) == 0)
+	if (check_name(&name, &place, st, dir, c, &t) == 0 && unique_id(&id, res->tests, res->ntests, name.buf) == 0)
 		s = new_test(res, id.buf);
 	strbuf_release(&id);
-	if (!s)
+	strbuf_release(&name);
+	if (!s) {
+		free(place.file);
 		return -1;
+	}
+	s->file = place.file;
+	s->line = place.line;
 	strbuf_addf(renamed, "memray-check.%s.%u.bin", t.name, capture_reader_header(c->r)->pid);
 	return process_figures(s, c, sup, &t) < 0 ? -1 : 1;
 }
@@ -415,7 +473,7 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 		goto out;
 	/* a forked child is a Check test, or may mark tests of its own */
 	is_child = !c->is_root;
-	if (is_child && (is_child = check_child(res, c, sup, &renamed)) < 0)
+	if (is_child && (is_child = check_child(res, st, dir, c, sup, &renamed)) < 0)
 		goto out;
 	if (!is_child && marked_tests(res, c, sup) < 0)
 		goto out;
@@ -607,6 +665,9 @@ static void collecting_release(struct collecting *st)
 	free(st->procs);
 	free(st->renames);
 	subject_release(&st->harness);
+	for (size_t i = 0; i < st->nlogs; i++)
+		checklog_release(&st->logs[i]);
+	free(st->logs);
 }
 
 int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,

@@ -12,10 +12,11 @@
  *     stacks are those of the process with the highest peak of its own;
  *   - one subject per marked test (pytest plugin, memray_test_begin());
  *   - one per forked child of a Check suite in fork mode (ci/checkrunner
- *     tells which test it ran). Its peak is the child's; its leaks and
+ *     tells which test it ran; its runner's XML log, ci/checklog, its
+ *     suite, tcase, file and line). Its peak is the child's; its leaks and
  *     allocations are those made under the test's function, so Check's
  *     own bookkeeping in the child is not blamed on the test. The
- *     child's capture is renamed memray-check.<test>.<pid>.bin;
+ *     child's capture is renamed memray-check.<binary:test>.<pid>.bin;
  *   - under a harness (make check, ctest, a shell script: ci/programs),
  *     when the run has none of the above, one per process of the user's
  *     programs, named by its command line ("#2" on for a command line run

@@ -121,6 +121,16 @@ static void unguard_signals(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* ask the tracker for each Check runner's XML log in dir (common/env.h): 0, or -1 after an error */
+static int check_logs_env(const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+	int ret = abs ? setenv(ENV_CHECK_LOGS, abs, 1) : -1;
+
+	free(abs);
+	return ret < 0 ? error_errno("check: cannot set %s for '%s'", ENV_CHECK_LOGS, dir) : 0;
+}
+
 int ci_harness_init(struct ci_harness *h, const char *keep)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -147,7 +157,7 @@ int ci_harness_init(struct ci_harness *h, const char *keep)
 		guard_signals(h->dir.buf);
 	}
 	strbuf_addf(&h->capture, "%s/memray-check.bin", h->dir.buf);
-	return 0;
+	return check_logs_env(h->dir.buf);
 }
 
 /* the directory holding the pytest plugin, into dir */

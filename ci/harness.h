@@ -7,6 +7,8 @@
  * PYTHONPATH gains the plugin's directory and PYTEST_PLUGINS its module
  * (both keep what the user had), and MEMRAY_BIN names this memray binary
  * (the plugin runs its hidden `memray window` for a failed test's stacks).
+ * MEMRAY_CHECK_LOGS names the directory (absolute), where the tracker has
+ * each Check runner write its XML log (ci/checklog).
  *
  * The plugin directory is found like the tracker: next to the memray
  * binary (build tree: build/python) or in ../lib/memray/python

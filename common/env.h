@@ -25,6 +25,16 @@
 /* absolute path of the tracker library, to keep it in LD_PRELOAD across exec */
 #define ENV_TRACKER "MEMRAY_TRACKER"
 
+/*
+ * Set by `memray check` alone: the absolute path of the run's folder. The
+ * tracker then points Check's XML log (CK_XML_LOG_FILE_NAME) of each
+ * process at ENV_CHECK_LOG_NAME<pid>.xml in it, or links that name to the
+ * user's own CK_XML_LOG_FILE_NAME, so that ci/checklog can name each
+ * forked Check test by its suite and tcase.
+ */
+#define ENV_CHECK_LOGS "MEMRAY_CHECK_LOGS"
+#define ENV_CHECK_LOG_NAME "memray-check-log."
+
 /* what users may set to steer where memray finds its parts */
 #define ENV_TRACKER_LIB "MEMRAY_TRACKER_LIB"	/* the tracker library to preload */
 #define ENV_PYTHON "MEMRAY_PYTHON"		/* the interpreter for SCRIPT.py, -m, -c */

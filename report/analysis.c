@@ -354,7 +354,8 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
 	pv->now_ms = pv->ms_offset;
 	pv->seg_ended = 0;
-	a->segments++;
+	if (!a->segments++)
+		a->ppid = rec->ppid;
 	pv->hm = heapmodel_new();
 	if (!pv->hm)
 		return -1;

@@ -103,6 +103,7 @@ struct analysis {
 	int is_complete;	/* the last image ended with its END record, tracking never stopped early */
 	int is_stopped;		/* tracking stopped before the process ended (CAPTURE_F_STOPPED) */
 	unsigned segments;
+	uint64_t ppid;		/* the parent of the process, as its first image's SEGMENT says */
 	uint64_t start_ns, end_ns;
 	uint64_t records;
 	uint64_t total_allocations, total_bytes, total_frees;

@@ -11,6 +11,7 @@
  * freed only if the exec fails.
  */
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +134,42 @@ void tracker_free_env(char **env, char *const envp[])
 {
 	if (env && env != envp)
 		tracker_real_free(env);
+}
+
+/*
+ * Under `memray check` (ENV_CHECK_LOGS names the run's folder), Check's
+ * XML log of this image goes to ENV_CHECK_LOG_NAME<pid>.xml there, so the
+ * gate can give each forked test its suite, tcase, file and line
+ * (ci/checklog). A CK_XML_LOG_FILE_NAME already in that folder was set
+ * so for a parent process: this image gets its own. One of the user's is
+ * left as it is, and the name in the folder becomes a link to it (made
+ * absolute, as Check opens it from the current folder); "-" (Check's
+ * stdout) cannot be read back. Only Check reads the variable, and only
+ * the process that calls srunner_run*() writes the file. Guard held.
+ */
+void tracker_check_log(void)
+{
+	const char *dir = getenv(ENV_CHECK_LOGS), *theirs = getenv("CK_XML_LOG_FILE_NAME");
+	char mine[PATH_MAX_LEN], target[PATH_MAX_LEN], cwd[PATH_MAX_LEN];
+	size_t n = dir ? strlen(dir) : 0;
+
+	if (!n || dir[0] != '/' ||
+	    snprintf(mine, sizeof(mine), "%s/" ENV_CHECK_LOG_NAME "%lu.xml", dir, (unsigned long)getpid()) >=
+		    (int)sizeof(mine))
+		return;
+	if (!theirs || !*theirs || (!strncmp(theirs, dir, n) && theirs[n] == '/')) {
+		setenv("CK_XML_LOG_FILE_NAME", mine, 1);	/* a failure leaves Check's default: no log */
+		return;
+	}
+	if (!strcmp(theirs, "-"))
+		return;
+	if (theirs[0] == '/')
+		snprintf(target, sizeof(target), "%s", theirs);
+	else if (!getcwd(cwd, sizeof(cwd)) ||
+		 snprintf(target, sizeof(target), "%s/%s", cwd, theirs) >= (int)sizeof(target))
+		return;
+	unlink(mine);	/* a pid used again in the same run */
+	if (symlink(target, mine) < 0) {
+		/* the test is named binary:test then */
+	}
 }

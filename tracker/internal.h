@@ -127,6 +127,8 @@ extern struct tracker_config tracker_cfg;
  * (preloaded without `memray run`) or too long.
  */
 int tracker_env_read(void);
+/* under memray check: Check's XML log of this image into the run's folder (env.c) */
+void tracker_check_log(void);
 
 static inline uint64_t tracker_mono_ns(void)
 {

@@ -451,6 +451,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	tracker_guard++;
 	if (tracker_env_read() < 0)
 		goto out;	/* preloaded without `memray run`: stay out of the way */
+	tracker_check_log();
 	tracker_fd_adopt(&tracker_cfg.statm, open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&tracker_init);
 	if (tracker_thread_states_init() < 0)

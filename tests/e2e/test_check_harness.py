@@ -1,6 +1,6 @@
 """`memray check` over a harness: a shell script, make or ctest running test
 programs. Each of the user's processes is a case named by its command line
-(the harness's sh, sed, cat are not), Check tests are binary:test, and a Check
+(the harness's sh, sed, cat are not), Check tests are binary:suite:tcase:test, and a Check
 runner started by a harness draws no tail-call warning."""
 import re
 import subprocess
@@ -99,7 +99,7 @@ def test_a_check_runner_under_a_harness(programs, tmp_path, harness):
     result = run("check", "--junit", tmp_path / "j.xml", "--", *command, cwd=programs)
     assert result.returncode == 0, result.stderr
     assert "tail call" not in result.stderr
-    assert set(cases(tmp_path / "j.xml")) == {"suite_%s:test_%s" % (b, t) for b in "ab"
+    assert set(cases(tmp_path / "j.xml")) == {"suite_%s:memray:core:test_%s" % (b, t) for b in "ab"
                                               for t in ("leaky", "tidy", "nothing")}
 
 

@@ -271,13 +271,14 @@ def test_check_suite_in_fork_mode(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "100%: Checks: 3, Failures: 0, Errors: 0" in result.stdout
     failed = failed_cases(tmp_path / "j.xml")
-    assert set(failed) == {("suite:test_leaky", "memray.leaks")}
-    failure = failed[("suite:test_leaky", "memray.leaks")].find("failure")
+    assert set(failed) == {("suite:memray:core:test_leaky", "memray.leaks")}
+    failure = failed[("suite:memray:core:test_leaky", "memray.leaks")].find("failure")
     assert failure.get("message") == "leaked 11.719KiB exceeds budget 0B"
     where = "test_leaky_fn:%s:%d" % (FIXTURES / "check_suite.c", line_of("check_suite.c", "leaky"))
     assert "11.719KiB (12000 bytes) in 3 allocations at %s" % where in failure.text
-    names = sorted(p.name for p in keep.iterdir())
+    names = sorted(p.name for p in keep.iterdir() if p.suffix == ".bin")
     assert len(names) == 4 and names[0] == "memray-check.bin"
+    assert [p.name for p in keep.iterdir() if p.suffix == ".xml"][0].startswith("memray-check-log.")
     assert [re.sub(r"\.\d+\.bin$", "", n) for n in names[1:]] == \
            ["memray-check.suite:test_leaky", "memray-check.suite:test_nothing", "memray-check.suite:test_tidy"]
     validate(tmp_path / "j.xml")
@@ -286,7 +287,7 @@ def test_check_suite_in_fork_mode(tmp_path):
     again = run("check", "--manifest", tmp_path / "memray.yml", "--keep-captures", keep, "--", suite)
     assert again.returncode == 1
     assert "memray check: 3 verdicts on the whole run and 3 tests: 1 failed, 0 errors" in again.stderr
-    assert len(list(keep.iterdir())) == 5 and (keep / "notes.txt").read_text() == "mine"
+    assert len(list(keep.iterdir())) == 6 and (keep / "notes.txt").read_text() == "mine"
 
 
 @pytest.fixture(scope="module")
