@@ -1,10 +1,17 @@
 """The action's report step: reads the JUnit XML that `memray check` wrote
-and turns it into the step's outputs (status, peak, leaked, failures), one
-`::error` annotation per failed rule or failed command, and the job summary.
+and turns it into the step's outputs (status, peak, leaked, failures),
+`::error` annotations and the job summary.
+
+Annotations: GitHub shows at most 10 error annotations of a step, so a
+failed command and each failed rule get one, on the test's file and line
+when the testcase has them (`file=`, `line=`), up to 10; past that the
+tenth says how many more failed and where they are all listed.
 
 Python's standard library only: the runner's python3, nothing installed.
 Environment: EXIT_CODE, JUNIT, MARKDOWN (from the check step), SUMMARY
-("true": append the Markdown to GITHUB_STEP_SUMMARY), GITHUB_OUTPUT.
+("true": append the Markdown to GITHUB_STEP_SUMMARY), WORKDIR (the
+command's working directory, which a testcase's relative file is
+relative to), GITHUB_WORKSPACE, GITHUB_OUTPUT.
 """
 import os
 import secrets
@@ -30,31 +37,62 @@ def escape_property(text):
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(title, message):
-    return "::error title=%s::%s" % (escape_property(title), escape_data(message))
+# GitHub shows this many error annotations of one step, and drops the rest
+SHOWN = 10
+
+
+def annotation(title, message, file=None, line=None):
+    where = ""
+    if file:
+        where = "file=%s," % escape_property(file)
+        if line and line.isdigit():
+            where += "line=%s," % line
+    return "::error %stitle=%s::%s" % (where, escape_property(title), escape_data(message))
+
+
+def repo_path(file):
+    """A testcase's file as GitHub wants it: relative to the repository
+    (GITHUB_WORKSPACE); a relative one is relative to the command's
+    working directory. A file outside the repository stays as it is."""
+    base = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    full = os.path.normpath(os.path.join(base, os.environ.get("WORKDIR", "."), file))
+    rel = os.path.relpath(full, base)
+    return file if rel.startswith("..") else rel
+
+
+def bounded(annotations):
+    """At most SHOWN annotations: past that, the last one says how many more."""
+    if len(annotations) <= SHOWN:
+        return annotations
+    more = len(annotations) - (SHOWN - 1)
+    return annotations[:SHOWN - 1] + [annotation("memray check: %d more failures" % more,
+                                                 "%d more failures; the job summary and the JUnit file list "
+                                                 "them all" % more)]
 
 
 def read_junit(path):
     """(figures, annotations, failures, has_error) of a JUnit file, or None
-    when there is none or it cannot be parsed."""
+    when there is none or it cannot be parsed. The annotations are all of
+    them, a failed command's first."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
         return None
-    figures, annotations, failures, has_error = {}, [], 0, False
+    figures, annotations, errors, failures, has_error = {}, [], [], 0, False
     for suite in root.iter("testsuite"):
         for prop in suite.findall("properties/property"):
             if prop.get("name") in FIGURES:
                 figures[FIGURES[prop.get("name")]] = prop.get("value", "")
     for case in root.iter("testcase"):
         name = case.get("name", "")
+        file = repo_path(case.get("file")) if case.get("file") else None
         for failure in case.findall("failure"):
             failures += 1
-            annotations.append(annotation(name, failure.get("message", "")))
+            annotations.append(annotation(name, failure.get("message", ""), file, case.get("line")))
         for error in case.findall("error"):
             has_error = True
-            annotations.append(annotation("memray check: command failed", error.get("message", "")))
-    return figures, annotations, failures, has_error
+            errors.append(annotation("memray check: command failed", error.get("message", "")))
+    return figures, errors + annotations, failures, has_error
 
 
 def status_of(exit_code, junit):
@@ -101,7 +139,7 @@ def main():
     if junit is None and exit_code != "0":
         annotations.append(annotation("memray check", "memray check exited with status %s without a JUnit "
                                       "report; the step's log says why" % exit_code))
-    for line in annotations:
+    for line in bounded(annotations):
         print(line)
     sys.stdout.flush()
     if os.environ.get("SUMMARY", "true") == "true" and os.environ.get("GITHUB_STEP_SUMMARY"):

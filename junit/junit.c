@@ -519,10 +519,23 @@ void annotation_escape(struct strbuf *sb, const char *s, int is_property)
  */
 #define ANNOTATIONS_SHOWN 10
 
-static void annotation(FILE *out, struct strbuf *sb, const char *title, const char *message)
+/* one ::error line; on the test's file (and line) when r knows it (r may be NULL) */
+static void annotation(FILE *out, struct strbuf *sb, const char *title, const char *message,
+		       const struct check_result *r)
 {
+	struct strbuf file = STRBUF_INIT;
+
 	strbuf_reset(sb);
-	strbuf_addstr(sb, "::error title=");
+	strbuf_addstr(sb, "::error ");
+	if (r && *case_file(&file, r)) {
+		strbuf_addstr(sb, "file=");
+		annotation_escape(sb, file.buf, 1);
+		if (r->line)
+			strbuf_addf(sb, ",line=%u", r->line);
+		strbuf_addch(sb, ',');
+	}
+	strbuf_release(&file);
+	strbuf_addstr(sb, "title=");
 	annotation_escape(sb, title, 1);
 	strbuf_addstr(sb, "::");
 	annotation_escape(sb, message, 0);
@@ -537,7 +550,7 @@ void annotations_write(FILE *out, const struct check_run *run)
 	for (size_t i = 0; i < run->nresults; i++)
 		problems += run->results[i].failure_type || run->results[i].error_type;
 	if (run->error) {
-		annotation(out, &sb, "memray: command", run->error);
+		annotation(out, &sb, "memray: command", run->error, NULL);
 		written++;
 	}
 	for (size_t i = 0; i < run->nresults; i++) {
@@ -549,12 +562,12 @@ void annotations_write(FILE *out, const struct check_run *run)
 			strbuf_reset(&title);
 			strbuf_addf(&title, "%zu more memory failures; the job summary and the JUnit file list them all",
 				    problems - written);
-			annotation(out, &sb, "memray: more failures", title.buf);
+			annotation(out, &sb, "memray: more failures", title.buf, NULL);
 			break;
 		}
 		strbuf_reset(&title);
 		strbuf_addf(&title, "memray: %s", r->name);
-		annotation(out, &sb, title.buf, r->message);
+		annotation(out, &sb, title.buf, r->message, r);
 		written++;
 	}
 	fflush(out);

@@ -103,9 +103,10 @@ int markdown_write(const char *path, const struct check_run *run);
 int junit_merge(const char *path, const struct check_run *run);
 
 /*
- * GitHub's "::error title=memray: NAME::MESSAGE" lines for what failed, to
- * out: at most 10 (GitHub shows no more per step), the tenth saying how
- * many more failures there are when there are more.
+ * GitHub's "::error file=F,line=L,title=memray: NAME::MESSAGE" lines for
+ * what failed, to out (file and line where the test's are known): at most
+ * 10 (GitHub shows no more per step), the tenth saying how many more
+ * failures there are when there are more.
  */
 void annotations_write(FILE *out, const struct check_run *run);
 /* append s to sb escaped as GitHub's workflow commands want: data, or a property value */

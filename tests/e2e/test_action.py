@@ -394,3 +394,33 @@ def test_outputs_come_from_the_whole_run_not_a_test_named_like_a_rule(tmp_path):
     cases = {case.name: case for case in suite}
     assert sorted(cases) == ["leaked memory", "peak memory"]
     assert "bytes: 1000\n" in cases["peak memory"].system_out
+
+
+def test_annotations_land_on_the_test_and_stop_at_githubs_limit(tmp_path):
+    """Eleven failures (the whole run's peak, and each of two Check binaries'
+    five tests) give GitHub's ten shown annotations: the whole run's, eight
+    on the failing test's file and line, relative to the repository, then
+    one that says how many more there are."""
+    proj = tmp_path / "proj"
+    (proj / "src").mkdir(parents=True)
+    shutil.copy(FIXTURES / "check_named.c", proj / "src" / "check_named.c")
+    for name, shared in (("bin_a", 100000), ("bin_b", 400000)):
+        subprocess.run(["gcc", "-g", "-O0", "-DSHARED=%d" % shared, "-o", str(proj / name), "src/check_named.c",
+                        "-lcheck", "-lsubunit", "-lm", "-lrt", "-lpthread"], check=True, cwd=proj)
+    (proj / "memray.yml").write_text("version: 1\ndefaults:\n  budget: 1KiB\n")
+    proc, res = act(tmp_path, tmp_path, command="./bin_a && ./bin_b", budget="1KiB", manifest="memray.yml",
+                    working_directory="proj")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert res["outputs"]["failures"] == "11"
+    shown = annotations(proc)
+    assert len(shown) == 10
+    assert shown[-1] == "::error title=memray check%3A 2 more failures::2 more failures; the job summary and the " \
+                        "JUnit file list them all"
+    at = {"test_shared": line_of("check_named.c", "shared_check"), "test_loop": line_of("check_named.c", "loop_check")}
+    # the whole run's rule comes first in the JUnit, and has no file
+    assert shown[0].startswith("::error title=peak memory::peak ")
+    placed = shown[1:-1]
+    for a in placed:
+        test = "test_loop" if "test_loop" in a else "test_shared"
+        assert a.startswith("::error file=proj/src/check_named.c,line=%d,title=bin_" % at[test]), a
+        assert "::peak " in a and "exceeds budget 1.000KiB" in a

@@ -218,7 +218,8 @@ def test_github_annotations(pytest_run):
     tmp, result = pytest_run
     lines = [l for l in result.stdout.splitlines() if l.startswith("::error")]
     assert "::error title=memray%3A command::" + PYTHON + " exited with status 1" in lines
-    big = [l for l in lines if l.startswith("::error title=memray%3A test_suite.py%3A%3Atest_big::")]
+    big = [l for l in lines
+           if l.startswith("::error file=test_suite.py,title=memray%3A test_suite.py%3A%3Atest_big::")]
     assert len(big) == 1 and re.search(r"::peak 30\.0\d\dMiB exceeds budget 16\.000MiB \(\+87\.5%25\)$", big[0])
     assert len(lines) == 5
 
@@ -236,7 +237,8 @@ def test_annotations_escape_names(tmp_path):
     assert result.returncode == 1, result.stderr
     lines = [l for l in result.stdout.splitlines() if l.startswith("::error") and "memray%3A command" not in l]
     assert len(lines) == 1
-    assert lines[0].startswith("::error title=memray%3A test_odd.py%3A%3Atest_odd[a%2Cb%25c%3Ad]::peak ")
+    assert lines[0].startswith("::error file=test_odd.py,"
+                               "title=memray%3A test_odd.py%3A%3Atest_odd[a%2Cb%25c%3Ad]::peak ")
     assert lines[0].endswith("%25)")
     quiet = run("check", "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_odd.py",
                 cwd=tmp_path, env={"GITHUB_ACTIONS": "false"})
