@@ -14,7 +14,7 @@ import junitparser
 import pytest
 import yaml
 
-from conftest import FIXTURES, ROOT, line_of
+from conftest import BUILD, FIXTURES, ROOT, line_of
 
 ACTION = ROOT / "github-action"
 RUNNER = ROOT / "tests" / "action" / "run_action.py"
@@ -424,3 +424,75 @@ def test_annotations_land_on_the_test_and_stop_at_githubs_limit(tmp_path):
         test = "test_loop" if "test_loop" in a else "test_shared"
         assert a.startswith("::error file=proj/src/check_named.c,line=%d,title=bin_" % at[test]), a
         assert "::peak " in a and "exceeds budget 1.000KiB" in a
+
+
+VERSION = re.search(r'#define MEMRAY_VERSION "(.*)"', (ROOT / "cli" / "main.c").read_text()).group(1)
+# a clean program by any C programmer's standard: its cache lives in a global until exit
+CACHED = r"""
+#include <stdlib.h>
+#include <string.h>
+
+static char *cache;
+
+int main(void)
+{
+	char *work = malloc(100000);
+
+	memset(work, 1, 100000);
+	free(work);
+	cache = malloc(4096);	/* kept for the program's life, on purpose */
+	memset(cache, 2, 4096);
+	return 0;
+}
+"""
+
+
+def test_examples_name_the_action_as_documented():
+    """No example names a repository or tag that exists nowhere: in this
+    repository the action is ./github-action; elsewhere the one documented
+    placeholder OWNER/memray at the release tag of `memray --version`."""
+    placeholder = "OWNER/memray/github-action@v%s" % VERSION
+    for doc in (ROOT / "README.md", ACTION / "README.md"):
+        uses = re.findall(r"uses: ([^\s`]*github-action[^\s`,]*)", doc.read_text())
+        assert uses and set(uses) <= {"./github-action", placeholder}, (doc, uses)
+        assert "./github-action" in uses
+    for example in ("Jenkinsfile", "gitlab-ci.yml"):
+        text = (ROOT / "ci" / "examples" / example).read_text()
+        assert re.search(r"MEMRAY_REF\W+v%s\b" % re.escape(VERSION), text), example
+        assert "@v1" not in text and "--leak-budget 0" not in junit_line(text)
+
+
+def junit_line(text):
+    return next(line for line in text.splitlines() if "memray check --" in line and "--junit" in line)
+
+
+@pytest.mark.parametrize("example", ["Jenkinsfile", "gitlab-ci.yml"])
+def test_pipeline_examples_pass_on_a_clean_project(example, tmp_path):
+    """The examples' gate, as written, on a clean C project whose test
+    program keeps a cache in a global until exit."""
+    (tmp_path / "cached.c").write_text(CACHED)
+    (tmp_path / "Makefile").write_text("test: cached\n\t./cached\ncached: cached.c\n\t$(CC) -g -o $@ $<\n")
+    line = junit_line((ROOT / "ci" / "examples" / example).read_text())
+    gate = re.search(r"\.memray/bin/memray (check [^']*)", line).group(1)
+    proc = subprocess.run("%s %s" % (BUILD / "memray", gate), shell=True, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    suite = next(iter(junitparser.JUnitXml.fromfile(str(tmp_path / "memray-junit.xml"))))
+    assert [c.name for c in suite] == ["peak memory", "./cached"]
+
+
+def test_the_in_repository_workflow_passes(tmp_path):
+    """The README's workflow for memray's own repository: its build step,
+    then the action with its inputs, on the bundled example."""
+    text = (ACTION / "README.md").read_text()
+    block = re.search(r"### In memray's own repository.*?```yaml\n(.*?)```", text, re.S).group(1)
+    steps = yaml.safe_load(block)["jobs"]["memray"]["steps"]
+    build = [s["run"] for s in steps if "run" in s]
+    action = [s for s in steps if s.get("uses") == "./github-action"][0]
+    (tmp_path / "tests" / "fixtures").mkdir(parents=True)
+    shutil.copy(FIXTURES / "example.c", tmp_path / "tests" / "fixtures" / "example.c")
+    for command in build:
+        subprocess.run(command, shell=True, cwd=tmp_path, check=True)
+    proc, res = act(tmp_path, tmp_path, **{k.replace("-", "_"): v for k, v in action["with"].items()})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert res["outputs"]["status"] == "passed" and int(res["outputs"]["peak"]) > 2 * 1024 * 1024
