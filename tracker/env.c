@@ -8,12 +8,13 @@
  * envp with LD_PRELOAD and the variables restored, so the new image is
  * tracked into the same capture, and a LD_PRELOAD of the program's own is
  * kept behind the tracker. The copy comes from the real allocator and is
- * freed only if the exec fails.
+ * freed only if the exec fails. Under `memray check` it also points
+ * Check's XML log at the run's folder (tracker_check_log, below).
  */
 #include <stdio.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/env.h"
 #include "tracker/internal.h"
