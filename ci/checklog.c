@@ -4,6 +4,7 @@
 #include "ci/checklog.h"
 
 #include <libxml/parser.h>
+#include <libxml/xmlerror.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,8 +112,11 @@ int checklog_read(struct checklog *l, const char *path)
 
 	if (access(path, F_OK) < 0)
 		return 0;	/* no log: this runner wrote none (srunner_set_xml of its own, say) */
+	xmlResetLastError();
 	doc = xmlReadFile(path, NULL, XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!doc && xmlGetLastError() && xmlGetLastError()->code == XML_ERR_NO_MEMORY)
+		return error("check: out of memory");
 	if (!root || !is_named(root, "testsuites")) {
 		warning("%s: not a Check XML log; its tests are named binary:test", path);
 		xmlFreeDoc(doc);
