@@ -146,20 +146,36 @@ void tracker_free_env(char **env, char *const envp[])
  * left as it is, and the name in the folder becomes a link to it (made
  * absolute, as Check opens it from the current folder); "-" (Check's
  * stdout) cannot be read back. Only Check reads the variable, and only
- * the process that calls srunner_run*() writes the file. Guard held.
+ * the process that calls srunner_run*() writes the file; the tests it
+ * forks do not see it (tracker_check_log_forget). With CK_FORK=no the
+ * tests run in the runner itself, so nothing is set (and a parent's is
+ * taken out). Guard held.
  */
+#define CK_LOG "CK_XML_LOG_FILE_NAME"
+
+/* the value of the CK_LOG that tracker_check_log() set in this process, or NULL */
+static const char *check_log_value;
+
 void tracker_check_log(void)
 {
-	const char *dir = getenv(ENV_CHECK_LOGS), *theirs = getenv("CK_XML_LOG_FILE_NAME");
+	const char *dir = getenv(ENV_CHECK_LOGS), *theirs = getenv(CK_LOG), *fork = getenv("CK_FORK");
 	char mine[PATH_MAX_LEN], target[PATH_MAX_LEN], cwd[PATH_MAX_LEN];
 	size_t n = dir ? strlen(dir) : 0;
+	int is_ours = !theirs || !*theirs || (n && !strncmp(theirs, dir, n) && theirs[n] == '/');
 
 	if (!n || dir[0] != '/' ||
 	    snprintf(mine, sizeof(mine), "%s/" ENV_CHECK_LOG_NAME "%lu.xml", dir, (unsigned long)getpid()) >=
 		    (int)sizeof(mine))
 		return;
-	if (!theirs || !*theirs || (!strncmp(theirs, dir, n) && theirs[n] == '/')) {
-		setenv("CK_XML_LOG_FILE_NAME", mine, 1);	/* a failure leaves Check's default: no log */
+	if (fork && !strcmp(fork, "no")) {
+		/* the tests run in the runner: no child to name, and a test would see the variable */
+		if (theirs && is_ours)
+			unsetenv(CK_LOG);	/* a parent's */
+		return;
+	}
+	if (is_ours) {
+		if (setenv(CK_LOG, mine, 1) == 0)	/* a failure leaves Check's default: no log */
+			check_log_value = getenv(CK_LOG);
 		return;
 	}
 	if (!strcmp(theirs, "-"))
@@ -173,4 +189,28 @@ void tracker_check_log(void)
 	if (symlink(target, mine) < 0) {
 		/* the test is named binary:test then */
 	}
+}
+
+/*
+ * In a forked child: the CK_LOG that tracker_check_log() set leaves the
+ * environment again. Check runs each test in such a child, and a test
+ * should see the environment it sees without memray (libcheck's own
+ * suite checks that no XML log is asked for); the runner, which writes
+ * the log, keeps it. Runs in the atfork child handler, where the child
+ * has one thread: the entry, found by its address, is taken out of
+ * environ in place, with no lock and no allocation. An image that execs
+ * later sets its own again.
+ */
+void tracker_check_log_forget(void)
+{
+	if (!check_log_value)
+		return;
+	for (char **e = environ; e && *e; e++) {
+		if (*e + sizeof(CK_LOG "=") - 1 != check_log_value)
+			continue;
+		for (; *e; e++)
+			e[0] = e[1];
+		break;
+	}
+	check_log_value = NULL;
 }

@@ -129,6 +129,8 @@ extern struct tracker_config tracker_cfg;
 int tracker_env_read(void);
 /* under memray check: Check's XML log of this image into the run's folder (env.c) */
 void tracker_check_log(void);
+/* in a forked child: the variable tracker_check_log() set is taken out again */
+void tracker_check_log_forget(void);
 
 static inline uint64_t tracker_mono_ns(void)
 {

@@ -433,6 +433,7 @@ static void atfork_child(void)
 {
 	int was_active = tracker_active;
 
+	tracker_check_log_forget();	/* a Check test runs here: it sees its own environment */
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_active = 0;

@@ -87,10 +87,12 @@ def test_check_tests_get_suite_and_tcase_names(built, tmp_path, harness):
     assert sorted(t["id"] for t in tests) == sorted(EXPECTED + ["(whole run)"])
     again = run("check", "--baseline", tmp_path / "base.json", "--junit", tmp_path / "k.xml", "--",
                 *command(built, harness), cwd=built)
-    assert again.returncode == 0, again.stderr
     judged = [c for c in cases(tmp_path / "k.xml") if c.get("classname") == "memray.baseline"]
     assert sorted(c.get("name") for c in judged) == sorted(EXPECTED)
-    assert not any(c.find("failure") is not None for c in judged)
+    assert [c.get("name") for c in judged if c.find("failure") is not None] == []
+    # under ctest -j2 the job's peak is the two binaries' overlap, which timing decides: only it may move
+    assert again.returncode == 0 or (harness == "ctest" and again.returncode == 1 and
+                                     "FAIL peak memory (baseline)" in again.stderr), again.stderr
 
 
 def test_the_users_own_check_log_is_kept(built, tmp_path):
