@@ -354,7 +354,10 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
 	pv->now_ms = pv->ms_offset;
 	pv->seg_ended = 0;
-	a->segments++;
+	if (!a->segments++) {
+		a->pid = (uint32_t)rec->pid;
+		a->ppid = (uint32_t)rec->ppid;
+	}
 	pv->hm = heapmodel_new();
 	if (!pv->hm)
 		return -1;
@@ -433,6 +436,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		if (pv->now_ms * 1000000u + a->start_ns > a->end_ns)
 			a->end_ns = a->start_ns + pv->now_ms * 1000000u;
+		NOTIFY(pv, sample, pv->now_ms);
 		return 0;
 	case CAPTURE_REC_AGG_STACK:
 		return add_aggregated(a, rec);

@@ -28,7 +28,7 @@
  * numbers stacks the same way and the file is read once. An observer is
  * called after the analysis has taken the record in, with stack ids
  * already made global, in stream order: alloc, free and marker for those
- * records, segment_end when an image ends (an exec replaced it, or the
+ * records, sample for each MEMORY record (the clock), segment_end when an image ends (an exec replaced it, or the
  * capture ends, complete or cut short). An observer that returns -1 (after
  * printing its own error) ends the pass with -1.
  *
@@ -103,6 +103,7 @@ struct analysis {
 	int is_stopped;		/* tracking stopped before the process ended (CAPTURE_F_STOPPED) */
 	unsigned segments;
 	uint64_t start_ns, end_ns;
+	uint32_t pid, ppid;	/* the first image's process and its parent (SEGMENT) */
 	uint64_t records;
 	uint64_t total_allocations, total_bytes, total_frees;
 	uint64_t peak_bytes, peak_allocations, peak_ms;
@@ -143,6 +144,8 @@ struct analysis_observer {
 	int (*alloc)(void *ctx, const struct capture_record *rec, uint32_t stack);
 	int (*free)(void *ctx, const struct capture_record *rec);
 	int (*marker)(void *ctx, const struct capture_record *rec);
+	/* a MEMORY record: the capture's clock now reads ms (since the capture started) */
+	int (*sample)(void *ctx, uint64_t ms);
 	/* an image ended; is_last: the capture's last (its live blocks are the leaks) */
 	int (*segment_end)(void *ctx, int is_last);
 };

@@ -185,6 +185,7 @@ struct tracker_ring {
 	uint64_t flush_asked, flush_done;
 	pthread_t writer;
 	uint64_t now_ms;	/* the writer's clock, ms since the segment began */
+	uint64_t last_rss;	/* the writer's last reading of the resident set size */
 	uint32_t threads;	/* threads seen, for AGG_PEAK */
 	struct heapmodel *model;	/* --aggregate: the totals kept in the process */
 };
@@ -209,6 +210,12 @@ int tracker_writer_start(void);
 void tracker_writer_stop(void);
 /* ask the writer to write everything so far, and wait for it; lock not held */
 void tracker_flush_sync(void);
+/*
+ * A MEMORY record now, so the record after it (a test MARKER) is timed to
+ * the millisecond, not to the writer's 10 ms tick. It carries the writer's
+ * last RSS reading: statm is the writer's to read. Takes tracker_lock.
+ */
+void tracker_record_clock(void);
 /* write(2) all of p, retrying on EINTR; a zero write is ENOSPC. 0 or -1 with errno */
 int tracker_write_all(int fd, const uint8_t *p, size_t len);
 /* end tracking and say why once on fd 2 (errnum: a write error on the capture) */

@@ -98,7 +98,7 @@ int tracker_ring_reset(void)
 		return -1;
 	r->cur = (unsigned)first;
 	r->n_allocs = r->n_frees = r->bytes = r->lost = 0;
-	r->now_ms = 0;
+	r->now_ms = r->last_rss = 0;
 	r->threads = tracker_self_state ? 1 : 0;	/* after fork: the forking thread */
 	r->flush_asked = r->flush_done = 0;
 	r->stop = r->write_failed = 0;
@@ -238,6 +238,27 @@ static void record_memory(uint64_t ms, uint64_t rss)
 	tracker_emit(rec, (size_t)(p - rec));
 }
 
+/*
+ * The clock's reading for a MEMORY record, read under the lock so that
+ * the records carry it in order, whichever thread writes them. Lock held.
+ */
+static uint64_t clock_ms(void)
+{
+	uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;
+
+	if (ms > tracker_ring.now_ms)
+		tracker_ring.now_ms = ms;
+	return tracker_ring.now_ms;
+}
+
+void tracker_record_clock(void)
+{
+	pthread_mutex_lock(&tracker_lock);
+	if (tracker_active)
+		record_memory(clock_ms(), tracker_ring.last_rss);
+	pthread_mutex_unlock(&tracker_lock);
+}
+
 /* sleep until the next tick or until a buffer is queued; lock held */
 static void wait_tick(unsigned interval_ms)
 {
@@ -262,14 +283,13 @@ static void *writer_main(void *arg)
 	tracker_guard = 1;	/* for good: nothing this thread does is tracked */
 	for (;;) {
 		uint64_t rss = read_rss();
-		uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;
 
 		if (tracker_active)
 			tracker_record_modules(0);
 		pthread_mutex_lock(&tracker_lock);
-		r->now_ms = ms;
+		r->last_rss = rss;
 		if (tracker_active)
-			record_memory(ms, rss);
+			record_memory(clock_ms(), rss);
 		asked = r->flush_asked;
 		tracker_ring_hand_off(0);
 		drain();

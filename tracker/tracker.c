@@ -197,6 +197,7 @@ void tracker_record_thread_name(const char *name)
 void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
+	tracker_record_clock();	/* the marker's time, to the millisecond */
 	record_string_pair(CAPTURE_REC_MARKER, kind, label);
 	pthread_mutex_lock(&tracker_lock);
 	tracker_window_mark(kind, tracker_current_tid());
