@@ -65,6 +65,36 @@ static int collect(const struct heapmodel *hm, int at_peak, struct ci_stack_byte
 	return 0;
 }
 
+/*
+ * The open window's live bytes now, as a point of its time line. One
+ * point per clock reading, the highest: between two readings the window
+ * counts with its highest, so a sum over processes never misses its peak.
+ */
+static int add_point(struct ci_windows *ws, uint64_t heap)
+{
+	struct ci_window *w = &ws->w[ws->n - 1];
+
+	if (w->npoints && w->points[w->npoints - 1].ms == ws->now_ms) {
+		if (heap > w->points[w->npoints - 1].heap)
+			w->points[w->npoints - 1].heap = heap;
+		return 0;
+	}
+	if (GROW(w->points, w->npoints + 1, w->points_alloc) < 0)
+		return error("check: out of memory");
+	w->points[w->npoints++] = (struct ci_window_point){ ws->now_ms, heap };
+	return 0;
+}
+
+/* the open window stops taking blocks: its end, by the clock */
+static int stop_taking(struct ci_windows *ws)
+{
+	if (ws->is_settling)
+		return 0;
+	ws->is_settling = 1;
+	ws->w[ws->n - 1].end_ms = ws->now_ms;
+	return add_point(ws, ws->open->heap);
+}
+
 /* close the open window, keeping its figures */
 static int close_window(struct ci_windows *ws, int unfinished)
 {
@@ -75,6 +105,9 @@ static int close_window(struct ci_windows *ws, int unfinished)
 	if (!hm)
 		return 0;
 	w = &ws->w[ws->n - 1];
+	if (stop_taking(ws) < 0)
+		return -1;
+	ws->is_settling = 0;
 	heapmodel_finish(hm);
 	w->peak = hm->peak;
 	w->peak_count = hm->peak_allocations;
@@ -102,6 +135,7 @@ static int open_window(struct ci_windows *ws, const struct capture_string *label
 	w->name = strndup(label->s, label->len);
 	if (w->name && strstr(w->name, "\x1f" "current_thread_only"))
 		w->only_tid = tid;
+	w->begin_ms = w->end_ms = ws->now_ms;
 	ws->open = heapmodel_new();
 	if (!w->name || !ws->open) {
 		free(w->name);
@@ -110,24 +144,35 @@ static int open_window(struct ci_windows *ws, const struct capture_string *label
 		return error("check: out of memory");
 	}
 	ws->n++;
-	return 0;
+	return add_point(ws, 0);
 }
 
 static int on_alloc(void *ctx, const struct capture_record *rec, uint32_t stack)
 {
 	struct ci_windows *ws = ctx;
 	struct ci_window *w;
+	uint64_t before;
 
-	if (!ws->open)
+	if (!ws->open || ws->is_settling)
 		return 0;
 	w = &ws->w[ws->n - 1];
 	if (w->only_tid && rec->tid != w->only_tid)
 		return 0;
 	w->allocations++;
 	w->bytes += rec->size;
+	before = ws->open->peak;
 	if (heapmodel_alloc(ws->open, rec->address, rec->size, stack, rec->allocator, 0) < 0)
 		return error("check: out of memory");
-	return 0;
+	return ws->open->peak > before ? add_point(ws, ws->open->peak) : 0;
+}
+
+/* the clock moved on: the open window's live bytes from then on */
+static int on_sample(void *ctx, uint64_t ms)
+{
+	struct ci_windows *ws = ctx;
+
+	ws->now_ms = ms;
+	return ws->open && !ws->is_settling ? add_point(ws, ws->open->heap) : 0;
 }
 
 static int on_free(void *ctx, const struct capture_record *rec)
@@ -158,6 +203,9 @@ static int on_marker(void *ctx, const struct capture_record *rec)
 			w->filtered = w->filtered * 10 + (uint64_t)(rec->label.s[i] - '0');
 		return 0;
 	}
+	if (rec->kind == CAPTURE_MARK_TEST_END && ws->open && rec->label.len == 6 &&
+	    !memcmp(rec->label.s, "settle", 6))
+		return stop_taking(ws);
 	if (rec->kind == CAPTURE_MARK_TEST_END) {
 		if (ws->open && rec->label.len == 6 && !memcmp(rec->label.s, "raised", 6))
 			ws->w[ws->n - 1].has_raised = 1;
@@ -175,7 +223,7 @@ static int on_segment_end(void *ctx, int is_last)
 void ci_windows_observer(struct ci_windows *ws, struct analysis_observer *obs)
 {
 	*obs = (struct analysis_observer){ .ctx = ws, .alloc = on_alloc, .free = on_free, .marker = on_marker,
-					   .segment_end = on_segment_end };
+					   .sample = on_sample, .segment_end = on_segment_end };
 }
 
 void ci_windows_release(struct ci_windows *ws)
@@ -184,6 +232,7 @@ void ci_windows_release(struct ci_windows *ws)
 		free(ws->w[i].name);
 		free(ws->w[i].at_peak);
 		free(ws->w[i].leaks);
+		free(ws->w[i].points);
 	}
 	free(ws->w);
 	heapmodel_free(ws->open);

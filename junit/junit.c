@@ -138,6 +138,34 @@ static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_
 	return rc;
 }
 
+int check_fixture_line(struct strbuf *sb, const struct check_fixture *f, const char *name)
+{
+	char a[UNITS_BUF], b[UNITS_BUF];
+	int bad = strbuf_addf(sb, "%s (%s): setup peak %s (%llu bytes), held after setup %s (%llu bytes)", name, f->scope,
+			      units_human(a, f->peak), (unsigned long long)f->peak, units_human(b, f->held),
+			      (unsigned long long)f->held);
+
+	if (f->started)
+		bad |= strbuf_addf(sb, ", of which processes it started %s (%llu bytes)", units_human(a, f->started),
+				   (unsigned long long)f->started);
+	return bad;
+}
+
+/* the fixtures' setups as a testsuite's system-out text, into out */
+static void fixtures_text(struct strbuf *out, const struct check_run *run)
+{
+	struct strbuf name = STRBUF_INIT;
+
+	strbuf_addstr(out, "pytest fixtures' setup (shown, not judged):\n");
+	for (size_t i = 0; i < run->nfixtures; i++) {
+		strbuf_reset(&name);
+		utf8_add_printable(&name, run->fixtures[i].name, 0);
+		check_fixture_line(out, &run->fixtures[i], name.buf);
+		strbuf_addch(out, '\n');
+	}
+	strbuf_release(&name);
+}
+
 int junit_write(const char *path, const struct check_run *run)
 {
 	xmlTextWriterPtr w;
@@ -193,6 +221,13 @@ int junit_write(const char *path, const struct check_run *run)
 	}
 	for (size_t i = 0; i < run->nresults; i++)
 		rc |= write_case(w, &sb, &run->results[i]);
+	if (run->nfixtures) {
+		struct strbuf text = STRBUF_INIT;
+
+		fixtures_text(&text, run);
+		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(&sb, text.buf)) < 0;
+		strbuf_release(&text);
+	}
 	rc |= xmlTextWriterEndDocument(w) < 0;	/* closes the open elements */
 	xmlFreeTextWriter(w);
 	strbuf_release(&sb);
@@ -445,6 +480,20 @@ int markdown_write(const char *path, const struct check_run *run)
 		for (size_t i = 0; i < nnear && i < MD_TOP && out.len < MARKDOWN_MAX; i++) {
 			is_shown[near[i] - run->results] = 1;
 			md_row(&out, &cell, near[i]);
+		}
+		strbuf_addch(&out, '\n');
+	}
+	if (run->nfixtures) {
+		strbuf_addf(&out, "### Fixture setup (top %zu of %zu, not judged)\n\n| Fixture | Scope | Setup peak | "
+			    "Held after setup |\n|---|---|---|---|\n", run->nfixtures < MD_TOP ? run->nfixtures : MD_TOP,
+			    run->nfixtures);
+		for (size_t i = 0; i < run->nfixtures && i < MD_TOP; i++) {
+			const struct check_fixture *fx = &run->fixtures[i];
+
+			strbuf_addf(&out, "| %s | ", md_text(&cell, fx->name, 1));
+			strbuf_addf(&out, "%s | %s (%llu bytes) | %s (%llu bytes) |\n", md_text(&cell, fx->scope, 1),
+				    units_human(a, fx->peak), (unsigned long long)fx->peak, units_human(b, fx->held),
+				    (unsigned long long)fx->held);
 		}
 		strbuf_addch(&out, '\n');
 	}
@@ -712,6 +761,20 @@ int junit_merge(const char *path, const struct check_run *run)
 					bump(suite, "errors");
 			}
 		}
+	}
+	if (run->nfixtures) {	/* the suite's own system-out, after its testcases */
+		struct strbuf text = STRBUF_INIT;
+		xmlNodePtr out = child(suite, "system-out");
+		xmlChar *had = out ? xmlNodeGetContent(out) : NULL;
+
+		if (had)
+			strbuf_addf(&text, "%s\n", (const char *)had);
+		xmlFree(had);
+		fixtures_text(&text, run);
+		xmlUnlinkNode(out);
+		xmlFreeNode(out);
+		xmlNewTextChild(suite, NULL, BAD_CAST "system-out", BAD_CAST xml_clean(&sb, text.buf));
+		strbuf_release(&text);
 	}
 	if (xmlSaveFormatFileEnc(path, doc, "UTF-8", 1) < 0)
 		error("cannot write JUnit file '%s'", path);
