@@ -138,34 +138,6 @@ static int write_case(xmlTextWriterPtr w, struct strbuf *sb, const struct check_
 	return rc;
 }
 
-int check_fixture_line(struct strbuf *sb, const struct check_fixture *f, const char *name)
-{
-	char a[UNITS_BUF], b[UNITS_BUF];
-	int bad = strbuf_addf(sb, "%s (%s): setup peak %s (%llu bytes), held after setup %s (%llu bytes)", name, f->scope,
-			      units_human(a, f->peak), (unsigned long long)f->peak, units_human(b, f->held),
-			      (unsigned long long)f->held);
-
-	if (f->started)
-		bad |= strbuf_addf(sb, ", of which processes it started %s (%llu bytes)", units_human(a, f->started),
-				   (unsigned long long)f->started);
-	return bad;
-}
-
-/* the fixtures' setups as a testsuite's system-out text, into out */
-static void fixtures_text(struct strbuf *out, const struct check_run *run)
-{
-	struct strbuf name = STRBUF_INIT;
-
-	strbuf_addstr(out, "pytest fixtures' setup (shown, not judged):\n");
-	for (size_t i = 0; i < run->nfixtures; i++) {
-		strbuf_reset(&name);
-		utf8_add_printable(&name, run->fixtures[i].name, 0);
-		check_fixture_line(out, &run->fixtures[i], name.buf);
-		strbuf_addch(out, '\n');
-	}
-	strbuf_release(&name);
-}
-
 int junit_write(const char *path, const struct check_run *run)
 {
 	xmlTextWriterPtr w;
@@ -224,7 +196,7 @@ int junit_write(const char *path, const struct check_run *run)
 	if (run->nfixtures) {
 		struct strbuf text = STRBUF_INIT;
 
-		fixtures_text(&text, run);
+		check_fixtures_text(&text, run);
 		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(&sb, text.buf)) < 0;
 		strbuf_release(&text);
 	}
@@ -399,6 +371,27 @@ static void md_rest(struct strbuf *out, struct strbuf *cell, const struct check_
 	strbuf_addstr(out, "\n</details>\n");
 }
 
+/* the MD_TOP fixture setups that peaked highest */
+static void md_fixtures(struct strbuf *out, struct strbuf *cell, const struct check_run *run)
+{
+	char a[UNITS_BUF], b[UNITS_BUF];
+
+	if (!run->nfixtures)
+		return;
+	strbuf_addf(out, "### Fixture setup (top %zu of %zu, not judged)\n\n| Fixture | Scope | Setup peak | "
+		    "Held after setup |\n|---|---|---|---|\n", run->nfixtures < MD_TOP ? run->nfixtures : MD_TOP,
+		    run->nfixtures);
+	for (size_t i = 0; i < run->nfixtures && i < MD_TOP; i++) {
+		const struct check_fixture *f = &run->fixtures[i];
+
+		strbuf_addf(out, "| %s | ", md_text(cell, f->name, 1));
+		strbuf_addf(out, "%s | %s (%llu bytes) | %s (%llu bytes) |\n", md_text(cell, f->scope, 1),
+			    units_human(a, f->peak), (unsigned long long)f->peak, units_human(b, f->held),
+			    (unsigned long long)f->held);
+	}
+	strbuf_addch(out, '\n');
+}
+
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
@@ -483,20 +476,7 @@ int markdown_write(const char *path, const struct check_run *run)
 		}
 		strbuf_addch(&out, '\n');
 	}
-	if (run->nfixtures) {
-		strbuf_addf(&out, "### Fixture setup (top %zu of %zu, not judged)\n\n| Fixture | Scope | Setup peak | "
-			    "Held after setup |\n|---|---|---|---|\n", run->nfixtures < MD_TOP ? run->nfixtures : MD_TOP,
-			    run->nfixtures);
-		for (size_t i = 0; i < run->nfixtures && i < MD_TOP; i++) {
-			const struct check_fixture *fx = &run->fixtures[i];
-
-			strbuf_addf(&out, "| %s | ", md_text(&cell, fx->name, 1));
-			strbuf_addf(&out, "%s | %s (%llu bytes) | %s (%llu bytes) |\n", md_text(&cell, fx->scope, 1),
-				    units_human(a, fx->peak), (unsigned long long)fx->peak, units_human(b, fx->held),
-				    (unsigned long long)fx->held);
-		}
-		strbuf_addch(&out, '\n');
-	}
+	md_fixtures(&out, &cell, run);
 	md_rest(&out, &cell, run, is_shown);
 write:
 	f = fopen(path, "w");
@@ -770,7 +750,7 @@ int junit_merge(const char *path, const struct check_run *run)
 		if (had)
 			strbuf_addf(&text, "%s\n", (const char *)had);
 		xmlFree(had);
-		fixtures_text(&text, run);
+		check_fixtures_text(&text, run);
 		xmlUnlinkNode(out);
 		xmlFreeNode(out);
 		xmlNewTextChild(suite, NULL, BAD_CAST "system-out", BAD_CAST xml_clean(&sb, text.buf));

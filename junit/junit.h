@@ -99,6 +99,8 @@ struct check_run {
 
 /* "NAME (SCOPE): setup peak ..., held after setup ..." with exact bytes, NAME as given: 0, or -1 out of memory */
 int check_fixture_line(struct strbuf *sb, const struct check_fixture *f, const char *name);
+/* a heading, then one such line per fixture, names escaped (common/utf8.h): a testsuite's system-out */
+void check_fixtures_text(struct strbuf *out, const struct check_run *run);
 
 /* 0, or -1 after an error message naming path */
 int junit_write(const char *path, const struct check_run *run);
