@@ -120,6 +120,38 @@ def _stats(tracker):
     return list(out)
 
 
+def _in_window(func, begin, ended, warmups=0):
+    """func, called inside a window: `warmups` calls first, begin() before
+    the measured call, ended(raised) after it. An async func gives an async
+    function."""
+    if inspect.iscoroutinefunction(func):
+        async def run_async(*args, **kwargs):
+            for _ in range(warmups):
+                await func(*args, **kwargs)
+            begin()
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException:
+                ended(True)
+                raise
+            ended(False)
+            return result
+        return run_async
+
+    def run(*args, **kwargs):
+        for _ in range(warmups):
+            func(*args, **kwargs)
+        begin()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException:
+            ended(True)
+            raise
+        ended(False)
+        return result
+    return run
+
+
 StackFrame = collections.namedtuple("StackFrame", "function filename lineno")
 
 
@@ -321,13 +353,11 @@ class Gate:
         nodeid = getattr(request.node, "nodeid", "")
         label = SEPARATOR.join(["%s::%s" % (nodeid, fixturedef.argname) if nodeid else fixturedef.argname,
                                 "fixture=" + fixturedef.scope]).replace("\0", "")
-        gate = self
-
         def begin():
-            gate.tracker.memray_test_begin(label.encode("utf-8", "replace"))
+            self.tracker.memray_test_begin(label.encode("utf-8", "replace"))
 
         def end(raised):
-            gate.tracker.memray_test_end_as(b"raised" if raised else b"")
+            self.tracker.memray_test_end_as(b"raised" if raised else b"")
 
         if inspect.isgeneratorfunction(func):
             def wrapper(*args, **kwargs):
@@ -342,15 +372,7 @@ class Gate:
                 yield value
                 yield from gen      # its teardown, as pytest drives it
         else:
-            def wrapper(*args, **kwargs):
-                begin()
-                try:
-                    value = func(*args, **kwargs)
-                except BaseException:
-                    end(True)
-                    raise
-                end(False)
-                return value
+            wrapper = _in_window(func, begin, end)
         fixturedef.func = functools.wraps(func)(wrapper)
         try:
             yield
@@ -362,39 +384,15 @@ class Gate:
         func = pyfuncitem.obj
         marks = _marks(pyfuncitem)
         warmups = max([int(m.kwargs.get("warmups", 0)) for m in marks.values()] + [0])
-        gate = self
 
-        def run(args, kwargs):
-            for _ in range(warmups):
-                func(*args, **kwargs)
-            gate._begin(pyfuncitem)
-            try:
-                result = func(*args, **kwargs)
-            except BaseException:
-                gate._end(pyfuncitem, True)
-                raise
-            gate._end(pyfuncitem, False)
-            gate._filter(pyfuncitem)
-            return result
+        def ended(raised):
+            self._end(pyfuncitem, raised)
+            if not raised:
+                self._filter(pyfuncitem)
 
-        async def run_async(args, kwargs):
-            for _ in range(warmups):
-                await func(*args, **kwargs)
-            gate._begin(pyfuncitem)
-            try:
-                result = await func(*args, **kwargs)
-            except BaseException:
-                gate._end(pyfuncitem, True)
-                raise
-            gate._end(pyfuncitem, False)
-            gate._filter(pyfuncitem)
-            return result
-
-        if inspect.iscoroutinefunction(func):
-            wrapper = functools.wraps(func)(lambda *a, **k: run_async(a, k))
-        else:
-            wrapper = functools.wraps(func)(lambda *a, **k: run(a, k))
-        pyfuncitem.obj = wrapper
+        run = _in_window(func, lambda: self._begin(pyfuncitem), ended, warmups)
+        # a plain function, as pytest expects, that returns the coroutine of an async test
+        pyfuncitem.obj = functools.wraps(func)(lambda *a, **k: run(*a, **k))
         try:
             yield
         finally:
@@ -449,41 +447,18 @@ class Gate:
     def _method_window(self, item, method):
         """A TestCase's test method in its window: from its call to its
         return; what it freed later (tearDown) still leaves the window."""
-        gate = self
-
         def begin():
-            gate._begin(item)
+            self._begin(item)
             item._memray_open = True
 
-        def returned():
-            gate.tracker.memray_test_end_as(b"settle")
+        def ended(raised):
+            if raised:
+                item._memray_open = False
+                self._end(item, True)
+            else:
+                self.tracker.memray_test_end_as(b"settle")
 
-        def raised():
-            item._memray_open = False
-            gate._end(item, True)
-
-        if inspect.iscoroutinefunction(method):
-            async def run_async(*args, **kwargs):
-                begin()
-                try:
-                    result = await method(*args, **kwargs)
-                except BaseException:
-                    raised()
-                    raise
-                returned()
-                return result
-            return functools.wraps(method)(run_async)
-
-        def run(*args, **kwargs):
-            begin()
-            try:
-                result = method(*args, **kwargs)
-            except BaseException:
-                raised()
-                raise
-            returned()
-            return result
-        return functools.wraps(method)(run)
+        return functools.wraps(method)(_in_window(method, begin, ended))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):

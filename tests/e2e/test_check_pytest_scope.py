@@ -144,6 +144,13 @@ def test_unittest_window_is_the_test_method_call(tmp_path):
             def tearDown(self):
                 del self.fixture
                 self.__dict__.pop("made", None)
+        class TestAsync(unittest.IsolatedAsyncioTestCase):
+            async def asyncSetUp(self):
+                self.fixture = bytearray(10000)
+            async def test_async(self):
+                self.made = bytearray(20000)
+            async def asyncTearDown(self):
+                del self.fixture, self.made
         class TestLeak(unittest.TestCase):
             def test_leaks(self):
                 KEPT.append(bytearray(50000))
@@ -156,7 +163,7 @@ def test_unittest_window_is_the_test_method_call(tmp_path):
         defaults:
           leak-budget: 0
     ''')
-    assert "3 passed, 1 xfailed" in result.stdout and result.returncode == 1, result.stdout + result.stderr
+    assert "4 passed, 1 xfailed" in result.stdout and result.returncode == 1, result.stdout + result.stderr
     validate(tmp_path / "j.xml")
     judged = cases(tmp_path / "j.xml")
     failed = {k for k, c in judged.items() if c.find("failure") is not None}
@@ -166,6 +173,8 @@ def test_unittest_window_is_the_test_method_call(tmp_path):
     on_self = figures(judged[("test_s.py::TestState::test_keeps_on_self", "memray.leaks")])
     assert (on_self["peak_bytes"], on_self["leaked_bytes"]) == (200001, 0), on_self
     assert figures(judged[("test_s.py::TestState::test_keeps_nothing", "memray.leaks")])["peak_bytes"] == 300001
+    in_async = figures(judged[("test_s.py::TestAsync::test_async", "memray.leaks")])
+    assert (in_async["peak_bytes"], in_async["leaked_bytes"]) == (20001, 0), in_async
     assert not any("xfail" in name for name, _ in judged)
     # pytest's end-of-session report reads the same window in-process
     assert "test_s.py::TestState::test_keeps_on_self: peak 195.3KiB (200001 bytes)" in result.stdout
