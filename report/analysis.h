@@ -28,9 +28,10 @@
  * numbers stacks the same way and the file is read once. An observer is
  * called after the analysis has taken the record in, with stack ids
  * already made global, in stream order: alloc, free and marker for those
- * records, sample for each MEMORY record (the clock), segment_end when an image ends (an exec replaced it, or the
- * capture ends, complete or cut short). An observer that returns -1 (after
- * printing its own error) ends the pass with -1.
+ * records, sample for each MEMORY record (the clock), segment_end when an
+ * image ends (an exec replaced it, or the capture ends, complete or cut
+ * short). An observer that returns -1 (after printing its own error) ends
+ * the pass with -1.
  *
  * Ownership: the analysis owns everything in it; analysis_release() frees
  * it. Strings from analysis_location() live as long as the analysis.

@@ -353,6 +353,7 @@ class Gate:
         nodeid = getattr(request.node, "nodeid", "")
         label = SEPARATOR.join(["%s::%s" % (nodeid, fixturedef.argname) if nodeid else fixturedef.argname,
                                 "fixture=" + fixturedef.scope]).replace("\0", "")
+
         def begin():
             self.tracker.memray_test_begin(label.encode("utf-8", "replace"))
 
@@ -462,12 +463,12 @@ class Gate:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        testcase = getattr(item, "_testcase", None)
-        method = getattr(item, "obj", None)
         if not self._is_unittest(item):
             yield
             return
         _marks(item)
+        testcase = getattr(item, "_testcase", None)
+        method = getattr(item, "obj", None)
         if testcase is None or not callable(method):
             yield from self._runtest_window(item)
             return
