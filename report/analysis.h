@@ -145,10 +145,10 @@ struct analysis_observer {
 	int (*alloc)(void *ctx, const struct capture_record *rec, uint32_t stack);
 	int (*free)(void *ctx, const struct capture_record *rec);
 	int (*marker)(void *ctx, const struct capture_record *rec);
-	/* a MEMORY record: the capture's clock now reads ms (since the capture started) */
-	int (*sample)(void *ctx, uint64_t ms);
 	/* an image ended; is_last: the capture's last (its live blocks are the leaks) */
 	int (*segment_end)(void *ctx, int is_last);
+	/* a MEMORY record: the capture's clock now reads ms (since the capture started) */
+	int (*sample)(void *ctx, uint64_t ms);
 };
 
 struct analysis_options {

@@ -120,8 +120,8 @@ START_TEST(observers_see_the_stream_in_order)
 	char *path = build(0, 0);
 	struct seen s1 = { "", 0 }, s2 = { "", 0 };
 	const struct analysis_observer obs[] = {
-		{ &s1, seen_alloc, seen_free, seen_marker, seen_end },
-		{ &s2, NULL, NULL, seen_marker, NULL },	/* callbacks may be missing */
+		{ &s1, seen_alloc, seen_free, seen_marker, seen_end, NULL },
+		{ &s2, NULL, NULL, seen_marker, NULL, NULL },	/* callbacks may be missing */
 	};
 	struct analysis_options opts = { .observers = obs, .nobservers = 2 };
 	struct analysis a;
@@ -139,7 +139,7 @@ START_TEST(an_observer_that_fails_ends_the_pass)
 {
 	char *path = build(0, 0);
 	struct seen s = { "", 1 };
-	const struct analysis_observer obs = { &s, seen_alloc, NULL, seen_marker, seen_end };
+	const struct analysis_observer obs = { &s, seen_alloc, NULL, seen_marker, seen_end, NULL };
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 
@@ -155,7 +155,7 @@ START_TEST(a_capture_cut_short_still_ends_its_image)
 {
 	char *path = build(0, 1);
 	struct seen s = { "", 0 };
-	const struct analysis_observer obs = { &s, NULL, NULL, NULL, seen_end };
+	const struct analysis_observer obs = { &s, NULL, NULL, NULL, seen_end, NULL };
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 
