@@ -96,6 +96,8 @@ static void test_props(struct check_result *r, const struct ci_subject *s)
 	prop(r, "allocations", s->allocations);
 	prop(r, "leaked_bytes", s->leaked);
 	prop(r, "suppressed_bytes", s->suppressed);
+	if (s->processes.n)
+		prop(r, "started_bytes", s->started);	/* held by the processes it started, at its peak */
 }
 
 static uint64_t figure_of(const struct ci_subject *s, enum limit_kind k)
@@ -115,7 +117,8 @@ static const char *amount(char *buf, enum limit_kind k, uint64_t n)
 /* a job of several processes: what each held when the job peaked, most first */
 static int processes_format(struct strbuf *d, const struct ci_subject *s)
 {
-	int bad = strbuf_addf(d, "held at the job's peak, %llu.%03llu s into the run, by process:\n",
+	int bad = s->is_test ? strbuf_addstr(d, "held at the test's peak, by the test and the processes it started:\n")
+		: strbuf_addf(d, "held at the job's peak, %llu.%03llu s into the run, by process:\n",
 			      (unsigned long long)(s->peak_ms / 1000), (unsigned long long)(s->peak_ms % 1000));
 
 	for (size_t i = 0; i < s->processes.n && i < CI_TOP_STACKS; i++) {
@@ -153,7 +156,8 @@ static int add_stacks(struct strbuf *d, const struct ci_subject *s, enum limit_k
 	if (k == LIMIT_PEAK && s->processes.n > 1)
 		bad |= processes_format(d, s);
 	if (s->peak_stacks.n) {
-		bad |= strbuf_addstr(d, k != LIMIT_PEAK ? "the peak's stacks:\n" : s->processes.n > 1 ?
+		bad |= strbuf_addstr(d, k != LIMIT_PEAK ? "the peak's stacks:\n" : s->processes.n > 1 && s->is_test ?
+				     "live at the test's own peak, in its own window:\n" : s->processes.n > 1 ?
 				     "live at the peak of the process that peaked highest:\n" : "live at the peak:\n");
 		bad |= lines_format(d, &s->peak_stacks);
 	}

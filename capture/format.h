@@ -116,14 +116,27 @@
  *   0x08  MEMORY       v milliseconds since segment start, v rss bytes
  *                      A sample of the resident set size. MEMORY records
  *                      are the capture's clock: an allocation happened
- *                      after the MEMORY record before it.
+ *                      after the MEMORY record before it. The writer
+ *                      writes one each tick (10 ms); a MARKER's own
+ *                      moment is its TIME record.
  *   0x09  MARKER       v kind (CAPTURE_MARK_*), str label
  *                      Written by memray_test_begin()/memray_test_end().
+ *                      A BEGIN's label is the test id, then optional
+ *                      fields each after a 0x1f byte: "limit_memory=SIZE",
+ *                      "limit_leaks=SIZE", "current_thread_only" (pytest
+ *                      marks), "fixture=SCOPE" (the window is a pytest
+ *                      fixture's setup, the id its name, not a test).
  *                      An END's label is empty, or "raised" when the
- *                      test did not pass (memray_test_end_as()). A second
- *                      END right after, labelled "filtered-leaks=N",
+ *                      test did not pass (memray_test_end_as()), or
+ *                      "settle": the window takes no new block from
+ *                      there, but frees still leave it until the next
+ *                      END closes it (a unittest.TestCase's method has
+ *                      returned; tearDown frees what it left on self). A
+ *                      second END right after, labelled "filtered-leaks=N",
  *                      gives the runner's own leak figure for the test
  *                      that just ended (a pytest filter_fn kept N bytes).
+ *                      A reader ignores fields it does not know; one that
+ *                      does not know "settle" takes it for a plain END.
  *   0x0A  CODE         v code id, str function, str file, v first line
  *                      A Python code object, the first time a stack uses
  *                      it. Ids are given in order within a segment from 1.

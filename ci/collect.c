@@ -336,6 +336,48 @@ out:
 	return ret;
 }
 
+/* the scope of a fixture's window ("fixture=SCOPE" among its label's fields), or NULL for a test */
+static char *fixture_scope(const char *fields)
+{
+	const char *f = fields ? strstr(fields, "fixture=") : NULL;
+
+	if (!f || (f != fields && f[-1] != '\x1f'))
+		return NULL;
+	f += strlen("fixture=");
+	return strndup(f, strcspn(f, "\x1f"));
+}
+
+/* a window's subject: a test, or a fixture's setup; NULL after an error message */
+static struct ci_subject *window_subject(struct ci_results *res, struct capture *c, struct ci_window *w)
+{
+	char *sep = strchr(w->name, '\x1f'), *scope = sep ? fixture_scope(sep + 1) : NULL;
+	struct ci_subject *s;
+
+	if (sep)
+		*sep = '\0';
+	s = scope ? new_subject(&res->fixtures, &res->nfixtures, &res->fixtures_alloc, w->name) : new_test(res, w->name);
+	if (!s) {
+		free(scope);
+		return NULL;
+	}
+	s->scope = scope;
+	s->is_test = !scope;
+	if (sep && !(s->marks = strdup(sep + 1))) {
+		error("check: out of memory");
+		return NULL;
+	}
+	/* its time line, for the processes it started (charge_started) */
+	s->pid = capture_reader_header(c->r)->pid;
+	s->start_ns = c->a.start_ns;
+	s->begin_ns = c->a.start_ns + w->begin_ms * 1000000u;
+	s->end_ns = c->a.start_ns + (w->end_ms + 1) * 1000000u - 1;	/* the end's whole millisecond */
+	s->timeline = w->points;
+	s->ntimeline = w->npoints;
+	w->points = NULL;
+	w->npoints = 0;
+	return s;
+}
+
 /* the marked tests of one capture */
 static int marked_tests(struct ci_results *res, struct capture *c, const struct suppress_list *sup)
 {
@@ -343,18 +385,12 @@ static int marked_tests(struct ci_results *res, struct capture *c, const struct 
 
 	for (size_t i = 0; i < ws->n; i++) {
 		struct ci_window *w = &ws->w[i];
-		char *sep = strchr(w->name, '\x1f');
 		struct ci_subject *s;
 
 		if (w->has_raised)
 			continue;	/* failed, xfailed or skipped: no verdict */
-		if (sep)
-			*sep = '\0';
-		s = new_test(res, w->name);
-		if (!s)
+		if (!(s = window_subject(res, c, w)))
 			return -1;
-		if (sep && !(s->marks = strdup(sep + 1)))
-			return error("check: out of memory");
 		s->is_unfinished = w->is_unfinished;
 		s->ns = w->ns;
 		s->peak = w->peak;
@@ -592,6 +628,53 @@ static int job_peak(struct ci_results *res)
 	return 0;
 }
 
+/*
+ * A test (or fixture) that started processes while it ran: its peak is
+ * the highest sum of its own window and what they held at one moment
+ * (ci/jobpeak), and its processes lines say who held what then.
+ */
+static int charge_started(struct ci_subject *s, const struct jobpeak *job)
+{
+	struct jobpeak t = JOBPEAK_INIT;
+	struct jobpeak_process own = { s->pid, 0, s->begin_ns, s->end_ns, NULL, s->peak, 0 };
+	struct strbuf who = STRBUF_INIT;
+	int ret = -1, n;
+
+	for (size_t i = 0; i < job->nprocs; i++)
+		if (job->procs[i].pid == s->pid)
+			own.command = job->procs[i].command;
+	if (jobpeak_add_process(&t, &own) < 0)
+		goto out;
+	for (size_t i = 0; i < s->ntimeline; i++)
+		if (jobpeak_add_point(&t, s->start_ns + s->timeline[i].ms * 1000000u, s->timeline[i].heap) < 0)
+			goto out;
+	n = jobpeak_add_started(&t, job, s->pid, s->begin_ns, s->end_ns);
+	if (n <= 0 || jobpeak_finish(&t) < 0) {
+		ret = n == 0 ? 0 : -1;
+		goto out;
+	}
+	if (t.peak > s->peak)
+		s->peak = t.peak;
+	for (size_t i = 0; i < t.nprocs; i++) {
+		strbuf_reset(&who);
+		if (strbuf_addf(&who, "pid %u: %s%s", t.procs[i].pid, t.procs[i].command,
+				i ? "" : " (the test's own window)") < 0) {
+			error("check: out of memory");
+			goto out;
+		}
+		if (add_line(&s->processes, who.buf, t.procs[i].at_job_peak, 0, NULL) < 0)
+			goto out;
+		if (i)
+			s->started = units_add(s->started, t.procs[i].at_job_peak);
+	}
+	lines_finish(&s->processes);
+	ret = 0;
+out:
+	strbuf_release(&who);
+	jobpeak_release(&t);
+	return ret;
+}
+
 static int by_name(const void *x, const void *y)
 {
 	const char *const *a = x, *const *b = y;
@@ -718,6 +801,8 @@ int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags,
 		lines_finish(&out->whole.suppressed_stacks);
 		ret = job_peak(out);
 	}
+	for (size_t i = 0; !ret && i < out->ntests + out->nfixtures; i++)
+		ret = charge_started(i < out->ntests ? &out->tests[i] : &out->fixtures[i - out->ntests], &out->job);
 	return ret;
 }
 
@@ -730,6 +815,8 @@ static void subject_release(struct ci_subject *s)
 	lines_release(&s->leak_stacks);
 	lines_release(&s->suppressed_stacks);
 	lines_release(&s->processes);
+	free(s->timeline);
+	free(s->scope);
 }
 
 void ci_results_release(struct ci_results *res)
@@ -739,5 +826,8 @@ void ci_results_release(struct ci_results *res)
 	for (size_t i = 0; i < res->ntests; i++)
 		subject_release(&res->tests[i]);
 	free(res->tests);
+	for (size_t i = 0; i < res->nfixtures; i++)
+		subject_release(&res->fixtures[i]);
+	free(res->fixtures);
 	memset(res, 0, sizeof(*res));
 }

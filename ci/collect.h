@@ -10,7 +10,13 @@
  *     process held at one moment (ci/jobpeak), with each process's part
  *     in it; allocations and leaks added up over every process; the peak
  *     stacks are those of the process with the highest peak of its own;
- *   - one subject per marked test (pytest plugin, memray_test_begin());
+ *   - one subject per marked test (pytest plugin, memray_test_begin()).
+ *     Its peak is its own window's together with what the processes it
+ *     started while it ran (its descendants, by pid and parent pid, whose
+ *     capture began inside the window) held at the same moment, up to
+ *     the window's end (ci/jobpeak); a window labelled "fixture=SCOPE"
+ *     is a pytest fixture's setup, kept apart in `fixtures`, judged by
+ *     no rule;
  *   - one per forked child of a Check suite in fork mode (ci/checkrunner
  *     tells which test it ran; its runner's XML log, ci/checklog, its
  *     suite, tcase, file and line). Its peak is the child's; its leaks and
@@ -40,6 +46,7 @@
 
 #include "ci/jobpeak.h"
 #include "ci/programs.h"
+#include "ci/windows.h"
 #include "report/suppress.h"
 
 #define CI_TOP_STACKS 5
@@ -67,8 +74,19 @@ struct ci_subject {
 	char *file;		/* a Check test: its source file (the runner's XML log), or NULL */
 	unsigned line;		/* and the line the log gives (0: unknown) */
 	struct ci_lines peak_stacks, leak_stacks, suppressed_stacks;
-	/* the whole run: what each process held at the job's peak ("pid N: command"), most first */
+	/*
+	 * The whole run: what each process held at the job's peak ("pid N:
+	 * command"), most first. A test that started processes: what it and
+	 * each of them held at its peak; started is their part.
+	 */
 	struct ci_lines processes;
+	uint64_t started;
+	/* a marked test or fixture: its process, its window (ns since the epoch), its own live bytes over it */
+	uint32_t pid;
+	uint64_t start_ns, begin_ns, end_ns;	/* start_ns: its capture's, the timeline's origin */
+	struct ci_window_point *timeline;
+	size_t ntimeline;
+	char *scope;		/* a pytest fixture's setup: its scope ("session", "module", "class", ...) */
 };
 
 struct ci_results {
@@ -76,6 +94,8 @@ struct ci_results {
 	struct jobpeak job;	/* every process on one time axis (ci/jobpeak) */
 	struct ci_subject *tests;
 	size_t ntests, tests_alloc;
+	struct ci_subject *fixtures;	/* pytest fixtures' setups: figures, never judged */
+	size_t nfixtures, fixtures_alloc;
 	unsigned captures;	/* files read */
 	int has_process_cases;	/* the tests are the user's processes under a harness (ci/programs) */
 };

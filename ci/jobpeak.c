@@ -18,7 +18,7 @@ struct jobpeak_point {
 	uint32_t seq;		/* order of insertion: a process's points stay in order at one ns */
 };
 
-static int add_point(struct jobpeak *j, uint64_t ns, uint64_t heap)
+int jobpeak_add_point(struct jobpeak *j, uint64_t ns, uint64_t heap)
 {
 	if (GROW(j->points, j->npoints + 1, j->points_alloc) < 0)
 		return error("check: out of memory");
@@ -27,26 +27,76 @@ static int add_point(struct jobpeak *j, uint64_t ns, uint64_t heap)
 	return 0;
 }
 
-int jobpeak_add(struct jobpeak *j, const struct analysis *a, uint32_t pid)
+int jobpeak_add_process(struct jobpeak *j, const struct jobpeak_process *from)
 {
-	const uint64_t ms = 1000000;
 	struct jobpeak_process *p;
 
 	if (GROW(j->procs, j->nprocs + 1, j->procs_alloc) < 0)
 		return error("check: out of memory");
-	p = &j->procs[j->nprocs++];
-	*p = (struct jobpeak_process){ pid, strdup(a->command ? a->command : "?"), a->peak_bytes, 0 };
-	if (!p->command)
+	p = &j->procs[j->nprocs];
+	*p = *from;
+	p->at_job_peak = 0;
+	if (!(p->command = strdup(from->command ? from->command : "?")))
 		return error("check: out of memory");
-	if (!j->start_ns || a->start_ns < j->start_ns)
-		j->start_ns = a->start_ns;
-	for (size_t i = 0; i < a->nsamples; i++)
-		if (add_point(j, a->start_ns + a->samples[i].ms * ms, a->samples[i].heap) < 0)
-			return -1;
-	if (add_point(j, a->start_ns + a->peak_ms * ms, a->peak_bytes) < 0)
+	j->nprocs++;
+	if (!j->start_ns || p->start_ns < j->start_ns)
+		j->start_ns = p->start_ns;
+	return 0;
+}
+
+int jobpeak_add(struct jobpeak *j, const struct analysis *a, uint32_t pid)
+{
+	const uint64_t ms = 1000000;
+	struct jobpeak_process p = { pid, a->ppid, a->start_ns, a->end_ns, (char *)a->command, a->peak_bytes, 0 };
+	uint64_t peak_ns = a->start_ns + a->peak_ms * ms;
+
+	if (jobpeak_add_process(j, &p) < 0)
 		return -1;
-	return add_point(j, a->end_ns > a->start_ns + a->peak_ms * ms ? a->end_ns : a->start_ns + a->peak_ms * ms + 1,
-			 0);
+	for (size_t i = 0; i < a->nsamples; i++)
+		if (jobpeak_add_point(j, a->start_ns + a->samples[i].ms * ms, a->samples[i].heap) < 0)
+			return -1;
+	if (jobpeak_add_point(j, peak_ns, a->peak_bytes) < 0)
+		return -1;
+	return jobpeak_add_point(j, a->end_ns > peak_ns ? a->end_ns : peak_ns + 1, 0);
+}
+
+/* whether process k of j descends from pid (by its parents in j) */
+static int descends(const struct jobpeak *j, size_t k, uint32_t pid)
+{
+	for (size_t steps = 0; steps <= j->nprocs; steps++) {
+		uint32_t parent = j->procs[k].ppid;
+		size_t i;
+
+		if (parent == pid)
+			return 1;
+		for (i = 0; i < j->nprocs && j->procs[i].pid != parent; i++)
+			;
+		if (i == j->nprocs)
+			return 0;
+		k = i;
+	}
+	return 0;	/* a loop of pids: not a family */
+}
+
+int jobpeak_add_started(struct jobpeak *j, const struct jobpeak *from, uint32_t pid, uint64_t begin_ns,
+			uint64_t end_ns)
+{
+	int added = 0;
+
+	for (size_t k = 0; k < from->nprocs; k++) {
+		const struct jobpeak_process *p = &from->procs[k];
+
+		if (p->pid == pid || p->start_ns < begin_ns || p->start_ns > end_ns || !descends(from, k, pid))
+			continue;
+		if (jobpeak_add_process(j, p) < 0)
+			return -1;
+		for (size_t i = 0; i < from->npoints; i++)
+			if (from->points[i].proc == k && from->points[i].ns <= end_ns &&
+			    jobpeak_add_point(j, from->points[i].ns, from->points[i].heap) < 0)
+				return -1;
+		added++;
+	}
+	return added;
 }
 
 static int by_time(const void *x, const void *y)

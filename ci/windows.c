@@ -65,6 +65,38 @@ static int collect(const struct heapmodel *hm, int at_peak, struct ci_stack_byte
 	return 0;
 }
 
+/*
+ * The open window's live bytes now, as a point of its time line. One
+ * point per clock reading, the highest: between two readings the window
+ * counts with its highest, so a sum over processes never misses its peak.
+ */
+static int add_point(struct ci_windows *ws, uint64_t heap)
+{
+	struct ci_window *w = &ws->w[ws->n - 1];
+
+	uint64_t ms = ws->now_ns / 1000000u;
+
+	if (w->npoints && w->points[w->npoints - 1].ms == ms) {
+		if (heap > w->points[w->npoints - 1].heap)
+			w->points[w->npoints - 1].heap = heap;
+		return 0;
+	}
+	if (GROW(w->points, w->npoints + 1, w->points_alloc) < 0)
+		return error("check: out of memory");
+	w->points[w->npoints++] = (struct ci_window_point){ ms, heap };
+	return 0;
+}
+
+/* the open window stops taking blocks: its end, by the clock */
+static int stop_taking(struct ci_windows *ws)
+{
+	if (ws->is_settling)
+		return 0;
+	ws->is_settling = 1;
+	ws->w[ws->n - 1].end_ms = ws->now_ns / 1000000u;
+	return add_point(ws, ws->open->heap);
+}
+
 /* close the open window, keeping its figures */
 static int close_window(struct ci_windows *ws, int unfinished)
 {
@@ -75,6 +107,9 @@ static int close_window(struct ci_windows *ws, int unfinished)
 	if (!hm)
 		return 0;
 	w = &ws->w[ws->n - 1];
+	if (stop_taking(ws) < 0)
+		return -1;
+	ws->is_settling = 0;
 	heapmodel_finish(hm);
 	w->peak = hm->peak;
 	w->peak_count = hm->peak_allocations;
@@ -84,8 +119,8 @@ static int close_window(struct ci_windows *ws, int unfinished)
 	ret = collect(hm, 1, &w->at_peak, &w->nat_peak);
 	if (!ret)
 		ret = collect(hm, 0, &w->leaks, &w->nleaks);
-	if (!unfinished && ws->has_began && ws->has_time && ws->time_ns >= ws->began_ns)
-		w->ns = ws->time_ns - ws->began_ns;
+	if (!unfinished)
+		w->ns = ws->now_ns - ws->began_ns;
 	heapmodel_free(hm);
 	ws->open = NULL;
 	return ret;
@@ -104,6 +139,7 @@ static int open_window(struct ci_windows *ws, const struct capture_string *label
 	w->name = strndup(label->s, label->len);
 	if (w->name && strstr(w->name, "\x1f" "current_thread_only"))
 		w->only_tid = tid;
+	w->begin_ms = w->end_ms = ws->now_ns / 1000000u;
 	ws->open = heapmodel_new();
 	if (!w->name || !ws->open) {
 		free(w->name);
@@ -112,26 +148,37 @@ static int open_window(struct ci_windows *ws, const struct capture_string *label
 		return error("check: out of memory");
 	}
 	ws->n++;
-	ws->has_began = ws->has_time;
-	ws->began_ns = ws->time_ns;
-	return 0;
+	ws->began_ns = ws->now_ns;
+	return add_point(ws, 0);
 }
 
 static int on_alloc(void *ctx, const struct capture_record *rec, uint32_t stack)
 {
 	struct ci_windows *ws = ctx;
 	struct ci_window *w;
+	uint64_t before;
 
-	if (!ws->open)
+	if (!ws->open || ws->is_settling)
 		return 0;
 	w = &ws->w[ws->n - 1];
 	if (w->only_tid && rec->tid != w->only_tid)
 		return 0;
 	w->allocations++;
 	w->bytes += rec->size;
+	before = ws->open->peak;
 	if (heapmodel_alloc(ws->open, rec->address, rec->size, stack, rec->allocator, 0) < 0)
 		return error("check: out of memory");
-	return 0;
+	return ws->open->peak > before ? add_point(ws, ws->open->peak) : 0;
+}
+
+/* the clock moved on (never back): the open window's live bytes from then on */
+static int on_clock(void *ctx, uint64_t ns)
+{
+	struct ci_windows *ws = ctx;
+
+	if (ns > ws->now_ns)
+		ws->now_ns = ns;
+	return ws->open && !ws->is_settling ? add_point(ws, ws->open->heap) : 0;
 }
 
 static int on_free(void *ctx, const struct capture_record *rec)
@@ -146,16 +193,6 @@ static int on_free(void *ctx, const struct capture_record *rec)
 #define FILTERED "filtered-leaks="
 #define FILTERED_LEN (sizeof(FILTERED) - 1)
 
-/* the moment of the marker that follows */
-static int on_time(void *ctx, const struct capture_record *rec)
-{
-	struct ci_windows *ws = ctx;
-
-	ws->time_ns = rec->since_ns;
-	ws->has_time = 1;
-	return 0;
-}
-
 /* an END marker: the open window closes, or the last one gets its filtered leaks */
 static int marker_end(struct ci_windows *ws, const struct capture_record *rec)
 {
@@ -169,6 +206,9 @@ static int marker_end(struct ci_windows *ws, const struct capture_record *rec)
 			w->filtered = w->filtered * 10 + (uint64_t)(rec->label.s[i] - '0');
 		return 0;
 	}
+	if (rec->kind == CAPTURE_MARK_TEST_END && ws->open && rec->label.len == 6 &&
+	    !memcmp(rec->label.s, "settle", 6))
+		return stop_taking(ws);
 	if (rec->kind == CAPTURE_MARK_TEST_END) {
 		if (ws->open && rec->label.len == 6 && !memcmp(rec->label.s, "raised", 6))
 			ws->w[ws->n - 1].has_raised = 1;
@@ -180,29 +220,22 @@ static int marker_end(struct ci_windows *ws, const struct capture_record *rec)
 static int on_marker(void *ctx, const struct capture_record *rec)
 {
 	struct ci_windows *ws = ctx;
-	int ret = 0;
 
 	if (rec->kind == CAPTURE_MARK_TEST_BEGIN)
-		ret = open_window(ws, &rec->label, rec->tid);
-	else
-		ret = marker_end(ws, rec);
-	ws->has_time = 0;	/* a TIME tells the one marker after it */
-	return ret;
+		return open_window(ws, &rec->label, rec->tid);
+	return marker_end(ws, rec);
 }
 
 static int on_segment_end(void *ctx, int is_last)
 {
-	struct ci_windows *ws = ctx;
-
 	(void)is_last;
-	ws->has_time = 0;	/* the next image's clock starts afresh */
-	return close_window(ws, 1);	/* the test never ended in this image */
+	return close_window(ctx, 1);	/* the test never ended in this image */
 }
 
 void ci_windows_observer(struct ci_windows *ws, struct analysis_observer *obs)
 {
 	*obs = (struct analysis_observer){ .ctx = ws, .alloc = on_alloc, .free = on_free, .marker = on_marker,
-					   .time = on_time, .segment_end = on_segment_end };
+					   .clock = on_clock, .segment_end = on_segment_end };
 }
 
 void ci_windows_release(struct ci_windows *ws)
@@ -211,6 +244,7 @@ void ci_windows_release(struct ci_windows *ws)
 		free(ws->w[i].name);
 		free(ws->w[i].at_peak);
 		free(ws->w[i].leaks);
+		free(ws->w[i].points);
 	}
 	free(ws->w);
 	heapmodel_free(ws->open);

@@ -15,6 +15,17 @@
  * the analysis hands its observers, so the caller symbolizes them with
  * that same analysis.
  *
+ * Each window keeps its times, by the capture's clock (the MEMORY
+ * records; the tracker writes one right before each MARKER, so a window's
+ * begin and end are known to the millisecond), and its live bytes at each
+ * clock reading and at its own peak: what a test held over time, for the
+ * processes it started to be added to (ci/collect).
+ *
+ * An END labelled "settle" ends what the window takes in but not what it
+ * gives back: from there on no new block enters it, but frees still leave
+ * it until the next END (or BEGIN) closes it. A unittest.TestCase's window
+ * is its test method's call; what the method left on self is freed in
+ * tearDown, after it, and is no leak.
  * An END labelled "raised" (memray_test_end_as) says the test did not
  * pass: it gets no verdict, as pytest-memray judges passed tests only.
  * A second END, with no window open, labelled "filtered-leaks=N" gives
@@ -44,8 +55,16 @@ struct ci_stack_bytes {
 	uint64_t bytes, count;
 };
 
+/* a window's own live bytes from ms on (ms since its capture started) */
+struct ci_window_point {
+	uint64_t ms, heap;
+};
+
 struct ci_window {
 	char *name;		/* the marker's label: the test id */
+	uint64_t begin_ms, end_ms;	/* since the capture started: the clock at BEGIN and at END (or settle) */
+	struct ci_window_point *points;	/* its live bytes at each clock reading and at its peak, in time order */
+	size_t npoints, points_alloc;
 	uint64_t peak, peak_count;	/* bytes and blocks live at the window's peak */
 	uint64_t allocations, bytes;
 	uint64_t leaked, leaked_count;
@@ -53,7 +72,7 @@ struct ci_window {
 	int has_raised;		/* END labelled "raised": the test did not pass */
 	int is_filtered;	/* a "filtered-leaks=N" END came: N is in filtered */
 	uint64_t filtered;
-	uint64_t ns;		/* how long the test ran (TIME records before its markers); 0: unknown */
+	uint64_t ns;		/* how long the test ran, BEGIN to END by the clock (to the ns with TIME records); 0: unknown */
 	uint32_t only_tid;	/* count this thread alone (label has current_thread_only), or 0 */
 	struct ci_stack_bytes *at_peak;	/* stacks live at the peak, most bytes first */
 	size_t nat_peak;
@@ -65,11 +84,12 @@ struct ci_windows {
 	struct ci_window *w;
 	size_t n, alloc;
 	struct heapmodel *open;	/* private: the open window's model, or NULL */
-	uint64_t began_ns, time_ns;	/* private: when the open window began; the last TIME */
-	int has_began, has_time;
+	int is_settling;	/* private: the open window takes no new block ("settle") */
+	uint64_t now_ns;	/* private: the capture's clock */
+	uint64_t began_ns;	/* private: when the open window began */
 };
 
-#define CI_WINDOWS_INIT { NULL, 0, 0, NULL, 0, 0, 0, 0 }
+#define CI_WINDOWS_INIT { NULL, 0, 0, NULL, 0, 0, 0 }
 
 struct analysis_observer;
 /* make obs the observer that fills ws during an analysis pass */

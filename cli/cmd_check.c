@@ -70,7 +70,9 @@ static const char check_usage[] =
 	"programs call memray_test_begin(name)/memray_test_end() (memray_test.h). A Check\n"
 	"suite in fork mode is judged per forked child, named binary:suite:tcase:test from\n"
 	"Check's XML log (memray sets CK_XML_LOG_FILE_NAME per process unless you did).\n"
-	"Anything else is one window: the whole run. A test's peak counts what it allocated.\n"
+	"Anything else is one window: the whole run. A test's peak counts what it allocated and\n"
+	"what the processes it started held at the same moment. The setups of pytest\n"
+	"fixtures of wider scope than a function are shown apart (-v), never judged.\n"
 	"\n"
 	"Sizes, as pytest-memray reads them: B, KB MB GB TB, KiB MiB GiB TiB and bare\n"
 	"K M G T are all powers of 1024, any case, decimals allowed; no decimal units\n"
@@ -297,6 +299,46 @@ static void tally(const struct verdicts *v, const struct ci_results *res, size_t
 	fprintf(stderr, "%s\n", command_failed ? "; the command failed" : "");
 }
 
+static int fixture_by_peak(const void *x, const void *y)
+{
+	const struct check_fixture *a = x, *b = y;
+
+	return a->peak != b->peak ? (a->peak < b->peak ? 1 : -1) : strcmp(a->name, b->name);
+}
+
+/*
+ * The pytest fixtures' setups that allocated something, highest peak
+ * first, for the reports, and on stderr with -v: shown, never judged.
+ * NULL when there are none (or no memory: the reports then leave them
+ * out); *n gets how many.
+ */
+static struct check_fixture *fixtures_of(const struct ci_results *res, size_t *n)
+{
+	struct check_fixture *f = res->nfixtures ? calloc(res->nfixtures, sizeof(*f)) : NULL;
+	struct strbuf sb = STRBUF_INIT, name = STRBUF_INIT;
+
+	*n = 0;
+	for (size_t i = 0; f && i < res->nfixtures; i++) {
+		const struct ci_subject *s = &res->fixtures[i];
+
+		if (s->peak)
+			f[(*n)++] = (struct check_fixture){ s->id, s->scope, s->peak, s->leaked, s->started };
+	}
+	if (f)
+		qsort(f, *n, sizeof(*f), fixture_by_peak);
+	for (size_t i = 0; f && verbosity > 0 && i < *n; i++) {
+		strbuf_reset(&sb);
+		strbuf_reset(&name);
+		utf8_add_printable(&name, f[i].name, 0);
+		strbuf_addstr(&sb, "memray check: fixture ");
+		check_fixture_line(&sb, &f[i], name.buf);
+		fprintf(stderr, "%s\n", sb.buf);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&name);
+	return f;
+}
+
 /*
  * Make sure an output can be written before the command runs, not after
  * the whole suite: its folders are created (mkdir -p; the path itself too
@@ -418,6 +460,7 @@ int cmd_check(int argc, char **argv)
 	struct launch l = { 0 };
 	struct ci_select sel = { 0 };
 	const char **globs = NULL;
+	struct check_fixture *fixtures = NULL;
 	int n, ret, has_baseline = 0;
 	size_t hidden = 0;
 
@@ -475,6 +518,7 @@ int cmd_check(int argc, char **argv)
 	run.leaked_bytes = res.whole.leaked;
 	for (size_t k = 0; k < v.n; k++)
 		hidden += say(&v.r[k]);
+	run.fixtures = fixtures = fixtures_of(&res, &run.nfixtures);
 	tally(&v, &res, hidden, run.error != NULL);
 	if (o.update_baseline) {
 		if (baseline_save(o.update_baseline, &res) < 0)
@@ -488,6 +532,7 @@ int cmd_check(int argc, char **argv)
 	ret = report(&o, &run, ret);
 out:
 	free(globs);
+	free(fixtures);
 	verdicts_release(&v);
 	ci_results_release(&res);
 	ci_harness_release(&h);

@@ -205,6 +205,13 @@ int junit_write(const char *path, const struct check_run *run)
 	}
 	for (size_t i = 0; i < run->nresults; i++)
 		rc |= write_case(w, &sb, &run->results[i], run->seconds);
+	if (run->nfixtures) {
+		struct strbuf text = STRBUF_INIT;
+
+		check_fixtures_text(&text, run);
+		rc |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST xml_clean(&sb, text.buf)) < 0;
+		strbuf_release(&text);
+	}
 	rc |= xmlTextWriterEndDocument(w) < 0;	/* closes the open elements */
 	xmlFreeTextWriter(w);
 	strbuf_release(&sb);
@@ -376,6 +383,27 @@ static void md_rest(struct strbuf *out, struct strbuf *cell, const struct check_
 	strbuf_addstr(out, "\n</details>\n");
 }
 
+/* the MD_TOP fixture setups that peaked highest */
+static void md_fixtures(struct strbuf *out, struct strbuf *cell, const struct check_run *run)
+{
+	char a[UNITS_BUF], b[UNITS_BUF];
+
+	if (!run->nfixtures)
+		return;
+	strbuf_addf(out, "### Fixture setup (top %zu of %zu, not judged)\n\n| Fixture | Scope | Setup peak | "
+		    "Held after setup |\n|---|---|---|---|\n", run->nfixtures < MD_TOP ? run->nfixtures : MD_TOP,
+		    run->nfixtures);
+	for (size_t i = 0; i < run->nfixtures && i < MD_TOP; i++) {
+		const struct check_fixture *f = &run->fixtures[i];
+
+		strbuf_addf(out, "| %s | ", md_text(cell, f->name, 1));
+		strbuf_addf(out, "%s | %s (%llu bytes) | %s (%llu bytes) |\n", md_text(cell, f->scope, 1),
+			    units_human(a, f->peak), (unsigned long long)f->peak, units_human(b, f->held),
+			    (unsigned long long)f->held);
+	}
+	strbuf_addch(out, '\n');
+}
+
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
@@ -460,6 +488,7 @@ int markdown_write(const char *path, const struct check_run *run)
 		}
 		strbuf_addch(&out, '\n');
 	}
+	md_fixtures(&out, &cell, run);
 	md_rest(&out, &cell, run, is_shown);
 write:
 	f = fopen(path, "w");
@@ -737,6 +766,20 @@ int junit_merge(const char *path, const struct check_run *run)
 					bump(suite, "errors");
 			}
 		}
+	}
+	if (run->nfixtures) {	/* the suite's own system-out, after its testcases */
+		struct strbuf text = STRBUF_INIT;
+		xmlNodePtr out = child(suite, "system-out");
+		xmlChar *had = out ? xmlNodeGetContent(out) : NULL;
+
+		if (had)
+			strbuf_addf(&text, "%s\n", (const char *)had);
+		xmlFree(had);
+		check_fixtures_text(&text, run);
+		xmlUnlinkNode(out);
+		xmlFreeNode(out);
+		xmlNewTextChild(suite, NULL, BAD_CAST "system-out", BAD_CAST xml_clean(&sb, text.buf));
+		strbuf_release(&text);
 	}
 	if (xmlSaveFormatFileEnc(path, doc, "UTF-8", 1) < 0)
 		error("cannot write JUnit file '%s'", path);

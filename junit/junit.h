@@ -26,7 +26,9 @@
  * tests that peaked highest, the rules closest to their limits, and the
  * other verdicts folded in <details>; each table's rows are bounded, so
  * any suite stays far under 1 MiB (GitHub's limit for a job summary) and
- * the JUnit file keeps what was left out. annotations_write() prints
+ * the JUnit file keeps what was left out. Fixtures' setups (struct
+ * check_fixture) are the testsuite's system-out and a Markdown table.
+ * annotations_write() prints
  * GitHub's "::error" workflow commands, escaped by its rules.
  *
  * Ownership: the caller owns the results and strings; the writers only
@@ -69,6 +71,17 @@ struct check_result {
 	unsigned line;		/* its line there, 0 when unknown */
 };
 
+/*
+ * A pytest fixture's setup (session, package, module or class scope): its
+ * figures are shown (stderr with -v, the testsuite's system-out, a
+ * Markdown table), never judged: no rule selects a fixture.
+ */
+struct check_fixture {
+	const char *name, *scope;
+	uint64_t peak, held;	/* its setup's peak; what it still held when setup returned */
+	uint64_t started;	/* of the peak, what processes it started held */
+};
+
 struct check_run {
 	const char *command;
 	double seconds;
@@ -83,7 +96,14 @@ struct check_run {
 	const char *error;	/* the command or the tracker failed: why; NULL if not */
 	const struct check_result *results;
 	size_t nresults;
+	const struct check_fixture *fixtures;	/* highest peak first */
+	size_t nfixtures;
 };
+
+/* "NAME (SCOPE): setup peak ..., held after setup ..." with exact bytes, NAME as given: 0, or -1 out of memory */
+int check_fixture_line(struct strbuf *sb, const struct check_fixture *f, const char *name);
+/* a heading, then one such line per fixture, names escaped (common/utf8.h): a testsuite's system-out */
+void check_fixtures_text(struct strbuf *out, const struct check_run *run);
 
 /* 0, or -1 after an error message naming path */
 int junit_write(const char *path, const struct check_run *run);

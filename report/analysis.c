@@ -354,8 +354,10 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
 	pv->now_ms = pv->ms_offset;
 	pv->seg_ended = 0;
-	if (!a->segments++)
-		a->ppid = rec->ppid;
+	if (!a->segments++) {
+		a->pid = (uint32_t)rec->pid;
+		a->ppid = (uint32_t)rec->ppid;
+	}
 	pv->hm = heapmodel_new();
 	if (!pv->hm)
 		return -1;
@@ -397,7 +399,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		NOTIFY(pv, marker, rec);
 		return 0;
 	case CAPTURE_REC_TIME:
-		NOTIFY(pv, time, rec);
+		NOTIFY(pv, clock, (pv->seg_start_ns > a->start_ns ? pv->seg_start_ns - a->start_ns : 0) + rec->since_ns);
 		return 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);
@@ -437,6 +439,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		if (pv->now_ms * 1000000u + a->start_ns > a->end_ns)
 			a->end_ns = a->start_ns + pv->now_ms * 1000000u;
+		NOTIFY(pv, clock, pv->now_ms * 1000000u);
 		return 0;
 	case CAPTURE_REC_AGG_STACK:
 		return add_aggregated(a, rec);

@@ -28,9 +28,10 @@
  * numbers stacks the same way and the file is read once. An observer is
  * called after the analysis has taken the record in, with stack ids
  * already made global, in stream order: alloc, free and marker for those
- * records, time for TIME (the moment of the marker after it),
- * segment_end when an image ends (an exec replaced it, or the
- * capture ends, complete or cut short). An observer that returns -1 (after
+ * records, clock for each reading of the capture's clock (a MEMORY record,
+ * to its millisecond; a TIME record, the moment of the marker after it),
+ * segment_end when an image ends (an exec replaced it, or the capture
+ * ends, complete or cut short). An observer that returns -1 (after
  * printing its own error) ends the pass with -1.
  *
  * Ownership: the analysis owns everything in it; analysis_release() frees
@@ -103,8 +104,8 @@ struct analysis {
 	int is_complete;	/* the last image ended with its END record, tracking never stopped early */
 	int is_stopped;		/* tracking stopped before the process ended (CAPTURE_F_STOPPED) */
 	unsigned segments;
-	uint64_t ppid;		/* the parent of the process, as its first image's SEGMENT says */
 	uint64_t start_ns, end_ns;
+	uint32_t pid, ppid;	/* the first image's process and its parent (SEGMENT) */
 	uint64_t records;
 	uint64_t total_allocations, total_bytes, total_frees;
 	uint64_t peak_bytes, peak_allocations, peak_ms;
@@ -147,8 +148,8 @@ struct analysis_observer {
 	int (*marker)(void *ctx, const struct capture_record *rec);
 	/* an image ended; is_last: the capture's last (its live blocks are the leaks) */
 	int (*segment_end)(void *ctx, int is_last);
-	/* TIME: the moment of the record that follows (rec->since_ns) */
-	int (*time)(void *ctx, const struct capture_record *rec);
+	/* the capture's clock reads ns (since the capture started): a MEMORY or TIME record */
+	int (*clock)(void *ctx, uint64_t ns);
 };
 
 struct analysis_options {

@@ -7,9 +7,23 @@ unchanged:
 - The window is the test function's call (pytest_pyfunc_call, as
   pytest-memray wraps it), not pytest's call phase: pytest's own work
   around it (PYTEST_CURRENT_TEST, captured output) is not the test's. A
-  unittest.TestCase has no function call of its own: its window is its
-  call phase up to the end of its teardown, when pytest drops the case and
-  what it held on self.
+  unittest.TestCase's window is its test method's call too: no block
+  enters it after the method returns (an END marker labelled "settle"),
+  but what the method left on self may still be freed, by tearDown or
+  when pytest drops the case; its figures are read, and the window
+  closed, after pytest's teardown.
+- A fixture of session, package, module or class scope gets a window of
+  its own around its setup (the fixture function's call up to its yield),
+  labelled "NAME<0x1f>fixture=SCOPE", so memray check can show what each
+  setup allocated and still held; no rule judges it. A setup that runs
+  inside a test's window (request.getfixturevalue in the test) stays the
+  test's.
+- A test that starts processes (subprocess, multiprocessing) is charged
+  with them by memray check, which reads their captures; the marks judged
+  here see this process alone, as pytest-memray's do (it does not follow
+  children). So a test whose children take it over its limit_memory
+  passes in pytest's summary and fails in memray check's verdict (exit 1),
+  which names each process and what it held at the test's peak.
 - The tracker (already loaded in this process, $MEMRAY_TRACKER, reached
   through ctypes.PyDLL so the GIL stays held) marks the window in the
   capture and keeps the window's figures in-process (tracker/window.c):
@@ -104,6 +118,38 @@ def _stats(tracker):
     if tracker.memray_test_stats(out, 7) != 7 or out[INCOMPLETE]:
         return None
     return list(out)
+
+
+def _in_window(func, begin, ended, warmups=0):
+    """func, called inside a window: `warmups` calls first, begin() before
+    the measured call, ended(raised) after it. An async func gives an async
+    function."""
+    if inspect.iscoroutinefunction(func):
+        async def run_async(*args, **kwargs):
+            for _ in range(warmups):
+                await func(*args, **kwargs)
+            begin()
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException:
+                ended(True)
+                raise
+            ended(False)
+            return result
+        return run_async
+
+    def run(*args, **kwargs):
+        for _ in range(warmups):
+            func(*args, **kwargs)
+        begin()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException:
+            ended(True)
+            raise
+        ended(False)
+        return result
+    return run
 
 
 StackFrame = collections.namedtuple("StackFrame", "function filename lineno")
@@ -283,54 +329,71 @@ class Gate:
         self.figures = {}       # nodeid -> stats of a test that passed
         self.problems = {}      # nodeid -> failure text
         self.filtered = {}      # nodeid -> the leaked stacks a filter_fn kept
+        self.is_open = False    # a window is open: a fixture set up now is the test's
 
     def _begin(self, item):
         self.tracker.memray_test_begin(_label(item).encode("utf-8", "replace"))
+        self.is_open = True
 
     def _end(self, item, raised):
         stats = _stats(self.tracker)
         self.tracker.memray_test_end_as(b"raised" if raised else b"")
+        self.is_open = False
         if not raised and stats:
             self.figures[item.nodeid] = stats
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        """A wider-scoped fixture's setup in a window of its own."""
+        func = fixturedef.func
+        if self.is_open or fixturedef.scope == "function" or inspect.iscoroutinefunction(func) or \
+                inspect.isasyncgenfunction(func):
+            yield
+            return
+        nodeid = getattr(request.node, "nodeid", "")
+        label = SEPARATOR.join(["%s::%s" % (nodeid, fixturedef.argname) if nodeid else fixturedef.argname,
+                                "fixture=" + fixturedef.scope]).replace("\0", "")
+
+        def begin():
+            self.tracker.memray_test_begin(label.encode("utf-8", "replace"))
+
+        def end(raised):
+            self.tracker.memray_test_end_as(b"raised" if raised else b"")
+
+        if inspect.isgeneratorfunction(func):
+            def wrapper(*args, **kwargs):
+                gen = func(*args, **kwargs)
+                begin()
+                try:
+                    value = next(gen)
+                except BaseException:
+                    end(True)
+                    raise
+                end(False)
+                yield value
+                yield from gen      # its teardown, as pytest drives it
+        else:
+            wrapper = _in_window(func, begin, end)
+        fixturedef.func = functools.wraps(func)(wrapper)
+        try:
+            yield
+        finally:
+            fixturedef.func = func
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_pyfunc_call(self, pyfuncitem):
         func = pyfuncitem.obj
         marks = _marks(pyfuncitem)
         warmups = max([int(m.kwargs.get("warmups", 0)) for m in marks.values()] + [0])
-        gate = self
 
-        def run(args, kwargs):
-            for _ in range(warmups):
-                func(*args, **kwargs)
-            gate._begin(pyfuncitem)
-            try:
-                result = func(*args, **kwargs)
-            except BaseException:
-                gate._end(pyfuncitem, True)
-                raise
-            gate._end(pyfuncitem, False)
-            gate._filter(pyfuncitem)
-            return result
+        def ended(raised):
+            self._end(pyfuncitem, raised)
+            if not raised:
+                self._filter(pyfuncitem)
 
-        async def run_async(args, kwargs):
-            for _ in range(warmups):
-                await func(*args, **kwargs)
-            gate._begin(pyfuncitem)
-            try:
-                result = await func(*args, **kwargs)
-            except BaseException:
-                gate._end(pyfuncitem, True)
-                raise
-            gate._end(pyfuncitem, False)
-            gate._filter(pyfuncitem)
-            return result
-
-        if inspect.iscoroutinefunction(func):
-            wrapper = functools.wraps(func)(lambda *a, **k: run_async(a, k))
-        else:
-            wrapper = functools.wraps(func)(lambda *a, **k: run(a, k))
-        pyfuncitem.obj = wrapper
+        run = _in_window(func, lambda: self._begin(pyfuncitem), ended, warmups)
+        # a plain function, as pytest expects, that returns the coroutine of an async test
+        pyfuncitem.obj = functools.wraps(func)(lambda *a, **k: run(*a, **k))
         try:
             yield
         finally:
@@ -368,20 +431,59 @@ class Gate:
     def _is_unittest(self, item):
         return not isinstance(item, pytest.Function) or type(item).__name__ == "TestCaseFunction"
 
+    def _runtest_window(self, item):
+        """An item that is no function (a doctest): its runtest, then its
+        window closes after its teardown."""
+        runtest = item.runtest
+
+        def run():
+            # pytest has set PYTEST_CURRENT_TEST already: not the test's
+            self._begin(item)
+            item._memray_open = True
+            runtest()
+
+        item.runtest = run
+        yield
+
+    def _method_window(self, item, method):
+        """A TestCase's test method in its window: from its call to its
+        return; what it freed later (tearDown) still leaves the window."""
+        def begin():
+            self._begin(item)
+            item._memray_open = True
+
+        def ended(raised):
+            if raised:
+                item._memray_open = False
+                self._end(item, True)
+            else:
+                self.tracker.memray_test_end_as(b"settle")
+
+        return functools.wraps(method)(_in_window(method, begin, ended))
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        if self._is_unittest(item):
-            _marks(item)
-            runtest = item.runtest
-
-            def run():
-                # pytest has set PYTEST_CURRENT_TEST already: not the test's
-                self._begin(item)
-                item._memray_open = True
-                runtest()
-
-            item.runtest = run
-        yield
+        if not self._is_unittest(item):
+            yield
+            return
+        _marks(item)
+        testcase = getattr(item, "_testcase", None)
+        method = getattr(item, "obj", None)
+        if testcase is None or not callable(method):
+            yield from self._runtest_window(item)
+            return
+        # pytest calls the TestCase with item.obj as its method (an async one
+        # through the TestCase's own attribute, which it leaves alone)
+        item.obj = wrapped = self._method_window(item, method)
+        is_async = inspect.iscoroutinefunction(method)
+        if is_async:
+            setattr(testcase, item.name, wrapped)
+        try:
+            yield
+        finally:
+            item.obj = method
+            if is_async:
+                delattr(testcase, item.name)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_teardown(self, item):

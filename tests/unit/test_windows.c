@@ -86,6 +86,34 @@ START_TEST(windows_figures)
 }
 END_TEST
 
+/* "settle": no block enters after it, frees still leave until the END (a TestCase's tearDown) */
+START_TEST(settle_takes_frees_only)
+{
+	struct capbuild b;
+	struct ci_windows ws;
+	const struct ci_window *w;
+	char *path;
+
+	capbuild_start(&b, 5);
+	capbuild_marker(&b, CAPTURE_MARK_TEST_BEGIN, "u");
+	capbuild_alloc(&b, 0x1000, 100, 1);		/* the method's, on self */
+	capbuild_marker(&b, CAPTURE_MARK_TEST_END, "settle");
+	capbuild_alloc(&b, 0x2000, 50, 1);		/* pytest's, after the method */
+	capbuild_free(&b, 0x1000);			/* tearDown */
+	capbuild_marker(&b, CAPTURE_MARK_TEST_END, "");
+	path = capbuild_finish(&b, 0);
+	ck_assert_int_eq(read_windows(&ws, path), 0);
+	unlink(path);
+	free(path);
+	ck_assert_uint_eq(ws.n, 1);
+	w = &ws.w[0];
+	ck_assert(w->peak == 100 && w->allocations == 1 && w->leaked == 0 && !w->is_unfinished);
+	/* one clock reading (none in the capture): the window's time line holds its peak */
+	ck_assert(w->begin_ms == 0 && w->end_ms == 0 && w->npoints == 1 && w->points[0].heap == 100);
+	ci_windows_release(&ws);
+}
+END_TEST
+
 START_TEST(not_a_capture)
 {
 	char path[] = "/tmp/memray-test-windows-XXXXXX";
@@ -146,6 +174,7 @@ int main(void)
 	TCase *tc = tcase_create("read");
 
 	tcase_add_test(tc, windows_figures);
+	tcase_add_test(tc, settle_takes_frees_only);
 	tcase_add_test(tc, not_a_capture);
 #if FAULT_INJECTION
 	tcase_add_test(tc, windows_out_of_memory);
