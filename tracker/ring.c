@@ -260,6 +260,7 @@ static void *writer_main(void *arg)
 
 	(void)arg;
 	tracker_guard = 1;	/* for good: nothing this thread does is tracked */
+	__atomic_store_n(&r->writer_tid, (uint32_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
 		uint64_t rss = read_rss();
 		uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;

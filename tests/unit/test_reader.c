@@ -453,8 +453,8 @@ START_TEST(every_type_byte_matches_the_format_table)
 		unlink(path);
 		free(path);
 	}
-	/* 13 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
-	ck_assert_int_eq(known, 13 + 2 * CAPTURE_ALLOC_COUNT);
+	/* 15 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
+	ck_assert_int_eq(known, 15 + 2 * CAPTURE_ALLOC_COUNT);
 	ck_assert_str_eq(capture_record_name(CAPTURE_REC_ALLOC + CAPTURE_ALLOC_CALLOC), "ALLOC");
 	ck_assert_str_eq(capture_record_name(CAPTURE_REC_PYFRAME), "PYFRAME");
 	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_CODE].minor, 1);
