@@ -22,6 +22,7 @@ struct analysis_private {
 	uint64_t generation;	/* module set in force */
 	uint64_t seg_start_ns, ms_offset, now_ms;
 	int seg_ended;
+	int seg_reached;	/* the current image had a REACH record */
 	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
 	size_t seg_entries;	/* where the current image's entries start in a->entries */
@@ -154,6 +155,60 @@ static int add_sample(struct analysis *a, uint64_t ms, uint64_t rss)
 	return 0;
 }
 
+struct reach_ctx {
+	struct analysis *a;
+	size_t first;	/* the image's first entry in a->entries */
+};
+
+static void count_reach(void *ctx, uint32_t entry, uint64_t size, unsigned category)
+{
+	struct reach_ctx *rc = ctx;
+	struct analysis_entry *e = &rc->a->entries[rc->first + entry];
+
+	e->reach_count[category]++;
+	e->reach_bytes[category] += size;
+	rc->a->reach_count[category]++;
+	rc->a->reach_bytes[category] += size;
+}
+
+/* the last image was scanned: its leaks by verdict; mappings are roots */
+static void split_by_reach(struct analysis *a, const struct heapmodel *hm)
+{
+	struct reach_ctx rc = { a, a->nentries - hm->nentries };
+
+	a->has_reachability = 1;
+	heapmodel_each_live(hm, count_reach, &rc);
+	for (size_t i = rc.first; i < a->nentries; i++) {
+		struct analysis_entry *e = &a->entries[i];
+
+		if (e->kind == CAPTURE_ALLOC_MMAP) {
+			e->reach_count[CAPTURE_REACH_REACHABLE] = e->leak_count;
+			e->reach_bytes[CAPTURE_REACH_REACHABLE] = e->leak_bytes;
+			a->reach_count[CAPTURE_REACH_REACHABLE] += e->leak_count;
+			a->reach_bytes[CAPTURE_REACH_REACHABLE] += e->leak_bytes;
+		}
+	}
+}
+
+static uint64_t lost_of(const uint64_t *bytes, int with_reachable)
+{
+	uint64_t n = bytes[CAPTURE_REACH_UNKNOWN] + bytes[CAPTURE_REACH_DEFINITE] + bytes[CAPTURE_REACH_INDIRECT];
+
+	if (with_reachable)
+		n += bytes[CAPTURE_REACH_POSSIBLE] + bytes[CAPTURE_REACH_REACHABLE];
+	return n;
+}
+
+uint64_t analysis_lost_bytes(const struct analysis *a, int with_reachable)
+{
+	return a->has_reachability ? lost_of(a->reach_bytes, with_reachable) : a->leaked_bytes;
+}
+
+uint64_t analysis_entry_lost_bytes(const struct analysis *a, const struct analysis_entry *e, int with_reachable)
+{
+	return a->has_reachability ? lost_of(e->reach_bytes, with_reachable) : e->leak_bytes;
+}
+
 /*
  * Close the current image: fold its heap into the result. `is_last`
  * says whether its live allocations count as leaks.
@@ -207,6 +262,8 @@ static int end_segment(struct analysis *a, int is_last)
 	if (is_last) {
 		a->leaked_bytes = hm->heap;
 		a->leaked_allocations = hm->live_allocations;
+		if (pv->seg_reached)
+			split_by_reach(a, hm);
 	}
 	for (int i = 0; i < HEAPMODEL_BUCKETS; i++)
 		a->histogram[i] += hm->histogram[i];
@@ -354,6 +411,7 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
 	pv->now_ms = pv->ms_offset;
 	pv->seg_ended = 0;
+	pv->seg_reached = 0;
 	a->segments++;
 	pv->hm = heapmodel_new();
 	if (!pv->hm)
@@ -394,6 +452,13 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		return 0;
 	case CAPTURE_REC_MARKER:
 		NOTIFY(pv, marker, rec);
+		return 0;
+	case CAPTURE_REC_REACH:
+		pv->seg_reached = 1;
+		return 0;
+	case CAPTURE_REC_REACH_BLOCK:
+		if (pv->hm)
+			heapmodel_set_category(pv->hm, rec->address, rec->category);	/* freed since: nothing to judge */
 		return 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);

@@ -82,6 +82,8 @@ struct analysis_entry {
 	uint64_t peak_count, peak_bytes;	/* live at the capture's peak */
 	uint64_t leak_count, leak_bytes;	/* live at the end */
 	uint64_t temp_count, temp_bytes;	/* temporary (analysis_run's `temporary_within`) */
+	/* leaks by reachability verdict (CAPTURE_REACH_*), when the last image was scanned */
+	uint64_t reach_count[CAPTURE_REACH_COUNT], reach_bytes[CAPTURE_REACH_COUNT];
 };
 
 /* with the temporal option: an entry's live figures from a sample on */
@@ -107,6 +109,14 @@ struct analysis {
 	uint64_t total_allocations, total_bytes, total_frees;
 	uint64_t peak_bytes, peak_allocations, peak_ms;
 	uint64_t leaked_bytes, leaked_allocations;
+	/*
+	 * The last image's reachability scan (REACH records), if it had one:
+	 * the leaks by verdict, [CAPTURE_REACH_UNKNOWN] for blocks the scan
+	 * did not judge (made after it). Mappings the program made are roots:
+	 * still reachable.
+	 */
+	int has_reachability;
+	uint64_t reach_count[CAPTURE_REACH_COUNT], reach_bytes[CAPTURE_REACH_COUNT];
 	uint64_t lost;		/* records the tracker dropped (END records' count) */
 	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
 	uint64_t allocator_counts[CAPTURE_ALLOC_COUNT];
@@ -131,6 +141,14 @@ struct analysis {
 
 	struct analysis_private *priv;
 };
+
+/*
+ * The leaks the gate counts: with a reachability scan the definitely and
+ * indirectly lost and the unjudged (plus possibly lost and still
+ * reachable when `with_reachable`); without one, every leak.
+ */
+uint64_t analysis_lost_bytes(const struct analysis *a, int with_reachable);
+uint64_t analysis_entry_lost_bytes(const struct analysis *a, const struct analysis_entry *e, int with_reachable);
 
 /* what readers say of a capture whose tracker stopped early */
 #define ANALYSIS_STOPPED_WARNING \

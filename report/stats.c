@@ -233,6 +233,48 @@ static void json_metadata(struct json *j, const struct report *rep)
 	strbuf_release(&cmd);
 }
 
+/* the JSON key of a verdict: "definitely_lost", ... */
+static const char *const reach_keys[CAPTURE_REACH_COUNT] = {
+	"not_scanned", "definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable",
+};
+
+/* lost first, as memcheck lists them; what the scan did not judge last */
+static const unsigned reach_order[CAPTURE_REACH_COUNT] = {
+	CAPTURE_REACH_DEFINITE, CAPTURE_REACH_INDIRECT, CAPTURE_REACH_POSSIBLE, CAPTURE_REACH_REACHABLE,
+	CAPTURE_REACH_UNKNOWN,
+};
+
+static void json_reachability(struct json *j, const struct analysis *a)
+{
+	json_key(j, "by_reachability");
+	json_object_begin(j);
+	for (int i = 0; i < CAPTURE_REACH_COUNT; i++) {
+		unsigned c = reach_order[i];
+
+		json_key(j, reach_keys[c]);
+		json_object_begin(j);
+		json_member_uint(j, "bytes", a->reach_bytes[c]);
+		json_member_uint(j, "allocations", a->reach_count[c]);
+		json_object_end(j);
+	}
+	json_object_end(j);
+}
+
+static void render_reachability(struct strbuf *sb, const struct analysis *a)
+{
+	char buf[UNITS_BUF];
+
+	strbuf_addstr(sb, "Leaked memory by reachability (scanned at exit):\n");
+	for (int i = 0; i < CAPTURE_REACH_COUNT; i++) {
+		unsigned c = reach_order[i];
+
+		if (c != CAPTURE_REACH_UNKNOWN || a->reach_count[c])
+			strbuf_addf(sb, "\t%s: %s in %llu allocations\n", capture_reach_name(c),
+				    units_human(buf, a->reach_bytes[c]), (unsigned long long)a->reach_count[c]);
+	}
+	strbuf_addch(sb, '\n');
+}
+
 static int render_json(struct strbuf *sb, const struct report *rep)
 {
 	const struct analysis *a = rep->a;
@@ -265,6 +307,8 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 	json_member_uint(&j, "allocations", a->leaked_allocations);
 	json_key(&j, "top_by_size");
 	json_top(&j, &rep->leaks, rep->limit, TOP_SIZE | TOP_COUNT);
+	if (a->has_reachability)
+		json_reachability(&j, a);
 	json_object_end(&j);
 	json_key(&j, "capture");
 	json_object_begin(&j);
@@ -355,6 +399,8 @@ static void render_text(struct strbuf *sb, const struct report *rep)
 	strbuf_addf(sb, "Leaked memory (live at exit%s):\n\t%s in %llu allocations\n\n",
 		    a->is_complete ? "" : "; the capture ended early, so this is what was live then",
 		    units_human(buf, a->leaked_bytes), (unsigned long long)a->leaked_allocations);
+	if (a->has_reachability)
+		render_reachability(sb, a);
 	render_histogram(sb, a);
 	strbuf_addstr(sb, "\nAllocator type distribution:\n");
 	for (int k = 1; k < CAPTURE_ALLOC_COUNT; k++)

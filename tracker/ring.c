@@ -113,6 +113,7 @@ void tracker_ring_after_fork(void)
 	pthread_cond_init(&cv_work, NULL);
 	pthread_cond_init(&cv_space, NULL);
 	tracker_ring.has_writer = 0;
+	tracker_ring.writer_tid = 0;	/* the child's writer will say who it is */
 }
 
 /* ------------------------------------------------------------------ */

@@ -202,6 +202,13 @@ int tracker_world_stop(struct stopped_thread **threads, size_t *n)
 		tracker_say("reachability scan skipped", "out of memory");
 		return -1;
 	}
+	/* a writer not yet scheduled has not said who it is; it blocks every signal */
+	for (int tick = 0; tick < 10000 && tracker_ring.has_writer &&
+	     !__atomic_load_n(&tracker_ring.writer_tid, __ATOMIC_ACQUIRE); tick++) {
+		struct timespec ts = { 0, 100000 };
+
+		nanosleep(&ts, NULL);
+	}
 	if (list_threads() < 0) {
 		tracker_say("reachability scan skipped", "cannot list the threads");
 		return -1;
