@@ -190,23 +190,21 @@ static void split_by_reach(struct analysis *a, const struct heapmodel *hm)
 	}
 }
 
-static uint64_t lost_of(const uint64_t *bytes, int with_reachable)
+uint64_t analysis_gate_leaks(const struct analysis *a, const struct analysis_entry *e, int with_reachable,
+			     uint64_t *count)
 {
-	uint64_t n = bytes[CAPTURE_REACH_UNKNOWN] + bytes[CAPTURE_REACH_DEFINITE] + bytes[CAPTURE_REACH_INDIRECT];
+	const uint64_t *n = e ? e->reach_count : a->reach_count, *b = e ? e->reach_bytes : a->reach_bytes;
+	uint64_t bytes = 0;
 
-	if (with_reachable)
-		n += bytes[CAPTURE_REACH_POSSIBLE] + bytes[CAPTURE_REACH_REACHABLE];
-	return n;
-}
-
-uint64_t analysis_lost_bytes(const struct analysis *a, int with_reachable)
-{
-	return a->has_reachability ? lost_of(a->reach_bytes, with_reachable) : a->leaked_bytes;
-}
-
-uint64_t analysis_entry_lost_bytes(const struct analysis *a, const struct analysis_entry *e, int with_reachable)
-{
-	return a->has_reachability ? lost_of(e->reach_bytes, with_reachable) : e->leak_bytes;
+	*count = e ? e->leak_count : a->leaked_allocations;
+	if (!a->has_reachability || with_reachable)
+		return e ? e->leak_bytes : a->leaked_bytes;
+	*count = 0;
+	for (unsigned k = CAPTURE_REACH_UNKNOWN; k <= CAPTURE_REACH_INDIRECT; k++) {
+		*count += n[k];
+		bytes += b[k];
+	}
+	return bytes;
 }
 
 /*

@@ -143,12 +143,13 @@ struct analysis {
 };
 
 /*
- * The leaks the gate counts: with a reachability scan the definitely and
- * indirectly lost and the unjudged (plus possibly lost and still
- * reachable when `with_reachable`); without one, every leak.
+ * The leaks the gate counts, of entry e (NULL: the whole capture): with a
+ * reachability scan the definitely and indirectly lost and the unjudged
+ * (and possibly lost and still reachable too when `with_reachable`);
+ * without one, every leak. Returns the bytes, their allocations in *count.
  */
-uint64_t analysis_lost_bytes(const struct analysis *a, int with_reachable);
-uint64_t analysis_entry_lost_bytes(const struct analysis *a, const struct analysis_entry *e, int with_reachable);
+uint64_t analysis_gate_leaks(const struct analysis *a, const struct analysis_entry *e, int with_reachable,
+			     uint64_t *count);
 
 /* what readers say of a capture whose tracker stopped early */
 #define ANALYSIS_STOPPED_WARNING \

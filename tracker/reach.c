@@ -18,10 +18,17 @@
  *              (dl_iterate_phdr): .data, .bss, and the relro part
  *              (.got, .data.rel.ro), which is writable in the phdr and
  *              made read-only after relocation. Not the tracker's own.
+ *              In the C library's, only pointers to a block's start
+ *              count: its allocator's state (main_arena) points at free
+ *              chunks and the top chunk, whose headers lie in the last
+ *              8 bytes of the block before them, which would make that
+ *              block look possibly lost instead of lost.
  *   stacks     each thread from its stack pointer (less the 128-byte red
  *              zone of the x86-64 ABI) to the end of the mapping holding
- *              it (/proc/self/maps); the exiting thread from the scan's
- *              own frame, with its callee-saved registers spilled there.
+ *              it (/proc/self/maps); the exiting thread from the frame
+ *              that called exit (caller_of_exit_sp), or if the unwind
+ *              fails from the scan's own frame, its callee-saved
+ *              registers spilled there.
  *   registers  the general registers the stop signal saved.
  *   TLS        per thread, the static TLS area below the thread pointer
  *              (its size from the loader's _dl_get_tls_static_info: every
@@ -69,6 +76,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 
 #include "tracker/internal.h"
@@ -92,7 +100,7 @@ static struct {
 	uint32_t *work;		/* the queue of the first pass, the stack of the second */
 	size_t work_bytes, head, tail;
 	uintptr_t lo, hi;	/* the span of all blocks */
-	uintptr_t (*segs)[2];	/* writable module segments [lo, hi) */
+	uintptr_t (*segs)[3];	/* writable module segments [lo, hi), is the C library's */
 	size_t nsegs;
 	char *maps;		/* /proc/self/maps */
 	size_t maps_len, maps_bytes;
@@ -106,10 +114,10 @@ static struct {
 static int add_segments(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	uintptr_t self = (uintptr_t)&tracker_cfg;
+	const Dl_info *libc = arg;
 	size_t first = sc.nsegs;
 
 	(void)size;
-	(void)arg;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
@@ -122,6 +130,7 @@ static int add_segments(struct dl_phdr_info *info, size_t size, void *arg)
 		}
 		sc.segs[sc.nsegs][0] = lo & ~(uintptr_t)7;
 		sc.segs[sc.nsegs][1] = lo + ph->p_memsz;
+		sc.segs[sc.nsegs][2] = info->dlpi_addr == (uintptr_t)libc->dli_fbase;
 		sc.nsegs++;
 	}
 	return 0;
@@ -139,6 +148,38 @@ static void tls_layout(void)
 		info(&size, &align);
 	tls_below = size;
 	tls_above = pthread_size ? *pthread_size : 2304;	/* glibc 2.36's, if the symbol is gone */
+}
+
+/*
+ * Where the exiting thread's live stack starts: the frame of the first
+ * caller outside the C library, the loader and the tracker, i.e. the
+ * code that called exit() or returned from main (then _start's). What
+ * lies below is exit's own work and, in slots it never wrote, stale
+ * words of frames long returned (a loop's last malloc result), which
+ * would keep lost blocks "reachable"; nothing there is live for the
+ * program, as exit never returns. 0 when the unwind finds no such frame.
+ */
+static uintptr_t caller_of_exit_sp(void)
+{
+	Dl_info libc, self, here;
+	unw_context_t ctx;
+	unw_cursor_t cur;
+
+	if (!dladdr((void *)&exit, &libc) || !dladdr((void *)&tracker_cfg, &self) ||
+	    unw_getcontext(&ctx) < 0 || unw_init_local(&cur, &ctx) < 0)
+		return 0;
+	while (unw_step(&cur) > 0) {
+		unw_word_t ip, sp;
+
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0)
+			return 0;
+		if (!dladdr((void *)(ip - 1), &here))
+			return sp;	/* in no module: JIT code, say; live */
+		if (here.dli_fbase != libc.dli_fbase && here.dli_fbase != self.dli_fbase &&
+		    !strstr(here.dli_fname, "/ld-linux"))
+			return sp;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -249,6 +290,7 @@ struct origin {
 	uint64_t value;		/* a thread id, or for words of globals and mappings their base */
 	uintptr_t base;		/* names_word: the address the words were read from */
 	int names_word;		/* a global or mapping: the root is the word's own address */
+	int starts_only;	/* the C library's data: only pointers to a block's start count */
 	uint32_t chain;		/* of the block read, 0 for a root */
 	int is_definite;	/* a root or a reachable block: a start pointer keeps it reachable */
 };
@@ -260,7 +302,7 @@ static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o
 		struct rblock *b;
 		uint8_t state;
 
-		if (i < 0)
+		if (i < 0 || (o->starts_only && w[k] != sc.b[i].addr))
 			continue;
 		b = &sc.b[i];
 		state = w[k] == b->addr && o->is_definite ? CAPTURE_REACH_REACHABLE : CAPTURE_REACH_POSSIBLE;
@@ -275,14 +317,15 @@ static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o
 }
 
 /* a root range read through process_vm_readv: a page that is gone is skipped */
-static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value)
+static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value, int starts_only)
 {
 	lo = (lo + 7) & ~(uintptr_t)7;
 	while (lo + sizeof(uintptr_t) <= hi) {
 		size_t len = hi - lo < BOUNCE ? (hi - lo) & ~(size_t)7 : BOUNCE;
 		struct iovec local = { sc.bounce, len }, remote = { (void *)lo, len };
 		ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-		struct origin o = { kind, value, lo, kind == CAPTURE_ROOT_GLOBAL || kind == CAPTURE_ROOT_MAPPING, 0, 1 };
+		struct origin o = { kind, value, lo, kind == CAPTURE_ROOT_GLOBAL || kind == CAPTURE_ROOT_MAPPING,
+				    starts_only, 0, 1 };
 
 		if (got <= 0) {	/* skip to the next page */
 			lo = (lo | 4095) + 1;
@@ -350,14 +393,14 @@ static int read_maps(void)
 /* one thread's stack, registers and TLS */
 static void scan_thread(uint32_t tid, uintptr_t sp, const uintptr_t *regs, unsigned nregs, uintptr_t tp)
 {
-	struct origin o = { CAPTURE_ROOT_REGISTERS, tid, 0, 0, 0, 1 };
+	struct origin o = { CAPTURE_ROOT_REGISTERS, tid, 0, 0, 0, 0, 1 };
 	uintptr_t top = mapping_end(sp);
 
 	scan_words(regs, nregs, &o);
 	if (top)
-		scan_root(sp > 128 ? sp - 128 : sp, top, CAPTURE_ROOT_STACK, tid);
+		scan_root(sp > 128 ? sp - 128 : sp, top, CAPTURE_ROOT_STACK, tid, 0);
 	if (tp)
-		scan_root(tp - tls_below, tp + tls_above, CAPTURE_ROOT_TLS, tid);
+		scan_root(tp - tls_below, tp + tls_above, CAPTURE_ROOT_TLS, tid, 0);
 }
 
 /* breadth first from the roots: reachable and possibly lost blocks */
@@ -365,7 +408,7 @@ static void propagate(void)
 {
 	while (sc.head < sc.tail) {
 		struct rblock *b = &sc.b[sc.work[sc.head++]];
-		struct origin o = { b->root_kind, b->root_value, 0, 0, b->chain, b->state == CAPTURE_REACH_REACHABLE };
+		struct origin o = { b->root_kind, b->root_value, 0, 0, 0, b->chain, b->state == CAPTURE_REACH_REACHABLE };
 
 		scan_words((const uintptr_t *)b->addr, b->size / sizeof(uintptr_t), &o);
 		sc.heap_bytes += b->size;
@@ -415,10 +458,10 @@ static void group_lost(void)
 static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
 {
 	for (size_t i = 0; i < sc.nsegs; i++)
-		scan_root(sc.segs[i][0], sc.segs[i][1], CAPTURE_ROOT_GLOBAL, 0);
+		scan_root(sc.segs[i][0], sc.segs[i][1], CAPTURE_ROOT_GLOBAL, 0, (int)sc.segs[i][2]);
 	for (size_t i = 0; i < sc.n; i++)
 		if (sc.b[i].is_region)
-			scan_root(sc.b[i].addr, sc.b[i].addr + sc.b[i].size, CAPTURE_ROOT_MAPPING, 0);
+			scan_root(sc.b[i].addr, sc.b[i].addr + sc.b[i].size, CAPTURE_ROOT_MAPPING, 0, 0);
 	scan_thread((uint32_t)syscall(SYS_gettid), my_sp + 128, NULL, 0, tracker_thread_pointer());
 	for (size_t i = 0; i < nt; i++)
 		if (t[i].is_stopped > 0)
@@ -480,12 +523,16 @@ static void release(void)
 
 static int prepare(void)
 {
+	Dl_info libc;
+
 	if (!sc.segs && !(sc.segs = mapmem_alloc(MAX_SEGS * sizeof(*sc.segs))))
 		return -1;
 	if (!sc.bounce && !(sc.bounce = mapmem_alloc(BOUNCE)))
 		return -1;
 	sc.nsegs = 0;
-	dl_iterate_phdr(add_segments, NULL);
+	if (!dladdr((void *)&exit, &libc))
+		libc.dli_fbase = NULL;
+	dl_iterate_phdr(add_segments, &libc);
 	tls_layout();
 	return 0;
 }
@@ -499,6 +546,7 @@ void tracker_reach_scan(unsigned occasion)
 	struct stopped_thread *t = NULL;
 	size_t nt = 0;
 	uint64_t t0;
+	uintptr_t my_sp;
 	const char *why = NULL;
 
 	__builtin_unwind_init();
@@ -508,6 +556,9 @@ void tracker_reach_scan(unsigned occasion)
 		tracker_say("reachability scan skipped", "out of memory");
 		return;
 	}
+	my_sp = occasion == CAPTURE_REACH_AT_EXIT ? caller_of_exit_sp() : 0;
+	if (!my_sp)
+		my_sp = (uintptr_t)__builtin_frame_address(0);
 	pthread_mutex_lock(&tracker_lock);
 	t0 = tracker_mono_ns();
 	if (tracker_live.is_incomplete)
@@ -517,7 +568,7 @@ void tracker_reach_scan(unsigned occasion)
 	else if (read_maps() < 0 || take_blocks() < 0)
 		why = "out of memory";
 	else
-		mark(t, nt, (uintptr_t)__builtin_frame_address(0));
+		mark(t, nt, my_sp);
 	if (t)
 		tracker_world_resume();
 	if (!why && tracker_active)
