@@ -295,6 +295,23 @@ struct origin {
 	int is_definite;	/* a root or a reachable block: a start pointer keeps it reachable */
 };
 
+/*
+ * Is v where glibc's malloc puts the header of the chunk after block b?
+ * A chunk is the block plus an 8-byte size word, rounded up to 16 (at
+ * least 32), and the next chunk's header starts 16 bytes before its
+ * memory: inside b's last 8 bytes when b's size leaves no padding. The
+ * allocator's own pointers to free chunks (its bins, the top chunk, and
+ * their stale copies in memory it hands out again) have that shape; a
+ * program's pointer exactly there is rare and would only make b
+ * possibly lost. Such words are not taken for pointers into b.
+ */
+static int is_chunk_header(const struct rblock *b, uintptr_t v)
+{
+	uint64_t chunk = (b->size + 8 + 15) & ~(uint64_t)15;
+
+	return v == b->addr + (chunk < 32 ? 32 : chunk) - 16;
+}
+
 static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o)
 {
 	for (size_t k = 0; k < nwords; k++) {
@@ -302,7 +319,7 @@ static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o
 		struct rblock *b;
 		uint8_t state;
 
-		if (i < 0 || (o->starts_only && w[k] != sc.b[i].addr))
+		if (i < 0 || (w[k] != sc.b[i].addr && (o->starts_only || is_chunk_header(&sc.b[i], w[k]))))
 			continue;
 		b = &sc.b[i];
 		state = w[k] == b->addr && o->is_definite ? CAPTURE_REACH_REACHABLE : CAPTURE_REACH_POSSIBLE;
@@ -437,7 +454,7 @@ static void group_lost(void)
 				long i = find_block(w[k]);
 				struct rblock *c;
 
-				if (i < 0 || (size_t)i == h)
+				if (i < 0 || (size_t)i == h || is_chunk_header(&sc.b[i], w[k]))
 					continue;
 				c = &sc.b[i];
 				if (c->state && c->state != CAPTURE_REACH_DEFINITE)

@@ -151,3 +151,116 @@ def test_figures_equal_memchecks(fixtures, tmp_path):
     assert summary["possibly_lost"] == v["possibly_lost"] == (1, 200)
     count, size = v["still_reachable"]
     assert summary["still_reachable"] == (count - 1, size - 4096) == (3, 300 + 500 + 600)
+
+
+# --- the gate: only lost blocks leak ------------------------------------------------------
+
+LEAK_FREE_SUITE = r"""
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(test_one)
+{
+	char *p = malloc(1000);
+
+	memset(p, 1, 1000);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_two)
+{
+	ck_assert_int_eq(1 + 1, 2);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("tidy");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_one);
+	tcase_add_test(tc, test_two);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+"""
+
+
+def gate(*command, cwd=None):
+    from conftest import run
+    return run("check", "--leak-budget", "0", "--", *command, cwd=cwd)
+
+
+@pytest.mark.parametrize("command", [["sh", "-c", "ls"], ["/usr/bin/python3", "-c", "pass"]])
+def test_programs_that_keep_memory_in_globals_pass(command, tmp_path):
+    result = gate(*command, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pass leaked memory: leaked 0B within budget 0B" in result.stderr
+
+
+def test_make_on_a_trivial_makefile_passes(tmp_path):
+    (tmp_path / "Makefile").write_text("all:\n\t@echo built\n")
+    result = gate("make", "-s", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pass leaked memory: leaked 0B" in result.stderr
+
+
+def test_a_leak_free_check_suite_passes(tmp_path):
+    (tmp_path / "tidy.c").write_text(LEAK_FREE_SUITE)
+    suite = tmp_path / "tidy"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(suite), str(tmp_path / "tidy.c"), "-lcheck", "-lsubunit", "-lm",
+                    "-lrt", "-lpthread"], check=True)
+    result = gate(suite)
+    assert result.returncode == 0, result.stderr
+    assert "100%: Checks: 2, Failures: 0, Errors: 0" in result.stdout
+    assert "0 failed, 0 errors" in result.stderr
+
+
+def test_a_cache_in_a_global_passes_and_a_dropped_list_fails(fixtures):
+    from conftest import FIXTURES, line_of
+    prog = fixtures.build("lostlist.c")
+    cached = gate(prog, "cache")
+    assert cached.returncode == 0, cached.stderr
+    dropped = gate(prog, "drop")
+    assert dropped.returncode == 1, dropped.stderr
+    assert "leaked 1.000MiB exceeds budget 0B (1048576 bytes, limit 0)" in dropped.stderr
+    where = "make_list:%s:%d" % (FIXTURES / "lostlist.c", line_of("lostlist.c", "node"))
+    assert "1.000MiB (1048576 bytes) in 1024 allocations at %s" % where in dropped.stderr
+    # every block live at exit, as before the scan: the cache counts too
+    every = run_every(prog, "cache")
+    assert every.returncode == 1 and "(1048576 bytes, limit 0)" in every.stderr
+
+
+def run_every(*command):
+    from conftest import run
+    return run("check", "--reachable-leaks", "--leak-budget", "0", "--", *command)
+
+
+def test_a_manifest_selects_reachable_leaks(fixtures, tmp_path):
+    from conftest import run
+    prog = fixtures.build("lostlist.c")
+    (tmp_path / "memray.yml").write_text("version: 1\nleak-budget: 0\nreachable-leaks: true\n")
+    result = run("check", "--manifest", tmp_path / "memray.yml", "--", prog, "cache")
+    assert result.returncode == 1 and "(1048576 bytes, limit 0)" in result.stderr
+    (tmp_path / "bad.yml").write_text("version: 1\nreachable-leaks: maybe\n")
+    bad = run("check", "--manifest", tmp_path / "bad.yml", "--", prog, "cache")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().endswith("bad.yml:2:18: 'reachable-leaks' must be true or false")
+
+
+def test_python_objects_are_reachable_and_its_arenas_are_no_leak(tmp_path):
+    _, out = record(tmp_path, "/usr/bin/python3", "-c", "x = [dict(a=i) for i in range(1000)]",
+                    options=("--reachability",))
+    v = verdicts(out)
+    assert v["definitely_lost"] == (0, 0) and v["indirectly_lost"] == (0, 0)
+    reach, alloc = blocks(out)
+    arenas = [a for a, (size, kind, _) in alloc.items() if kind == "MMAP" and a in reach]
+    assert arenas and all(reach[a] == ("still reachable", 6, 0) for a in arenas)
