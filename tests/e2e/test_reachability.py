@@ -37,7 +37,7 @@ def blocks(capture):
 def scan(fixtures, tmp_path, *args):
     prog = fixtures.build("reach.c")
     result, out = record(tmp_path, prog, *args, options=("--reachability",))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 7, result.stderr
     assert "scan skipped" not in result.stderr
     return out
 
@@ -107,6 +107,21 @@ def test_a_mapping_of_the_program_holds_its_block(fixtures, tmp_path):
     [region] = [a for a, (size, kind, _) in alloc.items() if kind == "MMAP"]
     assert reach[addr] == ("still reachable", 5, region + 7 * 8)  # word 7 of the mapping
     assert reach[region] == ("still reachable", 6, 0)  # the mapping is a root, never a leak
+
+
+@pytest.mark.parametrize("how, why", [
+    (["deaf"], r"memray: reachability scan skipped: thread \d+ did not stop within a second"),
+    (["thread", "signal"], r"memray: reachability scan skipped: the program uses the signal it needs \(SIGRTMAX-4\)"),
+])
+def test_a_scan_that_cannot_stop_the_world_gives_up_in_one_line(fixtures, tmp_path, how, why):
+    prog = fixtures.build("reach.c")
+    result, out = record(tmp_path, prog, "chain", 3, *how, options=("--reachability",))
+    assert result.returncode == 7  # the program's own status
+    lines = [line for line in result.stderr.splitlines() if line.startswith("memray: reach")]
+    assert len(lines) == 1 and re.fullmatch(why, lines[0]), result.stderr
+    data = stats(out)
+    assert "by_reachability" not in data["leaks"] and data["capture"]["complete"]
+    assert data["leaks"]["allocations"] >= 3  # every live block still counts as leaked
 
 
 def test_without_the_flag_there_is_no_verdict(fixtures, tmp_path):
