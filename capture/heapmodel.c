@@ -321,14 +321,14 @@ size_t heapmodel_take_changes(struct heapmodel *hm, const uint32_t **out)
 	return n;
 }
 
-int heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category)
+long heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category)
 {
 	struct heapmodel_private *pv = hm->priv;
 
 	for (size_t j = hash64(addr) & pv->live_mask; pv->live[j].addr; j = (j + 1) & pv->live_mask) {
 		if (pv->live[j].addr == addr) {
 			pv->live[j].category = category;
-			return 0;
+			return pv->live[j].entry;
 		}
 	}
 	return -1;

@@ -98,10 +98,10 @@ unsigned heapmodel_bucket(uint64_t size);
 
 /*
  * Reachability (REACH_BLOCK): remember category for the live block at
- * addr (not a mapping): 0, or -1 when no such block is live. Forgotten
- * when the block is freed.
+ * addr (not a mapping): its entry's index, or -1 when no such block is
+ * live. Forgotten when the block is freed.
  */
-int heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category);
+long heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category);
 /* call fn for every live block that is not a mapping, with its entry index, size and category */
 void heapmodel_each_live(const struct heapmodel *hm, void (*fn)(void *ctx, uint32_t entry, uint64_t size,
 								 unsigned category), void *ctx);

@@ -18,6 +18,7 @@
 #include "common/strbuf.h"
 #include "common/units.h"
 #include "report/analysis.h"
+#include "report/reach.h"
 
 #define LOCATE_MAX 20	/* stacks symbolized for a peak's top lines */
 
@@ -53,7 +54,7 @@ struct collecting {
 /* the leaks of entry e (NULL: the capture's) that the gate counts; their allocations in *count */
 static uint64_t gate_leaks(const struct capture *c, const struct analysis_entry *e, uint64_t *count)
 {
-	return analysis_gate_leaks(&c->a, e, c->counts_reachable, count);
+	return reach_gate_leaks(&c->a, e, c->counts_reachable, count);
 }
 
 static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,

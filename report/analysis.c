@@ -23,6 +23,11 @@ struct analysis_private {
 	uint64_t seg_start_ns, ms_offset, now_ms;
 	int seg_ended;
 	int seg_reached;	/* the current image had a REACH record */
+	struct holder {
+		unsigned kind;
+		uint64_t value, chain;
+	} *holders;		/* by entry of the current image: the first still reachable block's root */
+	size_t holders_cap;
 	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
 	size_t seg_entries;	/* where the current image's entries start in a->entries */
@@ -178,6 +183,13 @@ static void split_by_reach(struct analysis *a, const struct heapmodel *hm)
 
 	a->has_reachability = 1;
 	heapmodel_each_live(hm, count_reach, &rc);
+	for (size_t i = 0; i < hm->nentries && i < a->priv->holders_cap; i++) {
+		struct analysis_entry *e = &a->entries[rc.first + i];
+
+		e->hold_kind = a->priv->holders[i].kind;
+		e->hold_value = a->priv->holders[i].value;
+		e->hold_chain = a->priv->holders[i].chain;
+	}
 	for (size_t i = rc.first; i < a->nentries; i++) {
 		struct analysis_entry *e = &a->entries[i];
 
@@ -186,25 +198,9 @@ static void split_by_reach(struct analysis *a, const struct heapmodel *hm)
 			e->reach_bytes[CAPTURE_REACH_REACHABLE] = e->leak_bytes;
 			a->reach_count[CAPTURE_REACH_REACHABLE] += e->leak_count;
 			a->reach_bytes[CAPTURE_REACH_REACHABLE] += e->leak_bytes;
+			e->hold_kind = CAPTURE_ROOT_MAPPING_SELF;
 		}
 	}
-}
-
-uint64_t analysis_gate_leaks(const struct analysis *a, const struct analysis_entry *e, int with_reachable,
-			     uint64_t *count)
-{
-	const uint64_t *n = e ? e->reach_count : a->reach_count, *b = e ? e->reach_bytes : a->reach_bytes;
-	uint64_t bytes = 0;
-
-	*count = e ? e->leak_count : a->leaked_allocations;
-	if (!a->has_reachability || with_reachable)
-		return e ? e->leak_bytes : a->leaked_bytes;
-	*count = 0;
-	for (unsigned k = CAPTURE_REACH_UNKNOWN; k <= CAPTURE_REACH_INDIRECT; k++) {
-		*count += n[k];
-		bytes += b[k];
-	}
-	return bytes;
 }
 
 /*
@@ -410,6 +406,8 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->now_ms = pv->ms_offset;
 	pv->seg_ended = 0;
 	pv->seg_reached = 0;
+	if (pv->holders)
+		memset(pv->holders, 0, pv->holders_cap * sizeof(*pv->holders));
 	a->segments++;
 	pv->hm = heapmodel_new();
 	if (!pv->hm)
@@ -419,6 +417,22 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->seg_changes = a->nchanges;
 	pv->seg_entries = a->nentries;
 	return name_command(a, rec);
+}
+
+/* a REACH_BLOCK: its block's verdict, and for the first reachable block of an entry its root */
+static int judge_block(struct analysis_private *pv, const struct capture_record *rec)
+{
+	long entry = heapmodel_set_category(pv->hm, rec->address, rec->category);
+	size_t had = pv->holders_cap;
+
+	if (entry < 0 || rec->category != CAPTURE_REACH_REACHABLE)
+		return 0;	/* freed since: nothing to judge */
+	if (GROW(pv->holders, (size_t)entry + 1, pv->holders_cap) < 0)
+		return -1;
+	memset(pv->holders + had, 0, (pv->holders_cap - had) * sizeof(*pv->holders));
+	if (!pv->holders[entry].kind)
+		pv->holders[entry] = (struct holder){ rec->root_kind, rec->root_value, rec->chain };
+	return 0;
 }
 
 static int on_record(struct analysis *a, const struct capture_record *rec)
@@ -455,9 +469,7 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		pv->seg_reached = 1;
 		return 0;
 	case CAPTURE_REC_REACH_BLOCK:
-		if (pv->hm)
-			heapmodel_set_category(pv->hm, rec->address, rec->category);	/* freed since: nothing to judge */
-		return 0;
+		return pv->hm ? judge_block(pv, rec) : 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);
 	case CAPTURE_REC_END:
@@ -573,6 +585,7 @@ void analysis_release(struct analysis *a)
 		free(pv->names);
 		free(pv->locations);
 		free(pv->location_stack.frames);
+		free(pv->holders);
 		strbuf_release(&pv->strings);
 		free(pv);
 	}
@@ -589,7 +602,7 @@ void analysis_release(struct analysis *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static int module_has(const struct analysis_module *m, uint64_t ip)
+int analysis_module_has(const struct analysis_module *m, uint64_t ip)
 {
 	uint64_t rel = ip - 1 - m->sym.bias;
 
@@ -611,7 +624,7 @@ static const struct analysis_module *module_of(const struct analysis *a, const s
 	for (size_t i = 0; i < a->nmodules; i++) {
 		const struct analysis_module *m = &a->modules[i];
 
-		if (m->segment != n->segment || !module_has(m, n->ip))
+		if (m->segment != n->segment || !analysis_module_has(m, n->ip))
 			continue;
 		if (m->generation == n->generation)
 			return m;

@@ -84,6 +84,9 @@ struct analysis_entry {
 	uint64_t temp_count, temp_bytes;	/* temporary (analysis_run's `temporary_within`) */
 	/* leaks by reachability verdict (CAPTURE_REACH_*), when the last image was scanned */
 	uint64_t reach_count[CAPTURE_REACH_COUNT], reach_bytes[CAPTURE_REACH_COUNT];
+	/* what holds the first of its still reachable blocks (CAPTURE_ROOT_*, REACH_BLOCK's value) */
+	unsigned hold_kind;
+	uint64_t hold_value, hold_chain;
 };
 
 /* with the temporal option: an entry's live figures from a sample on */
@@ -142,14 +145,8 @@ struct analysis {
 	struct analysis_private *priv;
 };
 
-/*
- * The leaks the gate counts, of entry e (NULL: the whole capture): with a
- * reachability scan the definitely and indirectly lost and the unjudged
- * (and possibly lost and still reachable too when `with_reachable`);
- * without one, every leak. Returns the bytes, their allocations in *count.
- */
-uint64_t analysis_gate_leaks(const struct analysis *a, const struct analysis_entry *e, int with_reachable,
-			     uint64_t *count);
+/* does module m (of its image) hold return address ip (ip - 1 is the call)? */
+int analysis_module_has(const struct analysis_module *m, uint64_t ip);
 
 /* what readers say of a capture whose tracker stopped early */
 #define ANALYSIS_STOPPED_WARNING \

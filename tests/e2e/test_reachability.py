@@ -144,6 +144,23 @@ def test_text_stats_list_lost_first(fixtures, tmp_path):
     ]
 
 
+def test_stats_say_what_holds_each_still_reachable_block(fixtures, tmp_path):
+    from conftest import FIXTURES, location
+    out = scan(fixtures, tmp_path, "global", "tls", "thread", "chain", 2)
+    reach, alloc = blocks(out)
+    tid = {size: t for _, (size, _, t) in alloc.items()}
+    held = {e["location"]: (e["size"], e["held_by"], e["chain"]) for e in stats(out)["leaks"]["still_reachable_by_size"]}
+    assert held[location("hold_global", "reach.c", "cached")] == (300, "global cache in reach", 1)
+    assert held[location("hold_in_tls", "reach.c", "tls")] == (500, "thread %d TLS" % tid[500], 1)
+    assert held[location("holder", "reach.c", "thread")] == (400, "thread %d stack" % tid[400], 1)
+    lost = stats(out)["leaks"]["lost_by_size"]
+    assert lost == [{"location": location("lose_chain", "reach.c", "chain"), "size": 2 * NODE, "count": 2}]
+    from conftest import run
+    text = run("stats", out).stdout
+    assert "\t- %s -> 300B (1 allocations), held by global cache in reach (chain 1)\n" % \
+        location("hold_global", "reach.c", "cached") in text
+
+
 @pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind is not installed")
 def test_figures_equal_memchecks(fixtures, tmp_path):
     """The same binary under memcheck: the same blocks and bytes in every
