@@ -187,45 +187,6 @@ def test_figures_equal_memchecks(fixtures, tmp_path):
 
 # --- the gate: only lost blocks leak ------------------------------------------------------
 
-LEAK_FREE_SUITE = r"""
-#include <check.h>
-#include <stdlib.h>
-#include <string.h>
-
-START_TEST(test_one)
-{
-	char *p = malloc(1000);
-
-	memset(p, 1, 1000);
-	free(p);
-}
-END_TEST
-
-START_TEST(test_two)
-{
-	ck_assert_int_eq(1 + 1, 2);
-}
-END_TEST
-
-int main(void)
-{
-	Suite *s = suite_create("tidy");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, test_one);
-	tcase_add_test(tc, test_two);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
-"""
-
-
 def gate(*command, cwd=None):
     from conftest import run
     return run("check", "--leak-budget", "0", "--", *command, cwd=cwd)
@@ -245,11 +206,8 @@ def test_make_on_a_trivial_makefile_passes(tmp_path):
     assert "pass leaked memory: leaked 0B" in result.stderr
 
 
-def test_a_leak_free_check_suite_passes(tmp_path):
-    (tmp_path / "tidy.c").write_text(LEAK_FREE_SUITE)
-    suite = tmp_path / "tidy"
-    subprocess.run(["gcc", "-g", "-O0", "-o", str(suite), str(tmp_path / "tidy.c"), "-lcheck", "-lsubunit", "-lm",
-                    "-lrt", "-lpthread"], check=True)
+def test_a_leak_free_check_suite_passes(fixtures):
+    suite = fixtures.build("check_suite.c", "-DLEAK_FREE", "-lcheck", "-lsubunit", "-lm", "-lrt", name="tidy")
     result = gate(suite)
     assert result.returncode == 0, result.stderr
     assert "100%: Checks: 2, Failures: 0, Errors: 0" in result.stdout
