@@ -5,8 +5,9 @@
  * reading the capture.
  *
  * An open-addressing table in mapped memory (the program's allocator
- * would recurse into our hooks), grown by tracker_grow_table() when three
- * quarters full, tombstones for freed slots. Everything here runs under
+ * would recurse into our hooks), rebuilt when three quarters full (of
+ * blocks and tombstones: freed slots), twice as large only when half of
+ * it is live blocks. Everything here runs under
  * tracker_lock, from tracker_emit_alloc/free: so the index changes in the
  * same order as the records. When the table cannot grow the index is
  * marked incomplete and the scan at exit refuses to judge (a block it
@@ -27,16 +28,6 @@ static size_t hash_of(uintptr_t a)
 	return (size_t)(((uint64_t)a * 0x9E3779B97F4A7C15ull) >> 17);
 }
 
-static size_t slot_hash(const void *slot)
-{
-	return hash_of(((const struct live_block *)slot)->addr);
-}
-
-static int slot_used(const void *slot)
-{
-	return ((const struct live_block *)slot)->addr > TOMB;
-}
-
 static struct live_block *find(uintptr_t a)
 {
 	struct tracker_live *l = &tracker_live;
@@ -51,6 +42,36 @@ static struct live_block *find(uintptr_t a)
 	}
 }
 
+/*
+ * The live slots into a new table of mask + 1 slots. Not
+ * tracker_grow_table(), which always doubles: a program that allocates
+ * and frees fills the table with tombstones, not blocks, and doubling
+ * then would grow it without end.
+ */
+static int rebuild(size_t mask)
+{
+	struct tracker_live *l = &tracker_live;
+	struct live_block *t = mapmem_alloc((mask + 1) * sizeof(*t));
+
+	if (!t)
+		return -1;
+	for (size_t i = 0; i <= l->mask; i++) {
+		size_t j;
+
+		if (l->slots[i].addr <= TOMB)
+			continue;
+		for (j = hash_of(l->slots[i].addr) & mask; t[j].addr; j = (j + 1) & mask)
+			;
+		t[j] = l->slots[i];
+	}
+	mapmem_free(l->slots, (l->mask + 1) * sizeof(*t));
+	l->slots = t;
+	l->mask = mask;
+	l->used = l->count;
+	l->tombs = 0;
+	return 0;
+}
+
 static int make_room(void)
 {
 	struct tracker_live *l = &tracker_live;
@@ -63,14 +84,8 @@ static int make_room(void)
 	}
 	if ((l->used + 1) * 4 <= (l->mask + 1) * 3)
 		return 0;
-	if (l->tombs * 2 > l->used) {	/* mostly tombstones: rebuild at the same size */
-		l->mask = (l->mask - 1) / 2;	/* tracker_grow_table doubles it back */
-	}
-	if (tracker_grow_table((void **)&l->slots, &l->mask, sizeof(*l->slots), slot_hash, slot_used) < 0)
-		return -1;
-	l->used -= l->tombs;
-	l->tombs = 0;
-	return 0;
+	/* twice as large when half full of live blocks; else as large, without the tombstones */
+	return rebuild(l->count * 2 >= l->mask + 1 ? l->mask * 2 + 1 : l->mask);
 }
 
 void tracker_live_alloc(void *ptr, size_t size, unsigned kind, uint32_t stack)

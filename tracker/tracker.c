@@ -82,7 +82,7 @@ void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint
 	tracker_ring.n_allocs++;
 	tracker_ring.bytes += size;
 	tracker_window_alloc(ptr, size, tid);
-	if (tracker_cfg.flags & CAPTURE_F_REACHABILITY)
+	if ((tracker_cfg.flags & (CAPTURE_F_REACHABILITY | CAPTURE_F_AGGREGATE)) == CAPTURE_F_REACHABILITY)
 		tracker_live_alloc(ptr, size, kind, id);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
 		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
@@ -105,7 +105,7 @@ void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
 	if (!tracker_active)
 		return;
 	tracker_window_free(ptr, size, kind);
-	if (tracker_cfg.flags & CAPTURE_F_REACHABILITY)
+	if ((tracker_cfg.flags & (CAPTURE_F_REACHABILITY | CAPTURE_F_AGGREGATE)) == CAPTURE_F_REACHABILITY)
 		tracker_live_free(ptr, size, kind);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
 		tracker_ring.n_frees++;
