@@ -341,12 +341,12 @@ static int top_level(struct walk *w, yaml_node_t *root)
 		} else if (!strcmp(key, "suppressions")) {
 			if (suppressions(w, v) < 0)
 				return -1;
-		} else if (!strcmp(key, "builtin-suppressions")) {
+		} else if (!strcmp(key, "builtin-suppressions") || !strcmp(key, "reachable-leaks")) {
 			int b = v->type == YAML_SCALAR_NODE ? yamldoc_bool(v) : -1;
 
 			if (b < 0)
-				return yamldoc_error(w->doc, v, "'builtin-suppressions' must be true or false");
-			w->m->builtin_suppressions = b;
+				return yamldoc_error(w->doc, v, "'%s' must be true or false", key);
+			*(key[0] == 'b' ? &w->m->builtin_suppressions : &w->m->reachable_leaks) = b;
 		} else if (!strcmp(key, "baseline")) {
 			if (baseline(w, v) < 0)
 				return -1;

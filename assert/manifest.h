@@ -15,6 +15,7 @@
  *     - "*json_cache*"
  *     - { frame: "libfoo_init", reason: "kept for life" }
  *   builtin-suppressions: true
+ *   reachable-leaks: false     # true: blocks still reachable at exit leak too
  *   baseline:                  # or just the file name
  *     file: .memray-baseline.json
  *     max-increase: 10%        # or +5MiB
@@ -66,6 +67,7 @@ struct manifest {
 	size_t ntests, tests_alloc;
 	struct suppress_list sup;	/* the user's; the built-ins are added later */
 	int builtin_suppressions;
+	int reachable_leaks;	/* every block live at exit leaks, not only the lost ones */
 	char *baseline;
 	struct increase max_increase;
 };

@@ -225,11 +225,46 @@ def native_bench(build, memray, heaptrack, tmp, repeat):
     return churn_capture
 
 
+def reach_bench(memray, tmp, repeat):
+    """The reachability scan (--reachability, on under memray check): the
+    tracking overhead with the live-block index on against off, the two
+    variants taking turns run after run on the same workload; then the
+    scan's own time per GiB of live heap, from its REACH record (the world
+    stopped, roots and heap read, verdicts made)."""
+    prog = [str(tmp / "workloads"), "churn", "5000000"]
+    cap = tmp / "reach.bin"
+    times = {"plain": [], "off": [], "on": []}
+    for _ in range(max(repeat, 3)):
+        times["plain"].append(timed(prog)[0])
+        for variant, extra in (("off", []), ("on", ["--reachability"])):
+            if cap.exists():
+                cap.unlink()
+            times[variant].append(timed([str(memray), "run", "-q", "-o", str(cap)] + extra + prog)[0])
+    plain, off, on = (min(times[k]) for k in ("plain", "off", "on"))
+    print("\nreachability: churn (5M malloc/free) %.3f s plain, %.2fx tracked, %.2fx with the live-block index;"
+          " overhead with the index / without: %.2f (target <= 1.2; best of %d, taking turns)" %
+          (plain, off / plain, on / plain, (on - plain) / (off - plain), len(times["plain"])))
+    for n, size in ((4096, 65536), (1000000, 64)):
+        if cap.exists():
+            cap.unlink()
+        timed([str(memray), "run", "-q", "--reachability", "-o", str(cap), str(tmp / "workloads"), "live",
+               str(n), str(size)])
+        line = [x for x in subprocess.run([str(memray), "parse", str(cap)], capture_output=True, text=True,
+                                          check=True).stdout.splitlines() if x.startswith("REACH ")]
+        m = re.search(r"blocks=(\d+) root_bytes=(\d+) heap_bytes=(\d+) stopped_us=(\d+)", line[0]) if line else None
+        if not m:
+            print("  scan of %d x %d B: no REACH record" % (n, size))
+            continue
+        heap, us = int(m.group(3)), int(m.group(4))
+        print("  scan at exit, %d blocks of %d B (%.0f MiB live): %.3f s stopped, %.2f s per GiB of live heap"
+              " (target < 1 s)" % (int(m.group(1)), size, heap / 2**20, us / 1e6, us / 1e6 / (heap / 2**30)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=["native", "python", "gate"], help="run one part only")
+    ap.add_argument("--only", choices=["native", "python", "gate", "reach"], help="run one part only")
     args = ap.parse_args()
     build = Path(args.build)
     memray = build / "memray"
@@ -241,6 +276,10 @@ def main():
                 native_bench(build, memray, heaptrack, tmp, args.repeat)
             elif args.only == "python":
                 python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
+            elif args.only == "reach":
+                subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"],
+                               check=True)
+                reach_bench(memray, tmp, args.repeat)
             else:
                 gate_cost(memray, tmp, args.repeat)
         finally:
@@ -260,6 +299,7 @@ def main():
         (_, true_rss, _), _ = best(3, lambda: timed(["/bin/true"]))
         ours_rss = tracked_rss(build, ["/bin/true"], tmp)
         gate_cost(memray, tmp, args.repeat)
+        reach_bench(memray, tmp, args.repeat)
         print("\nstart-up: /bin/true %.1f ms plain, %.1f ms under memray run (+%.1f ms); its RSS %.1f MiB "
               "plain, %.1f MiB tracked" % (plain * 1e3, ours * 1e3, (ours - plain) * 1e3, true_rss / 1024,
                                           ours_rss / 1024))

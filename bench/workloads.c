@@ -4,6 +4,9 @@
  *   workloads threads N    the same, split over 4 threads
  *   workloads deep N       N pairs at the bottom of a 200-frame recursion
  *   workloads mmap N       N mmap/munmap pairs of 1 to 64 MiB, touching a page
+ *   workloads live N SIZE  keeps N blocks of SIZE bytes live at exit, a list
+ *                          from a global, the rest of each block integers
+ *                          (what the reachability scan reads)
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -59,6 +62,20 @@ static void maps(long n)
 	}
 }
 
+static void **live_head;
+
+__attribute__((noinline)) static void keep_live(long n, size_t size)
+{
+	for (long i = 0; i < n; i++) {
+		void **b = malloc(size);
+
+		b[0] = live_head;
+		for (size_t k = 1; k < size / sizeof(void *); k++)
+			b[k] = (void *)(k * 7);
+		live_head = b;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "churn";
@@ -77,6 +94,8 @@ int main(int argc, char **argv)
 		recurse(200, n);
 	} else if (!strcmp(what, "mmap")) {
 		maps(n);
+	} else if (!strcmp(what, "live")) {
+		keep_live(n, argc > 3 ? (size_t)atol(argv[3]) : 64);
 	} else {
 		return 2;
 	}

@@ -17,6 +17,8 @@ const struct capture_record_info capture_record_types[CAPTURE_REC_LIMIT] = {
 	[CAPTURE_REC_CODE] = { "CODE", 1 },
 	[CAPTURE_REC_PYFRAME] = { "PYFRAME", 1 },
 	[CAPTURE_REC_TIME] = { "TIME", 2 },
+	[CAPTURE_REC_REACH] = { "REACH", 3 },
+	[CAPTURE_REC_REACH_BLOCK] = { "REACH_BLOCK", 3 },
 	[CAPTURE_REC_ALLOC] = { "ALLOC", 0 },
 	[CAPTURE_REC_FREE] = { "FREE", 0 },
 	[CAPTURE_REC_AGG_STACK] = { "AGG_STACK", 0 },
@@ -60,4 +62,13 @@ int capture_allocator_allocates(unsigned kind)
 {
 	return kind && kind < CAPTURE_ALLOC_COUNT && kind != CAPTURE_ALLOC_FREE &&
 	       kind != CAPTURE_ALLOC_MUNMAP && kind != CAPTURE_ALLOC_PYMALLOC_FREE;
+}
+
+const char *capture_reach_name(unsigned category)
+{
+	static const char *const names[CAPTURE_REACH_COUNT] = {
+		"not scanned", "definitely lost", "indirectly lost", "possibly lost", "still reachable",
+	};
+
+	return category < CAPTURE_REACH_COUNT ? names[category] : "unknown";
 }

@@ -176,6 +176,34 @@
  *                      allocations whose size has bit length i (i = 0..63:
  *                      size 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...)
  *                      --aggregate only, once, before END.
+ *   0x0D  REACH        v occasion (CAPTURE_REACH_AT_*), v blocks classified,
+ *                      v root bytes scanned, v heap bytes scanned,
+ *                      v microseconds the world was stopped
+ *                      A reachability scan (tracker/reach.c); the REACH_BLOCK
+ *                      records of its blocks follow, exactly `blocks` of
+ *                      them. Written only with CAPTURE_F_REACHABILITY, at
+ *                      exit just before END. A scan that could not stop
+ *                      every thread or ran out of memory writes nothing:
+ *                      its blocks then have no category (reports say so).
+ *   0x0E  REACH_BLOCK  s address delta (shares the delta state of ALLOC),
+ *                      v category (CAPTURE_REACH_*), v root kind
+ *                      (CAPTURE_ROOT_*), v root value, v chain length
+ *                      The verdict on the live block at that address. The
+ *                      categories have memcheck's meanings: DEFINITE, no
+ *                      pointer reaches it; INDIRECT, reached only from
+ *                      lost blocks (root value: the definitely lost block
+ *                      that heads its group); POSSIBLE, reached only
+ *                      through a chain with a pointer into its middle;
+ *                      REACHABLE, a chain of pointers to block starts
+ *                      runs from a root. The root is what holds the
+ *                      chain's first pointer (CAPTURE_ROOT_*: for GLOBAL
+ *                      and MAPPING the value is the address of the word
+ *                      holding it, so readers name the global from the
+ *                      module set; for STACK, REGISTERS and TLS the thread
+ *                      id); the chain length counts the pointers from the
+ *                      root to the block (1: the root points at it).
+ *                      A block the program mapped itself (MMAP) is a root,
+ *                      never a leak: category REACHABLE, root MAPPING_SELF.
  *
  * capture_record_types[] (format.c) holds, per record type, its name (as
  * `memray parse` prints it and as errors name it) and the minor version
@@ -187,7 +215,7 @@
  * it does not know in a file of a newer minor version says the file is
  * newer than it rather than damaged. Changing a record raises the major
  * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME; 1.2 adds
- * TIME.
+ * TIME; 1.3 adds REACH and REACH_BLOCK.
  *
  * A reader must survive any byte sequence: it checks every length against
  * what is left, every id against what was defined, and reports the file
@@ -201,7 +229,7 @@
 #define CAPTURE_MAGIC "\x89MEMRAY\n"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_VERSION_MAJOR 1
-#define CAPTURE_VERSION_MINOR 2
+#define CAPTURE_VERSION_MINOR 3
 
 #define CAPTURE_HEADER_FIXED 40
 #define CAPTURE_HEADER_MAX (1u << 20)
@@ -234,7 +262,13 @@ enum capture_encoding {
  * ignores it (it reads the capture as cut short).
  */
 #define CAPTURE_F_STOPPED (1u << 5)
-#define CAPTURE_F_KNOWN 0x3fu
+/*
+ * Keep an index of live blocks in the process and classify them by a
+ * reachability scan at exit (REACH records). Off by default under `memray
+ * run` (--reachability), on under `memray check`.
+ */
+#define CAPTURE_F_REACHABILITY (1u << 6)
+#define CAPTURE_F_KNOWN 0x7fu
 
 enum capture_record_type {
 	CAPTURE_REC_SEGMENT = 0x01,
@@ -249,6 +283,8 @@ enum capture_record_type {
 	CAPTURE_REC_CODE = 0x0A,
 	CAPTURE_REC_PYFRAME = 0x0B,
 	CAPTURE_REC_TIME = 0x0C,
+	CAPTURE_REC_REACH = 0x0D,
+	CAPTURE_REC_REACH_BLOCK = 0x0E,
 	CAPTURE_REC_ALLOC = 0x10,	/* + allocator */
 	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
 	CAPTURE_REC_AGG_STACK = 0x30,
@@ -318,6 +354,37 @@ enum capture_end_reason {
 	CAPTURE_END_EXEC = 1,	/* the program called exec() */
 	CAPTURE_END_ERROR = 2,	/* tracking stopped on an internal error */
 };
+
+/* REACH: when the scan ran */
+enum capture_reach_occasion {
+	CAPTURE_REACH_AT_EXIT = 0,
+};
+
+/* REACH_BLOCK: the verdict on a block, lost first */
+enum capture_reach_category {
+	CAPTURE_REACH_UNKNOWN = 0,	/* no scan covered it (readers only) */
+	CAPTURE_REACH_DEFINITE = 1,
+	CAPTURE_REACH_INDIRECT = 2,
+	CAPTURE_REACH_POSSIBLE = 3,
+	CAPTURE_REACH_REACHABLE = 4,
+	CAPTURE_REACH_COUNT = 5,
+};
+
+/* REACH_BLOCK: what holds the first pointer of a block's chain */
+enum capture_root_kind {
+	CAPTURE_ROOT_NONE = 0,		/* definitely lost */
+	CAPTURE_ROOT_GLOBAL = 1,	/* a writable segment of a module; value: the word's address */
+	CAPTURE_ROOT_STACK = 2,		/* value: thread id */
+	CAPTURE_ROOT_REGISTERS = 3,	/* value: thread id */
+	CAPTURE_ROOT_TLS = 4,		/* static TLS or thread control block; value: thread id */
+	CAPTURE_ROOT_MAPPING = 5,	/* a region the program mapped; value: the word's address */
+	CAPTURE_ROOT_MAPPING_SELF = 6,	/* the block is such a region */
+	CAPTURE_ROOT_LOST_BLOCK = 7,	/* indirectly lost; value: the head of its group */
+	CAPTURE_ROOT_COUNT = 8,
+};
+
+/* "definitely lost", ...; "unknown" out of range */
+const char *capture_reach_name(unsigned category);
 
 enum capture_marker_kind {
 	CAPTURE_MARK_TEST_BEGIN = 1,

@@ -14,6 +14,7 @@ struct live {
 	uint64_t size;
 	uint64_t born;		/* hm->allocations after this one was made */
 	uint32_t entry;
+	uint32_t category;	/* CAPTURE_REACH_*: the last reachability verdict on it */
 };
 
 struct heapmodel_private {
@@ -225,7 +226,7 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, now_ms);
 		else
 			pv->live_used++;
-		pv->live[j] = (struct live){ addr, size, hm->allocations, (uint32_t)entry };
+		pv->live[j] = (struct live){ addr, size, hm->allocations, (uint32_t)entry, 0 };
 	}
 	change(hm, (uint32_t)entry, 1, (int64_t)size, now_ms);
 	return 0;
@@ -318,4 +319,27 @@ size_t heapmodel_take_changes(struct heapmodel *hm, const uint32_t **out)
 	pv->nchanged = 0;
 	*out = pv->changed;
 	return n;
+}
+
+long heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category)
+{
+	struct heapmodel_private *pv = hm->priv;
+
+	for (size_t j = hash64(addr) & pv->live_mask; pv->live[j].addr; j = (j + 1) & pv->live_mask) {
+		if (pv->live[j].addr == addr) {
+			pv->live[j].category = category;
+			return pv->live[j].entry;
+		}
+	}
+	return -1;
+}
+
+void heapmodel_each_live(const struct heapmodel *hm, void (*fn)(void *ctx, uint32_t entry, uint64_t size,
+								 unsigned category), void *ctx)
+{
+	const struct heapmodel_private *pv = hm->priv;
+
+	for (size_t j = 0; j <= pv->live_mask; j++)
+		if (pv->live[j].addr)
+			fn(ctx, pv->live[j].entry, pv->live[j].size, pv->live[j].category);
 }

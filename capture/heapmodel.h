@@ -96,4 +96,14 @@ void heapmodel_finish(struct heapmodel *hm);
 /* the bit-length bucket of a size: 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3 */
 unsigned heapmodel_bucket(uint64_t size);
 
+/*
+ * Reachability (REACH_BLOCK): remember category for the live block at
+ * addr (not a mapping): its entry's index, or -1 when no such block is
+ * live. Forgotten when the block is freed.
+ */
+long heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category);
+/* call fn for every live block that is not a mapping, with its entry index, size and category */
+void heapmodel_each_live(const struct heapmodel *hm, void (*fn)(void *ctx, uint32_t entry, uint64_t size,
+								 unsigned category), void *ctx);
+
 #endif

@@ -43,6 +43,7 @@ struct capture_reader {
 	int in_segment, segment_ended;
 	uint64_t frames;	/* stack nodes defined in this segment */
 	uint64_t codes;		/* Python code objects defined in this segment */
+	uint64_t reach_left;	/* REACH_BLOCK records the last REACH announced */
 
 	uint64_t records;
 	enum capture_status status;
@@ -379,6 +380,7 @@ static int decode_segment(struct capture_reader *r, struct capture_record *rec, 
 	r->segment_ended = 0;
 	r->frames = 0;
 	r->codes = 0;
+	r->reach_left = 0;
 	return 1;
 }
 
@@ -557,6 +559,45 @@ static int decode_agg_peak(struct capture_reader *r, struct capture_record *rec,
 	return 1;
 }
 
+static int decode_reach(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+
+	(void)byte;
+	rec->kind = (unsigned)codec_get_varint(in);
+	rec->reach_blocks = codec_get_varint(in);
+	rec->root_bytes = codec_get_varint(in);
+	rec->heap_bytes = codec_get_varint(in);
+	rec->stopped_us = codec_get_varint(in);
+	if (rec->kind != CAPTURE_REACH_AT_EXIT)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH of unknown occasion %u", rec->kind);
+	r->reach_left = rec->reach_blocks;
+	return 1;
+}
+
+static int decode_reach_block(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t category, root;
+
+	(void)byte;
+	if (!r->reach_left)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH_BLOCK beyond what its REACH announced");
+	r->reach_left--;
+	r->prev_addr += (uint64_t)codec_get_svarint(in);
+	rec->address = r->prev_addr;
+	category = codec_get_varint(in);
+	root = codec_get_varint(in);
+	rec->root_value = codec_get_varint(in);
+	rec->chain = codec_get_varint(in);
+	if (!category || category >= CAPTURE_REACH_COUNT || root >= CAPTURE_ROOT_COUNT)
+		return stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH_BLOCK with category %llu, root %llu",
+			    (unsigned long long)category, (unsigned long long)root);
+	rec->category = (unsigned)category;
+	rec->root_kind = (unsigned)root;
+	return 1;
+}
+
 /* by type byte; NULL for a byte that is no type (format.c names the same set) */
 static decode_fn *const decoders[256] = {
 	[CAPTURE_REC_SEGMENT] = decode_segment,
@@ -571,6 +612,8 @@ static decode_fn *const decoders[256] = {
 	[CAPTURE_REC_CODE] = decode_code,
 	[CAPTURE_REC_PYFRAME] = decode_frame,
 	[CAPTURE_REC_TIME] = decode_time,
+	[CAPTURE_REC_REACH] = decode_reach,
+	[CAPTURE_REC_REACH_BLOCK] = decode_reach_block,
 	[CAPTURE_REC_ALLOC ... CAPTURE_REC_ALLOC + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_FREE ... CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_AGG_STACK] = decode_agg_stack,

@@ -87,6 +87,11 @@ struct capture_record {
 	/* AGG_PEAK */
 	uint64_t peak, peak_ms, threads;
 	const uint64_t *histogram;	/* CAPTURE_AGG_BUCKETS counts */
+	/* REACH (its occasion in kind) */
+	uint64_t reach_blocks, root_bytes, heap_bytes, stopped_us;
+	/* REACH_BLOCK (and address) */
+	unsigned category, root_kind;
+	uint64_t root_value, chain;
 };
 
 enum capture_status {

@@ -20,6 +20,7 @@
 #include "common/strbuf.h"
 #include "common/units.h"
 #include "report/analysis.h"
+#include "report/reach.h"
 
 #define LOCATE_MAX 20	/* stacks symbolized for a peak's top lines */
 
@@ -30,6 +31,7 @@ struct capture {
 	struct analysis a;
 	int failed;		/* an error was printed */
 	int is_root;		/* the command's own process, not a forked child */
+	int counts_reachable;	/* CI_REACHABLE_LEAKS: still reachable blocks are leaks too */
 	struct ci_windows ws;
 	struct symbolizer *sym;
 };
@@ -52,6 +54,12 @@ struct collecting {
 	struct checklog *logs;	/* the Check runners' logs, read as their children come */
 	size_t nlogs, logs_alloc;
 };
+
+/* the leaks of entry e (NULL: the capture's) that the gate counts; their allocations in *count */
+static uint64_t gate_leaks(const struct capture *c, const struct analysis_entry *e, uint64_t *count)
+{
+	return reach_gate_leaks(&c->a, e, c->counts_reachable, count);
+}
 
 static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,
 		    const struct suppress_pattern *by)
@@ -195,6 +203,7 @@ static int process_figures(struct ci_subject *s, struct capture *c, const struct
 		return error("check: out of memory");
 	for (size_t i = 0; i < c->a.nentries; i++) {
 		const struct analysis_entry *e = &c->a.entries[i];
+		uint64_t count, bytes;
 
 		if (e->peak_bytes)
 			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
@@ -202,7 +211,8 @@ static int process_figures(struct ci_subject *s, struct capture *c, const struct
 			continue;	/* Check's own work in the child */
 		s->allocations = units_add(s->allocations, e->allocs);
 		s->bytes = units_add(s->bytes, e->bytes);
-		if (e->leak_bytes && add_leak(s, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0)
+		bytes = gate_leaks(c, e, &count);
+		if (bytes && add_leak(s, c, sup, e->stack, bytes, count) < 0)
 			goto fail;
 	}
 	qsort(st, n, sizeof(*st), stack_by_bytes);
@@ -424,18 +434,21 @@ static int whole_run(struct ci_results *res, struct capture *c, const struct sup
 	s->allocations = units_add(s->allocations, c->a.total_allocations);
 	s->bytes = units_add(s->bytes, c->a.total_bytes);
 	if (!leaks) {
-		leaks_to->leaked = units_add(leaks_to->leaked, c->a.leaked_bytes);
-		leaks_to->leaked_count = units_add(leaks_to->leaked_count, c->a.leaked_allocations);
+		uint64_t count, bytes = gate_leaks(c, NULL, &count);
+
+		leaks_to->leaked = units_add(leaks_to->leaked, bytes);
+		leaks_to->leaked_count = units_add(leaks_to->leaked_count, count);
 	}
 	st = calloc(c->a.nentries + 1, sizeof(*st));
 	if (!st)
 		return error("check: out of memory");
 	for (size_t i = 0; i < c->a.nentries; i++) {
 		const struct analysis_entry *e = &c->a.entries[i];
+		uint64_t count, bytes = gate_leaks(c, e, &count);
 
 		if (e->peak_bytes)
 			st[n++] = (struct ci_stack_bytes){ e->stack, e->peak_bytes, e->peak_count };
-		if (leaks && e->leak_bytes && add_leak(leaks_to, c, sup, e->stack, e->leak_bytes, e->leak_count) < 0) {
+		if (leaks && bytes && add_leak(leaks_to, c, sup, e->stack, bytes, count) < 0) {
 			free(st);
 			return -1;
 		}
@@ -502,6 +515,7 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 		warning("%s: %s (the process was cut short; what it did until then is judged)", c->path,
 			capture_reader_problem(c->r));
 	res->captures++;
+	c->counts_reachable = (flags & CI_REACHABLE_LEAKS) != 0;
 	if (c->is_root)	/* read first (by_name) */
 		st->is_harness_run = (exe = programs_executable(&c->a)) && programs_is_system(exe);
 	is_users = !st->is_harness_run || programs_is_subject(&c->a, st->sel);

@@ -112,6 +112,12 @@ struct ci_results {
  */
 #define CI_WHOLE_LEAKS (1u << 0)	/* look into the whole run's leaks (suppressions, stacks) */
 #define CI_PARTIAL (1u << 1)		/* judge what a capture whose tracking stopped early holds */
+/*
+ * Count every block live at exit as a leak. Without it, a capture whose
+ * tracker scanned for reachability at exit (REACH) leaks only what it
+ * found definitely or indirectly lost (and what it did not judge).
+ */
+#define CI_REACHABLE_LEAKS (1u << 2)
 int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,
 	       struct ci_results *out);
 void ci_results_release(struct ci_results *res);

@@ -34,6 +34,7 @@ static const char check_usage[] =
 	"usage: memray check [-h] [--manifest FILE] [--budget SIZE] [--leak-budget SIZE]\n"
 	"                    [--max-allocations N] [--baseline FILE [--max-increase X]]\n"
 	"                    [--update-baseline FILE] [--suppress GLOB] [--no-builtin-suppressions]\n"
+	"                    [--reachable-leaks]\n"
 	"                    [--junit FILE] [--markdown FILE] [--keep-captures DIR] [--allow-partial]\n"
 	"                    -- COMMAND [ARGS...]\n"
 	"\n"
@@ -44,7 +45,11 @@ static const char check_usage[] =
 	"options:\n"
 	"  --manifest FILE       rules from FILE (memray.yml; see the README); flags win\n"
 	"  --budget SIZE         fail when the run's peak exceeds SIZE\n"
-	"  --leak-budget SIZE    fail when more than SIZE is leaked at exit (0: any leak)\n"
+	"  --leak-budget SIZE    fail when more than SIZE is leaked at exit (0: any leak);\n"
+	"                        a leak is a block lost at exit: no pointer reaches it\n"
+	"                        from globals, stacks, registers, TLS or the program's\n"
+	"                        mappings (memcheck's definitely and indirectly lost)\n"
+	"  --reachable-leaks     count every block live at exit, reachable or not\n"
 	"  --max-allocations N   fail when the run makes more than N allocations\n"
 	"  --baseline FILE       fail when a test's peak grew beyond FILE's figure by\n"
 	"                        more than --max-increase (10%, or +5MiB; default 10%)\n"
@@ -105,7 +110,7 @@ struct options {
 	const char *manifest, *junit, *junit_merge, *markdown, *keep, *baseline, *update_baseline;
 	struct limits run;	/* from flags, over the manifest's */
 	struct suppress_list sup;
-	int has_increase, no_builtin, allow_partial;
+	int has_increase, no_builtin, allow_partial, reachable_leaks;
 	int junit_is_runners;	/* --junit names pytest's --junitxml file: merge into it */
 	struct increase increase;
 };
@@ -188,6 +193,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_CALLBACK(0, "suppress", o, suppress_arg),
 		OPT_FLAG(0, "no-builtin-suppressions", &o->no_builtin),
 		OPT_FLAG(0, "allow-partial", &o->allow_partial),
+		OPT_FLAG(0, "reachable-leaks", &o->reachable_leaks),
 		OPT_END(),
 	};
 	int n = options_parse(argc, argv, "check", NULL, opts, OPTIONS_STOP_AT_ARG);
@@ -212,6 +218,8 @@ static int rules_of(struct manifest *m, struct options *o)
 			return -1;
 	if (o->no_builtin)
 		m->builtin_suppressions = 0;
+	if (o->reachable_leaks)
+		m->reachable_leaks = 1;
 	if (m->builtin_suppressions && suppress_add_builtin(&m->sup) < 0)
 		return -1;
 	if (o->baseline) {
@@ -490,7 +498,8 @@ int cmd_check(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	l = (struct launch){ .argv = argv, .output = h.capture.buf, .force = 1, .judges_empty = 1,
-			     .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK };
+			     .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK |
+				      (m.reachable_leaks ? 0 : CAPTURE_F_REACHABILITY) };
 	ret = launch_run(&l);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	o.junit_is_runners = o.junit && is_runners_junit(o.junit, argv, n);
@@ -502,6 +511,7 @@ int cmd_check(int argc, char **argv)
 	}
 	globs = select_of(&m, &sel);
 	if (ci_collect(h.dir.buf, &m.sup, (m.run.has[LIMIT_LEAKS] ? CI_WHOLE_LEAKS : 0) |
+		       (m.reachable_leaks ? CI_REACHABLE_LEAKS : 0) |
 		       (o.allow_partial ? CI_PARTIAL : 0), &sel, &res) < 0 ||
 	    process_limits(&m, &res) < 0 || rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
 		if (!run.error) {

@@ -21,7 +21,7 @@
 
 static const char run_usage[] =
 	"usage: memray run [-h] [-o FILE] [-f] [-q] [--native] [--follow-fork] [--aggregate]\n"
-	"                  [--trace-python-allocators] [--no-compress]\n"
+	"                  [--trace-python-allocators] [--reachability] [--no-compress]\n"
 	"                  (PROGRAM [ARGS...] | SCRIPT.py [ARGS...] | -m MODULE [ARGS...] | -c CODE)\n"
 	"\n"
 	"Run PROGRAM with the tracker loaded and record every allocation (malloc family,\n"
@@ -44,6 +44,11 @@ static const char run_usage[] =
 	"  --follow-fork      track forked children too, each into FILE.<pid>\n"
 	"  --aggregate        keep per-stack totals in the process and write only those\n"
 	"                     at exit (a small file; nothing is written if it is killed)\n"
+	"  --reachability     at exit, stop the threads and scan the program's memory\n"
+	"                     for pointers, so that each block still live is known as\n"
+	"                     definitely, indirectly or possibly lost, or still\n"
+	"                     reachable and from where (as valgrind's memcheck; costs\n"
+	"                     an index of live blocks while the program runs)\n"
 	"  --no-compress      write raw blocks instead of lz4-compressed ones\n"
 	"\n"
 	"exit status: the program's own; 128+N if signal N killed it; 126 if PROGRAM\n"
@@ -164,6 +169,7 @@ int cmd_run(int argc, char **argv)
 		OPT_SET_BIT(0, "trace-python-allocators", &flags, CAPTURE_F_TRACE_PYTHON_ALLOCATORS),
 		OPT_SET_BIT(0, "follow-fork", &flags, CAPTURE_F_FOLLOW_FORK),
 		OPT_SET_BIT(0, "aggregate", &flags, CAPTURE_F_AGGREGATE),
+		OPT_SET_BIT(0, "reachability", &flags, CAPTURE_F_REACHABILITY),
 		OPT_CLEAR_BIT(0, "no-compress", &flags, CAPTURE_F_LZ4),
 		OPT_STOP('m', NULL),
 		OPT_STOP('c', NULL),

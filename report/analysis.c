@@ -22,6 +22,12 @@ struct analysis_private {
 	uint64_t generation;	/* module set in force */
 	uint64_t seg_start_ns, ms_offset, now_ms;
 	int seg_ended;
+	int seg_reached;	/* the current image had a REACH record */
+	struct holder {
+		unsigned kind;
+		uint64_t value, chain;
+	} *holders;		/* by entry of the current image: the first still reachable block's root */
+	size_t holders_cap;
 	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
 	size_t seg_entries;	/* where the current image's entries start in a->entries */
@@ -154,6 +160,49 @@ static int add_sample(struct analysis *a, uint64_t ms, uint64_t rss)
 	return 0;
 }
 
+struct reach_ctx {
+	struct analysis *a;
+	size_t first;	/* the image's first entry in a->entries */
+};
+
+static void count_reach(void *ctx, uint32_t entry, uint64_t size, unsigned category)
+{
+	struct reach_ctx *rc = ctx;
+	struct analysis_entry *e = &rc->a->entries[rc->first + entry];
+
+	e->reach_count[category]++;
+	e->reach_bytes[category] += size;
+	rc->a->reach_count[category]++;
+	rc->a->reach_bytes[category] += size;
+}
+
+/* the last image was scanned: its leaks by verdict; mappings are roots */
+static void split_by_reach(struct analysis *a, const struct heapmodel *hm)
+{
+	struct reach_ctx rc = { a, a->nentries - hm->nentries };
+
+	a->has_reachability = 1;
+	heapmodel_each_live(hm, count_reach, &rc);
+	for (size_t i = 0; i < hm->nentries && i < a->priv->holders_cap; i++) {
+		struct analysis_entry *e = &a->entries[rc.first + i];
+
+		e->hold_kind = a->priv->holders[i].kind;
+		e->hold_value = a->priv->holders[i].value;
+		e->hold_chain = a->priv->holders[i].chain;
+	}
+	for (size_t i = rc.first; i < a->nentries; i++) {
+		struct analysis_entry *e = &a->entries[i];
+
+		if (e->kind == CAPTURE_ALLOC_MMAP) {
+			e->reach_count[CAPTURE_REACH_REACHABLE] = e->leak_count;
+			e->reach_bytes[CAPTURE_REACH_REACHABLE] = e->leak_bytes;
+			a->reach_count[CAPTURE_REACH_REACHABLE] += e->leak_count;
+			a->reach_bytes[CAPTURE_REACH_REACHABLE] += e->leak_bytes;
+			e->hold_kind = CAPTURE_ROOT_MAPPING_SELF;
+		}
+	}
+}
+
 /*
  * Close the current image: fold its heap into the result. `is_last`
  * says whether its live allocations count as leaks.
@@ -207,6 +256,8 @@ static int end_segment(struct analysis *a, int is_last)
 	if (is_last) {
 		a->leaked_bytes = hm->heap;
 		a->leaked_allocations = hm->live_allocations;
+		if (pv->seg_reached)
+			split_by_reach(a, hm);
 	}
 	for (int i = 0; i < HEAPMODEL_BUCKETS; i++)
 		a->histogram[i] += hm->histogram[i];
@@ -354,6 +405,9 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->ms_offset = rec->start_ns > a->start_ns ? (rec->start_ns - a->start_ns) / 1000000u : 0;
 	pv->now_ms = pv->ms_offset;
 	pv->seg_ended = 0;
+	pv->seg_reached = 0;
+	if (pv->holders)
+		memset(pv->holders, 0, pv->holders_cap * sizeof(*pv->holders));
 	if (!a->segments++) {
 		a->pid = (uint32_t)rec->pid;
 		a->ppid = (uint32_t)rec->ppid;
@@ -366,6 +420,22 @@ static int start_segment(struct analysis *a, const struct capture_record *rec)
 	pv->seg_changes = a->nchanges;
 	pv->seg_entries = a->nentries;
 	return name_command(a, rec);
+}
+
+/* a REACH_BLOCK: its block's verdict, and for the first reachable block of an entry its root */
+static int judge_block(struct analysis_private *pv, const struct capture_record *rec)
+{
+	long entry = heapmodel_set_category(pv->hm, rec->address, rec->category);
+	size_t had = pv->holders_cap;
+
+	if (entry < 0 || rec->category != CAPTURE_REACH_REACHABLE)
+		return 0;	/* freed since: nothing to judge */
+	if (GROW(pv->holders, (size_t)entry + 1, pv->holders_cap) < 0)
+		return -1;
+	memset(pv->holders + had, 0, (pv->holders_cap - had) * sizeof(*pv->holders));
+	if (!pv->holders[entry].kind)
+		pv->holders[entry] = (struct holder){ rec->root_kind, rec->root_value, rec->chain };
+	return 0;
 }
 
 static int on_record(struct analysis *a, const struct capture_record *rec)
@@ -401,6 +471,11 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 	case CAPTURE_REC_TIME:
 		NOTIFY(pv, clock, (pv->seg_start_ns > a->start_ns ? pv->seg_start_ns - a->start_ns : 0) + rec->since_ns);
 		return 0;
+	case CAPTURE_REC_REACH:
+		pv->seg_reached = 1;
+		return 0;
+	case CAPTURE_REC_REACH_BLOCK:
+		return pv->hm ? judge_block(pv, rec) : 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);
 	case CAPTURE_REC_END:
@@ -517,6 +592,7 @@ void analysis_release(struct analysis *a)
 		free(pv->names);
 		free(pv->locations);
 		free(pv->location_stack.frames);
+		free(pv->holders);
 		strbuf_release(&pv->strings);
 		free(pv);
 	}
@@ -533,7 +609,7 @@ void analysis_release(struct analysis *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static int module_has(const struct analysis_module *m, uint64_t ip)
+int analysis_module_has(const struct analysis_module *m, uint64_t ip)
 {
 	uint64_t rel = ip - 1 - m->sym.bias;
 
@@ -555,7 +631,7 @@ static const struct analysis_module *module_of(const struct analysis *a, const s
 	for (size_t i = 0; i < a->nmodules; i++) {
 		const struct analysis_module *m = &a->modules[i];
 
-		if (m->segment != n->segment || !module_has(m, n->ip))
+		if (m->segment != n->segment || !analysis_module_has(m, n->ip))
 			continue;
 		if (m->generation == n->generation)
 			return m;

@@ -84,6 +84,11 @@ struct analysis_entry {
 	uint64_t peak_count, peak_bytes;	/* live at the capture's peak */
 	uint64_t leak_count, leak_bytes;	/* live at the end */
 	uint64_t temp_count, temp_bytes;	/* temporary (analysis_run's `temporary_within`) */
+	/* leaks by reachability verdict (CAPTURE_REACH_*), when the last image was scanned */
+	uint64_t reach_count[CAPTURE_REACH_COUNT], reach_bytes[CAPTURE_REACH_COUNT];
+	/* what holds the first of its still reachable blocks (CAPTURE_ROOT_*, REACH_BLOCK's value) */
+	unsigned hold_kind;
+	uint64_t hold_value, hold_chain;
 };
 
 /* with the temporal option: an entry's live figures from a sample on */
@@ -110,6 +115,14 @@ struct analysis {
 	uint64_t total_allocations, total_bytes, total_frees;
 	uint64_t peak_bytes, peak_allocations, peak_ms;
 	uint64_t leaked_bytes, leaked_allocations;
+	/*
+	 * The last image's reachability scan (REACH records), if it had one:
+	 * the leaks by verdict, [CAPTURE_REACH_UNKNOWN] for blocks the scan
+	 * did not judge (made after it). Mappings the program made are roots:
+	 * still reachable.
+	 */
+	int has_reachability;
+	uint64_t reach_count[CAPTURE_REACH_COUNT], reach_bytes[CAPTURE_REACH_COUNT];
 	uint64_t lost;		/* records the tracker dropped (END records' count) */
 	uint64_t histogram[HEAPMODEL_BUCKETS];	/* allocations by bit length of size */
 	uint64_t allocator_counts[CAPTURE_ALLOC_COUNT];
@@ -134,6 +147,9 @@ struct analysis {
 
 	struct analysis_private *priv;
 };
+
+/* does module m (of its image) hold return address ip (ip - 1 is the call)? */
+int analysis_module_has(const struct analysis_module *m, uint64_t ip);
 
 /* what readers say of a capture whose tracker stopped early */
 #define ANALYSIS_STOPPED_WARNING \

@@ -26,6 +26,14 @@ int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, ui
 		b = e->temp_bytes;
 		c = e->temp_count;
 		break;
+	case FIGURE_LOST:
+		b = e->reach_bytes[CAPTURE_REACH_DEFINITE] + e->reach_bytes[CAPTURE_REACH_INDIRECT];
+		c = e->reach_count[CAPTURE_REACH_DEFINITE] + e->reach_count[CAPTURE_REACH_INDIRECT];
+		break;
+	case FIGURE_REACHABLE:
+		b = e->reach_bytes[CAPTURE_REACH_REACHABLE];
+		c = e->reach_count[CAPTURE_REACH_REACHABLE];
+		break;
 	default:
 		BUG("figure %d", (int)f);
 	}

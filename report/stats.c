@@ -14,10 +14,12 @@
 #include "common/units.h"
 #include "common/utf8.h"
 #include "report/figure.h"
+#include "report/reach.h"
 
 struct located {
 	const char *location;
 	uint64_t size, count;
+	size_t entry;		/* the first entry of the location */
 };
 
 static int by_location(const void *x, const void *y)
@@ -68,7 +70,7 @@ static int group(struct analysis *a, struct symbolizer *s, enum figure fig,
 
 		if (!figure_of(&a->entries[i], fig, &size, &count))
 			continue;
-		l[n++] = (struct located){ analysis_location(a, s, a->entries[i].stack), size, count };
+		l[n++] = (struct located){ analysis_location(a, s, a->entries[i].stack), size, count, i };
 	}
 	qsort(l, n, sizeof(*l), by_location);
 	for (size_t i = 0; i < n; i++) {
@@ -124,6 +126,8 @@ struct report {
 	struct capture_reader *r;
 	size_t limit;
 	struct top by_size, by_count, peak, leaks;
+	struct top lost, reachable;	/* with a reachability scan */
+	struct symbolizer *s;
 };
 
 /* which figures a JSON top list shows of each location */
@@ -233,6 +237,72 @@ static void json_metadata(struct json *j, const struct report *rep)
 	strbuf_release(&cmd);
 }
 
+/* the JSON key of a verdict: "definitely_lost", ... */
+static const char *const reach_keys[CAPTURE_REACH_COUNT] = {
+	"not_scanned", "definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable",
+};
+
+/* lost first, as memcheck lists them; what the scan did not judge last */
+static const unsigned reach_order[CAPTURE_REACH_COUNT] = {
+	CAPTURE_REACH_DEFINITE, CAPTURE_REACH_INDIRECT, CAPTURE_REACH_POSSIBLE, CAPTURE_REACH_REACHABLE,
+	CAPTURE_REACH_UNKNOWN,
+};
+
+static void json_holders(struct json *j, const struct report *rep)
+{
+	char who[512];
+
+	json_key(j, "still_reachable_by_size");
+	json_array_begin(j);
+	for (size_t i = 0; i < rep->reachable.n && (!rep->limit || i < rep->limit); i++) {
+		const struct located *l = &rep->reachable.l[i];
+		const struct analysis_entry *e = &rep->a->entries[l->entry];
+		const char *holder = reach_holder(rep->a, rep->s, e, who, sizeof(who));
+
+		json_object_begin(j);
+		json_key(j, "location");
+		json_string(j, l->location);
+		json_member_uint(j, "size", l->size);
+		json_member_uint(j, "count", l->count);
+		json_key(j, "held_by");
+		json_string(j, holder ? holder : "");
+		json_member_uint(j, "chain", e->hold_chain);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_reachability(struct json *j, const struct analysis *a)
+{
+	json_key(j, "by_reachability");
+	json_object_begin(j);
+	for (int i = 0; i < CAPTURE_REACH_COUNT; i++) {
+		unsigned c = reach_order[i];
+
+		json_key(j, reach_keys[c]);
+		json_object_begin(j);
+		json_member_uint(j, "bytes", a->reach_bytes[c]);
+		json_member_uint(j, "allocations", a->reach_count[c]);
+		json_object_end(j);
+	}
+	json_object_end(j);
+}
+
+static void render_reachability(struct strbuf *sb, const struct analysis *a)
+{
+	char buf[UNITS_BUF];
+
+	strbuf_addstr(sb, "Leaked memory by reachability (scanned at exit):\n");
+	for (int i = 0; i < CAPTURE_REACH_COUNT; i++) {
+		unsigned c = reach_order[i];
+
+		if (c != CAPTURE_REACH_UNKNOWN || a->reach_count[c])
+			strbuf_addf(sb, "\t%s: %s in %llu allocations\n", capture_reach_name(c),
+				    units_human(buf, a->reach_bytes[c]), (unsigned long long)a->reach_count[c]);
+	}
+	strbuf_addch(sb, '\n');
+}
+
 static int render_json(struct strbuf *sb, const struct report *rep)
 {
 	const struct analysis *a = rep->a;
@@ -265,6 +335,12 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 	json_member_uint(&j, "allocations", a->leaked_allocations);
 	json_key(&j, "top_by_size");
 	json_top(&j, &rep->leaks, rep->limit, TOP_SIZE | TOP_COUNT);
+	if (a->has_reachability) {
+		json_reachability(&j, a);
+		json_key(&j, "lost_by_size");
+		json_top(&j, &rep->lost, rep->limit, TOP_SIZE | TOP_COUNT);
+		json_holders(&j, rep);
+	}
 	json_object_end(&j);
 	json_key(&j, "capture");
 	json_object_begin(&j);
@@ -342,6 +418,28 @@ static void render_histogram(struct strbuf *sb, const struct analysis *a)
 		strbuf_addstr(sb, "\t<no data for histogram>\n");
 }
 
+/* the still reachable locations, each with what holds its first block */
+static void render_holders(struct strbuf *sb, const struct report *rep)
+{
+	char buf[UNITS_BUF], who[512];
+
+	strbuf_addstr(sb, "\nStill reachable at exit (by size), and what holds it:\n");
+	if (!rep->reachable.n)
+		strbuf_addstr(sb, "\t(none)\n");
+	for (size_t i = 0; i < rep->reachable.n && (!rep->limit || i < rep->limit); i++) {
+		const struct located *l = &rep->reachable.l[i];
+		const struct analysis_entry *e = &rep->a->entries[l->entry];
+		const char *holder = reach_holder(rep->a, rep->s, e, who, sizeof(who));
+
+		strbuf_addstr(sb, "\t- ");
+		utf8_add_printable(sb, l->location, 0);
+		strbuf_addf(sb, " -> %s (%llu allocations), held by ", units_human(buf, l->size),
+			    (unsigned long long)l->count);
+		utf8_add_printable(sb, holder ? holder : "?", 0);
+		strbuf_addf(sb, " (chain %llu)\n", (unsigned long long)e->hold_chain);
+	}
+}
+
 static void render_text(struct strbuf *sb, const struct report *rep)
 {
 	const struct analysis *a = rep->a;
@@ -355,6 +453,8 @@ static void render_text(struct strbuf *sb, const struct report *rep)
 	strbuf_addf(sb, "Leaked memory (live at exit%s):\n\t%s in %llu allocations\n\n",
 		    a->is_complete ? "" : "; the capture ended early, so this is what was live then",
 		    units_human(buf, a->leaked_bytes), (unsigned long long)a->leaked_allocations);
+	if (a->has_reachability)
+		render_reachability(sb, a);
 	render_histogram(sb, a);
 	strbuf_addstr(sb, "\nAllocator type distribution:\n");
 	for (int k = 1; k < CAPTURE_ALLOC_COUNT; k++)
@@ -366,15 +466,21 @@ static void render_text(struct strbuf *sb, const struct report *rep)
 		   rep->limit, 0);
 	render_top(sb, "Live at the peak (by size):", &rep->peak, rep->limit, 1);
 	render_top(sb, "Leaked (by size):", &rep->leaks, rep->limit, 1);
+	if (a->has_reachability) {
+		render_top(sb, "Lost at exit, definitely or indirectly (by size):", &rep->lost, rep->limit, 1);
+		render_holders(sb, rep);
+	}
 }
 
 int stats_report(struct strbuf *out, struct analysis *a, struct symbolizer *s, struct capture_reader *r,
 		 const struct stats_options *opts)
 {
-	struct report rep = { .a = a, .h = capture_reader_header(r), .r = r, .limit = opts->limit };
+	struct report rep = { .a = a, .h = capture_reader_header(r), .r = r, .limit = opts->limit, .s = s };
 	int ret = -1;
 
-	if (group(a, s, FIGURE_ALL, by_size, &rep.by_size) < 0 ||
+	if ((a->has_reachability && (group(a, s, FIGURE_LOST, by_size, &rep.lost) < 0 ||
+				     group(a, s, FIGURE_REACHABLE, by_size, &rep.reachable) < 0)) ||
+	    group(a, s, FIGURE_ALL, by_size, &rep.by_size) < 0 ||
 	    group(a, s, FIGURE_ALL, by_count, &rep.by_count) < 0 ||
 	    group(a, s, FIGURE_PEAK, by_size, &rep.peak) < 0 || group(a, s, FIGURE_LEAKS, by_size, &rep.leaks) < 0)
 		goto out;
@@ -390,5 +496,7 @@ out:
 	free(rep.by_count.l);
 	free(rep.peak.l);
 	free(rep.leaks.l);
+	free(rep.lost.l);
+	free(rep.reachable.l);
 	return ret;
 }

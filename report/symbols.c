@@ -390,6 +390,22 @@ static int same_address(const void *ctx, uint32_t pos)
 	return s->cache[pos].mod == want->mod && s->cache[pos].ip == want->ip;
 }
 
+const char *symbolizer_data_name(struct symbolizer *s, const struct sym_module *m, uint64_t addr, uint64_t *offset)
+{
+	struct module *mod = find_module(s, m);
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name;
+
+	if (!mod)
+		return NULL;
+	name = dwfl_module_addrinfo(mod->mod, addr - m->bias + mod->bias, &off, &sym, NULL, NULL, NULL);
+	if (!name)
+		return NULL;
+	*offset = off;
+	return symtab_name(s, mod, addr - m->bias + mod->bias);
+}
+
 int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t ip, struct sym_frame *out,
 		      int max)
 {

@@ -71,6 +71,14 @@ void symbolizer_free(struct symbolizer *s);
 int symbolizer_lookup(struct symbolizer *s, const struct sym_module *m, uint64_t ip, struct sym_frame *out,
 		      int max);
 
+/*
+ * The symbol (a global variable, say) whose extent holds the data address
+ * addr of module m, and addr's offset in it; NULL when none does. The
+ * name lives as long as the symbolizer.
+ */
+const char *symbolizer_data_name(struct symbolizer *s, const struct sym_module *m, uint64_t addr,
+				 uint64_t *offset);
+
 /* a demangled name the caller frees, or NULL if name is not mangled */
 /*
  * The symbolizer's own scratch stack, emptied: what a caller builds in it

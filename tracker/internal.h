@@ -190,6 +190,7 @@ struct tracker_ring {
 	pthread_t writer;
 	uint64_t now_ms;	/* the writer's clock, ms since the segment began */
 	uint32_t threads;	/* threads seen, for AGG_PEAK */
+	uint32_t writer_tid;	/* never stopped by a scan: it blocks every signal */
 	struct heapmodel *model;	/* --aggregate: the totals kept in the process */
 };
 
@@ -556,6 +557,60 @@ static inline int tracker_py_merge(struct thread_state *ts, int npy, const uintp
 			out[n++] = vals[k];
 	return n;
 }
+
+/*
+ * liveidx.c: every live block, with CAPTURE_F_REACHABILITY only, for the
+ * reachability scan (reach.c). Under tracker_lock, like the records.
+ */
+struct live_block {
+	uintptr_t addr;		/* 0: empty slot; 1: deleted */
+	uint64_t size;
+	uint32_t stack;
+	uint32_t kind;		/* CAPTURE_ALLOC_* */
+};
+
+struct tracker_live {
+	struct live_block *slots;
+	size_t mask;		/* slots - 1, a power of two minus one */
+	size_t used, tombs;	/* used counts tombstones too */
+	size_t count;		/* live blocks */
+	int is_incomplete;	/* a block was left out (no memory): no verdicts */
+};
+
+extern struct tracker_live tracker_live;
+
+void tracker_live_alloc(void *ptr, size_t size, unsigned kind, uint32_t stack);
+void tracker_live_free(void *ptr, size_t size, unsigned kind);
+
+/*
+ * reach.c: stop the other threads, classify every live block and write
+ * REACH and REACH_BLOCK records; at exit, before END. Lock not held. Gives
+ * up with one line on fd 2 (writing nothing) when it cannot.
+ */
+void tracker_reach_scan(unsigned occasion);
+
+/*
+ * stopworld.c: stop every thread of the process but the caller and the
+ * writer, each in a signal handler that saved its registers and waits.
+ */
+struct stopped_thread {
+	uint32_t tid;
+	int is_stopped;		/* its handler saved the figures below */
+	uintptr_t sp;		/* where it was interrupted */
+	uintptr_t tp;		/* its thread pointer (TLS) */
+	uintptr_t regs[32];	/* its general registers as the signal saved them */
+	unsigned nregs;
+};
+
+/*
+ * Stop them: 0 with *threads, *n (mapped, valid until the next stop), or
+ * -1 after saying why on fd 2 (nothing stays stopped). Lock not held.
+ */
+int tracker_world_stop(struct stopped_thread **threads, size_t *n);
+/* let them run again */
+void tracker_world_resume(void);
+/* the thread pointer of the calling thread */
+uintptr_t tracker_thread_pointer(void);
 
 /* window.c: the open test's figures, kept in-process; all under tracker_lock */
 void tracker_window_alloc(void *ptr, size_t size, uint32_t tid);

@@ -113,6 +113,7 @@ void tracker_ring_after_fork(void)
 	pthread_cond_init(&cv_work, NULL);
 	pthread_cond_init(&cv_space, NULL);
 	tracker_ring.has_writer = 0;
+	tracker_ring.writer_tid = 0;	/* the child's writer will say who it is */
 }
 
 /* ------------------------------------------------------------------ */
@@ -260,6 +261,7 @@ static void *writer_main(void *arg)
 
 	(void)arg;
 	tracker_guard = 1;	/* for good: nothing this thread does is tracked */
+	__atomic_store_n(&r->writer_tid, (uint32_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
 		uint64_t rss = read_rss();
 		uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;

@@ -82,6 +82,8 @@ void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint
 	tracker_ring.n_allocs++;
 	tracker_ring.bytes += size;
 	tracker_window_alloc(ptr, size, tid);
+	if ((tracker_cfg.flags & (CAPTURE_F_REACHABILITY | CAPTURE_F_AGGREGATE)) == CAPTURE_F_REACHABILITY)
+		tracker_live_alloc(ptr, size, kind, id);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
 		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
 			tracker_stop("out of memory for --aggregate tables", 0);
@@ -103,6 +105,8 @@ void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
 	if (!tracker_active)
 		return;
 	tracker_window_free(ptr, size, kind);
+	if ((tracker_cfg.flags & (CAPTURE_F_REACHABILITY | CAPTURE_F_AGGREGATE)) == CAPTURE_F_REACHABILITY)
+		tracker_live_free(ptr, size, kind);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
 		tracker_ring.n_frees++;
 		if (heapmodel_free_block(tracker_ring.model, (uintptr_t)ptr, size, kind) < 0)
@@ -473,6 +477,8 @@ static void finish(unsigned reason)
 	if (!tracker_active || getpid() != tracker_cfg.pid)
 		return;
 	tracker_record_modules(0);	/* a library loaded since the last tick */
+	if (reason == CAPTURE_END_EXIT && (tracker_cfg.flags & CAPTURE_F_REACHABILITY))
+		tracker_reach_scan(CAPTURE_REACH_AT_EXIT);
 	record_end(reason);
 	tracker_writer_stop();
 	tracker_fd_close(&tracker_cfg.capture);

@@ -1,7 +1,7 @@
 """The GitHub action (github-action/action.yml), run here by
 tests/action/run_action.py on small projects built from blocks.c, whose
 peak (4096000 B) and leaks (10 x 1000 B, plus stdout's 4096 B buffer on a
-pipe) are known exactly; its metadata against GitHub's schema; its JUnit
+pipe, still reachable: counted with --reachable-leaks) are known exactly; its metadata against GitHub's schema; its JUnit
 against tests/schema/junit.xsd and through junitparser."""
 import json
 import os
@@ -108,7 +108,8 @@ def test_action_scripts_pass_shellcheck(tmp_path):
 def test_passing_project(project, tmp_path):
     proj = project()
     proc, res = act(tmp_path, tmp_path, command="./blocks", budget="5MB", leak_budget="20KiB",
-                    junit="memray-junit.xml", markdown="memray.md", working_directory="project")
+                    junit="memray-junit.xml", markdown="memray.md", working_directory="project",
+                    memray_args="--reachable-leaks")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert res["outputs"] == {"status": "passed", "exit-code": "0", "peak": str(PEAK), "leaked": str(LEAKED),
                               "failures": "0", "junit": str(proj / "memray-junit.xml"),
@@ -128,7 +129,7 @@ def test_passing_project(project, tmp_path):
 def test_failing_project(project, tmp_path):
     proj = project()
     proc, res = act(tmp_path, proj, command="./blocks", budget="4000000", leak_budget="10000B",
-                      junit="memray-junit.xml")
+                      junit="memray-junit.xml", memray_args="--reachable-leaks")
     assert proc.returncode == 1	# the job fails
     out = res["outputs"]
     assert out["status"] == "failed" and out["exit-code"] == "1" and out["failures"] == "2"
@@ -168,7 +169,7 @@ def test_failing_project(project, tmp_path):
 
 def test_failing_command_wins(project, tmp_path):
     proj = project()
-    proc, res = act(tmp_path, proj, command="./blocks 3", budget="4000000B")
+    proc, res = act(tmp_path, proj, command="./blocks 3", budget="4000000B", memray_args="--reachable-leaks")
     assert proc.returncode == 3
     out = res["outputs"]
     # the whole run's figures come with or without a rule of their kind (no leak rule here)
@@ -365,6 +366,7 @@ int main(void)
 	big = malloc(5000);
 	free(big);
 	keep = malloc(777);
+	keep = NULL;	/* lost */
 	memray_test_end();
 	return 0;
 }

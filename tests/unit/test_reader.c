@@ -408,6 +408,62 @@ END_TEST
  * at the block's offset as unknown. Zero bytes follow, so a known record
  * reads zeros (it may still be refused for them, never as unknown).
  */
+/* a segment, a REACH announcing `announced` blocks, then `given` REACH_BLOCKs of category `category` */
+static int read_reach(unsigned announced, unsigned given, unsigned category, struct capture_record *last,
+		      enum capture_status *status)
+{
+	struct strbuf file;
+	uint8_t raw[256], *p, out[512];
+	int n;
+
+	build(&file, 1);
+	strbuf_setlen(&file, codec_get_u32((uint8_t *)file.buf + 12));
+	p = put_bare_segment(raw);
+	*p++ = CAPTURE_REC_REACH;
+	p = codec_put_varint(p, CAPTURE_REACH_AT_EXIT);
+	p = codec_put_varint(p, announced);
+	for (int i = 0; i < 3; i++)
+		p = codec_put_varint(p, 100);
+	for (unsigned i = 0; i < given; i++) {
+		*p++ = CAPTURE_REC_REACH_BLOCK;
+		p = codec_put_svarint(p, 0x1000);
+		p = codec_put_varint(p, category);
+		p = codec_put_varint(p, CAPTURE_ROOT_GLOBAL);
+		p = codec_put_varint(p, 0x601040);
+		p = codec_put_varint(p, 1);
+	}
+	capture_block_encode(out, raw, (size_t)(p - raw), 0);
+	strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
+	n = read_all(file.buf, file.len, status, last);
+	strbuf_release(&file);
+	return n;
+}
+
+START_TEST(reach_records)
+{
+	struct capture_record last;
+	enum capture_status status;
+
+	/* two blocks as announced: addresses by delta, the verdict and root as written */
+	ck_assert_int_eq(read_reach(2, 2, CAPTURE_REACH_REACHABLE, &last, &status), 4);
+	ck_assert_int_eq(status, CAPTURE_INCOMPLETE);	/* no END */
+	ck_assert_uint_eq(last.type, CAPTURE_REC_REACH_BLOCK);
+	ck_assert_uint_eq(last.address, 0x2000);
+	ck_assert_uint_eq(last.category, CAPTURE_REACH_REACHABLE);
+	ck_assert_uint_eq(last.root_kind, CAPTURE_ROOT_GLOBAL);
+	ck_assert_uint_eq(last.root_value, 0x601040);
+	ck_assert_uint_eq(last.chain, 1);
+	ck_assert_str_eq(capture_reach_name(CAPTURE_REACH_DEFINITE), "definitely lost");
+	/* one more than announced, or a category that is none: damage */
+	read_reach(1, 2, CAPTURE_REACH_DEFINITE, &last, &status);
+	ck_assert_int_eq(status, CAPTURE_DAMAGED);
+	read_reach(1, 1, CAPTURE_REACH_COUNT, &last, &status);
+	ck_assert_int_eq(status, CAPTURE_DAMAGED);
+	read_reach(1, 1, CAPTURE_REACH_UNKNOWN, &last, &status);
+	ck_assert_int_eq(status, CAPTURE_DAMAGED);
+}
+END_TEST
+
 START_TEST(every_type_byte_matches_the_format_table)
 {
 	struct strbuf file;
@@ -453,8 +509,8 @@ START_TEST(every_type_byte_matches_the_format_table)
 		unlink(path);
 		free(path);
 	}
-	/* 14 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
-	ck_assert_int_eq(known, 14 + 2 * CAPTURE_ALLOC_COUNT);
+	/* 16 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
+	ck_assert_int_eq(known, 16 + 2 * CAPTURE_ALLOC_COUNT);
 	ck_assert_str_eq(capture_record_name(CAPTURE_REC_ALLOC + CAPTURE_ALLOC_CALLOC), "ALLOC");
 	ck_assert_str_eq(capture_record_name(CAPTURE_REC_PYFRAME), "PYFRAME");
 	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_CODE].minor, 1);
@@ -505,6 +561,7 @@ int main(void)
 	tcase_add_test(tc, python_records);
 	tcase_add_test(tc, unknown_type_in_a_newer_minor_version);
 	tcase_add_test(tc, every_type_byte_matches_the_format_table);
+	tcase_add_test(tc, reach_records);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

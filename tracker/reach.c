@@ -1,0 +1,605 @@
+/*
+ * tracker/reach: which live blocks the program can still reach, decided
+ * in the process at exit, the way memcheck's leak check decides it, and
+ * written as REACH / REACH_BLOCK records (capture/format.h).
+ *
+ * THE IDEA
+ *
+ * A block is reachable when a chain of pointers leads to it from memory
+ * the program can name without the heap: its globals, its threads'
+ * stacks, registers and TLS, the regions it mapped itself. The tracker
+ * knows every live block's extent (tracker/liveidx.c), so it can follow
+ * such chains conservatively: every aligned word that holds an address
+ * inside a live block is taken for a pointer to it.
+ *
+ * THE ROOTS, EXACTLY
+ *
+ *   globals    every writable PT_LOAD segment of every loaded module
+ *              (dl_iterate_phdr): .data, .bss, and the relro part
+ *              (.got, .data.rel.ro), which is writable in the phdr and
+ *              made read-only after relocation. Not the tracker's own.
+ *              In the C library's, only pointers to a block's start
+ *              count: its allocator's state (main_arena) points at free
+ *              chunks and the top chunk, whose headers lie in the last
+ *              8 bytes of the block before them, which would make that
+ *              block look possibly lost instead of lost.
+ *   stacks     each thread from its stack pointer (less the 128-byte red
+ *              zone of the x86-64 ABI) to the end of the mapping holding
+ *              it (/proc/self/maps); the exiting thread from the frame
+ *              that called exit (caller_of_exit_sp), or if the unwind
+ *              fails from the scan's own frame, its callee-saved
+ *              registers spilled there.
+ *   registers  the general registers the stop signal saved.
+ *   TLS        per thread, the static TLS area below the thread pointer
+ *              (its size from the loader's _dl_get_tls_static_info: every
+ *              module's __thread block loaded at start) and the thread
+ *              control block above it (glibc's struct pthread, its size
+ *              from _thread_db_sizeof_pthread: pthread_setspecific values,
+ *              the pointer to the DTV, whose dynamic TLS blocks are heap
+ *              blocks and so followed like any other).
+ *   mappings   every region the program mapped through the mmap hook and
+ *              still has (kind MMAP in the index), anonymous or not.
+ *              Anonymous mappings the tracker did not see are NOT
+ *              scanned: they are the C library's own (malloc's arenas,
+ *              whose free chunks hold stale pointers; thread stacks,
+ *              scanned as stacks) or the tracker's (its tables hold
+ *              every block's address).
+ *
+ * Roots of which a part may have gone (a mapping partly unmapped, TLS
+ * edges) are read through process_vm_readv on ourselves, which fails
+ * where a plain load would fault. Heap blocks are read directly: a FREE
+ * is recorded before the real free, so the index holds only memory that
+ * exists, except the source of a realloc in flight, which is left out.
+ *
+ * THE VERDICTS (memcheck's)
+ *
+ * From the roots, breadth first: a pointer to a block's start from a
+ * root or a reachable block makes it REACHABLE; a pointer into its
+ * middle, or any pointer from a possibly lost block, POSSIBLE. Breadth
+ * first gives each reachable block its shortest chain and the root that
+ * holds it. Then, in address order, each block still unreached heads a
+ * group: every unreached block it reaches (by any pointer) is INDIRECT,
+ * a head met again by a later group joins that group, and the heads that
+ * remain are DEFINITE. So a lost list of N is 1 definite and N - 1
+ * indirect, and so is a lost cycle of N.
+ *
+ * NEVER HARM THE HOST
+ *
+ * The scan holds tracker_lock (no block comes or goes) and stops the
+ * other threads (tracker/stopworld.c), and then calls nothing that takes
+ * a lock: no malloc, no stdio, no loader. Its memory is mapped and given
+ * back. It gives up with one line on fd 2 and writes nothing when it
+ * cannot stop a thread, map its tables, or the index missed a block.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+
+#include "tracker/internal.h"
+
+struct rblock {
+	uintptr_t addr;
+	uint64_t size;
+	uint64_t root_value;
+	uint32_t chain;
+	uint8_t state;		/* CAPTURE_REACH_*, 0 unreached */
+	uint8_t root_kind;	/* CAPTURE_ROOT_* */
+	uint8_t is_region;	/* a mapping of the program: a root, never a block */
+};
+
+#define MAX_SEGS 4096
+#define BOUNCE (64u * 1024)
+
+static struct {
+	struct rblock *b, *tmp;	/* the blocks sorted, and the sort's other buffer */
+	size_t n, b_bytes;
+	uint32_t *work;		/* the queue of the first pass, the stack of the second */
+	size_t work_bytes, head, tail;
+	uintptr_t lo, hi;	/* the span of all blocks */
+	uintptr_t (*segs)[3];	/* writable module segments [lo, hi), is the C library's */
+	size_t nsegs;
+	char *maps;		/* /proc/self/maps */
+	size_t maps_len, maps_bytes;
+	uint8_t *bounce;
+	uint64_t root_bytes, heap_bytes;
+} sc;
+
+/* ------------------------------------------------------------------ */
+/* before the world stops: modules and the TLS layout                   */
+
+static int add_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t self = (uintptr_t)&tracker_cfg;
+	const Dl_info *libc = arg;
+	size_t first = sc.nsegs;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || sc.nsegs == MAX_SEGS)
+			continue;
+		if (self >= lo && self < lo + ph->p_memsz) {
+			sc.nsegs = first;	/* the tracker's own module */
+			return 0;
+		}
+		sc.segs[sc.nsegs][0] = lo & ~(uintptr_t)7;
+		sc.segs[sc.nsegs][1] = lo + ph->p_memsz;
+		sc.segs[sc.nsegs][2] = info->dlpi_addr == (uintptr_t)libc->dli_fbase;
+		sc.nsegs++;
+	}
+	return 0;
+}
+
+static size_t tls_below, tls_above;
+
+static void tls_layout(void)
+{
+	void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+	const unsigned *pthread_size = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	size_t size = 0, align = 0;
+
+	if (info)
+		info(&size, &align);
+	tls_below = size;
+	tls_above = pthread_size ? *pthread_size : 2304;	/* glibc 2.36's, if the symbol is gone */
+}
+
+/*
+ * Where the exiting thread's live stack starts: the frame of the first
+ * caller outside the C library, the loader and the tracker, i.e. the
+ * code that called exit() or returned from main (then _start's). What
+ * lies below is exit's own work and, in slots it never wrote, stale
+ * words of frames long returned (a loop's last malloc result), which
+ * would keep lost blocks "reachable"; nothing there is live for the
+ * program, as exit never returns. 0 when the unwind finds no such frame.
+ */
+static uintptr_t caller_of_exit_sp(void)
+{
+	Dl_info libc, self, here;
+	unw_context_t ctx;
+	unw_cursor_t cur;
+
+	if (!dladdr((void *)&exit, &libc) || !dladdr((void *)&tracker_cfg, &self) ||
+	    unw_getcontext(&ctx) < 0 || unw_init_local(&cur, &ctx) < 0)
+		return 0;
+	while (unw_step(&cur) > 0) {
+		unw_word_t ip, sp;
+
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0)
+			return 0;
+		if (!dladdr((void *)(ip - 1), &here))
+			return sp;	/* in no module: JIT code, say; live */
+		if (here.dli_fbase != libc.dli_fbase && here.dli_fbase != self.dli_fbase &&
+		    !strstr(here.dli_fname, "/ld-linux"))
+			return sp;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the blocks, sorted by address                                        */
+
+static size_t radix_count[1u << 16];
+
+/*
+ * Sort b[0..n) by address, least significant 16 bits first, through tmp
+ * (n slots): three passes cover user-space addresses (48 bits). qsort may
+ * call malloc; a heapsort of a million blocks spent most of the scan in
+ * cache misses. Returns the sorted array: b or tmp.
+ */
+static struct rblock *sort_blocks(struct rblock *b, struct rblock *tmp, size_t n)
+{
+	for (unsigned shift = 0; shift < 48; shift += 16) {
+		size_t sum = 0;
+		struct rblock *t;
+
+		memset(radix_count, 0, sizeof(radix_count));
+		for (size_t i = 0; i < n; i++)
+			radix_count[(b[i].addr >> shift) & 0xffff]++;
+		for (size_t d = 0; d < (1u << 16); d++) {
+			size_t c = radix_count[d];
+
+			radix_count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[radix_count[(b[i].addr >> shift) & 0xffff]++] = b[i];
+		t = b;
+		b = tmp;
+		tmp = t;
+	}
+	return b;
+}
+
+static int is_in_flight(uintptr_t a)
+{
+	for (unsigned i = 0; i < tracker_inflight.n; i++)
+		if (tracker_inflight.slot[i].addr == a)
+			return 1;
+	return 0;
+}
+
+/* the index into sc.b, sorted: 0, or -1 out of memory. Lock held. */
+static int take_blocks(void)
+{
+	const struct tracker_live *l = &tracker_live;
+	size_t n = 0;
+
+	struct rblock *sorted;
+
+	sc.b_bytes = (l->count + 1) * sizeof(*sc.b);
+	sc.work_bytes = (2 * l->count + 2) * sizeof(*sc.work);
+	sc.b = mapmem_alloc(sc.b_bytes);
+	sc.tmp = mapmem_alloc(sc.b_bytes);
+	sc.work = mapmem_alloc(sc.work_bytes);
+	if (!sc.b || !sc.tmp || !sc.work)
+		return -1;
+	for (size_t i = 0; l->slots && i <= l->mask && n < l->count; i++) {
+		const struct live_block *s = &l->slots[i];
+
+		if (s->addr <= 1 || is_in_flight(s->addr) || s->kind >= CAPTURE_ALLOC_PYMALLOC_MALLOC)
+			continue;
+		sc.b[n] = (struct rblock){ .addr = s->addr, .size = s->size };
+		if (s->kind == CAPTURE_ALLOC_MMAP) {
+			sc.b[n].is_region = 1;
+			sc.b[n].state = CAPTURE_REACH_REACHABLE;
+			sc.b[n].root_kind = CAPTURE_ROOT_MAPPING_SELF;
+		}
+		n++;
+	}
+	sc.n = n;
+	sorted = sort_blocks(sc.b, sc.tmp, n);
+	if (sorted != sc.b) {	/* keep sc.b the sorted one */
+		sc.tmp = sc.b;
+		sc.b = sorted;
+	}
+	sc.lo = n ? sc.b[0].addr : 0;
+	for (size_t i = 0; i < n; i++)
+		if (sc.b[i].addr + sc.b[i].size > sc.hi)
+			sc.hi = sc.b[i].addr + sc.b[i].size;
+	return 0;
+}
+
+/* the block holding address v, or -1 */
+static long find_block(uintptr_t v)
+{
+	size_t lo = 0, hi = sc.n;
+
+	if (v < sc.lo || v >= sc.hi)
+		return -1;
+	while (hi - lo > 1) {	/* the last block starting at or before v */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sc.b[mid].addr <= v)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (sc.b[lo].addr > v)
+		return -1;
+	if (v - sc.b[lo].addr < sc.b[lo].size || v == sc.b[lo].addr)
+		return (long)lo;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* marking                                                               */
+
+struct origin {
+	unsigned kind;		/* CAPTURE_ROOT_* */
+	uint64_t value;		/* a thread id, or for words of globals and mappings their base */
+	uintptr_t base;		/* names_word: the address the words were read from */
+	int names_word;		/* a global or mapping: the root is the word's own address */
+	int starts_only;	/* the C library's data: only pointers to a block's start count */
+	uint32_t chain;		/* of the block read, 0 for a root */
+	int is_definite;	/* a root or a reachable block: a start pointer keeps it reachable */
+};
+
+/*
+ * Is v where glibc's malloc puts the header of the chunk after block b?
+ * A chunk is the block plus an 8-byte size word, rounded up to 16 (at
+ * least 32), and the next chunk's header starts 16 bytes before its
+ * memory: inside b's last 8 bytes when b's size leaves no padding. The
+ * allocator's own pointers to free chunks (its bins, the top chunk, and
+ * their stale copies in memory it hands out again) have that shape; a
+ * program's pointer exactly there is rare and would only make b
+ * possibly lost. Such words are not taken for pointers into b.
+ */
+static int is_chunk_header(const struct rblock *b, uintptr_t v)
+{
+	uint64_t chunk = (b->size + 8 + 15) & ~(uint64_t)15;
+
+	return v == b->addr + (chunk < 32 ? 32 : chunk) - 16;
+}
+
+static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o)
+{
+	for (size_t k = 0; k < nwords; k++) {
+		long i = find_block(w[k]);
+		struct rblock *b;
+		uint8_t state;
+
+		if (i < 0 || (w[k] != sc.b[i].addr && (o->starts_only || is_chunk_header(&sc.b[i], w[k]))))
+			continue;
+		b = &sc.b[i];
+		state = w[k] == b->addr && o->is_definite ? CAPTURE_REACH_REACHABLE : CAPTURE_REACH_POSSIBLE;
+		if (b->state == CAPTURE_REACH_REACHABLE || (b->state && state == CAPTURE_REACH_POSSIBLE))
+			continue;
+		b->state = state;
+		b->root_kind = (uint8_t)o->kind;
+		b->root_value = o->names_word ? o->base + k * sizeof(uintptr_t) : o->value;
+		b->chain = o->chain + 1;
+		sc.work[sc.tail++] = (uint32_t)i;
+	}
+}
+
+/* a root range read through process_vm_readv: a page that is gone is skipped */
+static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value, int starts_only)
+{
+	lo = (lo + 7) & ~(uintptr_t)7;
+	while (lo + sizeof(uintptr_t) <= hi) {
+		size_t len = hi - lo < BOUNCE ? (hi - lo) & ~(size_t)7 : BOUNCE;
+		struct iovec local = { sc.bounce, len }, remote = { (void *)lo, len };
+		ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		struct origin o = { kind, value, lo, kind == CAPTURE_ROOT_GLOBAL || kind == CAPTURE_ROOT_MAPPING,
+				    starts_only, 0, 1 };
+
+		if (got <= 0) {	/* skip to the next page */
+			lo = (lo | 4095) + 1;
+			continue;
+		}
+		scan_words((const uintptr_t *)(void *)sc.bounce, (size_t)got / sizeof(uintptr_t), &o);
+		sc.root_bytes += (uint64_t)got;
+		lo += (uintptr_t)got & ~(uintptr_t)7;
+	}
+}
+
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+
+		if (d == 16)
+			return v;
+		v = v << 4 | d;
+	}
+}
+
+/* the end of the mapping holding a, from /proc/self/maps; 0 if none */
+static uintptr_t mapping_end(uintptr_t a)
+{
+	const char *p = sc.maps, *end = sc.maps + sc.maps_len;
+
+	while (p < end) {
+		uintptr_t lo = hex(&p), hi = (p++, hex(&p));
+
+		if (a >= lo && a < hi)
+			return hi;
+		while (p < end && *p != '\n')
+			p++;
+		p++;
+	}
+	return 0;
+}
+
+static int read_maps(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	sc.maps_len = 0;
+	for (;;) {
+		if (sc.maps_len + 4096 > sc.maps_bytes &&
+		    mapmem_grow((void **)&sc.maps, &sc.maps_bytes, sc.maps_len + 4096, 1, 65536) < 0)
+			break;
+		got = read(fd, sc.maps + sc.maps_len, sc.maps_bytes - sc.maps_len - 1);
+		if (got <= 0)
+			break;
+		sc.maps_len += (size_t)got;
+	}
+	close(fd);
+	sc.maps[sc.maps_len] = '\0';
+	return 0;
+}
+
+/* one thread's stack, registers and TLS */
+static void scan_thread(uint32_t tid, uintptr_t sp, const uintptr_t *regs, unsigned nregs, uintptr_t tp)
+{
+	struct origin o = { CAPTURE_ROOT_REGISTERS, tid, 0, 0, 0, 0, 1 };
+	uintptr_t top = mapping_end(sp);
+
+	scan_words(regs, nregs, &o);
+	if (top)
+		scan_root(sp > 128 ? sp - 128 : sp, top, CAPTURE_ROOT_STACK, tid, 0);
+	if (tp)
+		scan_root(tp - tls_below, tp + tls_above, CAPTURE_ROOT_TLS, tid, 0);
+}
+
+/* breadth first from the roots: reachable and possibly lost blocks */
+static void propagate(void)
+{
+	while (sc.head < sc.tail) {
+		struct rblock *b = &sc.b[sc.work[sc.head++]];
+		struct origin o = { b->root_kind, b->root_value, 0, 0, 0, b->chain, b->state == CAPTURE_REACH_REACHABLE };
+
+		scan_words((const uintptr_t *)b->addr, b->size / sizeof(uintptr_t), &o);
+		sc.heap_bytes += b->size;
+	}
+}
+
+/*
+ * In address order, each unreached block heads a group of what it
+ * reaches that is unreached too (or an earlier head, which joins): those
+ * are indirectly lost, the heads that stay are definitely lost.
+ */
+static void group_lost(void)
+{
+	for (size_t h = 0; h < sc.n; h++) {
+		if (sc.b[h].state)
+			continue;
+		sc.b[h].state = CAPTURE_REACH_DEFINITE;
+		sc.tail = 0;
+		sc.work[sc.tail++] = (uint32_t)h;
+		while (sc.tail) {
+			const struct rblock *b = &sc.b[sc.work[--sc.tail]];
+			const uintptr_t *w = (const uintptr_t *)b->addr;
+
+			sc.heap_bytes += b->size;
+			for (size_t k = 0; k < b->size / sizeof(uintptr_t); k++) {
+				long i = find_block(w[k]);
+				struct rblock *c;
+
+				if (i < 0 || (size_t)i == h || is_chunk_header(&sc.b[i], w[k]))
+					continue;
+				c = &sc.b[i];
+				if (c->state && c->state != CAPTURE_REACH_DEFINITE)
+					continue;
+				c->state = CAPTURE_REACH_INDIRECT;
+				c->root_kind = CAPTURE_ROOT_LOST_BLOCK;
+				c->root_value = sc.b[h].addr;
+				sc.work[sc.tail++] = (uint32_t)i;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* the scan                                                              */
+
+/* every root of the stopped world, then the heap; lock held */
+static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
+{
+	for (size_t i = 0; i < sc.nsegs; i++)
+		scan_root(sc.segs[i][0], sc.segs[i][1], CAPTURE_ROOT_GLOBAL, 0, (int)sc.segs[i][2]);
+	for (size_t i = 0; i < sc.n; i++)
+		if (sc.b[i].is_region)
+			scan_root(sc.b[i].addr, sc.b[i].addr + sc.b[i].size, CAPTURE_ROOT_MAPPING, 0, 0);
+	scan_thread((uint32_t)syscall(SYS_gettid), my_sp + 128, NULL, 0, tracker_thread_pointer());
+	for (size_t i = 0; i < nt; i++)
+		if (t[i].is_stopped > 0)
+			scan_thread(t[i].tid, t[i].sp, t[i].regs, t[i].nregs, t[i].tp);
+	propagate();
+	group_lost();
+	for (size_t i = 0; i < sc.n; i++) {	/* an indirect block names the head that stayed */
+		struct rblock *b = &sc.b[i];
+
+		while (b->state == CAPTURE_REACH_INDIRECT) {
+			const struct rblock *h = &sc.b[find_block(b->root_value)];
+
+			if (h->state != CAPTURE_REACH_INDIRECT)
+				break;
+			b->root_value = h->root_value;
+		}
+	}
+}
+
+/* the REACH record and one REACH_BLOCK per block; lock held */
+static void emit(unsigned occasion, uint64_t us)
+{
+	uint8_t rec[1 + 5 * CODEC_VARINT_MAX], *p = rec;
+
+	*p++ = CAPTURE_REC_REACH;
+	p = codec_put_varint(p, occasion);
+	p = codec_put_varint(p, sc.n);
+	p = codec_put_varint(p, sc.root_bytes);
+	p = codec_put_varint(p, sc.heap_bytes);
+	p = codec_put_varint(p, us);
+	tracker_emit(rec, (size_t)(p - rec));
+	for (size_t i = 0; i < sc.n; i++) {
+		const struct rblock *b = &sc.b[i];
+		uint8_t *q = tracker_reserve(1 + 5 * CODEC_VARINT_MAX);
+
+		if (!q)
+			continue;	/* counted lost */
+		*q++ = CAPTURE_REC_REACH_BLOCK;
+		q = codec_put_svarint(q, (int64_t)(b->addr - tracker_ring.prev_addr));
+		tracker_ring.prev_addr = b->addr;
+		q = codec_put_varint(q, b->state);
+		q = codec_put_varint(q, b->root_kind);
+		q = codec_put_varint(q, b->root_value);
+		q = codec_put_varint(q, b->chain);
+		tracker_commit(q);
+	}
+}
+
+static void release(void)
+{
+	mapmem_free(sc.b, sc.b_bytes);
+	mapmem_free(sc.tmp, sc.b_bytes);
+	mapmem_free(sc.work, sc.work_bytes);
+	sc.b = sc.tmp = NULL;
+	sc.work = NULL;
+	sc.n = sc.head = sc.tail = 0;
+	sc.lo = sc.hi = 0;
+	sc.root_bytes = sc.heap_bytes = 0;
+}
+
+static int prepare(void)
+{
+	Dl_info libc;
+
+	if (!sc.segs && !(sc.segs = mapmem_alloc(MAX_SEGS * sizeof(*sc.segs))))
+		return -1;
+	if (!sc.bounce && !(sc.bounce = mapmem_alloc(BOUNCE)))
+		return -1;
+	sc.nsegs = 0;
+	if (!dladdr((void *)&exit, &libc))
+		libc.dli_fbase = NULL;
+	dl_iterate_phdr(add_segments, &libc);
+	tls_layout();
+	return 0;
+}
+
+/*
+ * __builtin_unwind_init spills the callee-saved registers into this frame,
+ * so the exiting thread's registers are scanned with its stack from here.
+ */
+void tracker_reach_scan(unsigned occasion)
+{
+	struct stopped_thread *t = NULL;
+	size_t nt = 0;
+	uint64_t t0;
+	uintptr_t my_sp;
+	const char *why = NULL;
+
+	__builtin_unwind_init();
+	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE)
+		return;
+	if (prepare() < 0) {
+		tracker_say("reachability scan skipped", "out of memory");
+		return;
+	}
+	my_sp = occasion == CAPTURE_REACH_AT_EXIT ? caller_of_exit_sp() : 0;
+	if (!my_sp)
+		my_sp = (uintptr_t)__builtin_frame_address(0);
+	pthread_mutex_lock(&tracker_lock);
+	t0 = tracker_mono_ns();
+	if (tracker_live.is_incomplete)
+		why = "the index of live blocks is incomplete (out of memory)";
+	else if (tracker_world_stop(&t, &nt) < 0)
+		goto unlock;	/* it said why */
+	else if (read_maps() < 0 || take_blocks() < 0)
+		why = "out of memory";
+	else
+		mark(t, nt, my_sp);
+	if (t)
+		tracker_world_resume();
+	if (!why && tracker_active)
+		emit(occasion, (tracker_mono_ns() - t0) / 1000);
+	if (why)
+		tracker_say("reachability scan skipped", why);
+unlock:
+	pthread_mutex_unlock(&tracker_lock);
+	release();
+}
