@@ -341,6 +341,28 @@ int livetable_take(struct livetable *lt, uintptr_t addr, struct livetable_block 
 	return 1;
 }
 
+int livetable_each(const struct livetable *lt, int (*fn)(void *ctx, uintptr_t addr, const struct livetable_block *b),
+		   void *ctx)
+{
+	for (size_t i = 0; lt->shards_mask && i <= lt->shards_mask; i++) {
+		const struct livetable_shard *sh = &lt->shards[i];
+		uintptr_t high = (uintptr_t)((sh->tag - 1) >> 4 << 32);
+
+		for (uint32_t j = 0; sh->tag && j < sh->cap; j++) {
+			struct livetable_block b;
+			int ret;
+
+			if (!sh->slots[j])
+				continue;
+			fill(lt, &b, sh->slots[j], sh->born ? sh->born[j] : 0);
+			ret = fn(ctx, high | (uint32_t)(sh->slots[j] >> 32), &b);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 size_t livetable_bytes(const struct livetable *lt)
 {
 	size_t bytes = (lt->shards_mask ? lt->shards_mask + 1 : 0) * sizeof(struct livetable_shard) +

@@ -77,7 +77,14 @@ int livetable_put(struct livetable *lt, uintptr_t addr, const struct livetable_b
 		  struct livetable_block *old);
 /* take addr out: 1 with its block in *out, or 0 when it was not live */
 int livetable_take(struct livetable *lt, uintptr_t addr, struct livetable_block *out);
-/* bytes mapped for the table, for tests and `make bench` */
+/*
+ * Call fn for every live block, in no particular order (for readers of
+ * what is live at the end, such as leak reachability); fn must not change
+ * the table. Stops at, and returns, the first nonzero fn result; else 0.
+ */
+int livetable_each(const struct livetable *lt, int (*fn)(void *ctx, uintptr_t addr, const struct livetable_block *b),
+		   void *ctx);
+/* bytes mapped for the table, for tests */
 size_t livetable_bytes(const struct livetable *lt);
 void livetable_release(struct livetable *lt);
 

@@ -15,6 +15,7 @@ struct model_block {
 	uintptr_t addr;
 	struct livetable_block b;
 	int is_live;
+	int visited;
 };
 
 static uint64_t rng = 88172645463325252ull;
@@ -38,6 +39,30 @@ static uintptr_t address_of(size_t k)
 /* Check's ck_assert writes to a pipe each time: in loops of millions, count mismatches instead */
 static unsigned long mismatches;
 #define SAME(a, b) (mismatches += (uint64_t)(a) != (uint64_t)(b))
+
+static size_t index_of(uintptr_t addr)
+{
+	static const uintptr_t zones[] = { 0x555500000000, 0x7f1200000000, 0x7f1300000000, 0x100000000 };
+	size_t z = 0;
+
+	while (z < 3 && addr >> 32 != zones[z] >> 32)
+		z++;
+	addr -= zones[z];
+	return (addr % 4096 / 16) * 256 + addr / 4096 * 4 + z;
+}
+
+static int visit(void *ctx, uintptr_t addr, const struct livetable_block *b)
+{
+	struct model_block *m = ctx;
+	size_t k = index_of(addr);
+
+	SAME(address_of(k), addr);
+	SAME(m[k].b.size, b->size);
+	SAME(m[k].b.entry, b->entry);
+	SAME(m[k].b.born, b->born);
+	m[k].visited++;
+	return 0;
+}
 
 START_TEST(matches_a_plain_model)
 {
@@ -66,7 +91,7 @@ START_TEST(matches_a_plain_model)
 			} else {
 				live++;
 			}
-			m[k] = (struct model_block){ addr, b, 1 };
+			m[k] = (struct model_block){ addr, b, 1, 0 };
 		} else {
 			int found = livetable_take(&lt, addr, &got);
 
@@ -81,6 +106,11 @@ START_TEST(matches_a_plain_model)
 		}
 		SAME(lt.count, live);
 	}
+	/* every live block, once, with its figures */
+	ck_assert_int_eq(livetable_each(&lt, visit, m), 0);
+	for (size_t k = 0; k < N; k++)
+		SAME(m[k].is_live, m[k].visited);
+	ck_assert_uint_eq(mismatches, 0);
 	/* take everything: the table ends empty and every interned pair is unused */
 	for (size_t k = 0; k < N; k++) {
 		struct livetable_block got;
