@@ -46,7 +46,7 @@ REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TRACKER_SRC = $(filter-out tracker/pylayout.c,$(wildcard tracker/*.c))
 # what the tracker links of the capture code: no stdio, no malloc
-TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c capture/heapmodel.c \
+TRACKER_CAPTURE_SRC = capture/block.c capture/format.c capture/header.c common/strbuf.c capture/heapmodel.c capture/livetable.c \
 	capture/mapmem.c capture/regions.c
 
 LIB_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC) $(CAPTURE_SRC) $(REPORT_SRC)) $(B)/obj/web_assets.o

@@ -9,8 +9,11 @@ allocation for both, and the extra peak resident memory of the tracked
 program. Then start-up cost and `memray stats` throughput, and the whole
 cost of the CI gate: `memray check` (tracking, analysis of every capture
 and test window, JUnit and Markdown) against the same command plain, on a
-pytest suite and on an allocation-heavy Check suite in fork mode. Times are
-the best of a few runs; nothing here is a pass/fail test.
+pytest suite and on an allocation-heavy Check suite in fork mode. Then
+every report's time and peak RSS on a capture with millions of blocks live
+at once (bench/jqlike.c) against heaptrack_print on heaptrack's capture of
+the same run, and `stats` from 1M to 50M records. Times are the best of a
+few runs; nothing here is a pass/fail test.
 """
 import argparse
 import json
@@ -36,22 +39,27 @@ WORKLOADS = [
 ]
 
 
-def timed(cmd, env=None, cwd=None):
-    """Wall time and peak RSS (KiB) of cmd. The RSS comes from GNU time,
-    whose small process is what cmd replaces at exec: a child forked from
-    this Python would carry Python's own peak into its figure."""
+def timed(cmd, env=None, cwd=None, with_cpu=False):
+    """Wall time and peak RSS (KiB) of cmd, and its stderr; with_cpu, also
+    its CPU seconds (user + system), which a busy machine disturbs less
+    than wall time. The RSS comes from GNU time, whose small process is
+    what cmd replaces at exec: a child forked from this Python would carry
+    Python's own peak into its figure."""
     rss_file = tempfile.NamedTemporaryFile(prefix="memray-bench-rss-", delete=False)
     rss_file.close()
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file.name] + [str(c) for c in cmd],
+    proc = subprocess.run(["/usr/bin/time", "-q", "-f", "%U %S %M", "-o", rss_file.name] + [str(c) for c in cmd],
                           env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     err = proc.stderr.decode(errors="replace")
-    rss = Path(rss_file.name).read_text().strip().splitlines()
+    lines = Path(rss_file.name).read_text().strip().splitlines()
     os.unlink(rss_file.name)
     if proc.returncode != 0:
         raise RuntimeError("%s failed: %s" % (" ".join(map(str, cmd)), err[-500:]))
-    return elapsed, int(rss[-1]) if rss else 0, err
+    user, system, rss = lines[-1].split() if lines else ("0", "0", "0")
+    if with_cpu:
+        return elapsed, int(rss), err, float(user) + float(system)
+    return elapsed, int(rss), err
 
 
 def tracked_rss(build, prog, tmp):
@@ -260,11 +268,64 @@ def reach_bench(memray, tmp, repeat):
               " (target < 1 s)" % (int(m.group(1)), size, heap / 2**20, us / 1e6, us / 1e6 / (heap / 2**30)))
 
 
+def report_bench(memray, heaptrack, tmp, repeat):
+    """Issue 18: every report on a capture with millions of small blocks
+    live at once (bench/jqlike.c, a JSON document parsed into a tree: 15M
+    records, 6.9M blocks live at the peak) against heaptrack_print on
+    heaptrack's capture of the same run, interleaved round after round so
+    a busy machine slows both alike; then stats from 1M to 50M records."""
+    prog = tmp / "jqlike"
+    subprocess.run(["gcc", "-O2", "-g", "-o", prog, HERE / "jqlike.c"], check=True)
+    cap = tmp / "jq.bin"
+    timed([str(memray), "run", "-q", "-f", "-o", str(cap), str(prog), "300000"])
+    data = json.loads(subprocess.run([str(memray), "stats", "--json", str(cap)], capture_output=True,
+                                     text=True, check=True).stdout)
+    print("\nreports on a jq-like capture: %.1fM records, %.1fM blocks live at the peak; load average %.1f"
+          % (data["capture"]["records"] / 1e6, data["peak"]["allocations"] / 1e6, os.getloadavg()[0]))
+    variants = {}
+    ht_print = shutil.which("heaptrack_print")
+    if heaptrack and ht_print:
+        for old in tmp.glob("ht-jq*"):
+            old.unlink()
+        timed([heaptrack, "-o", str(tmp / "ht-jq"), str(prog), "300000"])
+        variants["heaptrack_print"] = [ht_print, str(next(tmp.glob("ht-jq*")))]
+    for report, extra in [("stats", []), ("summary", []), ("tree", []), ("flamegraph", ["-f", "-o"]),
+                          ("table", ["-f", "-o"])]:
+        variants[report] = [str(memray), report] + extra + ([str(tmp / ("jq-" + report))] if extra else []) + \
+            [str(cap)]
+    runs = {k: [] for k in variants}
+    for _ in range(repeat):
+        for key, cmd in variants.items():
+            wall, rss, _, cpu = timed(cmd, with_cpu=True)
+            runs[key].append((wall, cpu, rss))
+    fastest = {k: tuple(min(r[i] for r in v) for i in range(3)) for k, v in runs.items()}
+    head = "%-16s %8s %8s %9s %8s %8s %8s" % ("report", "wall s", "CPU s", "RSS MiB", "wall x", "CPU x", "RSS x")
+    print(head)
+    print("-" * len(head))
+    base = fastest.get("heaptrack_print")
+    for key, figures in fastest.items():
+        ratios = ["%.2f" % (f / b) if base and b else "-" for f, b in zip(figures, base or figures)]
+        print("%-16s %8.2f %8.2f %9.1f %8s %8s %8s" % ((key, figures[0], figures[1], figures[2] / 1024) +
+                                                        tuple(ratios)))
+    print("x = against heaptrack_print (target <= 1.5); best of %d interleaved rounds; load average now %.1f"
+          % (repeat, os.getloadavg()[0]))
+    print("\nstats against capture size (linear: the same time per million records):")
+    for n in (20000, 200000, 1000000):
+        big = tmp / "jq-lin.bin"
+        timed([str(memray), "run", "-q", "-f", "-o", str(big), str(prog), str(n)])
+        records = json.loads(subprocess.run([str(memray), "stats", "--json", str(big)], capture_output=True,
+                                            text=True, check=True).stdout)["capture"]["records"]
+        (secs, rss, _, cpu), _ = best(2, lambda: timed([str(memray), "stats", str(big)], with_cpu=True))
+        print("  %5.1fM records: %6.2f s wall, %6.2f s CPU, %.3f s CPU per million, %7.1f MiB RSS" % (
+            records / 1e6, secs, cpu, cpu / records * 1e6, rss / 1024))
+        big.unlink()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=["native", "python", "gate", "reach"], help="run one part only")
+    ap.add_argument("--only", choices=["native", "python", "gate", "reach", "reports"], help="run one part only")
     args = ap.parse_args()
     build = Path(args.build)
     memray = build / "memray"
@@ -274,6 +335,8 @@ def main():
         try:
             if args.only == "native":
                 native_bench(build, memray, heaptrack, tmp, args.repeat)
+            elif args.only == "reports":
+                report_bench(memray, heaptrack, tmp, args.repeat)
             elif args.only == "python":
                 python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
             elif args.only == "reach":
@@ -323,6 +386,7 @@ def main():
             (secs, _, _), _ = best(2, lambda: timed(cmd))
             size = " (%.0f KiB)" % (out.stat().st_size / 1024) if out.exists() else ""
             print("  %-10s %.3f s, %.3f s per million records%s" % (report, secs, secs / records * 1e6, size))
+        report_bench(memray, heaptrack, tmp, args.repeat)
         python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

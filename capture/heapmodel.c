@@ -6,21 +6,13 @@
 #include <string.h>
 
 #include "capture/format.h"
+#include "capture/livetable.h"
 #include "capture/mapmem.h"
 #include "capture/regions.h"
 
-struct live {
-	uintptr_t addr;		/* 0: empty slot */
-	uint64_t size;
-	uint64_t born;		/* hm->allocations after this one was made */
-	uint32_t entry;
-	uint32_t category;	/* CAPTURE_REACH_*: the last reachability verdict on it */
-};
-
 struct heapmodel_private {
 	size_t entries_cap;
-	struct live *live;
-	size_t live_mask, live_used;
+	struct livetable live;	/* live heap blocks; born: hm->allocations after each was made */
 	uint32_t *index;	/* (stack, kind) -> entry + 1; 0: empty */
 	size_t index_mask;
 	struct regions regions;	/* live mmap'd ranges */
@@ -58,11 +50,10 @@ struct heapmodel *heapmodel_new(void)
 		return NULL;
 	pv = hm->priv = (struct heapmodel_private *)(hm + 1);
 	pv->regions = (struct regions)REGIONS_INIT;
-	pv->live_mask = (1u << 14) - 1;
+	pv->live = (struct livetable)LIVETABLE_INIT;
 	pv->index_mask = (1u << 12) - 1;
-	pv->live = map((pv->live_mask + 1) * sizeof(struct live));
 	pv->index = map((pv->index_mask + 1) * sizeof(uint32_t));
-	if (!pv->live || !pv->index) {
+	if (!pv->index) {
 		heapmodel_free(hm);
 		return NULL;
 	}
@@ -76,7 +67,7 @@ void heapmodel_free(struct heapmodel *hm)
 	if (!hm)
 		return;
 	pv = hm->priv;
-	unmap(pv->live, (pv->live_mask + 1) * sizeof(struct live));
+	livetable_release(&pv->live);
 	unmap(pv->index, (pv->index_mask + 1) * sizeof(uint32_t));
 	unmap(hm->entries, pv->entries_cap * sizeof(struct heapmodel_entry));
 	regions_release(&pv->regions);
@@ -169,29 +160,6 @@ static void change(struct heapmodel *hm, uint32_t entry, int64_t count, int64_t 
 	}
 }
 
-static int live_grow(struct heapmodel *hm)
-{
-	struct heapmodel_private *pv = hm->priv;
-	size_t mask = pv->live_mask * 2 + 1;
-	struct live *live = map((mask + 1) * sizeof(struct live));
-
-	if (!live)
-		return -1;
-	for (size_t i = 0; i <= pv->live_mask; i++) {
-		size_t j;
-
-		if (!pv->live[i].addr)
-			continue;
-		for (j = hash64(pv->live[i].addr) & mask; live[j].addr; j = (j + 1) & mask)
-			;
-		live[j] = pv->live[i];
-	}
-	unmap(pv->live, (pv->live_mask + 1) * sizeof(struct live));
-	pv->live = live;
-	pv->live_mask = mask;
-	return 0;
-}
-
 static int unmap_range(struct heapmodel *hm, uintptr_t start, uintptr_t end);
 
 int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
@@ -215,43 +183,19 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 									       (uint32_t)entry) < 0)
 			return -1;
 	} else {
-		size_t j;
+		struct livetable_block b = { .size = size, .born = hm->allocations, .entry = (uint32_t)entry }, old;
+		int was_live;
 
-		if ((pv->live_used + 1) * 2 > pv->live_mask + 1 && live_grow(hm) < 0)
+		if (!pv->live.count && !pv->live.nshards)
+			pv->live.with_born = hm->temporary_within != 0;
+		was_live = livetable_put(&pv->live, addr, &b, &old);
+		if (was_live < 0)
 			return -1;
-		for (j = hash64(addr) & pv->live_mask; pv->live[j].addr && pv->live[j].addr != addr;
-		     j = (j + 1) & pv->live_mask)
-			;
-		if (pv->live[j].addr)	/* we missed its free: the old block is gone */
-			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, now_ms);
-		else
-			pv->live_used++;
-		pv->live[j] = (struct live){ addr, size, hm->allocations, (uint32_t)entry, 0 };
+		if (was_live)	/* we missed its free: the old block is gone */
+			change(hm, old.entry, -1, -(int64_t)old.size, now_ms);
 	}
 	change(hm, (uint32_t)entry, 1, (int64_t)size, now_ms);
 	return 0;
-}
-
-/* remove slot j of the live table, shifting back later entries of its run */
-static void live_remove(struct heapmodel_private *pv, size_t j)
-{
-	size_t i = j;
-
-	for (;;) {
-		size_t home;
-
-		i = (i + 1) & pv->live_mask;
-		if (!pv->live[i].addr)
-			break;
-		home = hash64(pv->live[i].addr) & pv->live_mask;
-		/* may the entry at i fill the hole at j? only if its home is not in (j, i] */
-		if ((i > j && (home <= j || home > i)) || (i < j && home <= j && home > i)) {
-			pv->live[j] = pv->live[i];
-			j = i;
-		}
-	}
-	pv->live[j].addr = 0;
-	pv->live_used--;
 }
 
 /*
@@ -285,19 +229,17 @@ static int unmap_range(struct heapmodel *hm, uintptr_t start, uintptr_t end)
 int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, unsigned kind)
 {
 	struct heapmodel_private *pv = hm->priv;
+	struct livetable_block b;
 
 	if (kind == CAPTURE_ALLOC_MUNMAP)
 		return unmap_range(hm, addr, addr + size);
-	for (size_t j = hash64(addr) & pv->live_mask; pv->live[j].addr; j = (j + 1) & pv->live_mask) {
-		if (pv->live[j].addr == addr) {
-			if (hm->allocations - pv->live[j].born < hm->temporary_within) {
-				hm->entries[pv->live[j].entry].temp_count++;
-				hm->entries[pv->live[j].entry].temp_bytes += pv->live[j].size;
-			}
-			change(hm, pv->live[j].entry, -1, -(int64_t)pv->live[j].size, 0);
-			live_remove(pv, j);
-			return 0;
+	if (livetable_take(&pv->live, addr, &b)) {
+		if (hm->allocations - b.born < hm->temporary_within) {
+			hm->entries[b.entry].temp_count++;
+			hm->entries[b.entry].temp_bytes += b.size;
 		}
+		change(hm, b.entry, -1, -(int64_t)b.size, 0);
+		return 0;
 	}
 	hm->unknown_frees++;	/* allocated before tracking began */
 	return 0;
@@ -324,22 +266,34 @@ size_t heapmodel_take_changes(struct heapmodel *hm, const uint32_t **out)
 long heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category)
 {
 	struct heapmodel_private *pv = hm->priv;
+	struct livetable_block b, old;
 
-	for (size_t j = hash64(addr) & pv->live_mask; pv->live[j].addr; j = (j + 1) & pv->live_mask) {
-		if (pv->live[j].addr == addr) {
-			pv->live[j].category = category;
-			return pv->live[j].entry;
-		}
-	}
-	return -1;
+	if (!livetable_get(&pv->live, addr, &b))
+		return -1;
+	b.category = category;
+	if (livetable_put(&pv->live, addr, &b, &old) < 0)
+		return -2;
+	return b.entry;
+}
+
+struct each_live_ctx {
+	void (*fn)(void *ctx, uint32_t entry, uint64_t size, unsigned category);
+	void *ctx;
+};
+
+static int each_live_block(void *ctx, uintptr_t addr, const struct livetable_block *b)
+{
+	struct each_live_ctx *c = ctx;
+
+	(void)addr;
+	c->fn(c->ctx, b->entry, b->size, b->category);
+	return 0;
 }
 
 void heapmodel_each_live(const struct heapmodel *hm, void (*fn)(void *ctx, uint32_t entry, uint64_t size,
 								 unsigned category), void *ctx)
 {
-	const struct heapmodel_private *pv = hm->priv;
+	struct each_live_ctx c = { fn, ctx };
 
-	for (size_t j = 0; j <= pv->live_mask; j++)
-		if (pv->live[j].addr)
-			fn(ctx, pv->live[j].entry, pv->live[j].size, pv->live[j].category);
+	livetable_each(&hm->priv->live, each_live_block, &c);
 }

@@ -3,7 +3,8 @@
  * readers (report/analysis) and the tracker's --aggregate mode.
  *
  * Fed allocations and deallocations in stream order, it keeps live
- * allocations by address, mmap'd ranges apart (a munmap may cover part of
+ * allocations by address (capture/livetable: about 8 bytes a block, so
+ * millions of live blocks cost tens of megabytes), mmap'd ranges apart (a munmap may cover part of
  * one mapping or several; a mapping split in two by a hole counts as two
  * live allocations), and per (stack, allocator) entry: allocations and
  * bytes in all, what is live now, and what was live at the peak. The peak
@@ -98,8 +99,8 @@ unsigned heapmodel_bucket(uint64_t size);
 
 /*
  * Reachability (REACH_BLOCK): remember category for the live block at
- * addr (not a mapping): its entry's index, or -1 when no such block is
- * live. Forgotten when the block is freed.
+ * addr (not a mapping): its entry's index, -1 when no such block is
+ * live, or -2 when out of memory. Forgotten when the block is freed.
  */
 long heapmodel_set_category(struct heapmodel *hm, uintptr_t addr, unsigned category);
 /* call fn for every live block that is not a mapping, with its entry index, size and category */

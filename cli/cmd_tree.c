@@ -16,6 +16,8 @@ static const char tree_usage[] =
 	"The N biggest stacks holding memory at the peak, merged into a call tree with\n"
 	"the bytes and share of the peak under each function. Frames of the C and C++\n"
 	"runtime (libc, libstdc++, the loader, standard library templates) are left out.\n"
+	"The stacks beyond the N biggest are one \"<K other stacks>\" row under the root,\n"
+	"so the root's rows add up to the whole peak.\n"
 	"\n"
 	"options:\n"
 	"  -b, --biggest-allocs N  how many stacks (default 10; 0: all)\n"

@@ -428,6 +428,8 @@ static int judge_block(struct analysis_private *pv, const struct capture_record 
 	long entry = heapmodel_set_category(pv->hm, rec->address, rec->category);
 	size_t had = pv->holders_cap;
 
+	if (entry == -2)
+		return -1;	/* out of memory */
 	if (entry < 0 || rec->category != CAPTURE_REACH_REACHABLE)
 		return 0;	/* freed since: nothing to judge */
 	if (GROW(pv->holders, (size_t)entry + 1, pv->holders_cap) < 0)
@@ -754,9 +756,41 @@ static int is_std_frame(const struct sym_frame *f)
 	       starts_with_any(f->function, names, sizeof(names) / sizeof(names[0]));
 }
 
+/*
+ * A function of the C++ runtime compiled into the program, told by its
+ * name when no debug info says where it came from: the std and __gnu_cxx
+ * namespaces (template instantiations such as vector::_M_realloc_insert,
+ * with or without a return type in front), operator new and delete (the
+ * program's own when libstdc++ is linked statically), and the ABI's
+ * __cxa_ and _Unwind_ functions. The name is read up to its parameter
+ * list, at template depth 0, so std types in the arguments of a function
+ * of the program's own do not count.
+ */
+static int is_cxx_runtime_name(const char *name)
+{
+	static const char *const names[] = { "std::", "__gnu_cxx::", "__cxxabiv1::" };
+	static const char *const whole[] = { "operator new", "operator delete", "__cxa_", "_Unwind_" };
+	int depth = 0;
+
+	if (!name || starts_with_any(name, whole, sizeof(whole) / sizeof(whole[0])))
+		return name != NULL;
+	for (const char *p = name; *p; p++) {
+		if (*p == '<')
+			depth++;
+		else if (*p == '>' && depth)
+			depth--;
+		else if (*p == '(' && !depth)
+			return 0;
+		else if (!depth && (p == name || p[-1] == ' ' || p[-1] == '*' || p[-1] == '&') &&
+			 starts_with_any(p, names, sizeof(names) / sizeof(names[0])))
+			return 1;
+	}
+	return 0;
+}
+
 int analysis_is_hidden(const struct sym_frame *f)
 {
-	return analysis_is_runtime(f->module) || is_std_frame(f);
+	return analysis_is_runtime(f->module) || is_std_frame(f) || is_cxx_runtime_name(f->function);
 }
 
 /* the Python interpreter's own code: with --native, a location is the Python line instead */
@@ -765,6 +799,34 @@ static int is_interpreter(const char *path)
 	static const char *const interpreter[] = { "python3", "libpython3" };
 
 	return starts_with_any(base_name(path), interpreter, sizeof(interpreter) / sizeof(interpreter[0]));
+}
+
+/*
+ * How much a frame is the program's own: 0 its own code; 1 runtime code
+ * compiled into the program (C++ and Rust standard library, by file or
+ * name) or the Python interpreter; 2 a runtime library (libc, libstdc++,
+ * libgcc_s, ld.so, libm).
+ */
+static int rank(const struct sym_frame *f)
+{
+	if (analysis_is_runtime(f->module))
+		return 2;
+	return is_std_frame(f) || is_cxx_runtime_name(f->function) || is_interpreter(f->module);
+}
+
+int analysis_own_frame(const struct sym_frame *frames, int n)
+{
+	int pick = 0, best = 3;
+
+	for (int i = 0; i < n && best; i++) {
+		int r = rank(&frames[i]);
+
+		if (r < best) {
+			best = r;
+			pick = i;
+		}
+	}
+	return pick;
 }
 
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
@@ -786,13 +848,7 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 	n = (int)pv->location_stack.n;
 	if (!n)
 		return "<stack trace unavailable>";
-	pick = NULL;
-	for (int i = 0; i < n && (!pick || is_interpreter(pick->module)); i++) {
-		if (!analysis_is_hidden(&frames[i]) && (!pick || !is_interpreter(frames[i].module)))
-			pick = &frames[i];
-	}
-	if (!pick)
-		pick = &frames[0];
+	pick = &frames[analysis_own_frame(frames, n)];
 	if (strbuf_addf(&sb, "%s:%s:%u", pick->function, pick->file ? pick->file : pick->module, pick->line) < 0)
 		return "<out of memory>";
 	loc = own(a, sb.buf, sb.len);

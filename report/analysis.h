@@ -203,16 +203,8 @@ void analysis_release(struct analysis *a);
 int analysis_stack(struct analysis *a, struct symbolizer *s, uint32_t stack, const struct sym_frame **out);
 
 /*
- * "function:file:line" of the innermost frame outside the Python
- * interpreter's own code (python3.x, libpython3.x: so a --native stack
- * is charged to the Python line or the extension that allocated) and
- * outside the C and C++
- * runtime (libc, libstdc++, libgcc_s, the loader, libm, and the C++ and
- * Rust standard libraries compiled into the program: sources under
- * /usr/include, /rustc or library/, or Rust's alloc, core and std
- * crates by name), or of the innermost frame
- * if all are; "<stack trace unavailable>" for the empty stack. Cached per
- * stack id.
+ * "function:file:line" of the frame analysis_own_frame() picks, or
+ * "<stack trace unavailable>" for the empty stack. Cached per stack id.
  */
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack);
 
@@ -223,9 +215,25 @@ const char *analysis_thread_label(struct analysis *a, uint32_t tid);
 int analysis_is_runtime(const char *path);
 
 /*
- * Is this frame runtime code that reports leave out (the modules above,
- * and the C++ and Rust standard library compiled into the program)?
+ * Is this frame runtime code that reports leave out: the modules above,
+ * and the C++ and Rust standard library compiled into the program (by
+ * source file under /usr/include, /rustc or library/, or by name: std::,
+ * __gnu_cxx::, operator new/delete, __cxa_, _Unwind_, Rust's alloc::,
+ * core::, __rust_)?
  */
 int analysis_is_hidden(const struct sym_frame *f);
+
+/*
+ * The frame of frames[0..n) (innermost first) a stack is charged to: the
+ * innermost of the program's own; if there is none, the innermost of the
+ * runtime compiled into the program or of the Python interpreter (so a
+ * --native stack goes to its Python line, and a std::thread lambda
+ * inlined into std::thread::_M_run to that); if there is none, the
+ * innermost frame. Every report that names one place per stack (stats'
+ * locations, summary's own column, the tree's leaves) uses this, so a
+ * location is never operator new, malloc or a std:: template while the
+ * program has a frame of its own on the stack. 0 when n is 0.
+ */
+int analysis_own_frame(const struct sym_frame *frames, int n);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "report/calltree.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 {
 	const struct sym_frame *frames;
 	size_t *order = malloc((a->nentries + 1) * sizeof(*order)), n = 0;
+	struct calltree_node other = { 0 };
 
 	t->cap = 256;
 	t->n = 1;
@@ -72,15 +74,22 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 	sort_entries = a->entries;
 	sort_fig = fig;
 	qsort(order, n, sizeof(*order), by_bytes);
-	for (size_t k = 0; k < n && (!biggest || k < biggest); k++) {
+	for (size_t k = 0; k < n; k++) {
 		const struct analysis_entry *e = &a->entries[order[k]];
 		uint64_t bytes, count;
-		int nf = analysis_stack(a, s, e->stack, &frames);
+		int nf, own;
 		size_t at = 0;
 
 		figure_of(e, fig, &bytes, &count);
 		t->nodes[0].bytes += bytes;
 		t->nodes[0].count += count;
+		if (biggest && k >= biggest) {
+			other.bytes += bytes;
+			other.count += count;
+			continue;
+		}
+		nf = analysis_stack(a, s, e->stack, &frames);
+		own = analysis_own_frame(frames, nf);
 		if (e->tid) {	/* split by thread: a level of its own under the root */
 			struct sym_frame thread = { analysis_thread_label(a, e->tid), "", 0, "", 0 };
 
@@ -92,16 +101,28 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 		}
 		for (int j = 0; j < nf; j++) {
 			/* from the outermost frame in, or, inverted, from the innermost out */
-			const struct sym_frame *f = &frames[inverted ? j : nf - 1 - j];
+			int idx = inverted ? j : nf - 1 - j;
 
-			if (analysis_is_hidden(f))
+			/* runtime frames are left out, but a stack keeps the one it is charged to */
+			if (idx != own && analysis_is_hidden(&frames[idx]))
 				continue;
-			at = child(t, at, f);
+			at = child(t, at, &frames[idx]);
 			if (!at)
 				goto fail;
 			t->nodes[at].bytes += bytes;
 			t->nodes[at].count += count;
 		}
+	}
+	if (other.bytes || other.count) {	/* what the cut leaves out, so the root's children add up */
+		struct sym_frame f = { t->other_label, "", 0, "", 0 };
+		size_t at;
+
+		snprintf(t->other_label, sizeof(t->other_label), "<%zu other stacks>", n - biggest);
+		at = child(t, 0, &f);
+		if (!at)
+			goto fail;
+		t->nodes[at].bytes = other.bytes;
+		t->nodes[at].count = other.count;
 	}
 	free(order);
 	return 0;

@@ -3,8 +3,11 @@
  * terminal tree and the flame graph both draw.
  *
  * Each stack is walked from its outermost frame in, leaving out hidden
- * frames (analysis_is_hidden: the C/C++/Rust runtime), and adds its bytes
- * and allocation count to every node on the way. Node 0 is the root.
+ * frames (analysis_is_hidden: the C/C++/Rust runtime) except the one it
+ * is charged to (analysis_own_frame), and adds its bytes and allocation
+ * count to every node on the way. Node 0 is the root and holds every
+ * stack; stacks beyond the `biggest` go to one "<N other stacks>" child,
+ * so the root's children always add up to it.
  * Children are linked in order of first appearance; nodes never move
  * once their index is known except when the array grows.
  *
@@ -30,6 +33,7 @@ struct calltree_node {
 struct calltree {
 	struct calltree_node *nodes;
 	size_t n, cap;
+	char other_label[48];	/* "<N other stacks>": the root's child for what `biggest` cut */
 };
 
 /*

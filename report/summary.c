@@ -3,6 +3,7 @@
  */
 #include "report/summary.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,25 +77,25 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 
 	for (size_t i = 0; i < a->nentries; i++) {
 		uint64_t bytes, count;
-		int n, own_done = 0;
+		int n, own;
 
 		if (!figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count))
 			continue;
 		n = analysis_stack(a, s, a->entries[i].stack, &frames);
 		if (n < 0)
 			return -1;
+		own = analysis_own_frame(frames, n);
 		for (int k = 0; k < n; k++) {
 			struct row *r;
 
-			if (analysis_is_hidden(&frames[k]))
+			if (k != own && analysis_is_hidden(&frames[k]))
 				continue;
 			r = row_of(t, &frames[k]);
 			if (!r)
 				return -1;
-			if (!own_done) {
+			if (k == own) {
 				r->own += bytes;
 				r->count += count;
-				own_done = 1;
 			}
 			if (r->seen_at != i) {	/* recursion: once per stack */
 				r->total += bytes;
@@ -105,18 +106,45 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 	return 0;
 }
 
+/*
+ * What the rows shown leave out of the peak's own column (rows cut by
+ * --max-rows, stacks with no frame at all), as one last row, so the Own
+ * column always adds up to the peak.
+ */
+static void other_row(struct strbuf *out, const struct analysis *a, const struct table *t, size_t shown)
+{
+	char own[UNITS_BUF], label[64];
+	uint64_t bytes = a->peak_bytes, count = a->peak_allocations;
+
+	for (size_t i = 0; i < shown; i++) {
+		bytes -= t->rows[i].own < bytes ? t->rows[i].own : bytes;
+		count -= t->rows[i].count < count ? t->rows[i].count : count;
+	}
+	if (!bytes && !count)
+		return;
+	if (shown < t->n)
+		snprintf(label, sizeof(label), "<other> (%zu more functions)", t->n - shown);
+	else
+		snprintf(label, sizeof(label), "<other> (no stack trace)");
+	units_human(own, bytes);
+	strbuf_addf(out, "%-12s %6.2f%% %12s %6.2f%% %10llu  %s\n", own,
+		    a->peak_bytes ? 100.0 * (double)bytes / (double)a->peak_bytes : 0, own,
+		    a->peak_bytes ? 100.0 * (double)bytes / (double)a->peak_bytes : 0, (unsigned long long)count, label);
+}
+
 static void render(struct strbuf *out, const struct analysis *a, const struct table *t,
 		   const struct summary_options *opts)
 {
 	char own[UNITS_BUF], total[UNITS_BUF], peak[UNITS_BUF];
 	struct strbuf line = STRBUF_INIT;
 	int loc_width = opts->width ? opts->width - 52 : 0;
+	size_t shown;
 
 	strbuf_addf(out, "Peak memory: %s in %llu allocations\n\n", units_human(peak, a->peak_bytes),
 		    (unsigned long long)a->peak_allocations);
 	strbuf_addf(out, "%-12s %7s %12s %7s %10s  %s\n", "Total", "Total%", "Own", "Own%", "Allocs", "Location");
-	for (size_t i = 0; i < t->n && (!opts->max_rows || i < opts->max_rows); i++) {
-		const struct row *r = &t->rows[i];
+	for (shown = 0; shown < t->n && (!opts->max_rows || shown < opts->max_rows); shown++) {
+		const struct row *r = &t->rows[shown];
 		double tp = a->peak_bytes ? 100.0 * (double)r->total / (double)a->peak_bytes : 0;
 		double op = a->peak_bytes ? 100.0 * (double)r->own / (double)a->peak_bytes : 0;
 
@@ -138,6 +166,7 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 		strbuf_addf(out, "%-12s %6.2f%% %12s %6.2f%% %10llu  %s\n", units_human(total, r->total), tp,
 			    units_human(own, r->own), op, (unsigned long long)r->count, line.buf);
 	}
+	other_row(out, a, t, shown);
 	if (!t->n)
 		strbuf_addstr(out, "(nothing was live at the peak)\n");
 	strbuf_release(&line);

@@ -41,9 +41,11 @@ static void draw_node(struct draw *d, size_t i, int is_last)
 		    d->peak ? 100.0 * (double)nd->bytes / (double)d->peak : 0.0);
 	/* names from the tracked program: escaped, so the tree keeps one line per node */
 	utf8_add_printable(d->out, nd->function, 0);
-	strbuf_addstr(d->out, "  ");
-	utf8_add_printable(d->out, nd->file, 0);
-	strbuf_addf(d->out, ":%u", nd->line);
+	if (*nd->file) {	/* not a label: a thread, the other stacks */
+		strbuf_addstr(d->out, "  ");
+		utf8_add_printable(d->out, nd->file, 0);
+		strbuf_addf(d->out, ":%u", nd->line);
+	}
 	if (d->width && d->out->len - start > (size_t)d->width + 6) {	/* box characters are 3 bytes, 1 column */
 		size_t cut = start + (size_t)d->width + 6;
 
