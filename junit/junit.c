@@ -199,30 +199,11 @@ int junit_write(const char *path, const struct check_run *run)
 	return rc ? error("cannot write JUnit file '%s'", path) : 0;
 }
 
-/*
- * Markdown from the tested program's text: controls shown as escapes
- * (common/utf8.h), newlines as spaces and pipes escaped so a row stays
- * one row, and < > & as entities so no HTML reaches the page. With
- * `is_name`, Markdown's punctuation is backslash-escaped too, so a test
- * name can make no link, image, emphasis or heading: it is only text.
- */
+/* Markdown from the tested program's text (common/utf8.h), in sb */
 static const char *md_text(struct strbuf *sb, const char *s, int is_name)
 {
-	struct strbuf shown = STRBUF_INIT;
-
 	strbuf_reset(sb);
-	utf8_add_printable(&shown, s, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
-	for (const char *p = shown.buf; *p; p++) {
-		if (*p == '\n' || *p == '\t')
-			strbuf_addch(sb, ' ');
-		else if (*p == '<' || *p == '>' || *p == '&')
-			strbuf_addstr(sb, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : "&amp;");
-		else if (*p == '|' || (is_name && strchr("\\`*_[]()#!~", *p)))
-			strbuf_addf(sb, "\\%c", *p);
-		else
-			strbuf_addch(sb, *p);
-	}
-	strbuf_release(&shown);
+	utf8_add_markdown(sb, s, is_name);
 	return sb->buf;
 }
 

@@ -1,0 +1,172 @@
+"""`memray diff BASE HEAD`: two builds of tests/fixtures/diff_growth.c, where
+grow() holds exactly 1 MiB more in the head and shrink() one 4 KiB block
+fewer; every output must show exactly those figures on those stacks."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, line_of, record, run
+
+SRC = FIXTURES / "diff_growth.c"
+MIB, KIB4 = 1 << 20, 4096
+
+
+def build(tmp, name, *defines, source=SRC):
+    out = tmp / name
+    subprocess.run(["gcc", "-g", "-O0", "-fno-omit-frame-pointer", "-o", str(out), str(source)]
+                   + list(defines), check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory):
+    """(base capture, head capture, head capture built from a moved copy)."""
+    tmp = tmp_path_factory.mktemp("diff")
+    base = record(tmp, build(tmp, "base"), name="base.bin")[1]
+    head = record(tmp, build(tmp, "head", "-DHEAD"), name="head.bin")[1]
+    # the head again from a renamed file whose lines all moved down by three
+    moved_src = tmp / "renamed_growth.c"
+    moved_src.write_text("\n\n\n" + SRC.read_text())
+    moved = record(tmp, build(tmp, "moved", "-DHEAD", source=moved_src), name="moved.bin")[1]
+    return base, head, moved
+
+
+def diff_json(*args):
+    result = run("diff", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def functions(row):
+    return [f["function"] for f in row["frames"]]
+
+
+def test_json_names_the_stacks_that_grew_and_shrank(captures):
+    base, head, _ = captures
+    d = diff_json(base, head)
+    assert d["match"] == "frames"
+    assert d["totals"]["peak"]["change"] == MIB - KIB4
+    assert d["totals"]["leaked"]["change"] == MIB
+    assert d["totals"]["allocations"] == {"base": 5, "head": 4, "change": -1}
+    assert len(d["stacks"]) == 2          # steady() did not change: not listed
+    grew, shrank = d["stacks"]
+    assert functions(grew)[:2] == ["grow", "main"]
+    assert grew["frames"][0]["file"] == str(SRC)
+    assert grew["frames"][0]["line"] == line_of("diff_growth.c", "grow")
+    assert grew["frames"][1]["line"] == line_of("diff_growth.c", "main_grow")
+    assert grew["peak"] == {"base": MIB, "head": 2 * MIB, "change": MIB}
+    assert grew["leaked"]["change"] == MIB and grew["allocated"]["change"] == MIB
+    assert grew["allocations"]["change"] == 0
+    assert functions(shrank)[:2] == ["shrink", "main"]
+    assert shrank["frames"][0]["line"] == line_of("diff_growth.c", "shrink")
+    assert shrank["peak"] == {"base": 3 * KIB4, "head": 2 * KIB4, "change": -KIB4}
+    assert shrank["leaked"]["change"] == 0      # freed before exit in both
+    assert shrank["allocations"] == {"base": 3, "head": 2, "change": -1}
+    locs = {l["location"]["function"]: l for l in d["locations"]}
+    assert set(locs) == {"grow", "shrink"}
+    assert locs["grow"]["peak"]["change"] == MIB and locs["shrink"]["peak"]["change"] == -KIB4
+
+
+def test_sort_by_allocations(captures):
+    base, head, _ = captures
+    d = diff_json("-s", "allocations", base, head)
+    assert [functions(s)[0] for s in d["stacks"]] == ["shrink", "grow"]
+
+
+def test_text(captures):
+    base, head, _ = captures
+    result = run("diff", base, head)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    grow_at = "grow  %s:%d" % (SRC, line_of("diff_growth.c", "grow"))
+    shrink_at = "shrink  %s:%d" % (SRC, line_of("diff_growth.c", "shrink"))
+    assert "peak memory" in out and "+1020.000KiB (+1044480 B)" in out
+    stacks = out.split("Stacks that changed (2)")[1].split("Locations")[0]
+    first, second = stacks.split("\n  2. ")
+    assert "peak +1.000MiB (+1048576 B): 1.000MiB -> 2.000MiB" in first and grow_at in first
+    assert "peak -4.000KiB (-4096 B): 12.000KiB -> 8.000KiB" in second and shrink_at in second
+    assert "allocations -1" in second
+    assert "steady" not in out
+
+
+def test_markdown(captures):
+    base, head, _ = captures
+    result = run("diff", "--markdown", base, head)
+    assert result.returncode == 0, result.stderr
+    md = result.stdout
+    assert "**Peak memory +1020.000KiB (+1044480 B)**, **leaked +1.000MiB (+1048576 B)**" in md
+    grew = md.split("#### Stacks whose peak memory grew")[1].split("####")[0]
+    shrank = md.split("#### Stacks whose peak memory shrank")[1]
+    assert "1. peak +1.000MiB (+1048576 B): 1.000MiB \u2192 2.000MiB" in grew
+    assert "- grow at %s:%d" % (str(SRC).replace("_", "\\_"), line_of("diff_growth.c", "grow")) in grew
+    assert "1. peak -4.000KiB (-4096 B): 12.000KiB \u2192 8.000KiB" in shrank
+    assert "- shrink at" in shrank and "- grow at" not in shrank
+
+
+def test_moved_line_and_renamed_file_match_by_function(captures):
+    base, _, moved = captures
+    by_frames = diff_json(base, moved)
+    # every line moved: by frames, nothing matches, each stack is new or gone
+    assert all(s["in_base"] != s["in_head"] for s in by_frames["stacks"])
+    d = diff_json("--match", "function", base, moved)
+    assert d["match"] == "function"
+    assert len(d["stacks"]) == 2
+    grew, shrank = d["stacks"]
+    assert functions(grew)[:2] == ["grow", "main"] and grew["peak"]["change"] == MIB
+    assert grew["in_base"] and grew["in_head"]
+    # the head's frames are shown: the renamed file, the moved line
+    assert grew["frames"][0]["file"].endswith("renamed_growth.c")
+    assert grew["frames"][0]["line"] == line_of("diff_growth.c", "grow") + 3
+    assert functions(shrank)[:2] == ["shrink", "main"] and shrank["peak"]["change"] == -KIB4
+
+
+def test_same_capture_has_no_change(captures):
+    base, _, _ = captures
+    d = diff_json(base, base)
+    assert d["stacks"] == [] and d["totals"]["peak"]["change"] == 0
+    md = run("diff", "--markdown", base, base).stdout
+    assert "No stack changed." in md
+
+
+def one_error_line(result):
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("memray: error: "), lines
+    return lines[0]
+
+
+def test_bad_input(captures, tmp_path):
+    base, head, _ = captures
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("not a capture at all, but long enough to have a header\n" * 3)
+    result = run("diff", base, foreign)
+    assert result.returncode == 1 and "notes.txt: not a memray capture file" in one_error_line(result)
+    result = run("diff", tmp_path / "absent.bin", head)
+    assert result.returncode == 1 and "absent.bin" in one_error_line(result)
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    result = run("diff", empty, head)
+    assert result.returncode == 1 and "empty.bin: empty file" in one_error_line(result)
+    # damaged in the middle: an error naming the file and offset, or with --partial a warning
+    data = bytearray(head.read_bytes())
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(bytes(data[:len(data) // 2]))
+    result = run("diff", base, cut)
+    assert result.returncode in (0, 1)
+    assert "cut.bin" in result.stderr and "offset" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["diff"], ["diff", "a.bin"], ["diff", "a", "b", "c"],
+                                  ["diff", "--match", "line", "a", "b"], ["diff", "-s", "rss", "a", "b"],
+                                  ["diff", "--json", "--markdown", "a", "b"]])
+def test_usage_errors(args):
+    result = run(*args)
+    assert result.returncode == 2
+    one_error_line(result)
+
+
+def test_help():
+    result = run("diff", "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: memray diff")
+    assert "diff" in run("--help").stdout
