@@ -32,7 +32,7 @@ static const char *file_of(const struct sym_frame *f)
 	return f->file ? f->file : "";
 }
 
-static int same_frame(const struct diff *d, const struct sym_frame *x, const struct sym_frame *y)
+int diff_same_frame(const struct diff *d, const struct sym_frame *x, const struct sym_frame *y)
 {
 	/* two symbolizers intern apart: compare the text */
 	if (strcmp(x->function, y->function))
@@ -41,7 +41,7 @@ static int same_frame(const struct diff *d, const struct sym_frame *x, const str
 	       (x->line == y->line && !strcmp(file_of(x), file_of(y)));
 }
 
-static uint64_t hash_frames(const struct diff *d, const struct sym_frame *f, size_t n)
+uint64_t diff_hash_frames(const struct diff *d, const struct sym_frame *f, size_t n)
 {
 	uint64_t h = hash_u64(n);
 
@@ -61,7 +61,7 @@ static int same_key(const void *ctx, uint32_t pos)
 	if (r->nframes != k->n)
 		return 0;
 	for (size_t i = 0; i < k->n; i++)
-		if (!same_frame(k->d, &k->d->frames[r->frame + i], &k->frames[i]))
+		if (!diff_same_frame(k->d, &k->d->frames[r->frame + i], &k->frames[i]))
 			return 0;
 	return 1;
 }
@@ -71,7 +71,7 @@ static struct diff_row *row_of(struct diff *d, struct diff_row **rows, size_t *n
 			       struct hashidx *index, const struct sym_frame *f, size_t nf)
 {
 	struct key k = { d, *rows, f, nf };
-	uint64_t h = hash_frames(d, f, nf);
+	uint64_t h = diff_hash_frames(d, f, nf);
 	uint32_t i = hashidx_find(index, h, same_key, &k);
 
 	if (i != HASHIDX_NONE)

@@ -78,6 +78,10 @@ struct diff {
 int diff_add(struct diff *d, enum diff_side side, struct analysis *a, struct symbolizer *s);
 void diff_release(struct diff *d);
 
+/* do two frames match by d's rule? and a hash of n frames by the same rule */
+int diff_same_frame(const struct diff *d, const struct sym_frame *x, const struct sym_frame *y);
+uint64_t diff_hash_frames(const struct diff *d, const struct sym_frame *f, size_t n);
+
 /* head minus base of figure f, saturated to the int64 range */
 int64_t diff_change(const uint64_t v[2][DIFF_NFIGURES], enum diff_figure f);
 

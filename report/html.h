@@ -40,6 +40,19 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
 	       const char *title);
 
+/*
+ * For the other HTML pages (report/htmldiff): the doctype, style and an
+ * open <header> with its <h1> and an open <dl> of facts; one fact as
+ * <dt>term</dt><dd>value</dd>, the value escaped (term is ours).
+ */
+void html_page_open(struct strbuf *out, const char *kind, const char *what);
+void html_header_row(struct strbuf *out, const char *term, const char *value);
+
+/* the pages' human(bytes) in JavaScript: "1.000MiB", as common/units */
+#define HTML_HUMAN_JS \
+	"function human(n){const u=['B','KiB','MiB','GiB','TiB'];let i=0;" \
+	"while(n>=1024&&i<u.length-1){n/=1024;i++;}return (i?n.toFixed(3):n)+u[i];}\n"
+
 /* s with & < > " ' as entities */
 int html_escape(struct strbuf *out, const char *s);
 

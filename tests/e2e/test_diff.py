@@ -2,6 +2,7 @@
 grow() holds exactly 1 MiB more in the head and shrink() one 4 KiB block
 fewer; every output must show exactly those figures on those stacks."""
 import json
+import re
 import subprocess
 
 import pytest
@@ -170,3 +171,153 @@ def test_help():
     result = run("diff", "--help")
     assert result.returncode == 0 and result.stdout.startswith("usage: memray diff")
     assert "diff" in run("--help").stdout
+
+
+def html_data(html):
+    return json.loads(html.read_text().split('id="data">')[1].split("</script>")[0])
+
+
+def find(node, name):
+    if node["name"] == name:
+        return node
+    for c in node["children"]:
+        hit = find(c, name)
+        if hit:
+            return hit
+    return None
+
+
+def test_flamegraph_diff(captures, tmp_path):
+    from test_flamegraph import dom_after_scripts
+    base, head, _ = captures
+    html = tmp_path / "fd.html"
+    result = run("flamegraph", "--diff", "-o", html, base, head)
+    assert result.returncode == 0, result.stderr
+    data = html_data(html)
+    assert data["value"] == 2 * MIB + 2 * KIB4 + 65536 and data["base"] == MIB + 3 * KIB4 + 65536
+    grow, shrink, steady = find(data, "grow"), find(data, "shrink"), find(data, "steady")
+    assert (grow["value"], grow["base"]) == (2 * MIB, MIB)
+    assert (shrink["value"], shrink["base"]) == (2 * KIB4, 3 * KIB4)
+    assert steady["value"] == steady["base"] == 65536
+    assert grow["loc"] == "%s:%d" % (SRC, line_of("diff_growth.c", "grow"))
+    dom = dom_after_scripts(html, tmp_path)
+    grow_title = "grow at %s: head 2.000MiB, base 1.000MiB, change +1.000MiB" % grow["loc"]
+    assert "<title>%s</title>" % grow_title in dom
+    shrink_title = "shrink at %s: head 8.000KiB, base 12.000KiB, change -4.000KiB" % shrink["loc"]
+    assert "<title>%s</title>" % shrink_title in dom
+
+    def fill(title):  # the fill of the frame whose tooltip is title
+        frame = dom.split("<title>%s</title>" % title)[0].rsplit("<g", 1)[1]
+        return re.search(r'fill="([^"]+)"', frame).group(1)
+    assert fill(grow_title).startswith("rgb(255,")            # red: grew
+    assert fill(shrink_title).endswith(",255)")               # blue: shrank
+    assert "Peak memory</dt><dd>1.074MiB -&gt; 2.070MiB (+1020.000KiB, +1044480 B)</dd>" in dom
+    # --leaks: shrink() leaks nothing in either build, so it is not in the graph
+    leaks = tmp_path / "fdl.html"
+    assert run("flamegraph", "--diff", "--leaks", "-o", leaks, base, head).returncode == 0
+    data = html_data(leaks)
+    assert find(data, "shrink") is None and find(data, "grow")["value"] == 2 * MIB
+
+
+def test_table_diff_sorted_by_change(captures, tmp_path):
+    from test_flamegraph import dom_after_scripts
+    base, head, _ = captures
+    html = tmp_path / "td.html"
+    assert run("table", "--diff", "-o", html, base, head).returncode == 0
+    rows = html_data(html)
+    assert [(r[1], r[2], r[3], r[4], r[5]) for r in rows] == [(2 * MIB, MIB, MIB, 1, 0),
+                                                             (2 * KIB4, 3 * KIB4, -KIB4, 2, -1)]
+    dom = dom_after_scripts(html, tmp_path)
+    body = dom.split("<tbody>")[1]
+    assert body.index("+1.000MiB") < body.index("-4.000KiB")
+    assert "2 of 2 stacks" in dom
+
+
+def test_html_diff_default_name_and_usage(captures, tmp_path):
+    base, head, _ = captures
+    import shutil
+    h = tmp_path / "head.bin"
+    shutil.copy(head, h)
+    result = run("flamegraph", "--diff", base, h)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "memray-flamegraph-diff-head.html").exists()
+    assert run("flamegraph", "--diff", base, h).returncode == 1      # exists, no -f
+    for args in (["flamegraph", "--diff", base], ["table", "--match", "function", base],
+                 ["flamegraph", "--diff", "--temporal", base, head]):
+        result = run(*args)
+        assert result.returncode == 2
+        one_error_line(result)
+
+
+HOSTILE = 'we<img src=x onerror="document.title=\'pwned\'">ird&dir|x'
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    weird = tmp / HOSTILE
+    weird.mkdir()
+    src = weird / "diff_growth.c"
+    src.write_text(SRC.read_text())
+    base = record(tmp, build(tmp, "base", source=src), name="base.bin")[1]
+    head = record(tmp, build(tmp, "head", "-DHEAD", source=src), name="head.bin")[1]
+    return tmp, base, head
+
+
+@pytest.mark.parametrize("report", ["flamegraph", "table"])
+def test_hostile_names_stay_text_in_html(hostile, report):
+    from test_flamegraph import dom_after_scripts
+    tmp, base, head = hostile
+    html = tmp / ("%s.html" % report)
+    assert run(report, "--diff", "-f", "-o", html, base, head).returncode == 0
+    text = html.read_text()
+    assert "<img" not in text and 'onerror="document' not in text
+    dom = dom_after_scripts(html, tmp)
+    assert "<img" not in dom
+    assert re.search(r"<title>memray: [a-z ()]+, head against base</title>", dom)
+    assert "we&lt;img src=x onerror=\"document.title='pwned'\"&gt;ird&amp;dir|x/diff_growth.c" in dom
+
+
+def test_hostile_names_stay_text_in_markdown_and_terminal(hostile):
+    _, base, head = hostile
+    md = run("diff", "--markdown", base, head).stdout
+    assert "<img" not in md
+    assert "we&lt;img src=x onerror=\"document.title='pwned'\"&gt;ird&amp;dir\\|x/diff\\_growth.c" in md
+    assert "peak +1.000MiB (+1048576 B)" in md
+
+
+def test_markdown_fits_a_comment_however_many_stacks(tmp_path):
+    """300 changed Python stacks, 20 deep, with 3,000-character names full
+    of markup: the Markdown stays under GitHub's 65,536 characters and says
+    how many stacks it left out."""
+    script = """
+import sys
+N = int(sys.argv[1])
+keep = []
+def make(i, depth):
+    name = 'f%d_' % i + '<b>|x*' * 600
+    src = 'def g(n, d):\\n    return g(n, d - 1) if d else bytearray(n)\\n'
+    ns = {}
+    exec(compile(src, 'gen_%d.py' % i, 'exec'), ns)
+    ns['g'].__code__ = ns['g'].__code__.replace(co_name=name)
+    ns['g'].__globals__['g'] = ns['g']
+    return ns['g']
+for i in range(300):
+    keep.append(make(i, 20)(1000 * (i + 1) + N * 4096, 20))
+"""
+    path = tmp_path / "many.py"
+    path.write_text(script)
+    import sys
+    base = record(tmp_path, path, "0", name="base.bin")[1]
+    head = record(tmp_path, path, "1", name="head.bin")[1]
+    result = run("diff", "--markdown", "-r", "0", base, head)
+    assert result.returncode == 0, result.stderr
+    md = result.stdout
+    assert len(md) < 65536, len(md)
+    assert "<b>" not in md and "&lt;b&gt;" in md
+    left = re.search(r"(\d+) more not shown", md)
+    assert left and 0 < int(left.group(1)) < 300
+    shown = re.findall(r"^\d+\. peak \+4\.000KiB \(\+4096 B\)", md, re.M)
+    assert len(shown) + int(left.group(1)) == 300
+    d = diff_json(base, head)
+    assert len([s for s in d["stacks"] if s["peak"]["change"] == 4096]) == 300
