@@ -242,7 +242,7 @@ static void md_code(struct strbuf *out, const char *s)
 static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_result *r)
 {
 	char fig[UNITS_BUF], lim[UNITS_BUF];
-	int is_count = r->rule && !strcmp(r->rule, "allocations");
+	int is_count = r->is_count;
 
 	strbuf_addf(out, "| %s | %s", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass",
 		    md_text(cell, r->name, 1));
