@@ -5,16 +5,23 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/error.h"
+#include "ci/collect.h"
 #include "common/strbuf.h"
 #include "report/diffreport.h"
 
 static const char diff_usage[] =
 	"usage: memray diff [-h] [--match frames|function] [-s FIGURE] [-r N] [--json | --markdown]\n"
 	"                   [-o FILE] [-f] [--partial] BASE HEAD\n"
+	"\n"
+	"BASE and HEAD are two captures, or two directories of captures that\n"
+	"'memray check --keep-captures DIR' kept: then every process's stacks count,\n"
+	"the totals are the runs' (the peak is the job's), and the tests of both runs\n"
+	"(pytest, memray_test_begin) are compared by id too.\n"
 	"\n"
 	"Compare two captures, BASE (before a change) and HEAD (after it), stack by\n"
 	"stack: for each stack and each location (the innermost frame outside the\n"
@@ -67,6 +74,61 @@ static int sort_arg(const struct opt *o, const char *v, const char *cmd)
 	return error("%s: --sort takes peak, leaked, allocated or allocations, not '%s'", cmd, v);
 }
 
+struct fold {
+	struct diff *d;
+	enum diff_side side;
+};
+
+static int fold_capture(void *ctx, struct analysis *a, struct symbolizer *sym)
+{
+	struct fold *f = ctx;
+
+	return diff_add(f->d, f->side, a, sym) < 0 ? error("diff: out of memory") : 0;
+}
+
+/*
+ * One side from a directory `memray check --keep-captures` kept: every
+ * capture's stacks (read once, by ci_collect), the run's own totals
+ * (the job's peak, not a sum of peaks) and each test's figures.
+ */
+static int open_run(struct diff_inputs *in, enum diff_side side, const char *dir, int partial)
+{
+	struct fold f = { &in->d, side };
+	struct ci_each each = { fold_capture, &f, NULL };
+	struct ci_results res;
+	int ret = 0;
+
+	if (!(in->side[side].sym = each.sym = symbolizer_new()))
+		return error("diff: out of memory");
+	if (ci_collect_each(dir, NULL, partial ? CI_PARTIAL : 0, NULL, &each, &res) < 0) {
+		ci_results_release(&res);
+		return -1;
+	}
+	if (!res.captures)
+		ret = error("%s: no capture of memray check in this directory (memray-check.bin*)", dir);
+	in->d.total[side][DIFF_PEAK] = res.whole.peak;
+	in->d.total[side][DIFF_LEAKED] = res.whole.leaked;
+	in->d.total[side][DIFF_ALLOCATED] = res.whole.bytes;
+	in->d.total[side][DIFF_ALLOCATIONS] = res.whole.allocations;
+	for (size_t i = 0; i < res.ntests && !ret; i++) {
+		const struct ci_subject *t = &res.tests[i];
+		uint64_t v[DIFF_NFIGURES] = { [DIFF_PEAK] = t->peak, [DIFF_LEAKED] = t->leaked,
+					      [DIFF_ALLOCATED] = t->bytes, [DIFF_ALLOCATIONS] = t->allocations };
+
+		if (diff_add_test(&in->d, side, t->id, v) < 0)
+			ret = error("diff: out of memory");
+	}
+	ci_results_release(&res);
+	return ret;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int diff_open(struct diff_inputs *in, const char *cmd, int n, char **args, enum diff_match match, int partial)
 {
 	int ret;
@@ -79,6 +141,21 @@ int diff_open(struct diff_inputs *in, const char *cmd, int n, char **args, enum 
 	}
 	in->base_path = args[0];
 	in->head_path = args[1];
+	if (is_dir(in->base_path) != is_dir(in->head_path)) {
+		error("%s: '%s' and '%s': give two captures or two directories kept by memray check "
+		      "--keep-captures, not one of each", cmd, in->base_path, in->head_path);
+		return EXIT_USAGE;
+	}
+	if (is_dir(in->head_path)) {
+		in->is_open = 1;
+		/* the head first: rows show the head's frames */
+		if (open_run(in, DIFF_HEAD, in->head_path, partial) < 0 ||
+		    open_run(in, DIFF_BASE, in->base_path, partial) < 0) {
+			diff_close(in);
+			return EXIT_CAPTURE_ERROR;
+		}
+		return 0;
+	}
 	if ((ret = reading_open(&in->side[DIFF_HEAD], cmd, in->head_path, partial, NULL)))
 		return ret;
 	if ((ret = reading_open(&in->side[DIFF_BASE], cmd, in->base_path, partial, NULL))) {

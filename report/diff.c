@@ -101,10 +101,10 @@ int diff_add(struct diff *d, enum diff_side side, struct analysis *a, struct sym
 	struct sym_stack shown = { 0 };
 	int ret = -1;
 
-	d->total[side][DIFF_PEAK] = a->peak_bytes;
-	d->total[side][DIFF_LEAKED] = a->leaked_bytes;
-	d->total[side][DIFF_ALLOCATED] = a->total_bytes;
-	d->total[side][DIFF_ALLOCATIONS] = a->total_allocations;
+	d->total[side][DIFF_PEAK] = units_add(d->total[side][DIFF_PEAK], a->peak_bytes);
+	d->total[side][DIFF_LEAKED] = units_add(d->total[side][DIFF_LEAKED], a->leaked_bytes);
+	d->total[side][DIFF_ALLOCATED] = units_add(d->total[side][DIFF_ALLOCATED], a->total_bytes);
+	d->total[side][DIFF_ALLOCATIONS] = units_add(d->total[side][DIFF_ALLOCATIONS], a->total_allocations);
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct analysis_entry *e = &a->entries[i];
 		const struct sym_frame *frames;
@@ -133,14 +133,61 @@ out:
 	return ret;
 }
 
+struct test_key {
+	const struct diff *d;
+	const char *id;
+};
+
+static int same_test(const void *ctx, uint32_t pos)
+{
+	const struct test_key *k = ctx;
+
+	return !strcmp(k->d->tests[pos].id, k->id);
+}
+
+int diff_add_test(struct diff *d, enum diff_side side, const char *id, const uint64_t v[DIFF_NFIGURES])
+{
+	struct test_key k = { d, id };
+	uint64_t h = hash_string(id);
+	uint32_t i = hashidx_find(&d->test_index, h, same_test, &k);
+	struct diff_test *t;
+
+	if (i == HASHIDX_NONE) {
+		if (GROW(d->tests, d->ntests + 1, d->tests_alloc) < 0 ||
+		    hashidx_add(&d->test_index, h, (uint32_t)d->ntests) < 0)
+			return -1;
+		d->tests[d->ntests] = (struct diff_test){ .id = strdup(id) };
+		if (!d->tests[d->ntests].id)
+			return -1;
+		i = (uint32_t)d->ntests++;
+	}
+	t = &d->tests[i];
+	t->is_seen[side] = 1;
+	for (int f = 0; f < DIFF_NFIGURES; f++)
+		t->v[side][f] = units_add(t->v[side][f], v[f]);
+	return 0;
+}
+
 void diff_release(struct diff *d)
 {
+	for (size_t i = 0; i < d->ntests; i++)
+		free(d->tests[i].id);
+	free(d->tests);
+	hashidx_release(&d->test_index);
 	free(d->frames);
 	free(d->stacks);
 	free(d->locations);
 	hashidx_release(&d->stack_index);
 	hashidx_release(&d->location_index);
 	memset(d, 0, sizeof(*d));
+}
+
+int diff_is_changed(const uint64_t v[2][DIFF_NFIGURES])
+{
+	for (int f = 0; f < DIFF_NFIGURES; f++)
+		if (v[DIFF_BASE][f] != v[DIFF_HEAD][f])
+			return 1;
+	return 0;
 }
 
 int64_t diff_change(const uint64_t v[2][DIFF_NFIGURES], enum diff_figure f)
@@ -155,22 +202,46 @@ int64_t diff_change(const uint64_t v[2][DIFF_NFIGURES], enum diff_figure f)
 static const struct diff *sort_diff;
 static enum diff_figure sort_by;
 
-static int by_change(const void *x, const void *y)
+/* larger change first, growth before shrinkage of the same size; 0 when alike */
+static int cmp_change(const uint64_t x[2][DIFF_NFIGURES], const uint64_t y[2][DIFF_NFIGURES])
 {
-	const struct diff_row *a = x, *b = y;
-	int64_t ca = diff_change(a->v, sort_by), cb = diff_change(b->v, sort_by);
+	int64_t ca = diff_change(x, sort_by), cb = diff_change(y, sort_by);
 	uint64_t ma = ca < 0 ? (uint64_t)-ca : (uint64_t)ca, mb = cb < 0 ? (uint64_t)-cb : (uint64_t)cb;
 
 	if (ma != mb)
 		return ma < mb ? 1 : -1;
 	if ((ca < 0) != (cb < 0))
 		return ca < 0 ? 1 : -1;
+	return 0;
+}
+
+static int by_test_change(const void *x, const void *y)
+{
+	const struct diff_test *a = x, *b = y;
+	int c = cmp_change(a->v, b->v);
+
+	return c ? c : strcmp(a->id, b->id);
+}
+
+void diff_sort_tests(struct diff *d, enum diff_figure by)
+{
+	sort_by = by;
+	qsort(d->tests, d->ntests, sizeof(*d->tests), by_test_change);
+}
+
+static int by_change(const void *x, const void *y)
+{
+	const struct diff_row *a = x, *b = y;
+	int c = cmp_change(a->v, b->v);
+
+	if (c)
+		return c;
 	for (size_t i = 0; i < a->nframes && i < b->nframes; i++) {
 		const struct sym_frame *fa = &sort_diff->frames[a->frame + i], *fb = &sort_diff->frames[b->frame + i];
-		int c = strcmp(fa->function, fb->function);
+		int by_name = strcmp(fa->function, fb->function);
 
-		if (c)
-			return c;
+		if (by_name)
+			return by_name;
 		if (fa->line != fb->line)
 			return fa->line < fb->line ? -1 : 1;
 	}

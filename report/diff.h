@@ -24,6 +24,12 @@
  * A row's frames are the head's where the stack is in the head (so a
  * moved line shows where it is now), else the base's.
  *
+ * A side may be several captures (the processes of a `memray check` run):
+ * diff_add() each; the totals are then their sums, which for the peak is
+ * not the run's (processes peak at different moments): the caller sets
+ * the run's own figures in `total`. Tests (per-test windows) are given by
+ * id with diff_add_test() and matched by id.
+ *
  * Ownership: the diff owns its arrays; the strings in its frames belong
  * to the two symbolizers given to diff_add(), which must outlive it.
  */
@@ -58,6 +64,12 @@ struct diff_row {
 	uint64_t v[2][DIFF_NFIGURES];	/* by side, by figure */
 };
 
+struct diff_test {
+	char *id;		/* owned */
+	int is_seen[2];
+	uint64_t v[2][DIFF_NFIGURES];
+};
+
 struct diff {
 	enum diff_match match;
 	uint64_t total[2][DIFF_NFIGURES];	/* the captures' own figures */
@@ -66,6 +78,9 @@ struct diff {
 	struct diff_row *stacks, *locations;
 	size_t nstacks, stacks_alloc, nlocations, locations_alloc;
 	struct hashidx stack_index, location_index;
+	struct diff_test *tests;
+	size_t ntests, tests_alloc;
+	struct hashidx test_index;
 };
 
 #define DIFF_INIT(m) { .match = (m) }
@@ -77,10 +92,17 @@ struct diff {
  */
 int diff_add(struct diff *d, enum diff_side side, struct analysis *a, struct symbolizer *s);
 void diff_release(struct diff *d);
+/* a test's figures on one side, by id (copied): 0, or -1 when out of memory */
+int diff_add_test(struct diff *d, enum diff_side side, const char *id, const uint64_t v[DIFF_NFIGURES]);
+/* sort the tests by the size of their change in `by`, largest first (after the last diff_add_test) */
+void diff_sort_tests(struct diff *d, enum diff_figure by);
 
 /* do two frames match by d's rule? and a hash of n frames by the same rule */
 int diff_same_frame(const struct diff *d, const struct sym_frame *x, const struct sym_frame *y);
 uint64_t diff_hash_frames(const struct diff *d, const struct sym_frame *f, size_t n);
+
+/* did any figure change from base to head? */
+int diff_is_changed(const uint64_t v[2][DIFF_NFIGURES]);
 
 /* head minus base of figure f, saturated to the int64 range */
 int64_t diff_change(const uint64_t v[2][DIFF_NFIGURES], enum diff_figure f);

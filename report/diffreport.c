@@ -21,13 +21,6 @@ static const char *match_text(const struct diff *d)
 	return d->match == DIFF_MATCH_FUNCTION ? "function names" : "function, file and line";
 }
 
-static int is_changed(const struct diff_row *r)
-{
-	for (int f = 0; f < DIFF_NFIGURES; f++)
-		if (r->v[DIFF_BASE][f] != r->v[DIFF_HEAD][f])
-			return 1;
-	return 0;
-}
 
 /* "1.000MiB" for bytes, "12" for a count */
 static void add_value(struct strbuf *out, enum diff_figure f, uint64_t v)
@@ -67,11 +60,11 @@ static void add_frame_text(struct strbuf *out, const struct sym_frame *f)
 		strbuf_addf(out, ":%u", f->line);
 }
 
-static void add_side_note(struct strbuf *out, const struct diff_row *r)
+static void add_side_note(struct strbuf *out, const int is_seen[2])
 {
-	if (!r->is_seen[DIFF_BASE])
+	if (!is_seen[DIFF_BASE])
 		strbuf_addstr(out, " (new in head)");
-	else if (!r->is_seen[DIFF_HEAD])
+	else if (!is_seen[DIFF_HEAD])
 		strbuf_addstr(out, " (gone from head)");
 }
 
@@ -95,22 +88,22 @@ static void text_totals(struct strbuf *out, const struct diff *d)
 }
 
 /* "peak +1.000MiB (+1048576 B): 1.000MiB -> 2.000MiB; leaked +0; ..." */
-static void add_row_figures(struct strbuf *out, const struct diff_row *r, enum diff_figure first,
-			    const char *arrow)
+static void add_figures(struct strbuf *out, const uint64_t v[2][DIFF_NFIGURES], const int is_seen[2],
+			enum diff_figure first, const char *arrow)
 {
 	strbuf_addf(out, "%s ", diff_figure_names[first]);
-	add_change(out, first, diff_change(r->v, first));
+	add_change(out, first, diff_change(v, first));
 	strbuf_addstr(out, ": ");
-	add_value(out, first, r->v[DIFF_BASE][first]);
+	add_value(out, first, v[DIFF_BASE][first]);
 	strbuf_addstr(out, arrow);
-	add_value(out, first, r->v[DIFF_HEAD][first]);
+	add_value(out, first, v[DIFF_HEAD][first]);
 	for (int f = 0; f < DIFF_NFIGURES; f++) {
 		if (f == (int)first)
 			continue;
 		strbuf_addf(out, "; %s ", diff_figure_names[f]);
-		add_change(out, f, diff_change(r->v, f));
+		add_change(out, f, diff_change(v, f));
 	}
-	add_side_note(out, r);
+	add_side_note(out, is_seen);
 }
 
 static size_t count_changed(const struct diff_row *rows, size_t n)
@@ -118,7 +111,7 @@ static size_t count_changed(const struct diff_row *rows, size_t n)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++)
-		k += is_changed(&rows[i]);
+		k += diff_is_changed(rows[i].v);
 	return k;
 }
 
@@ -132,10 +125,10 @@ static void text_rows(struct strbuf *out, const struct diff *d, const struct dif
 	for (size_t i = 0; i < n && (!opts->max_rows || shown < opts->max_rows); i++) {
 		const struct diff_row *r = &rows[i];
 
-		if (!is_changed(r))
+		if (!diff_is_changed(r->v))
 			continue;
 		strbuf_addf(out, "%3zu. ", ++shown);
-		add_row_figures(out, r, opts->sort, " -> ");
+		add_figures(out, r->v, r->is_seen, opts->sort, " -> ");
 		strbuf_addch(out, '\n');
 		for (uint32_t k = 0; k < r->nframes && (with_frames || !k); k++) {
 			strbuf_addstr(out, "       ");
@@ -144,6 +137,41 @@ static void text_rows(struct strbuf *out, const struct diff *d, const struct dif
 		}
 		if (!r->nframes)
 			strbuf_addstr(out, "       <stack trace unavailable>\n");
+	}
+	if (shown < changed)
+		strbuf_addf(out, "     ... %zu more (-r 0 shows all)\n", changed - shown);
+}
+
+static size_t changed_tests(const struct diff *d)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < d->ntests; i++)
+		k += diff_is_changed(d->tests[i].v);
+	return k;
+}
+
+/* the tests (per-test windows of two check runs) whose figures changed */
+static void text_tests(struct strbuf *out, struct diff *d, const struct diff_report_options *opts)
+{
+	size_t changed, shown = 0;
+
+	if (!d->ntests)
+		return;
+	diff_sort_tests(d, opts->sort);
+	changed = changed_tests(d);
+	strbuf_addf(out, "\nTests that changed (%zu of %zu), by change in %s:\n", changed, d->ntests,
+		    figure_titles[opts->sort]);
+	for (size_t i = 0; i < d->ntests && (!opts->max_rows || shown < opts->max_rows); i++) {
+		const struct diff_test *t = &d->tests[i];
+
+		if (!diff_is_changed(t->v))
+			continue;
+		strbuf_addf(out, "%3zu. ", ++shown);
+		utf8_add_printable(out, t->id, 0);
+		strbuf_addstr(out, "\n     ");
+		add_figures(out, t->v, t->is_seen, opts->sort, " -> ");
+		strbuf_addch(out, '\n');
 	}
 	if (shown < changed)
 		strbuf_addf(out, "     ... %zu more (-r 0 shows all)\n", changed - shown);
@@ -159,6 +187,7 @@ int diff_report_text(struct strbuf *out, struct diff *d, const struct diff_repor
 	utf8_add_printable(out, opts->head_name, 0);
 	strbuf_addf(out, "\nstacks matched by %s\n\n", match_text(d));
 	text_totals(out, d);
+	text_tests(out, d, opts);
 	text_rows(out, d, d->stacks, d->nstacks, "Stacks", 1, opts);
 	text_rows(out, d, d->locations, d->nlocations, "Locations", 0, opts);
 	return 0;
@@ -202,7 +231,7 @@ static void json_rows(struct json *j, const struct diff *d, const struct diff_ro
 	for (size_t i = 0; i < n; i++) {
 		const struct diff_row *r = &rows[i];
 
-		if (!is_changed(r))
+		if (!diff_is_changed(r->v))
 			continue;
 		json_object_begin(j);
 		if (is_stack) {
@@ -248,6 +277,23 @@ int diff_report_json(struct strbuf *out, struct diff *d, const struct diff_repor
 	json_object_begin(&j);
 	json_figures(&j, d->total);
 	json_object_end(&j);
+	json_key(&j, "tests");
+	json_array_begin(&j);
+	diff_sort_tests(d, opts->sort);
+	for (size_t i = 0; i < d->ntests; i++) {
+		if (!diff_is_changed(d->tests[i].v))
+			continue;
+		json_object_begin(&j);
+		json_key(&j, "id");
+		json_string(&j, d->tests[i].id);
+		json_key(&j, "in_base");
+		json_bool(&j, d->tests[i].is_seen[DIFF_BASE]);
+		json_key(&j, "in_head");
+		json_bool(&j, d->tests[i].is_seen[DIFF_HEAD]);
+		json_figures(&j, d->tests[i].v);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
 	json_key(&j, "stacks");
 	json_rows(&j, d, d->stacks, d->nstacks, 1);
 	json_key(&j, "locations");
@@ -291,7 +337,7 @@ static void md_stack(struct strbuf *out, const struct diff *d, const struct diff
 		     enum diff_figure fig)
 {
 	strbuf_addf(out, "%zu. ", number);
-	add_row_figures(out, r, fig, " \u2192 ");
+	add_figures(out, r->v, r->is_seen, fig, " \u2192 ");
 	strbuf_addch(out, '\n');
 	for (uint32_t k = 0; k < r->nframes && k < DIFF_MD_FRAMES; k++) {
 		const struct sym_frame *f = &d->frames[r->frame + k];
@@ -341,6 +387,42 @@ static void md_section(struct strbuf *out, const struct diff *d, int sign, const
 	strbuf_release(&one);
 }
 
+/* a table of the tests that changed, while it fits a quarter of the comment */
+static void md_tests(struct strbuf *out, struct diff *d, const struct diff_report_options *opts)
+{
+	size_t changed, shown = 0, start = out->len;
+	enum diff_figure fig = opts->sort;
+
+	if (!d->ntests || !(changed = changed_tests(d)))
+		return;
+	diff_sort_tests(d, fig);
+	strbuf_addf(out, "\n#### Tests that changed (%zu of %zu), by %s\n\n| test | base | head | change | "
+		    "allocations |\n|---|---:|---:|---:|---:|\n", changed, d->ntests, figure_titles[fig]);
+	for (size_t i = 0; i < d->ntests; i++) {
+		const struct diff_test *t = &d->tests[i];
+
+		if (!diff_is_changed(t->v))
+			continue;
+		if ((opts->max_rows && shown >= opts->max_rows) || out->len - start > DIFF_MD_LIMIT / 4)
+			break;
+		strbuf_addstr(out, "| ");
+		md_name(out, t->id);
+		strbuf_addstr(out, " | ");
+		add_value(out, fig, t->v[DIFF_BASE][fig]);
+		strbuf_addstr(out, " | ");
+		add_value(out, fig, t->v[DIFF_HEAD][fig]);
+		strbuf_addstr(out, " | ");
+		add_change(out, fig, diff_change(t->v, fig));
+		add_side_note(out, t->is_seen);
+		strbuf_addstr(out, " | ");
+		add_change(out, DIFF_ALLOCATIONS, diff_change(t->v, DIFF_ALLOCATIONS));
+		strbuf_addstr(out, " |\n");
+		shown++;
+	}
+	if (shown < changed)
+		strbuf_addf(out, "\n%zu more tests not shown (`memray diff --json` lists all).\n", changed - shown);
+}
+
 int diff_report_markdown(struct strbuf *out, struct diff *d, const struct diff_report_options *opts)
 {
 	int64_t peak = diff_change(d->total, DIFF_PEAK), leaked = diff_change(d->total, DIFF_LEAKED);
@@ -352,9 +434,10 @@ int diff_report_markdown(struct strbuf *out, struct diff *d, const struct diff_r
 	add_change(out, DIFF_LEAKED, leaked);
 	strbuf_addf(out, "** (stacks matched by %s)\n\n", match_text(d));
 	md_totals(out, d);
+	md_tests(out, d, opts);
 	md_section(out, d, 1, opts);
 	md_section(out, d, -1, opts);
-	if (!count_changed(d->stacks, d->nstacks))
+	if (!count_changed(d->stacks, d->nstacks) && !changed_tests(d))
 		strbuf_addstr(out, "\nNo stack changed.\n");
 	return 0;
 }

@@ -311,11 +311,8 @@ static void json_table_rows(struct json *j, const struct diff *d, enum diff_figu
 	json_array_begin(j);
 	for (size_t i = 0; i < d->nstacks; i++) {
 		const struct diff_row *r = &d->stacks[i];
-		int changed = 0;
 
-		for (int f = 0; f < DIFF_NFIGURES; f++)
-			changed |= r->v[DIFF_BASE][f] != r->v[DIFF_HEAD][f];
-		if (!changed)
+		if (!diff_is_changed(r->v))
 			continue;
 		json_array_begin(j);
 		json_string(j, frame_text(&text, r->nframes ? &d->frames[r->frame] : NULL));

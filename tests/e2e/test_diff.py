@@ -321,3 +321,49 @@ for i in range(300):
     assert len(shown) + int(left.group(1)) == 300
     d = diff_json(base, head)
     assert len([s for s in d["stacks"] if s["peak"]["change"] == 4096]) == 300
+
+
+@pytest.fixture(scope="module")
+def kept_runs(tmp_path_factory):
+    """Two `memray check --keep-captures` runs of tests/fixtures/marked.c:
+    scale 1, then scale 2 with 3 more allocations (suite.churn's peak
+    grows by 1000 x 100 B, its allocations by 3 x 16 B)."""
+    from conftest import ROOT
+    tmp = tmp_path_factory.mktemp("kept")
+    prog = tmp / "marked"
+    subprocess.run(["gcc", "-g", "-O0", "-I", str(ROOT), "-o", str(prog), str(FIXTURES / "marked.c")], check=True)
+    for name, args in (("base", ["1"]), ("head", ["2", "3"])):
+        result = run("check", "--keep-captures", tmp / name, "--", prog, *args)
+        assert result.returncode == 0, result.stderr
+    return tmp / "base", tmp / "head"
+
+
+def test_two_kept_check_runs_compare_tests(kept_runs):
+    base, head = kept_runs
+    d = diff_json(base, head)
+    assert [t["id"] for t in d["tests"]] == ["suite.churn"]     # leaky and empty did not change
+    churn = d["tests"][0]
+    assert churn["peak"] == {"base": 108000, "head": 208000, "change": 100000}
+    assert churn["allocations"] == {"base": 1001, "head": 1004, "change": 3}
+    assert churn["allocated"]["change"] == 100000 + 3 * 16
+    assert d["totals"]["peak"]["change"] == 100000 and d["totals"]["allocations"]["change"] == 3
+    grew = d["stacks"][0]
+    assert grew["frames"][0]["function"] == "churn"
+    assert grew["frames"][0]["line"] == line_of("marked.c", "churn")
+    assert grew["peak"]["change"] == 100000
+    md = run("diff", "--markdown", base, head).stdout
+    assert "#### Tests that changed (1 of 3), by peak memory" in md
+    assert "| suite.churn | 105.469KiB | 203.125KiB | +97.656KiB (+100000 B) | +3 |" in md
+    text = run("diff", base, head).stdout
+    assert "Tests that changed (1 of 3)" in text and "suite.churn\n     peak +97.656KiB (+100000 B)" in text
+
+
+def test_a_capture_and_a_directory_do_not_mix(kept_runs, captures):
+    base, _ = kept_runs
+    result = run("diff", base, captures[1])
+    assert result.returncode == 2
+    assert "give two captures or two directories" in one_error_line(result)
+    empty = base.parent / "empty-dir"
+    empty.mkdir(exist_ok=True)
+    result = run("diff", empty, base)
+    assert result.returncode == 1 and "no capture of memray check in this directory" in one_error_line(result)
