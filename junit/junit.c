@@ -345,6 +345,39 @@ static void md_rest(struct strbuf *out, struct strbuf *cell, const struct check_
 	strbuf_addstr(out, "\n</details>\n");
 }
 
+/*
+ * Under the failures, what grew: for each regression shown, the locations
+ * its details list as grown since the baseline ("  +..." lines, rules.c).
+ */
+static void md_grown(struct strbuf *out, struct strbuf *cell, const struct check_run *run)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < run->nresults && shown < MD_FAILURES && out->len < MARKDOWN_MAX; i++) {
+		const struct check_result *r = &run->results[i];
+		const char *p = r->details;
+		int listed = 0;
+
+		if (!r->failure_type || strcmp(r->failure_type, "Regression") || !p)
+			continue;
+		shown++;
+		while ((p = strstr(p, "\n  +"))) {
+			const char *end = strchr(p + 1, '\n');
+			char *line = strndup(p + 3, end ? (size_t)(end - p - 3) : strlen(p + 3));
+
+			if (!listed++) {
+				strbuf_addf(out, "What grew in %s", md_text(cell, r->name, 1));
+				strbuf_addf(out, "%s%s%s:\n\n", r->rule ? " (" : "", r->rule ? r->rule : "", r->rule ? ")" : "");
+			}
+			strbuf_addf(out, "- %s\n", line ? md_text(cell, line, 0) : "");
+			free(line);
+			p = end ? end : p + strlen(p);
+		}
+		if (listed)
+			strbuf_addch(out, '\n');
+	}
+}
+
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
@@ -409,6 +442,7 @@ int markdown_write(const char *path, const struct check_run *run)
 		if (left_out)
 			strbuf_addf(&out, "\n%zu more failures are in the JUnit file.\n", left_out);
 		strbuf_addch(&out, '\n');
+		md_grown(&out, &cell, run);
 	}
 	if (ntests > 1) {
 		strbuf_addf(&out, "### Highest peaks (top %zu of %zu tests)\n\n| Test | Peak | Leaked | Allocations |\n"

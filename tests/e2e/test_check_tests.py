@@ -596,6 +596,13 @@ def test_baseline_on_allocations_and_allocated(marked, tmp_path):
     where = "churn:%s:%d" % (FIXTURES / "marked.c", line_of("marked.c", "churn"))
     assert "+97.656KiB (+100000 bytes; 200000 bytes, was 100000) at %s" % where in grown.stderr
     assert "(baseline): peak" not in grown.stderr
+    # the Markdown names what grew under the failures
+    assert run("check", "--manifest", tmp_path / "memray.yml", "--markdown", tmp_path / "g.md", "--",
+               marked, "2").returncode == 1
+    md = (tmp_path / "g.md").read_text()
+    assert "What grew in suite.churn (baseline-allocated):\n\n- +97.656KiB (+100000 bytes; 200000 bytes, " \
+           "was 100000) at churn:%s:%d\n" % (str(FIXTURES / "marked.c").replace("_", "\\_"),
+                                             line_of("marked.c", "churn")) in md, md
     # a version 1 baseline: no allocated figure, so that rule has nothing to judge; allocations still judged
     old = tmp_path / "old.json"
     for t in saved["tests"]:
