@@ -199,16 +199,7 @@ static const char page_script[] =
 	"+' in '+d.data.count+' allocations')"
 	".setDetailsHandler(t=>{document.getElementById('details').textContent=t||'';});\n"
 	"d3.select('#chart').datum(data).call(chart);\n"
-	/* plain-text search: the library's own takes a regular expression, and '(' or 'c++' threw */
-	"chart.setSearchMatch((d,q)=>!!q&&(d.data.name+' '+d.data.loc).toLowerCase().includes(q.toLowerCase()))"
-	".setSearchHandler((r,sum,all)=>{document.getElementById('details').textContent=q0()?r.length+' frames match: '"
-	"+human(sum)+' of '+human(all):'';});\n"
-	"function q0(){return document.getElementById('search').value;}\n"
-	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n"
-	/* #search=TEXT searches at load: a link to a search, and a hook for tests */
-	"{const q=/^#search=(.*)$/.exec(location.hash);if(q){const v=decodeURIComponent(q[1]);"
-	"document.getElementById('search').value=v;chart.search(v);}}\n"
-	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n"
+	HTML_SEARCH_JS
 	/* live heap and RSS over time, from the tracker's 10 ms samples */
 	"(function(){const s=JSON.parse(document.getElementById('samples').textContent);"
 	"const svg=d3.select('#memory').attr('width',Math.max(600,document.body.clientWidth-20));"
@@ -400,8 +391,7 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 		return -1;
 	}
 	page_head(out, a, "flame graph", what, title);
-	strbuf_addstr(out, "<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
-		      " <button id=\"reset\">Reset zoom</button></div>");
+	strbuf_addstr(out, HTML_SEARCH_TOOLS);
 	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<svg id=\"memory\" height=\"120\"></svg>\n"
 		      "<p id=\"moment\"></p><div id=\"chart\"></div><div id=\"details\"></div>\n");
 	if (a->nchanges) {
@@ -442,7 +432,7 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	return 0;
 }
 
-static const char table_style[] =
+const char html_table_style[] =
 	"table{border-collapse:collapse;font-size:13px;width:100%}"
 	"th{cursor:pointer;text-align:left;border-bottom:2px solid #888;padding:3px 8px;user-select:none}"
 	"td{border-bottom:1px solid #ddd;padding:3px 8px;vertical-align:top}"
@@ -510,7 +500,7 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 
 	page_head(out, a, "table", what, title);
 	strbuf_addstr(out, "<style>");
-	strbuf_addstr(out, table_style);
+	strbuf_addstr(out, html_table_style);
 	strbuf_addstr(out, "</style><div id=\"tools\"><input id=\"filter\" type=\"search\" "
 		      "placeholder=\"Filter by function or file\"> <span id=\"shown\"></span></div></header>\n"
 		      "<table id=\"table\"><thead><tr><th>Location</th><th>Size</th><th>Allocations</th>"

@@ -227,14 +227,7 @@ static const char flame_script[] =
 	"+', base '+human(d.data.base)+', change '+signed(d.data.value-d.data.base))"
 	".setDetailsHandler(t=>{document.getElementById('details').textContent=t||'';});\n"
 	"d3.select('#chart').datum(data).call(chart);\n"
-	"chart.setSearchMatch((d,q)=>!!q&&(d.data.name+' '+d.data.loc).toLowerCase().includes(q.toLowerCase()))"
-	".setSearchHandler((r,sum,all)=>{document.getElementById('details').textContent=q0()?r.length+' frames match: '"
-	"+human(sum)+' of '+human(all):'';});\n"
-	"function q0(){return document.getElementById('search').value;}\n"
-	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n"
-	"{const q=/^#search=(.*)$/.exec(location.hash);if(q){const v=decodeURIComponent(q[1]);"
-	"document.getElementById('search').value=v;chart.search(v);}}\n"
-	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n";
+	HTML_SEARCH_JS;
 
 int htmldiff_flamegraph(struct strbuf *out, struct diff *d, enum diff_figure fig, int inverted,
 			const struct htmldiff_titles *t)
@@ -247,8 +240,7 @@ int htmldiff_flamegraph(struct strbuf *out, struct diff *d, enum diff_figure fig
 	if (build(&tree, d, fig, inverted) < 0)
 		goto out;
 	page_head(out, d, "differential flame graph", fig, t);
-	strbuf_addstr(out, "<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
-		      " <button id=\"reset\">Reset zoom</button></div>");
+	strbuf_addstr(out, HTML_SEARCH_TOOLS);
 	strbuf_addf(out, "<p id=\"note\">Widths are the head's; <span style=\"background:#fbb\">red grew</span>, "
 		    "<span style=\"background:#bbf\">blue shrank</span>, grey is unchanged. Frames under 0.1%% "
 		    "are merged. Stacks gone from the head have no width: %llu, %s in the base.</p></header>\n"
@@ -336,12 +328,9 @@ int htmldiff_table(struct strbuf *out, struct diff *d, enum diff_figure fig, con
 	struct json j;
 
 	page_head(out, d, "table diff", fig, t);
-	strbuf_addstr(out, "<style>table{border-collapse:collapse;font-size:13px;width:100%}"
-		      "th{cursor:pointer;text-align:left;border-bottom:2px solid #888;padding:3px 8px;user-select:none}"
-		      "td{border-bottom:1px solid #ddd;padding:3px 8px;vertical-align:top}"
-		      "td.n{text-align:right;white-space:nowrap}details summary{cursor:pointer}"
-		      "details div{font-family:monospace;white-space:pre;font-size:12px;color:#444}</style>"
-		      "<div id=\"tools\"><input id=\"filter\" type=\"search\" placeholder=\"Filter by function or file\">"
+	strbuf_addstr(out, "<style>");
+	strbuf_addstr(out, html_table_style);
+	strbuf_addstr(out, "</style><div id=\"tools\"><input id=\"filter\" type=\"search\" placeholder=\"Filter by function or file\">"
 		      " <span id=\"shown\"></span></div></header>\n");
 	strbuf_addf(out, "<table id=\"table\" data-count=\"%d\"><thead><tr><th>Location</th><th>Head</th><th>Base</th>"
 		    "<th>Change</th><th>Allocations</th><th>Allocations change</th></tr></thead><tbody></tbody></table>\n"
