@@ -164,9 +164,13 @@ static int parse(int argc, char **argv, const char *cmd, struct html_args *h, co
 	return 0;
 }
 
-/* the command line a capture ran, space-separated, into title */
+/* the command line a capture ran, space-separated, into title; r NULL: a kept check run */
 static void command_of(struct strbuf *title, const struct capture_reader *r)
 {
+	if (!r) {
+		strbuf_addstr(title, "the captures a memray check run kept");
+		return;
+	}
 	for (int i = 0; i < capture_reader_header(r)->argc; i++)
 		strbuf_addf(title, "%s%s", i ? " " : "", capture_reader_header(r)->argv[i]);
 }

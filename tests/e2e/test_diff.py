@@ -367,3 +367,19 @@ def test_a_capture_and_a_directory_do_not_mix(kept_runs, captures):
     empty.mkdir(exist_ok=True)
     result = run("diff", empty, base)
     assert result.returncode == 1 and "no capture of memray check in this directory" in one_error_line(result)
+
+
+def test_html_diff_of_two_kept_runs(kept_runs, tmp_path):
+    base, head = kept_runs
+    html = tmp_path / "runs.html"
+    result = run("flamegraph", "--diff", "-o", html, base, head)
+    assert result.returncode == 0, result.stderr
+    def churns(node):
+        own = [node["value"] - node["base"]] if node["name"] == "churn" else []
+        return own + [c for child in node["children"] for c in churns(child)]
+    assert sorted(churns(html_data(html))) == [0, 100000]     # the 8000 B array, the 1000 blocks
+    assert "the captures a memray check run kept" in html.read_text()
+    table = tmp_path / "runs-table.html"
+    assert run("table", "--diff", "-o", table, base, head).returncode == 0
+    grew = [r for r in html_data(table) if r[3]]
+    assert [(r[0].split(" at ")[0], r[3]) for r in grew] == [("churn", 100000)]
