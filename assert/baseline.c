@@ -59,6 +59,8 @@ static int stacks(struct yamldoc *d, yaml_node_t *seq, struct baseline_entry *e)
 				r = text(d, v, key, &st.location);
 			else if (!strcmp(key, "bytes"))
 				r = number(d, v, key, &st.bytes);
+			else if (!strcmp(key, "count"))
+				r = number(d, v, key, &st.count);
 			else
 				r = yamldoc_error(d, k, "unknown key '%s' in a stack", key);
 			if (r < 0) {
@@ -134,6 +136,8 @@ static int tests(struct yamldoc *d, yaml_node_t *seq, struct baseline *b)
 				r = number(d, v, key, &e.leaked);
 			else if (!strcmp(key, "allocations"))
 				r = number(d, v, key, &e.allocations);
+			else if (!strcmp(key, "allocated") && !(r = number(d, v, key, &e.allocated)))
+				e.has_allocated = 1;
 			else if (!strcmp(key, "stacks"))
 				r = stacks(d, v, &e);
 			else
@@ -185,8 +189,8 @@ int baseline_parse(struct baseline *b, const char *buf, size_t len, const char *
 		if (!strcmp(key, "format"))
 			continue;
 		if (!strcmp(key, "version")) {
-			if (strcmp(yamldoc_scalar(v), "1")) {
-				yamldoc_error(&d, v, "baseline version '%s' is not 1 (made by a newer memray?)",
+			if (strcmp(yamldoc_scalar(v), "1") && strcmp(yamldoc_scalar(v), "2")) {
+				yamldoc_error(&d, v, "baseline version '%s' is not 1 or 2 (made by a newer memray?)",
 					      yamldoc_scalar(v));
 				goto out;
 			}
@@ -250,13 +254,14 @@ static int add_subject(struct strbuf *sb, const struct ci_subject *s, int first)
 
 	bad |= strbuf_addf(sb, "%s    { \"id\": \"", first ? "" : ",\n");
 	bad |= strbuf_add_json(sb, s->id);
-	bad |= strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu,\n      \"stacks\": [",
-			   (unsigned long long)s->peak, (unsigned long long)s->leaked,
-			   (unsigned long long)s->allocations);
+	bad |= strbuf_addf(sb, "\", \"peak\": %llu, \"leaked\": %llu, \"allocations\": %llu, \"allocated\": %llu,\n"
+			   "      \"stacks\": [", (unsigned long long)s->peak, (unsigned long long)s->leaked,
+			   (unsigned long long)s->allocations, (unsigned long long)s->bytes);
 	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
 		bad |= strbuf_addf(sb, "%s\n        { \"location\": \"", i ? "," : "");
 		bad |= strbuf_add_json(sb, s->peak_stacks.l[i].location);
-		bad |= strbuf_addf(sb, "\", \"bytes\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes);
+		bad |= strbuf_addf(sb, "\", \"bytes\": %llu, \"count\": %llu }", (unsigned long long)s->peak_stacks.l[i].bytes,
+				   (unsigned long long)s->peak_stacks.l[i].count);
 	}
 	bad |= strbuf_addstr(sb, s->peak_stacks.n ? " ] }" : "] }");
 	return bad;
@@ -267,7 +272,7 @@ int baseline_save(const char *path, const struct ci_results *res)
 	struct strbuf sb = STRBUF_INIT, tmp = STRBUF_INIT;
 	int fd, ret = 0, bad = 0;
 
-	bad |= strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 1,\n  \"tests\": [\n");
+	bad |= strbuf_addstr(&sb, "{\n  \"format\": \"memray-baseline\",\n  \"version\": 2,\n  \"tests\": [\n");
 	bad |= add_subject(&sb, &res->whole, 1);
 	for (size_t i = 0; i < res->ntests; i++)
 		bad |= add_subject(&sb, &res->tests[i], 0);

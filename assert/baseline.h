@@ -5,16 +5,26 @@
  *
  *   {
  *     "format": "memray-baseline",
- *     "version": 1,
+ *     "version": 2,
  *     "tests": [
  *       { "id": "tests/test_a.py::test_big", "peak": 31457280, "leaked": 0,
- *         "allocations": 12,
- *         "stacks": [ { "location": "f:file.c:12", "bytes": 31457280 } ] }
+ *         "allocations": 12, "allocated": 31457400,
+ *         "stacks": [ { "location": "f:file.c:12", "bytes": 31457280, "count": 1 } ] }
  *     ]
  *   }
  *
  * The whole run is the entry "(whole run)". "stacks" are the locations
- * behind the peak, so a regression can name what grew. Read with libyaml
+ * behind the peak (the CI_TOP_STACKS biggest), so a regression can name
+ * what grew. Version 2 added "allocated" (bytes allocated in all) and each
+ * stack's "count" (allocations live at the peak); a version 1 file has
+ * neither and still reads (a rule on allocated bytes then has nothing to
+ * compare with and is not judged); a memray that reads only version 1
+ * refuses a version 2 file by its version.
+ *
+ * Which figures are deterministic: a deterministic program makes the same
+ * allocations on every run, so "allocations" and "allocated" repeat
+ * exactly; "peak" and "leaked" do too unless threads race, which moves the
+ * moment of the peak. Read with libyaml
  * (JSON is YAML's flow style), so every mistake is "FILE:LINE:COLUMN:
  * what"; a file of another format is refused by its missing "format".
  *
@@ -32,12 +42,13 @@
 
 struct baseline_stack {
 	char *location;
-	uint64_t bytes;
+	uint64_t bytes, count;	/* count: 0 in a version 1 file */
 };
 
 struct baseline_entry {
 	char *id;
-	uint64_t peak, leaked, allocations;
+	uint64_t peak, leaked, allocations, allocated;
+	int has_allocated;	/* version 2 on */
 	struct baseline_stack *stacks;
 	size_t nstacks, stacks_alloc;
 };

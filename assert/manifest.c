@@ -40,6 +40,10 @@ void limits_release(struct limits *l)
 	memset(l, 0, sizeof(*l));
 }
 
+const char *const increase_names[INCREASE_FIGURES] = {
+	[INCREASE_PEAK] = "peak", [INCREASE_ALLOCATIONS] = "allocations", [INCREASE_ALLOCATED] = "allocated",
+};
+
 int increase_parse(const char *s, struct increase *out, const char **why)
 {
 	size_t len = strlen(s);
@@ -67,6 +71,7 @@ int increase_parse(const char *s, struct increase *out, const char **why)
 			*why = "not a percentage (like 10%)";
 			return -1;
 		}
+		out->is_set = 1;
 		out->is_percent = 1;
 		out->percent = v;
 		out->bytes = 0;
@@ -74,6 +79,7 @@ int increase_parse(const char *s, struct increase *out, const char **why)
 	}
 	if (units_parse(s, &out->bytes, why) < 0)
 		return -1;
+	out->is_set = 1;
 	out->is_percent = 0;
 	out->percent = 0;
 	return 0;
@@ -285,6 +291,44 @@ static int set_string(struct walk *w, yaml_node_t *v, const char *key, char **ou
 	return 0;
 }
 
+/* one figure's allowed increase: "10%" or "+5MiB" */
+static int one_increase(struct walk *w, yaml_node_t *val, const char *key, struct increase *out)
+{
+	const char *why;
+
+	if (val->type != YAML_SCALAR_NODE)
+		return yamldoc_error(w->doc, val, "'%s' must be like 10%% or +5MiB, not %s", key, yamldoc_kind(val));
+	if (increase_parse(yamldoc_scalar(val), out, &why) < 0)
+		return yamldoc_error(w->doc, val, "bad '%s' '%s': %s", key, yamldoc_scalar(val), why);
+	return 0;
+}
+
+/* max-increase: 10% (the peak's), or { peak: 10%, allocations: 0%, allocated: +1MiB } */
+static int max_increase(struct walk *w, yaml_node_t *val)
+{
+	struct increase *inc = w->m->max_increase;
+
+	if (val->type != YAML_MAPPING_NODE)
+		return one_increase(w, val, "max-increase", &inc[INCREASE_PEAK]);
+	if (yamldoc_check_keys(w->doc, val) < 0)
+		return -1;
+	memset(w->m->max_increase, 0, sizeof(w->m->max_increase));	/* only what the map names */
+	for (yaml_node_pair_t *p = val->data.mapping.pairs.start; p < val->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yamldoc_node(w->doc, p->key);
+		const char *key = yamldoc_scalar(k);
+		int f = 0;
+
+		while (f < INCREASE_FIGURES && strcmp(key, increase_names[f]))
+			f++;
+		if (f == INCREASE_FIGURES)
+			return yamldoc_error(w->doc, k, "unknown key '%s' in 'max-increase' (peak, allocations "
+					     "or allocated)", key);
+		if (one_increase(w, yamldoc_node(w->doc, p->value), key, &inc[f]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int baseline(struct walk *w, yaml_node_t *v)
 {
 	if (v->type == YAML_SCALAR_NODE)
@@ -295,18 +339,14 @@ static int baseline(struct walk *w, yaml_node_t *v)
 		return -1;
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yamldoc_node(w->doc, p->key), *val = yamldoc_node(w->doc, p->value);
-		const char *key = yamldoc_scalar(k), *why;
+		const char *key = yamldoc_scalar(k);
 
 		if (!strcmp(key, "file")) {
 			if (set_string(w, val, key, &w->m->baseline) < 0)
 				return -1;
 		} else if (!strcmp(key, "max-increase")) {
-			if (val->type != YAML_SCALAR_NODE)
-				return yamldoc_error(w->doc, val, "'max-increase' must be like 10%% or +5MiB, not %s",
-						     yamldoc_kind(val));
-			if (increase_parse(yamldoc_scalar(val), &w->m->max_increase, &why) < 0)
-				return yamldoc_error(w->doc, val, "bad 'max-increase' '%s': %s", yamldoc_scalar(val),
-						     why);
+			if (max_increase(w, val) < 0)
+				return -1;
 		} else {
 			return yamldoc_error(w->doc, k, "unknown key '%s' in 'baseline'", key);
 		}

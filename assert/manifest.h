@@ -18,7 +18,8 @@
  *   reachable-leaks: false     # true: blocks still reachable at exit leak too
  *   baseline:                  # or just the file name
  *     file: .memray-baseline.json
- *     max-increase: 10%        # or +5MiB
+ *     max-increase: 10%        # or +5MiB: on the peak; or per figure:
+ *     # max-increase: { peak: 10%, allocations: 0%, allocated: +64KiB }
  *
  * Every mistake is one error line "FILE:LINE:COLUMN: what": a YAML syntax
  * error, an unknown key, a value of the wrong type, a bad size or glob,
@@ -31,7 +32,9 @@
  *
  * Ownership: a manifest owns all its strings; manifest_release() frees
  * them. A manifest starts as MANIFEST_INIT (no rules, built-in
- * suppressions on, 10% allowed increase).
+ * suppressions on, 10% allowed increase of the peak). A scalar
+ * `max-increase` sets the peak's; a map sets the figures it names and no
+ * other, so `{ allocations: 0% }` judges the allocation count alone.
  */
 #ifndef ASSERT_MANIFEST_H
 #define ASSERT_MANIFEST_H
@@ -55,7 +58,14 @@ struct test_rule {
 	struct limits lim;
 };
 
+/* the figures a baseline rule may judge (baseline.h says which are deterministic) */
+enum increase_figure { INCREASE_PEAK, INCREASE_ALLOCATIONS, INCREASE_ALLOCATED, INCREASE_FIGURES };
+
+/* "peak", "allocations", "allocated": the names in the manifest and on the command line */
+extern const char *const increase_names[INCREASE_FIGURES];
+
 struct increase {
+	int is_set;		/* this figure is judged */
 	int is_percent;
 	double percent;
 	uint64_t bytes;
@@ -69,10 +79,10 @@ struct manifest {
 	int builtin_suppressions;
 	int reachable_leaks;	/* every block live at exit leaks, not only the lost ones */
 	char *baseline;
-	struct increase max_increase;
+	struct increase max_increase[INCREASE_FIGURES];	/* by enum increase_figure */
 };
 
-#define MANIFEST_INIT { .builtin_suppressions = 1, .max_increase = { 1, 10.0, 0 } }
+#define MANIFEST_INIT { .builtin_suppressions = 1, .max_increase = { [INCREASE_PEAK] = { 1, 1, 10.0, 0 } } }
 
 /* 0, or -1 after one error line naming path, line and column */
 int manifest_load(struct manifest *m, const char *path);
@@ -84,7 +94,10 @@ void manifest_release(struct manifest *m);
 int limits_set(struct limits *l, enum limit_kind k, uint64_t value, const char *from);
 void limits_release(struct limits *l);
 
-/* "10%", "+10%", "+5MiB", "5MiB": 0, or -1 with *why set */
+/*
+ * "10%", "+10%", "+5MiB", "5MiB" (for allocations, "+5" is five
+ * allocations): 0 with out set (is_set too), or -1 with *why set
+ */
 int increase_parse(const char *s, struct increase *out, const char **why);
 
 /*

@@ -205,6 +205,7 @@ static int judge(struct verdicts *v, const struct ci_subject *s, enum limit_kind
 		return error("check: out of memory");
 	r->name = s->is_test ? s->id : whole_names[k];
 	r->rule = s->is_test ? test_rules[k] : NULL;
+	r->is_count = k == LIMIT_COUNT;
 	r->figure = figure;
 	r->limit = limit;
 	r->has_limit = 1;
@@ -299,74 +300,131 @@ static int marks(struct verdicts *v, const struct ci_subject *s, struct limits *
 }
 
 /*
- * The baseline's peak plus the allowed increase, saturating at 2^64 - 1:
+ * The baseline's figure plus the allowed increase, saturating at 2^64 - 1:
  * a baseline near 2^64 or an absurd increase (+16000000TiB, 1000000%)
  * wrapped the sum, and a double past 2^64 converted to uint64_t is
  * undefined, so either turned a huge limit into a tiny one.
  */
-static uint64_t allowed_peak(uint64_t peak, const struct increase *inc)
+static uint64_t allowed_figure(uint64_t was, const struct increase *inc)
 {
 	double extra;
 
 	if (!inc->is_percent)
-		return units_add(peak, inc->bytes);
-	extra = (double)peak * inc->percent / 100.0;
+		return units_add(was, inc->bytes);
+	extra = (double)was * inc->percent / 100.0;
 	/* 2^64 as a double; !(extra < ...) also catches NaN */
 	if (!(extra < 18446744073709551616.0))
 		return UINT64_MAX;
-	return units_add(peak, (uint64_t)extra);
+	return units_add(was, (uint64_t)extra);
 }
 
-static int regression(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
-		      const struct increase *inc)
-{
-	struct check_result *r = new_result(v, s);
-	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
-	uint64_t allowed = allowed_peak(e->peak, inc);
-	char now[UNITS_BUF], was[UNITS_BUF], lim[UNITS_BUF];
-	int failed = s->peak > allowed, grew = 0, bad = 0;
+/* each baseline figure: its name in messages, the whole run's verdict name, the test's rule */
+static const struct {
+	const char *what, *whole, *rule;
+	int is_count;
+} baseline_figures[INCREASE_FIGURES] = {
+	[INCREASE_PEAK] = { "peak", "peak memory (baseline)", "baseline", 0 },
+	[INCREASE_ALLOCATIONS] = { "allocations", "allocations (baseline)", "baseline-allocations", 1 },
+	[INCREASE_ALLOCATED] = { "allocated", "allocated memory (baseline)", "baseline-allocated", 0 },
+};
 
-	if (!r)
-		return error("check: out of memory");
-	r->name = s->is_test ? s->id : "peak memory (baseline)";
-	r->rule = s->is_test ? "baseline" : NULL;
-	r->figure = s->peak;
-	r->limit = allowed;
-	r->has_limit = 1;
-	r->failure_type = failed ? "Regression" : NULL;
-	bad |= strbuf_addf(&msg, "peak %s %s baseline %s", units_human(now, s->peak),
-			   failed ? "grew beyond" : "within", units_human(was, e->peak));
-	if (e->peak)
-		bad |= strbuf_addf(&msg, " (%+.1f%%", 100.0 * ((double)s->peak - (double)e->peak) / (double)e->peak);
-	else
-		bad |= strbuf_addstr(&msg, " (");
-	if (inc->is_percent)
-		bad |= strbuf_addf(&msg, "%sallowed +%g%%)", e->peak ? ", " : "", inc->percent);
-	else
-		bad |= strbuf_addf(&msg, "%sallowed +%s)", e->peak ? ", " : "", units_human(lim, inc->bytes));
-	bad |= strbuf_addf(&d, "peak: %llu bytes; baseline: %llu bytes; allowed up to %llu bytes\n",
-			   (unsigned long long)s->peak, (unsigned long long)e->peak, (unsigned long long)allowed);
+/* "1.000MiB" for bytes, "12" for a count */
+static const char *figure_text(char *buf, uint64_t v, int is_count)
+{
+	if (!is_count)
+		return units_human(buf, v);
+	snprintf(buf, UNITS_BUF, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/*
+ * The peak's top locations that grew since the baseline, in bytes or (by_count) in allocations
+ * live; a rule on another figure than the peak says that these are the peak's.
+ */
+static int grown_stacks(struct strbuf *d, const struct ci_subject *s, const struct baseline_entry *e, int by_count,
+			int is_peak)
+{
+	char buf[UNITS_BUF];
+	int grew = 0, bad = 0;
+
 	for (size_t i = 0; i < s->peak_stacks.n && i < CI_TOP_STACKS; i++) {
 		const struct ci_stack_line *l = &s->peak_stacks.l[i];
-		uint64_t before = 0;
+		uint64_t before = 0, now = by_count ? l->count : l->bytes;
 
 		for (size_t j = 0; j < e->nstacks; j++)
 			if (!strcmp(e->stacks[j].location, l->location))
-				before = e->stacks[j].bytes;
-		if (l->bytes <= before)
+				before = by_count ? e->stacks[j].count : e->stacks[j].bytes;
+		if (now <= before)
 			continue;
 		if (!grew++)
-			bad |= strbuf_addstr(&d, "grew since the baseline:\n");
-		bad |= strbuf_addf(&d, "  +%s (+%llu bytes; %llu bytes, was %llu) at ",
-				   units_human(now, l->bytes - before), (unsigned long long)(l->bytes - before),
-				   (unsigned long long)l->bytes, (unsigned long long)before);
-		bad |= utf8_add_printable(&d, l->location, 0);
-		bad |= strbuf_addch(&d, '\n');
+			bad |= strbuf_addstr(d, is_peak ? "grew since the baseline:\n"
+						: by_count ? "allocations live at the peak that grew since the baseline:\n"
+						: "bytes live at the peak that grew since the baseline:\n");
+		if (by_count)
+			bad |= strbuf_addf(d, "  +%llu (%llu allocations, was %llu) at ", (unsigned long long)(now - before),
+					   (unsigned long long)now, (unsigned long long)before);
+		else
+			bad |= strbuf_addf(d, "  +%s (+%llu bytes; %llu bytes, was %llu) at ", units_human(buf, now - before),
+					   (unsigned long long)(now - before), (unsigned long long)now,
+					   (unsigned long long)before);
+		bad |= utf8_add_printable(d, l->location, 0);
+		bad |= strbuf_addch(d, '\n');
 	}
-	prop(r, "bytes", s->peak);
-	prop(r, "limit_bytes", allowed);
-	prop(r, "baseline_bytes", e->peak);
+	return bad;
+}
+
+static int regression(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
+		      enum increase_figure fig, const struct increase *inc)
+{
+	struct check_result *r;
+	struct strbuf msg = STRBUF_INIT, d = STRBUF_INIT;
+	int is_count = baseline_figures[fig].is_count;
+	const char *name = baseline_figures[fig].what, *unit = is_count ? "allocations" : "bytes";
+	uint64_t now = fig == INCREASE_PEAK ? s->peak : fig == INCREASE_ALLOCATIONS ? s->allocations : s->bytes;
+	uint64_t was = fig == INCREASE_PEAK ? e->peak : fig == INCREASE_ALLOCATIONS ? e->allocations : e->allocated;
+	uint64_t allowed = allowed_figure(was, inc);
+	char now_s[UNITS_BUF], was_s[UNITS_BUF], lim[UNITS_BUF];
+	int failed = now > allowed, bad = 0;
+
+	if (fig == INCREASE_ALLOCATED && !e->has_allocated)
+		return 0;	/* a version 1 baseline has no such figure */
+	if (!(r = new_result(v, s)))
+		return error("check: out of memory");
+	r->name = s->is_test ? s->id : baseline_figures[fig].whole;
+	r->rule = s->is_test ? baseline_figures[fig].rule : NULL;
+	r->figure = now;
+	r->limit = allowed;
+	r->has_limit = 1;
+	r->is_count = is_count;
+	r->failure_type = failed ? "Regression" : NULL;
+	bad |= strbuf_addf(&msg, "%s %s %s baseline %s", name, figure_text(now_s, now, is_count),
+			   failed ? "grew beyond" : "within", figure_text(was_s, was, is_count));
+	if (was)
+		bad |= strbuf_addf(&msg, " (%+.1f%%", 100.0 * ((double)now - (double)was) / (double)was);
+	else
+		bad |= strbuf_addstr(&msg, " (");
+	if (inc->is_percent)
+		bad |= strbuf_addf(&msg, "%sallowed +%g%%)", was ? ", " : "", inc->percent);
+	else
+		bad |= strbuf_addf(&msg, "%sallowed +%s)", was ? ", " : "", figure_text(lim, inc->bytes, is_count));
+	bad |= strbuf_addf(&d, "%s: %llu %s; baseline: %llu %s; allowed up to %llu %s\n", name,
+			   (unsigned long long)now, unit, (unsigned long long)was, unit, (unsigned long long)allowed,
+			   unit);
+	bad |= grown_stacks(&d, s, e, is_count, fig == INCREASE_PEAK);
+	prop(r, is_count ? "allocations" : "bytes", now);
+	prop(r, is_count ? "limit_allocations" : "limit_bytes", allowed);
+	prop(r, is_count ? "baseline_allocations" : "baseline_bytes", was);
 	return finish(v, r, &msg, &d, failed, bad);
+}
+
+/* every baseline rule the manifest asks for, on one subject */
+static int regressions(struct verdicts *v, const struct ci_subject *s, const struct baseline_entry *e,
+		       const struct manifest *m)
+{
+	for (int f = 0; f < INCREASE_FIGURES; f++)
+		if (m->max_increase[f].is_set && regression(v, s, e, (enum increase_figure)f, &m->max_increase[f]) < 0)
+			return -1;
+	return 0;
 }
 
 /* the verdict of a test that has no rule: it passes and shows its figures */
@@ -397,7 +455,7 @@ int rules_eval(struct verdicts *v, const struct manifest *m, const struct ci_res
 	for (int k = 0; k < LIMIT_KINDS; k++)
 		if (m->run.has[k] && judge(v, &res->whole, (enum limit_kind)k, m->run.value[k], m->run.from[k]) < 0)
 			return -1;
-	if (b && (e = baseline_find(b, res->whole.id)) && regression(v, &res->whole, e, &m->max_increase) < 0)
+	if (b && (e = baseline_find(b, res->whole.id)) && regressions(v, &res->whole, e, m) < 0)
 		return -1;
 	for (size_t i = 0; i < res->ntests; i++) {
 		const struct ci_subject *s = &res->tests[i];
@@ -411,7 +469,7 @@ int rules_eval(struct verdicts *v, const struct manifest *m, const struct ci_res
 			if (lim.has[k])
 				ret = judge(v, s, (enum limit_kind)k, lim.value[k], lim.from[k]);
 		if (!ret && b && (e = baseline_find(b, s->id)))
-			ret = regression(v, s, e, &m->max_increase);
+			ret = regressions(v, s, e, m);
 		if (!ret && v->n == before)
 			ret = figures_only(v, s);
 		limits_release(&from_marks);

@@ -321,11 +321,23 @@ def report_bench(memray, heaptrack, tmp, repeat):
         big.unlink()
 
 
+def diff_bench(memray, tmp, big, records):
+    """memray diff of two captures of that size, against reading both alone."""
+    other = tmp / "big2.bin"
+    timed([str(memray), "run", "-q", "-o", str(other), str(tmp / "workloads"), "threads", "10000000"])
+    (read_a, _, _), _ = best(2, lambda: timed([str(memray), "stats", str(big)]))
+    (read_b, _, _), _ = best(2, lambda: timed([str(memray), "stats", str(other)]))
+    (secs, _, _), _ = best(2, lambda: timed([str(memray), "diff", str(big), str(other)]))
+    print("  %-10s %.3f s for two captures of %.1f million records; reading both (stats) %.3f s, "
+          "so %.3f s beyond reading" % ("diff", secs, records / 1e6, read_a + read_b, secs - read_a - read_b))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=["native", "python", "gate", "reach", "reports"], help="run one part only")
+    ap.add_argument("--only", choices=["native", "python", "gate", "reach", "reports", "diff"],
+                    help="run one part only")
     args = ap.parse_args()
     build = Path(args.build)
     memray = build / "memray"
@@ -337,6 +349,14 @@ def main():
                 native_bench(build, memray, heaptrack, tmp, args.repeat)
             elif args.only == "reports":
                 report_bench(memray, heaptrack, tmp, args.repeat)
+            elif args.only == "diff":
+                big = tmp / "big.bin"
+                subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"],
+                               check=True)
+                timed([str(memray), "run", "-q", "-o", str(big), str(tmp / "workloads"), "threads", "10000000"])
+                records = json.loads(subprocess.run([str(memray), "stats", "--json", str(big)], capture_output=True,
+                                                    text=True, check=True).stdout)["capture"]["records"]
+                diff_bench(memray, tmp, big, records)
             elif args.only == "python":
                 python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
             elif args.only == "reach":
@@ -387,6 +407,7 @@ def main():
             size = " (%.0f KiB)" % (out.stat().st_size / 1024) if out.exists() else ""
             print("  %-10s %.3f s, %.3f s per million records%s" % (report, secs, secs / records * 1e6, size))
         report_bench(memray, heaptrack, tmp, args.repeat)
+        diff_bench(memray, tmp, big, records)
         python_bench(memray, heaptrack, tmp, max(args.repeat, 5))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

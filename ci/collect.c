@@ -45,6 +45,7 @@ struct capture {
  */
 struct collecting {
 	const struct ci_select *sel;
+	const struct ci_each *each;	/* may be NULL */
 	int is_harness_run;	/* the command's own process runs a system program (make, ctest, sh) */
 	struct ci_subject harness;	/* the harness processes' leaks */
 	struct ci_subject *procs;	/* the user's processes, as cases */
@@ -529,6 +530,8 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 		goto out;
 	if (!is_child && !c->ws.n && st->is_harness_run && is_users && process_case(st, c, sup) < 0)
 		goto out;
+	if (st->each && st->each->each(st->each->ctx, &c->a, c->sym) < 0)
+		goto out;
 	ret = 0;
 	if (renamed.len) {
 		struct strbuf to = STRBUF_INIT;
@@ -770,7 +773,13 @@ static void collecting_release(struct collecting *st)
 int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,
 	       struct ci_results *out)
 {
-	struct collecting st = { .sel = sel };
+	return ci_collect_each(dir, sup, flags, sel, NULL, out);
+}
+
+int ci_collect_each(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,
+		    const struct ci_each *each, struct ci_results *out)
+{
+	struct collecting st = { .sel = sel, .each = each };
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
@@ -798,12 +807,13 @@ int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags,
 	if (names)
 		qsort(names, n, sizeof(*names), by_name);
 	/* one symbolizer for all: forked children share the parent's modules */
-	sym = ret ? NULL : symbolizer_new();
+	sym = ret ? NULL : each && each->sym ? each->sym : symbolizer_new();
 	if (!ret && !sym)
 		ret = error("check: out of memory");
 	for (size_t i = 0; i < n && !ret; i += BATCH)
 		ret = read_batch(out, &st, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, flags, sym);
-	symbolizer_free(sym);
+	if (!each || sym != each->sym)
+		symbolizer_free(sym);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

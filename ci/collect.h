@@ -122,4 +122,22 @@ int ci_collect(const char *dir, const struct suppress_list *sup, unsigned flags,
 	       struct ci_results *out);
 void ci_results_release(struct ci_results *res);
 
+/*
+ * For whoever wants each capture's analysis while ci_collect reads it
+ * (`memray diff` of two kept runs), so the captures are read once: `each`
+ * is called on the main thread for every capture judged without error,
+ * with the symbolizer `sym`, which the caller owns and keeps alive, so the
+ * strings it hands out outlive the collection. `each` returns 0, or -1
+ * after its own message, which ends the collection with -1.
+ */
+struct analysis;
+struct symbolizer;
+struct ci_each {
+	int (*each)(void *ctx, struct analysis *a, struct symbolizer *sym);
+	void *ctx;
+	struct symbolizer *sym;
+};
+int ci_collect_each(const char *dir, const struct suppress_list *sup, unsigned flags, const struct ci_select *sel,
+		    const struct ci_each *each, struct ci_results *out);
+
 #endif

@@ -32,7 +32,7 @@
 
 static const char check_usage[] =
 	"usage: memray check [-h] [--manifest FILE] [--budget SIZE] [--leak-budget SIZE]\n"
-	"                    [--max-allocations N] [--baseline FILE [--max-increase X]]\n"
+	"                    [--max-allocations N] [--baseline FILE [--max-increase [FIGURE=]X]...]\n"
 	"                    [--update-baseline FILE] [--suppress GLOB] [--no-builtin-suppressions]\n"
 	"                    [--reachable-leaks]\n"
 	"                    [--junit FILE] [--markdown FILE] [--keep-captures DIR] [--allow-partial]\n"
@@ -53,6 +53,9 @@ static const char check_usage[] =
 	"  --max-allocations N   fail when the run makes more than N allocations\n"
 	"  --baseline FILE       fail when a test's peak grew beyond FILE's figure by\n"
 	"                        more than --max-increase (10%, or +5MiB; default 10%)\n"
+	"  --max-increase [FIGURE=]X  the allowed increase of FIGURE: peak (the default),\n"
+	"                        allocations (a count: 0%, +5) or allocated (bytes);\n"
+	"                        the last two repeat exactly for a deterministic program\n"
 	"  --update-baseline FILE  write this run's figures to FILE\n"
 	"  --suppress GLOB       leave out leaks whose stack has a frame matching GLOB\n"
 	"  --no-builtin-suppressions  count the runtime's own blocks (below) as leaks\n"
@@ -110,9 +113,9 @@ struct options {
 	const char *manifest, *junit, *junit_merge, *markdown, *keep, *baseline, *update_baseline;
 	struct limits run;	/* from flags, over the manifest's */
 	struct suppress_list sup;
-	int has_increase, no_builtin, allow_partial, reachable_leaks;
+	int no_builtin, allow_partial, reachable_leaks;
 	int junit_is_runners;	/* --junit names pytest's --junitxml file: merge into it */
-	struct increase increase;
+	struct increase increase[INCREASE_FIGURES];	/* what --max-increase set */
 };
 
 static int size_opt(struct options *o, enum limit_kind k, const char *opt, const char *value)
@@ -150,14 +153,23 @@ static int max_allocations_arg(const struct opt *opt, const char *v, const char 
 	return size_opt(opt->value, LIMIT_COUNT, "--max-allocations", v);
 }
 
+/* --max-increase X (the peak's) or FIGURE=X, FIGURE one of increase_names */
 static int max_increase_arg(const struct opt *opt, const char *v, const char *cmd)
 {
 	struct options *o = opt->value;
-	const char *why;
+	const char *eq = strchr(v, '='), *why;
+	int f = INCREASE_PEAK;
 
-	if (increase_parse(v, &o->increase, &why) < 0)
+	if (eq) {
+		for (f = 0; f < INCREASE_FIGURES; f++)
+			if (strlen(increase_names[f]) == (size_t)(eq - v) && !strncmp(v, increase_names[f], eq - v))
+				break;
+		if (f == INCREASE_FIGURES)
+			return error("%s: --max-increase '%s': no figure '%.*s' (peak, allocations or allocated)",
+				     cmd, v, (int)(eq - v), v);
+	}
+	if (increase_parse(eq ? eq + 1 : v, &o->increase[f], &why) < 0)
 		return error("%s: --max-increase '%s': %s (like 10%% or +5MiB)", cmd, v, why);
-	o->has_increase = 1;
 	return 0;
 }
 
@@ -226,8 +238,9 @@ static int rules_of(struct manifest *m, struct options *o)
 		free(m->baseline);
 		m->baseline = strdup(o->baseline);
 	}
-	if (o->has_increase)
-		m->max_increase = o->increase;
+	for (int f = 0; f < INCREASE_FIGURES; f++)
+		if (o->increase[f].is_set)
+			m->max_increase[f] = o->increase[f];
 	return 0;
 }
 
@@ -277,7 +290,7 @@ static int say(const struct check_result *r)
 	utf8_add_printable(&sb, r->message, 0);
 	if (r->has_limit)
 		strbuf_addf(&sb, " (%llu%s, limit %llu)", (unsigned long long)r->figure,
-			    r->rule && !strcmp(r->rule, "allocations") ? "" : " bytes", (unsigned long long)r->limit);
+			    r->is_count ? "" : " bytes", (unsigned long long)r->limit);
 	strbuf_addch(&sb, '\n');
 	tail = r->details ? strstr(r->details, "\nsuppressed, not counted") : NULL;
 	if ((r->failure_type || r->error_type || verbosity > 0) && r->details)

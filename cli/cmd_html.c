@@ -13,6 +13,7 @@
 #include "common/strbuf.h"
 #include "cli/options.h"
 #include "report/html.h"
+#include "report/htmldiff.h"
 
 /* what both commands' help says alike */
 #define VIEW_OPTIONS \
@@ -25,6 +26,11 @@
 	"                     other); implies --temporary-allocations\n"
 
 #define USAGE_TAIL \
+	"  --diff             compare two captures, BASE HEAD, instead of showing one:\n" \
+	"                     stacks matched by frames as in 'memray diff'\n" \
+	"  --match frames|function\n" \
+	"                     with --diff: match frames by function, file and line\n" \
+	"                     (default) or by function name only\n" \
 	"  --partial          report what comes before damage in the capture\n" \
 	"\n" \
 	"exit status: 0 success, 1 unreadable capture or output not written, 2 usage error.\n"
@@ -33,12 +39,18 @@ static const char flamegraph_usage[] =
 	"usage: memray flamegraph [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
 	"                         [--temporary-allocation-threshold N] [--split-threads] [--inverted]\n"
 	"                         [--temporal] [--partial] CAPTURE\n"
+	"       memray flamegraph --diff [--match frames|function] [--leaks] [--inverted]\n"
+	"                         [-o FILE] [-f] [--partial] BASE HEAD\n"
 	"\n"
 	"Write a flame graph of the memory live at the peak (or, with --leaks, still\n"
 	"live at exit) as one HTML file that works offline: search, zoom by clicking,\n"
 	"and bytes and allocation counts on hover. Frames smaller than 0.1% of the\n"
 	"total are merged, and the page says how many. Above it, a chart of the live\n"
 	"heap and the resident set size over time.\n"
+	"\n"
+	"With --diff, a differential flame graph of HEAD against BASE: widths are\n"
+	"HEAD's, red frames grew, blue ones shrank (deeper for a larger change), and\n"
+	"the tooltip gives both figures and the change.\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE  the HTML file (default: memray-flamegraph-CAPTURE.html\n"
@@ -53,10 +65,14 @@ static const char flamegraph_usage[] =
 static const char table_usage[] =
 	"usage: memray table [-h] [-o FILE] [-f] [--leaks | --temporary-allocations]\n"
 	"                    [--temporary-allocation-threshold N] [--partial] CAPTURE\n"
+	"       memray table --diff [--match frames|function] [--leaks] [-o FILE] [-f]\n"
+	"                    [--partial] BASE HEAD\n"
 	"\n"
 	"Write every stack live at the peak (or, with --leaks, at exit) as a table in one\n"
 	"HTML file that works offline: location, bytes, allocations and allocator, the\n"
 	"whole stack on a click; sort by any column, filter by function or file.\n"
+	"With --diff, every stack that changed from BASE to HEAD, with both figures\n"
+	"and the change, sorted by the change (click a column to sort by it).\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE  the HTML file (default: memray-table-CAPTURE.html\n"
@@ -78,9 +94,21 @@ static int threshold_arg(const struct opt *o, const char *v, const char *cmd)
 
 struct html_args {
 	const char *output;
-	int force, partial, leaks, inverted, temporary;
+	int force, partial, leaks, inverted, temporary, diff;
+	enum diff_match match;
+	int has_match;
 	struct analysis_options ao;
+	int n;		/* positional arguments, at the start of argv */
 };
+
+static int match_arg(const struct opt *o, const char *v, const char *cmd)
+{
+	struct html_args *h = o->value;
+	struct opt inner = { .value = &h->match };
+
+	h->has_match = 1;
+	return diff_match_arg(&inner, v, cmd);
+}
 
 /* 0 with h filled, or an exit status (0 after --help) with *done set */
 static int parse(int argc, char **argv, const char *cmd, struct html_args *h, const char **path, int *done)
@@ -93,6 +121,8 @@ static int parse(int argc, char **argv, const char *cmd, struct html_args *h, co
 		OPT_FLAG(0, "temporary-allocations", &h->temporary),
 		OPT_CALLBACK(0, "temporary-allocation-threshold", &h->ao, threshold_arg),
 		OPT_FLAG(0, "partial", &h->partial),
+		OPT_FLAG(0, "diff", &h->diff),
+		OPT_CALLBACK(0, "match", h, match_arg),
 		OPT_FLAG(0, "temporal", &h->ao.temporal),	/* the flame graph's own from here */
 		OPT_FLAG(0, "split-threads", &h->ao.split_threads),
 		OPT_FLAG(0, "inverted", &h->inverted),
@@ -101,11 +131,21 @@ static int parse(int argc, char **argv, const char *cmd, struct html_args *h, co
 
 	*done = 1;
 	if (is_table)
-		opts[6] = (struct opt)OPT_END();
+		opts[8] = (struct opt)OPT_END();
 	n = options_parse(argc, argv, cmd, is_table ? table_usage : flamegraph_usage, opts, 0);
 	if (n < 0)
 		return n == OPTIONS_HELP ? 0 : EXIT_USAGE;
-	if ((ret = reading_path(cmd, n, argv, path)))
+	h->n = n;
+	if (h->has_match && !h->diff) {
+		error("%s: --match goes with --diff", cmd);
+		return EXIT_USAGE;
+	}
+	if (h->diff && (h->temporary || h->ao.temporal || h->ao.split_threads)) {
+		error("%s: --diff shows the peak or --leaks; it does not go with --temporary-allocations, "
+		      "--temporal or --split-threads", cmd);
+		return EXIT_USAGE;
+	}
+	if (!h->diff && (ret = reading_path(cmd, n, argv, path)))
 		return ret;
 	if (h->ao.temporary_within)
 		h->temporary = 1;
@@ -124,6 +164,55 @@ static int parse(int argc, char **argv, const char *cmd, struct html_args *h, co
 	return 0;
 }
 
+/* the command line a capture ran, space-separated, into title; r NULL: a kept check run */
+static void command_of(struct strbuf *title, const struct capture_reader *r)
+{
+	if (!r) {
+		strbuf_addstr(title, "the captures a memray check run kept");
+		return;
+	}
+	for (int i = 0; i < capture_reader_header(r)->argc; i++)
+		strbuf_addf(title, "%s%s", i ? " " : "", capture_reader_header(r)->argv[i]);
+}
+
+/* flamegraph --diff, table --diff: BASE and HEAD among the positional arguments */
+static int diff_command(struct html_args *h, char **args, const char *cmd)
+{
+	struct strbuf html = STRBUF_INIT, name = STRBUF_INIT, base = STRBUF_INIT, head = STRBUF_INIT;
+	enum diff_figure fig = h->leaks ? DIFF_LEAKED : DIFF_PEAK;
+	struct htmldiff_titles t;
+	struct diff_inputs in;
+	int ret;
+
+	if (h->n == 2 && !h->output) {
+		strbuf_addf(&base, "%s-diff", cmd);
+		output_default(&name, args[1], base.buf, "html");
+		h->output = name.buf;
+		strbuf_reset(&base);
+	}
+	if ((h->n == 2 && (ret = output_check(h->output, h->force))) ||
+	    (ret = diff_open(&in, cmd, h->n, args, h->match, h->partial))) {
+		strbuf_release(&name);
+		strbuf_release(&base);
+		return ret;
+	}
+	command_of(&base, in.side[DIFF_BASE].r);
+	command_of(&head, in.side[DIFF_HEAD].r);
+	t = (struct htmldiff_titles){ in.base_path, in.head_path, base.buf, head.buf };
+	ret = EXIT_CAPTURE_ERROR;
+	if ((!strcmp(cmd, "table") ? htmldiff_table(&html, &in.d, fig, &t)
+				   : htmldiff_flamegraph(&html, &in.d, fig, h->inverted, &t)) < 0)
+		error("%s: out of memory", cmd);
+	else if (!(ret = output_write(h->output, h->force, &html)))
+		fprintf(stderr, "memray: wrote %s\n", h->output);
+	diff_close(&in);
+	strbuf_release(&html);
+	strbuf_release(&name);
+	strbuf_release(&base);
+	strbuf_release(&head);
+	return ret;
+}
+
 static int html_command(int argc, char **argv, const char *cmd)
 {
 	struct html_args h = { 0 };
@@ -136,6 +225,8 @@ static int html_command(int argc, char **argv, const char *cmd)
 	ret = parse(argc, argv, cmd, &h, &path, &done);
 	if (done)
 		return ret;
+	if (h.diff)
+		return diff_command(&h, argv, cmd);
 	fig = h.leaks ? FIGURE_LEAKS : h.temporary ? FIGURE_TEMPORARY : FIGURE_PEAK;
 	if (path && !h.output) {
 		output_default(&name, path, cmd, "html");
@@ -146,8 +237,7 @@ static int html_command(int argc, char **argv, const char *cmd)
 		strbuf_release(&name);
 		return ret;
 	}
-	for (int i = 0; i < capture_reader_header(rd.r)->argc; i++)
-		strbuf_addf(&title, "%s%s", i ? " " : "", capture_reader_header(rd.r)->argv[i]);
+	command_of(&title, rd.r);
 	ret = EXIT_CAPTURE_ERROR;
 	if ((!strcmp(cmd, "table") ? html_table(&html, &rd.a, rd.sym, fig, title.buf)
 				   : html_flamegraph(&html, &rd.a, rd.sym, fig, h.inverted, title.buf)) < 0) {

@@ -10,6 +10,7 @@
 #define CLI_COMMANDS_H
 
 #include "report/analysis.h"
+#include "report/diff.h"
 
 #define EXIT_CAPTURE_ERROR 1
 #define EXIT_USAGE 2
@@ -23,6 +24,7 @@ int cmd_flamegraph(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_transform(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_window(int argc, char **argv);	/* hidden: the last test window as JSON */
 
 /* true if arg is -h or --help */
@@ -57,6 +59,25 @@ int reading_path(const char *cmd, int n, char **args, const char **path);
 int reading_open(struct reading *rd, const char *cmd, const char *path, int partial,
 		 const struct analysis_options *opts);
 void reading_close(struct reading *rd);
+
+/* two captures read and diffed (cli/cmd_diff.c), for diff, flamegraph --diff and table --diff */
+struct diff_inputs {
+	const char *base_path, *head_path;	/* borrowed from argv */
+	struct reading side[2];	/* by enum diff_side */
+	struct diff d;		/* its frames borrow the readings' symbolizers */
+	int is_open;
+};
+
+/*
+ * Take BASE and HEAD among a command's n positional arguments, read both
+ * and diff them by `match`: 0 with in ready, or the exit status after a
+ * message (in is then closed already).
+ */
+int diff_open(struct diff_inputs *in, const char *cmd, int n, char **args, enum diff_match match, int partial);
+void diff_close(struct diff_inputs *in);
+struct opt;
+/* an option callback: `--match frames|function` into an enum diff_match */
+int diff_match_arg(const struct opt *o, const char *v, const char *cmd);
 
 /* the terminal's width when stdout is one (40 columns at least), else 0 */
 int terminal_width(void);

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "summary", cmd_summary, "functions holding memory at the peak, as a terminal table" },
 	{ "tree", cmd_tree, "the biggest stacks at the peak, as a terminal call tree" },
 	{ "transform", cmd_transform, "the peak's (or --leaks') stacks as CSV for other tools" },
+	{ "diff", cmd_diff, "compare two captures, base and head, stack by stack" },
 	{ "parse", cmd_parse, "print every record of a capture, one per line" },
 	{ "window", cmd_window, NULL },	/* hidden: for memray check's pytest plugin */
 };

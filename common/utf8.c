@@ -3,6 +3,8 @@
  */
 #include "common/utf8.h"
 
+#include <string.h>
+
 #include "common/strbuf.h"
 
 static int is_cont(unsigned char c, unsigned char lo, unsigned char hi)
@@ -99,4 +101,23 @@ int utf8_add_valid(struct strbuf *sb, const char *s)
 		s += n > 0 ? n : -n;
 	}
 	return ret;
+}
+
+int utf8_add_markdown(struct strbuf *sb, const char *s, int is_name)
+{
+	struct strbuf shown = STRBUF_INIT;
+	int ret = utf8_add_printable(&shown, s, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
+
+	for (const char *p = shown.buf; *p; p++) {
+		if (*p == '\n' || *p == '\t')
+			ret |= strbuf_addch(sb, ' ');
+		else if (*p == '<' || *p == '>' || *p == '&')
+			ret |= strbuf_addstr(sb, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : "&amp;");
+		else if (*p == '|' || (is_name && strchr("\\`*_[]()#!~", *p)))
+			ret |= strbuf_addf(sb, "\\%c", *p);
+		else
+			ret |= strbuf_addch(sb, *p);
+	}
+	strbuf_release(&shown);
+	return ret ? -1 : 0;
 }

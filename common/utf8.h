@@ -50,4 +50,14 @@ int utf8_add_printable(struct strbuf *sb, const char *s, unsigned flags);
 /* s (NULL: nothing) with each ill-formed stretch replaced by U+FFFD */
 int utf8_add_valid(struct strbuf *sb, const char *s);
 
+/*
+ * s (NULL: nothing) as Markdown text that stays text: controls shown as
+ * escapes (as utf8_add_printable), newlines and tabs as spaces and pipes
+ * escaped so a table row stays one row, and < > & as entities so no HTML
+ * reaches the page. With `is_name`, Markdown's punctuation is
+ * backslash-escaped too, so a name can make no link, image, emphasis or
+ * heading.
+ */
+int utf8_add_markdown(struct strbuf *sb, const char *s, int is_name);
+
 #endif

@@ -218,30 +218,11 @@ int junit_write(const char *path, const struct check_run *run)
 	return rc ? error("cannot write JUnit file '%s'", path) : 0;
 }
 
-/*
- * Markdown from the tested program's text: controls shown as escapes
- * (common/utf8.h), newlines as spaces and pipes escaped so a row stays
- * one row, and < > & as entities so no HTML reaches the page. With
- * `is_name`, Markdown's punctuation is backslash-escaped too, so a test
- * name can make no link, image, emphasis or heading: it is only text.
- */
+/* Markdown from the tested program's text (common/utf8.h), in sb */
 static const char *md_text(struct strbuf *sb, const char *s, int is_name)
 {
-	struct strbuf shown = STRBUF_INIT;
-
 	strbuf_reset(sb);
-	utf8_add_printable(&shown, s, UTF8_KEEP_TAB | UTF8_KEEP_NEWLINE);
-	for (const char *p = shown.buf; *p; p++) {
-		if (*p == '\n' || *p == '\t')
-			strbuf_addch(sb, ' ');
-		else if (*p == '<' || *p == '>' || *p == '&')
-			strbuf_addstr(sb, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : "&amp;");
-		else if (*p == '|' || (is_name && strchr("\\`*_[]()#!~", *p)))
-			strbuf_addf(sb, "\\%c", *p);
-		else
-			strbuf_addch(sb, *p);
-	}
-	strbuf_release(&shown);
+	utf8_add_markdown(sb, s, is_name);
 	return sb->buf;
 }
 
@@ -280,7 +261,7 @@ static void md_code(struct strbuf *out, const char *s)
 static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_result *r)
 {
 	char fig[UNITS_BUF], lim[UNITS_BUF];
-	int is_count = r->rule && !strcmp(r->rule, "allocations");
+	int is_count = r->is_count;
 
 	strbuf_addf(out, "| %s | %s", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass",
 		    md_text(cell, r->name, 1));
@@ -404,6 +385,39 @@ static void md_fixtures(struct strbuf *out, struct strbuf *cell, const struct ch
 	strbuf_addch(out, '\n');
 }
 
+/*
+ * Under the failures, what grew: for each regression shown, the locations
+ * its details list as grown since the baseline ("  +..." lines, rules.c).
+ */
+static void md_grown(struct strbuf *out, struct strbuf *cell, const struct check_run *run)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < run->nresults && shown < MD_FAILURES && out->len < MARKDOWN_MAX; i++) {
+		const struct check_result *r = &run->results[i];
+		const char *p = r->details;
+		int listed = 0;
+
+		if (!r->failure_type || strcmp(r->failure_type, "Regression") || !p)
+			continue;
+		shown++;
+		while ((p = strstr(p, "\n  +"))) {
+			const char *end = strchr(p + 1, '\n');
+			char *line = strndup(p + 3, end ? (size_t)(end - p - 3) : strlen(p + 3));
+
+			if (!listed++) {
+				strbuf_addf(out, "What grew in %s", md_text(cell, r->name, 1));
+				strbuf_addf(out, "%s%s%s:\n\n", r->rule ? " (" : "", r->rule ? r->rule : "", r->rule ? ")" : "");
+			}
+			strbuf_addf(out, "- %s\n", line ? md_text(cell, line, 0) : "");
+			free(line);
+			p = end ? end : p + strlen(p);
+		}
+		if (listed)
+			strbuf_addch(out, '\n');
+	}
+}
+
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
@@ -468,6 +482,7 @@ int markdown_write(const char *path, const struct check_run *run)
 		if (left_out)
 			strbuf_addf(&out, "\n%zu more failures are in the JUnit file.\n", left_out);
 		strbuf_addch(&out, '\n');
+		md_grown(&out, &cell, run);
 	}
 	if (ntests > 1) {
 		strbuf_addf(&out, "### Highest peaks (top %zu of %zu tests)\n\n| Test | Peak | Leaked | Allocations |\n"

@@ -64,6 +64,7 @@ struct check_result {
 	const char *details;	/* exact figures and top stacks */
 	uint64_t figure, limit;
 	int has_limit;
+	int is_count;		/* figure and limit count allocations; else bytes */
 	struct check_property props[CHECK_MAX_PROPS];
 	size_t nprops;
 	double seconds;		/* a test's rule: how long the test ran (0: unknown) */

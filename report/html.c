@@ -192,24 +192,14 @@ static const char page_style[] =
 /* the script that draws the chart; names reach the page only as text */
 static const char page_script[] =
 	"const data=JSON.parse(document.getElementById('data').textContent);\n"
-	"function human(n){const u=['B','KiB','MiB','GiB','TiB'];let i=0;"
-	"while(n>=1024&&i<u.length-1){n/=1024;i++;}return (i?n.toFixed(3):n)+u[i];}\n"
+	HTML_HUMAN_JS
 	"const chart=flamegraph.default().width(Math.max(600,document.body.clientWidth-20))"
 	".cellHeight(18).transitionDuration(250).minFrameSize(1).selfValue(false)"
 	".setLabelHandler(d=>d.data.name+(d.data.loc?' at '+d.data.loc:'')+': '+human(d.data.value)"
 	"+' in '+d.data.count+' allocations')"
 	".setDetailsHandler(t=>{document.getElementById('details').textContent=t||'';});\n"
 	"d3.select('#chart').datum(data).call(chart);\n"
-	/* plain-text search: the library's own takes a regular expression, and '(' or 'c++' threw */
-	"chart.setSearchMatch((d,q)=>!!q&&(d.data.name+' '+d.data.loc).toLowerCase().includes(q.toLowerCase()))"
-	".setSearchHandler((r,sum,all)=>{document.getElementById('details').textContent=q0()?r.length+' frames match: '"
-	"+human(sum)+' of '+human(all):'';});\n"
-	"function q0(){return document.getElementById('search').value;}\n"
-	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n"
-	/* #search=TEXT searches at load: a link to a search, and a hook for tests */
-	"{const q=/^#search=(.*)$/.exec(location.hash);if(q){const v=decodeURIComponent(q[1]);"
-	"document.getElementById('search').value=v;chart.search(v);}}\n"
-	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n"
+	HTML_SEARCH_JS
 	/* live heap and RSS over time, from the tracker's 10 ms samples */
 	"(function(){const s=JSON.parse(document.getElementById('samples').textContent);"
 	"const svg=d3.select('#memory').attr('width',Math.max(600,document.body.clientWidth-20));"
@@ -225,7 +215,7 @@ static const char page_script[] =
 	".attr('d',d3.line().x(d=>x(d[0])).y(d=>y(d[k])));"
 	"svg.append('text').attr('x',m.l+8+(k-1)*60).attr('y',m.t+10).attr('fill',c).text(n);});})();\n";
 
-static void header_row(struct strbuf *out, const char *term, const char *value)
+void html_header_row(struct strbuf *out, const char *term, const char *value)
 {
 	strbuf_addf(out, "<dt>%s</dt><dd>", term);
 	html_escape(out, value);
@@ -251,12 +241,8 @@ static void json_samples(struct strbuf *out, const struct analysis *a)
 	json_finish(&j);
 }
 
-/* doctype to the end of the header's facts (an open <header>, a closed <dl>) */
-static void page_head(struct strbuf *out, const struct analysis *a, const char *kind, const char *what,
-		      const char *title)
+void html_page_open(struct strbuf *out, const char *kind, const char *what)
 {
-	char buf[UNITS_BUF], line[128];
-
 	strbuf_addstr(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memray: ");
 	html_escape(out, what);
 	strbuf_addstr(out, "</title>\n<style>");
@@ -265,16 +251,25 @@ static void page_head(struct strbuf *out, const struct analysis *a, const char *
 	strbuf_addf(out, "</style></head>\n<body><header><h1>memray %s: ", kind);
 	html_escape(out, what);
 	strbuf_addstr(out, "</h1><dl>");
-	header_row(out, "Command", title);
-	header_row(out, "Peak memory", units_human(buf, a->peak_bytes));
+}
+
+/* doctype to the end of the header's facts (an open <header>, a closed <dl>) */
+static void page_head(struct strbuf *out, const struct analysis *a, const char *kind, const char *what,
+		      const char *title)
+{
+	char buf[UNITS_BUF], line[128];
+
+	html_page_open(out, kind, what);
+	html_header_row(out, "Command", title);
+	html_header_row(out, "Peak memory", units_human(buf, a->peak_bytes));
 	snprintf(line, sizeof(line), "%s in %llu allocations", units_human(buf, a->total_bytes),
 		 (unsigned long long)a->total_allocations);
-	header_row(out, "Allocated in all", line);
+	html_header_row(out, "Allocated in all", line);
 	snprintf(line, sizeof(line), "%s in %llu allocations", units_human(buf, a->leaked_bytes),
 		 (unsigned long long)a->leaked_allocations);
-	header_row(out, "Leaked", line);
+	html_header_row(out, "Leaked", line);
 	snprintf(line, sizeof(line), "%.3f s", a->end_ns > a->start_ns ? (double)(a->end_ns - a->start_ns) / 1e9 : 0.0);
-	header_row(out, "Duration", line);
+	html_header_row(out, "Duration", line);
 	strbuf_addstr(out, "</dl>");
 }
 
@@ -396,8 +391,7 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 		return -1;
 	}
 	page_head(out, a, "flame graph", what, title);
-	strbuf_addstr(out, "<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">"
-		      " <button id=\"reset\">Reset zoom</button></div>");
+	strbuf_addstr(out, HTML_SEARCH_TOOLS);
 	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<svg id=\"memory\" height=\"120\"></svg>\n"
 		      "<p id=\"moment\"></p><div id=\"chart\"></div><div id=\"details\"></div>\n");
 	if (a->nchanges) {
@@ -438,7 +432,7 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	return 0;
 }
 
-static const char table_style[] =
+const char html_table_style[] =
 	"table{border-collapse:collapse;font-size:13px;width:100%}"
 	"th{cursor:pointer;text-align:left;border-bottom:2px solid #888;padding:3px 8px;user-select:none}"
 	"td{border-bottom:1px solid #ddd;padding:3px 8px;vertical-align:top}"
@@ -448,8 +442,7 @@ static const char table_style[] =
 /* fills the table from the JSON rows: text only, sortable, filterable */
 static const char table_script[] =
 	"const rows=JSON.parse(document.getElementById('data').textContent);\n"
-	"function human(n){const u=['B','KiB','MiB','GiB','TiB'];let i=0;"
-	"while(n>=1024&&i<u.length-1){n/=1024;i++;}return (i?n.toFixed(3):n)+u[i];}\n"
+	HTML_HUMAN_JS
 	"let key=1,desc=true;const body=document.querySelector('#table tbody');\n"
 	"function draw(){const f=document.getElementById('filter').value.toLowerCase();"
 	"const shown=rows.filter(r=>!f||r[0].toLowerCase().includes(f)||r[4].join('\\n').toLowerCase().includes(f));"
@@ -507,7 +500,7 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 
 	page_head(out, a, "table", what, title);
 	strbuf_addstr(out, "<style>");
-	strbuf_addstr(out, table_style);
+	strbuf_addstr(out, html_table_style);
 	strbuf_addstr(out, "</style><div id=\"tools\"><input id=\"filter\" type=\"search\" "
 		      "placeholder=\"Filter by function or file\"> <span id=\"shown\"></span></div></header>\n"
 		      "<table id=\"table\"><thead><tr><th>Location</th><th>Size</th><th>Allocations</th>"

@@ -40,6 +40,41 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
 	       const char *title);
 
+/*
+ * For the other HTML pages (report/htmldiff): the doctype, style and an
+ * open <header> with its <h1> and an open <dl> of facts; one fact as
+ * <dt>term</dt><dd>value</dd>, the value escaped (term is ours).
+ */
+void html_page_open(struct strbuf *out, const char *kind, const char *what);
+void html_header_row(struct strbuf *out, const char *term, const char *value);
+
+/* the pages' human(bytes) in JavaScript: "1.000MiB", as common/units */
+#define HTML_HUMAN_JS \
+	"function human(n){const u=['B','KiB','MiB','GiB','TiB'];let i=0;" \
+	"while(n>=1024&&i<u.length-1){n/=1024;i++;}return (i?n.toFixed(3):n)+u[i];}\n"
+
+/* the flame graphs' search box and zoom reset, and the script behind them (after `chart` is drawn) */
+#define HTML_SEARCH_TOOLS \
+	"<div id=\"tools\"><input id=\"search\" type=\"search\" placeholder=\"Search functions\">" \
+	" <button id=\"reset\">Reset zoom</button></div>"
+/*
+ * Plain-text search (the library's own takes a regular expression, and
+ * '(' or 'c++' threw); #search=TEXT searches at load (a link to a search,
+ * and a hook for tests).
+ */
+#define HTML_SEARCH_JS \
+	"chart.setSearchMatch((d,q)=>!!q&&(d.data.name+' '+d.data.loc).toLowerCase().includes(q.toLowerCase()))" \
+	".setSearchHandler((r,sum,all)=>{document.getElementById('details').textContent=q0()?r.length+' frames match: '" \
+	"+human(sum)+' of '+human(all):'';});\n" \
+	"function q0(){return document.getElementById('search').value;}\n" \
+	"document.getElementById('search').addEventListener('input',e=>chart.search(e.target.value));\n" \
+	"{const q=/^#search=(.*)$/.exec(location.hash);if(q){const v=decodeURIComponent(q[1]);" \
+	"document.getElementById('search').value=v;chart.search(v);}}\n" \
+	"document.getElementById('reset').addEventListener('click',()=>{chart.resetZoom();});\n"
+
+/* the tables' style (table, table --diff) */
+extern const char html_table_style[];
+
 /* s with & < > " ' as entities */
 int html_escape(struct strbuf *out, const char *s);
 

@@ -9,7 +9,7 @@ What it interprets, as far as github-action/action.yml uses it:
 - inputs with their defaults (an unknown or missing required input is an
   error here, where GitHub only warns: a test should not pass on a typo);
 - `${{ }}` expressions in env:, run:, with:, if: and the outputs: the
-  contexts inputs, github (action_path, workspace), runner (os, arch, temp,
+  contexts inputs, github (action_path, workspace, token from GITHUB_TOKEN), runner (os, arch, temp,
   tool_cache), steps (outputs, outcome, conclusion) and env; literals,
   ! == != < <= > >= && || and parentheses, with GitHub's loose equality
   (strings compared case-insensitively, other mixes as numbers); the
@@ -255,7 +255,9 @@ class Job:
     def contexts(self, step_env=None):
         return {
             "inputs": self.inputs,
-            "github": {"action_path": self.action_dir, "workspace": self.workspace, "action": "__run_action"},
+            # token: what a test puts in GITHUB_TOKEN (a runner's own is secret and never in env)
+            "github": {"action_path": self.action_dir, "workspace": self.workspace, "action": "__run_action",
+                       "token": self.env.get("GITHUB_TOKEN", "")},
             "runner": {"os": "Linux", "arch": "X64", "temp": self.temp, "tool_cache": self.tool_cache},
             "steps": self.steps,
             "env": dict(self.env, **(step_env or {})),

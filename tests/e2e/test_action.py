@@ -42,14 +42,16 @@ def project(fixtures, tmp_path):
     return make
 
 
-def act(tmp_path, workspace, **inputs):
+def act(tmp_path, workspace, env=None, **inputs):
     """Run the action; returns (CompletedProcess, result JSON). Input names
-    are given with _ for -."""
+    are given with _ for -; env: the runner's environment variables."""
     result = tmp_path / "result.json"
     argv = [sys.executable, str(RUNNER), str(ACTION), "--workspace", str(workspace),
             "--temp", str(tmp_path / "runner-temp"), "--result", str(result)]
     for name, value in inputs.items():
         argv += ["--input", "%s=%s" % (name.replace("_", "-"), value)]
+    for name, value in (env or {}).items():
+        argv += ["--env", "%s=%s" % (name, value)]
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     assert "run_action: error" not in proc.stderr, proc.stderr
@@ -498,3 +500,130 @@ def test_the_in_repository_workflow_passes(tmp_path):
     proc, res = act(tmp_path, tmp_path, **{k.replace("-", "_"): v for k, v in action["with"].items()})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert res["outputs"]["status"] == "passed" and int(res["outputs"]["peak"]) > 2 * 1024 * 1024
+
+
+class FakeGitHub:
+    """GitHub's issue-comment API on 127.0.0.1, in a thread: records every
+    request and keeps the comments of pull request 7 of o/r."""
+
+    def __init__(self, fail=None):
+        import http.server
+        import threading
+        self.requests, self.comments, self.fail = [], [{"id": 1, "body": "LGTM, someone else"}], fail
+        gh = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, code, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                gh.requests.append((self.command, self.path, self.headers.get("Authorization"), body))
+                if gh.fail:
+                    return self.answer(gh.fail, {"message": "Resource not accessible by integration"})
+                if self.command == "GET" and self.path.startswith("/repos/o/r/issues/7/comments"):
+                    return self.answer(200, gh.comments)
+                if self.command == "POST" and self.path == "/repos/o/r/issues/7/comments":
+                    gh.comments.append({"id": 100 + len(gh.comments), "body": body["body"]})
+                    return self.answer(201, gh.comments[-1])
+                if self.command == "PATCH" and self.path.startswith("/repos/o/r/issues/comments/"):
+                    cid = int(self.path.rsplit("/", 1)[1])
+                    for c in gh.comments:
+                        if c["id"] == cid:
+                            c["body"] = body["body"]
+                            return self.answer(200, c)
+                return self.answer(404, {"message": "Not Found"})
+
+            do_GET = do_POST = do_PATCH = handle_any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def env(self, tmp_path, event=None):
+        path = tmp_path / "event.json"
+        path.write_text(json.dumps(event if event is not None else {"pull_request": {"number": 7}}))
+        return {"GITHUB_API_URL": "http://127.0.0.1:%d" % self.server.server_address[1],
+                "GITHUB_REPOSITORY": "o/r", "GITHUB_EVENT_NAME": "pull_request",
+                "GITHUB_EVENT_PATH": str(path), "GITHUB_TOKEN": "t0k3n"}
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def github():
+    gh = FakeGitHub()
+    yield gh
+    gh.close()
+
+
+def test_comment_posted_then_updated_in_place(project, tmp_path, github):
+    """The first run posts the report as a comment, the second finds it by
+    its hidden marker and updates it; the other comment is left alone."""
+    proj = project()
+    env = github.env(tmp_path)
+    proc, res = act(tmp_path, proj, env=env, command="./blocks", budget="5MB", comment="true")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "memray-action: commented on pull request #7" in proc.stdout
+    assert [(m, p, a) for m, p, a, _ in github.requests] == [
+        ("GET", "/repos/o/r/issues/7/comments?per_page=100&page=1", "Bearer t0k3n"),
+        ("POST", "/repos/o/r/issues/7/comments", "Bearer t0k3n")]
+    posted = github.requests[1][3]["body"]
+    assert posted.startswith("<!-- memray-action comment  -->\n## memray check: passed\n")
+    assert "| pass | peak memory | 3.906MiB (4096000 bytes) | 5.000MiB (5242880 bytes) |" in posted
+    github.requests.clear()
+    proc, res = act(tmp_path, proj, env=env, command="./blocks", budget="3MB", comment="true")
+    assert proc.returncode == 1 and res["outputs"]["status"] == "failed"
+    assert "memray-action: updated comment 101 on pull request #7" in proc.stdout
+    assert [(m, p) for m, p, _, _ in github.requests] == [
+        ("GET", "/repos/o/r/issues/7/comments?per_page=100&page=1"), ("PATCH", "/repos/o/r/issues/comments/101")]
+    assert len(github.comments) == 2 and github.comments[0]["body"] == "LGTM, someone else"
+    assert github.comments[1]["body"].startswith("<!-- memray-action comment  -->\n## memray check: failed\n")
+
+
+def test_comment_with_a_diff_file(fixtures, tmp_path, github):
+    """comment-file posts another report: here `memray diff --markdown` of
+    two builds, one stack 1 MiB bigger, one 4 KiB smaller."""
+    from conftest import MEMRAY, record
+    proj = tmp_path / "diffproj"
+    proj.mkdir()
+    src = FIXTURES / "diff_growth.c"
+    for name, extra in (("base", []), ("head", ["-DHEAD"])):
+        subprocess.run(["gcc", "-g", "-O0", "-o", str(proj / name), str(src)] + extra, check=True)
+        record(proj, proj / name, name=name + ".bin")
+    command = "%s diff --markdown -o diff.md base.bin head.bin" % MEMRAY
+    proc, res = act(tmp_path, proj, env=github.env(tmp_path), command=command, comment="true",
+                    comment_file="diff.md", comment_tag="linux")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    body = github.requests[-1][3]["body"]
+    assert body.startswith("<!-- memray-action comment linux -->\n### memray: memory change, head against base")
+    assert "1. peak +1.000MiB (+1048576 B): 1.000MiB \u2192 2.000MiB" in body
+    assert "1. peak -4.000KiB (-4096 B): 12.000KiB \u2192 8.000KiB" in body
+
+
+def test_comment_never_fails_the_gate(project, tmp_path):
+    """Not a pull request: nothing is asked. A read-only token (a fork's pull
+    request): a warning, and the step's status is the gate's."""
+    proj = project()
+    gh = FakeGitHub(fail=403)
+    try:
+        proc, res = act(tmp_path, proj, env=gh.env(tmp_path, event={"ref": "refs/heads/main"}),
+                        command="./blocks", comment="true")
+        assert proc.returncode == 0 and gh.requests == []
+        assert "memray-action: not a pull request (pull_request): no comment posted" in proc.stdout
+        proc, res = act(tmp_path, proj, env=gh.env(tmp_path), command="./blocks", comment="true")
+        assert proc.returncode == 0 and res["outputs"]["status"] == "passed", proc.stdout + proc.stderr
+        assert "::warning title=memray-action::could not comment on pull request #7: HTTP 403" in proc.stdout
+        assert len(gh.requests) == 1
+    finally:
+        gh.close()

@@ -1,6 +1,7 @@
 """`memray check`, test by test: a real pytest suite, a real Check suite in fork
 mode, C programs with memray_test.h markers, baselines, suppressions, and the
 JUnit, Markdown and GitHub annotations they give."""
+import json
 import os
 import re
 import shutil
@@ -560,3 +561,68 @@ def test_nothing_judged_says_so(fixtures, tmp_path):
     validate(tmp_path / "j.xml")
     case = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase")
     assert case.get("classname") == "memray.command" and case.find("system-out").text.startswith("nothing was judged")
+
+
+def test_baseline_on_allocations_and_allocated(marked, tmp_path):
+    """The deterministic figures: `max-increase` on allocations (a count) and
+    allocated bytes, from the flag and from the manifest; and a version 1
+    baseline (no allocated figure) still judges what it has."""
+    base = tmp_path / "base.json"
+    assert run("check", "--update-baseline", base, "--", marked, "1").returncode == 0
+    saved = json.loads(base.read_text())
+    assert saved["version"] == 2
+    churn = [t for t in saved["tests"] if t["id"] == "suite.churn"][0]
+    assert (churn["allocations"], churn["allocated"]) == (1001, 108000)
+    assert churn["stacks"][0]["count"] == 1000 and churn["stacks"][0]["bytes"] == 100000
+    # three more allocations of 16 B, the peak unchanged
+    more = run("check", "--baseline", base, "--max-increase", "allocations=0%", "--max-increase", "allocated=+48",
+               "--junit", tmp_path / "j.xml", "--markdown", tmp_path / "m.md", "--", marked, "1", "3")
+    assert more.returncode == 1, more.stderr
+    assert "memray check: FAIL suite.churn (baseline-allocations): allocations 1004 grew beyond baseline 1001 " \
+           "(+0.3%, allowed +0%) (1004, limit 1001)" in more.stderr, more.stderr
+    # +48 bytes allocated is within +48; the peak did not move
+    assert "FAIL suite.churn (baseline-allocated)" not in more.stderr
+    assert "FAIL suite.churn (baseline):" not in more.stderr
+    assert "FAIL allocations (baseline): allocations 1010 grew beyond baseline 1007" in more.stderr
+    failed = failed_cases(tmp_path / "j.xml")
+    assert ("suite.churn", "memray.baseline-allocations") in failed
+    assert failed[("suite.churn", "memray.baseline-allocations")].find("failure").get("type") == "Regression"
+    validate(tmp_path / "j.xml")
+    rows = markdown_rows(tmp_path / "m.md")
+    assert ["FAIL", "suite.churn (baseline-allocations)", "1004", "1001",
+            "allocations 1004 grew beyond baseline 1001 (+0.3%, allowed +0%)"] in rows
+    # the manifest's map judges only the figures it names: allocated, not the peak that doubled
+    (tmp_path / "memray.yml").write_text("version: 1\nbaseline:\n  file: %s\n  max-increase: {allocated: 0%%}\n" % base)
+    grown = run("check", "--manifest", tmp_path / "memray.yml", "--", marked, "2")
+    assert grown.returncode == 1, grown.stderr
+    assert "FAIL suite.churn (baseline-allocated): allocated 203.125KiB grew beyond baseline 105.469KiB " \
+           "(+92.6%, allowed +0%)" in grown.stderr
+    where = "churn:%s:%d" % (FIXTURES / "marked.c", line_of("marked.c", "churn"))
+    assert "+97.656KiB (+100000 bytes; 200000 bytes, was 100000) at %s" % where in grown.stderr
+    assert "(baseline): peak" not in grown.stderr
+    # the Markdown names what grew under the failures
+    assert run("check", "--manifest", tmp_path / "memray.yml", "--markdown", tmp_path / "g.md", "--",
+               marked, "2").returncode == 1
+    md = (tmp_path / "g.md").read_text()
+    assert "What grew in suite.churn (baseline-allocated):\n\n- +97.656KiB (+100000 bytes; 200000 bytes, " \
+           "was 100000) at churn:%s:%d\n" % (str(FIXTURES / "marked.c").replace("_", "\\_"),
+                                             line_of("marked.c", "churn")) in md, md
+    # a version 1 baseline: no allocated figure, so that rule has nothing to judge; allocations still judged
+    old = tmp_path / "old.json"
+    for t in saved["tests"]:
+        del t["allocated"]
+        for s in t["stacks"]:
+            del s["count"]
+    saved["version"] = 1
+    old.write_text(json.dumps(saved))
+    judged = run("check", "--baseline", old, "--max-increase", "allocated=0%", "--max-increase", "allocations=+2",
+                 "--", marked, "2", "3")
+    assert judged.returncode == 1, judged.stderr
+    assert "baseline-allocated" not in judged.stderr
+    assert "FAIL suite.churn (baseline-allocations): allocations 1004 grew beyond baseline 1001 (+0.3%, allowed +2)" \
+        in judged.stderr
+    bad = run("check", "--baseline", base, "--max-increase", "rss=5%", "--", "true")
+    assert bad.returncode == 2 and "no figure 'rss' (peak, allocations or allocated)" in bad.stderr
+    (tmp_path / "bad.yml").write_text("version: 1\nbaseline:\n  file: x.json\n  max-increase: {rss: 1%}\n")
+    bad = run("check", "--manifest", tmp_path / "bad.yml", "--", "true")
+    assert bad.returncode == 2 and "bad.yml:4:18: unknown key 'rss' in 'max-increase'" in bad.stderr, bad.stderr

@@ -87,7 +87,7 @@ START_TEST(good_manifest)
 	ck_assert_str_eq(m.sup.p[1].why, "memray.yml:15:5");
 	ck_assert_int_eq(m.builtin_suppressions, 0);
 	ck_assert_str_eq(m.baseline, ".memray-baseline.json");
-	ck_assert(!m.max_increase.is_percent && m.max_increase.bytes == 5u << 20);
+	ck_assert(!m.max_increase[INCREASE_PEAK].is_percent && m.max_increase[INCREASE_PEAK].bytes == 5u << 20);
 	manifest_release(&m);
 }
 END_TEST
@@ -97,8 +97,8 @@ START_TEST(empty_and_short_forms)
 	struct manifest m = MANIFEST_INIT;
 
 	ck_assert_int_eq(parse(&m, ""), 0);
-	ck_assert(!m.run.has[LIMIT_PEAK] && m.builtin_suppressions && m.max_increase.is_percent);
-	ck_assert(m.max_increase.percent == 10.0);
+	ck_assert(!m.run.has[LIMIT_PEAK] && m.builtin_suppressions && m.max_increase[INCREASE_PEAK].is_percent);
+	ck_assert(m.max_increase[INCREASE_PEAK].percent == 10.0);
 	manifest_release(&m);
 	m = (struct manifest)MANIFEST_INIT;
 	ck_assert_int_eq(parse(&m, "version: 1\nbaseline: b.json\n"), 0);
@@ -284,7 +284,7 @@ static void parse_check(void *ctx)
 	ck_assert_str_eq(m->sup.p[1].glob, "y");
 	ck_assert_str_eq(m->sup.p[1].why, "memray.yml:8:22");
 	ck_assert_str_eq(m->baseline, "b.json");
-	ck_assert(m->max_increase.is_percent && m->max_increase.percent == 5.0);
+	ck_assert(m->max_increase[INCREASE_PEAK].is_percent && m->max_increase[INCREASE_PEAK].percent == 5.0);
 }
 
 static void parse_release(void *ctx)
