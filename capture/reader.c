@@ -52,6 +52,12 @@ struct capture_reader {
 	struct capture_string argv[CAPTURE_ARGS_MAX];
 	uint64_t segs[2 * MAX_MODULE_SEGS];
 	uint64_t histogram[CAPTURE_AGG_BUCKETS];
+
+	/* a stream (reader.h): bytes [sbase, sbase + slen) of it are in sbuf */
+	int is_stream, has_header, stream_ended, is_waiting;
+	uint8_t *sbuf;
+	size_t slen, scap;
+	uint64_t sbase;
 };
 
 /* MEMRAY_TEST_SHRINK_TO (reader.h): shrink the file under the reader */
@@ -184,6 +190,7 @@ void capture_reader_free(struct capture_reader *r)
 	capture_header_release(&r->header);
 	free(r->stored);
 	free(r->raw);
+	free(r->sbuf);
 	free(r->path);
 	free(r);
 }
@@ -254,15 +261,47 @@ static int shrank(struct capture_reader *r, uint64_t off, ssize_t got)
 		    (unsigned long long)r->size);
 }
 
-/* decode the next block into r->raw; 1, or 0 at the end (status set) */
+/* a stream short of bytes that may still come: wait for them (1), rather than end (0) */
+static int waits(struct capture_reader *r)
+{
+	r->is_waiting = r->is_stream && !r->stream_ended;
+	return r->is_waiting;
+}
+
+/*
+ * A stream's bytes before offset `off` are read: drop them, so that the
+ * block at off is first in sbuf and sbuf never holds more than the block
+ * being awaited. -1 when off is not yet received (waiting).
+ */
+static int stream_drop(struct capture_reader *r, uint64_t off)
+{
+	size_t skip;
+
+	if (off > r->sbase + r->slen)
+		return waits(r) ? -1 : 0;
+	skip = (size_t)(off - r->sbase);
+	memmove(r->sbuf, r->sbuf + skip, r->slen - skip);
+	r->slen -= skip;
+	r->sbase = off;
+	r->size = r->sbase + r->slen;
+	return 0;
+}
+
+/* decode the next block into r->raw; 1, or 0 at the end (status set) or waiting */
 static int load_block(struct capture_reader *r)
 {
 	struct capture_block_info bi;
-	uint64_t off = r->next_block, left = r->size - off;
+	uint64_t off = r->next_block, left;
+	const uint8_t *block = r->stored;
 	const char *why;
 	ssize_t got;
 
+	if (r->is_stream && stream_drop(r, off) < 0)
+		return 0;	/* waiting */
+	left = r->size - off;
 	if (left == 0) {
+		if (waits(r))
+			return 0;
 		if (r->in_segment && !r->segment_ended)
 			return stop(r, CAPTURE_INCOMPLETE, off,
 				    "the capture ends without its END record (the program was killed, "
@@ -274,28 +313,35 @@ static int load_block(struct capture_reader *r)
 		return 0;
 	}
 	if (left < CAPTURE_BLOCK_HEADER)
-		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block header "
+		return waits(r) ? 0 : stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block header "
 			    "(the program was probably killed while the block was written)");
-	/* r->stored holds at least CAPTURE_HEADER_MAX bytes (open), more than a block header */
-	got = read_at(r->fd, off, r->stored, CAPTURE_BLOCK_HEADER);
-	if (got != CAPTURE_BLOCK_HEADER)
-		return shrank(r, off, got);
-	if (capture_block_parse_header(r->stored, &bi, &why) < 0)
+	if (r->is_stream) {
+		block = r->sbuf;	/* stream_drop() put the block first */
+	} else {
+		/* r->stored holds at least CAPTURE_HEADER_MAX bytes (open), more than a block header */
+		got = read_at(r->fd, off, r->stored, CAPTURE_BLOCK_HEADER);
+		if (got != CAPTURE_BLOCK_HEADER)
+			return shrank(r, off, got);
+	}
+	if (capture_block_parse_header(block, &bi, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	if (CAPTURE_BLOCK_HEADER + (uint64_t)bi.stored_len > left)
-		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
+		return waits(r) ? 0 : stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
 			    (unsigned long long)left, (unsigned long long)(CAPTURE_BLOCK_HEADER + bi.stored_len));
 	/* parse_header bounded stored_len and raw_len (CAPTURE_BLOCK_STORED_MAX, _RAW_MAX) */
-	if (GROW(r->stored, CAPTURE_BLOCK_HEADER + (size_t)bi.stored_len, r->stored_cap) < 0)
-		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.stored_len);
-	got = read_at(r->fd, off + CAPTURE_BLOCK_HEADER, r->stored + CAPTURE_BLOCK_HEADER, bi.stored_len);
-	if (got != (ssize_t)bi.stored_len)
-		return shrank(r, off, got < 0 ? got : CAPTURE_BLOCK_HEADER + got);
+	if (!r->is_stream) {
+		if (GROW(r->stored, CAPTURE_BLOCK_HEADER + (size_t)bi.stored_len, r->stored_cap) < 0)
+			return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.stored_len);
+		block = r->stored;
+		got = read_at(r->fd, off + CAPTURE_BLOCK_HEADER, r->stored + CAPTURE_BLOCK_HEADER, bi.stored_len);
+		if (got != (ssize_t)bi.stored_len)
+			return shrank(r, off, got < 0 ? got : CAPTURE_BLOCK_HEADER + got);
+	}
 	/* at least one byte: an empty block still gets a buffer to point into */
 	if (GROW(r->raw, bi.raw_len ? bi.raw_len : 1, r->raw_cap) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
-	if (capture_block_decode(r->stored, &bi, r->raw, &why) < 0)
+	if (capture_block_decode(block, &bi, r->raw, &why) < 0)
 		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	r->block_offset = off;
 	r->next_block = off + CAPTURE_BLOCK_HEADER + bi.stored_len;
@@ -623,8 +669,13 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 
 int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 {
+	r->is_waiting = 0;
 	if (r->finished)
 		return 0;
+	if (r->is_stream && !r->has_header) {
+		waits(r);	/* capture_reader_feed() reads the header as it comes */
+		return 0;
+	}
 	while (r->in.p >= r->in.end) {
 		if (!load_block(r))
 			return 0;
@@ -632,5 +683,91 @@ int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 	if (!decode(r, rec))
 		return 0;
 	r->records++;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* streams (reader.h)                                                    */
+
+struct capture_reader *capture_reader_stream(const char *name)
+{
+	struct capture_reader *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->path = strdup(name))) {
+		free(r);
+		error("%s: out of memory", name);
+		return NULL;
+	}
+	r->fd = -1;
+	r->is_stream = 1;
+	return r;
+}
+
+static int stream_header(struct capture_reader *r);
+
+/* what a stream can hold unread: a whole header, or a whole block and what came with it */
+#define STREAM_MAX (CAPTURE_HEADER_MAX + CAPTURE_BLOCK_HEADER + CAPTURE_BLOCK_STORED_MAX + (1u << 20))
+
+int capture_reader_feed(struct capture_reader *r, const void *p, size_t n)
+{
+	if (r->finished || !n)
+		return 0;
+	if (r->slen + n > STREAM_MAX) {
+		stop(r, CAPTURE_DAMAGED, r->sbase, "more than %u bytes arrived unread (the reader is not "
+		     "called between feeds)", STREAM_MAX);
+		return error("%s: %s", r->path, r->problem);
+	}
+	if (GROW(r->sbuf, r->slen + n, r->scap) < 0) {
+		stop(r, CAPTURE_DAMAGED, r->sbase, "out of memory for %zu bytes", r->slen + n);
+		return error("%s: %s", r->path, r->problem);
+	}
+	memcpy(r->sbuf + r->slen, p, n);
+	r->slen += n;
+	r->size = r->sbase + r->slen;
+	if (!r->has_header)
+		stream_header(r);	/* so the caller can tell when to begin its analysis */
+	return 0;
+}
+
+void capture_reader_feed_end(struct capture_reader *r)
+{
+	r->stream_ended = 1;
+	if (!r->has_header && !r->finished)
+		stream_header(r);
+}
+
+int capture_reader_is_waiting(const struct capture_reader *r)
+{
+	return r->is_waiting;
+}
+
+int capture_reader_has_header(const struct capture_reader *r)
+{
+	return r->has_header;
+}
+
+/* the stream's file header: 1 decoded, 0 waiting or not a capture (finished, status set) */
+static int stream_header(struct capture_reader *r)
+{
+	const char *why = NULL;
+	char whybuf[160];
+	size_t hsize;
+
+	if (r->slen < CAPTURE_HEADER_FIXED) {
+		if (waits(r))
+			return 0;
+		return stop(r, CAPTURE_INCOMPLETE, 0, "the stream ended after %zu bytes, before its file "
+			    "header had arrived", r->slen);
+	}
+	hsize = capture_header_size(r->sbuf, r->slen, &why, whybuf, sizeof(whybuf));
+	if (!hsize)
+		return stop(r, CAPTURE_DAMAGED, 0, "%s", why);
+	if (hsize > r->slen)
+		return waits(r) ? 0 : stop(r, CAPTURE_INCOMPLETE, 0, "the stream ended inside its file header "
+					   "(%zu of %zu bytes)", r->slen, hsize);
+	if (capture_header_decode(r->sbuf, hsize, &r->header, &why) < 0)
+		return stop(r, CAPTURE_DAMAGED, 0, "%s", why);
+	r->has_header = 1;
+	r->next_block = hsize;
 	return 1;
 }

@@ -30,6 +30,7 @@ struct analysis_private {
 	char **names;		/* thread names by thread index (owned copies in `owned`) */
 	size_t names_cap;
 	const char **locations;	/* by stack id, filled lazily */
+	size_t locations_cap, labels_cap;	/* locations and a->thread_labels allocated */
 	struct strbuf strings;	/* owns location strings, NUL-separated */
 	struct sym_stack location_stack;	/* analysis_location()'s own, apart from the symbolizer's */
 	char **owned;		/* module strings */
@@ -457,17 +458,29 @@ static int end_pass(struct analysis *a)
 	return 0;
 }
 
-int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
+/* the location cache covers every stack node: 0, or -1 out of memory */
+static int grow_locations(struct analysis *a)
+{
+	struct analysis_private *pv = a->priv;
+	size_t had = pv->locations_cap;
+
+	if (a->nnodes <= had)
+		return 0;
+	if (GROW(pv->locations, a->nnodes, pv->locations_cap) < 0)
+		return -1;
+	memset(pv->locations + had, 0, (pv->locations_cap - had) * sizeof(*pv->locations));
+	return 0;
+}
+
+int analysis_begin(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
 {
 	const struct capture_header *h = capture_reader_header(r);
-	struct capture_record rec;
-	int ret = -1;
 
 	memset(a, 0, sizeof(*a));
 	a->priv = calloc(1, sizeof(*a->priv));
 	a->nodes = calloc(256, sizeof(*a->nodes));
 	if (!a->priv || !a->nodes)
-		goto out;
+		return error("%s: out of memory while reading the capture", capture_reader_path(r));
 	a->priv->nodes_cap = 256;
 	if (opts)
 		a->priv->opts = *opts;
@@ -476,25 +489,47 @@ int analysis_run(struct analysis *a, struct capture_reader *r, const struct anal
 	strbuf_init(&a->priv->strings, 0);
 	a->start_ns = a->end_ns = h->start_ns;
 	a->is_aggregated = (h->flags & CAPTURE_F_AGGREGATE) != 0;
+	return 0;
+}
+
+int analysis_feed(struct analysis *a, struct capture_reader *r)
+{
+	struct capture_record rec;
+	int ret;
+
 	for (uint64_t n = 1; capture_reader_next(r, &rec); n++) {
-		if ((ret = on_record(a, &rec)) < 0)
-			goto out;
+		if ((ret = on_record(a, &rec)) < 0) {
+			if (ret == -1)
+				error("%s: out of memory while reading the capture", capture_reader_path(r));
+			return -1;
+		}
 		if (a->priv->opts.progress && !(n & ((1u << 22) - 1)))
 			a->priv->opts.progress(capture_reader_position(r), capture_reader_size(r));
 	}
 	a->records = capture_reader_records(r);
+	return 0;
+}
+
+int analysis_end(struct analysis *a, struct capture_reader *r)
+{
+	const struct capture_header *h = capture_reader_header(r);
+	int ret;
+
+	a->records = capture_reader_records(r);
 	a->is_stopped = (h->flags & CAPTURE_F_STOPPED) != 0;
 	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK && !a->is_stopped;
-	if ((ret = end_pass(a)) < 0)
-		goto out;
-	ret = -1;
-	a->priv->locations = calloc(a->nnodes, sizeof(*a->priv->locations));
-	if (a->priv->locations)
-		ret = 0;
-out:
-	if (ret == -1)
+	if ((ret = end_pass(a)) == 0 && grow_locations(a) == 0)
+		return 0;
+	if (ret != ALREADY_SAID)
 		error("%s: out of memory while reading the capture", capture_reader_path(r));
-	return ret < 0 ? -1 : 0;
+	return -1;
+}
+
+int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
+{
+	if (analysis_begin(a, r, opts) < 0 || analysis_feed(a, r) < 0)
+		return -1;
+	return analysis_end(a, r);
 }
 
 void analysis_release(struct analysis *a)
@@ -618,8 +653,13 @@ const char *analysis_thread_label(struct analysis *a, uint32_t tid)
 		;
 	if (i == a->nthreads)
 		return "thread ?";
-	if (!a->thread_labels && !(a->thread_labels = calloc(a->nthreads, sizeof(char *))))
-		return "thread ?";
+	if (a->nthreads > pv->labels_cap) {	/* a live analysis meets new threads */
+		size_t had = pv->labels_cap;
+
+		if (GROW(a->thread_labels, a->nthreads, pv->labels_cap) < 0)
+			return "thread ?";
+		memset(a->thread_labels + had, 0, (pv->labels_cap - had) * sizeof(*a->thread_labels));
+	}
 	if (!a->thread_labels[i]) {
 		if (pv->names[i])
 			snprintf(buf, sizeof(buf), "thread %u (%s)", tid, pv->names[i]);
@@ -694,6 +734,8 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 
 	if (!stack || stack >= a->nnodes)
 		return "<stack trace unavailable>";
+	if (grow_locations(a) < 0)
+		return "<out of memory>";
 	if (pv->locations[stack])
 		return pv->locations[stack];
 	pv->location_stack.n = 0;

@@ -171,6 +171,19 @@ struct analysis_options {
  * out of memory or when an observer failed.
  */
 int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts);
+
+/*
+ * analysis_run() in three steps, for a capture that is still arriving
+ * (capture_reader_stream): begin once the reader has its header, feed
+ * whenever bytes came (it takes every record the reader can give; the
+ * figures of the struct are those of the records so far, the current
+ * image's heap not yet folded into entries), end when the stream ended.
+ * Each returns 0, or -1 after an error message. analysis_release() frees
+ * what any of them made.
+ */
+int analysis_begin(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts);
+int analysis_feed(struct analysis *a, struct capture_reader *r);
+int analysis_end(struct analysis *a, struct capture_reader *r);
 void analysis_release(struct analysis *a);
 
 /*

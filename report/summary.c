@@ -13,18 +13,8 @@
 #include "common/utf8.h"
 #include "report/figure.h"
 
-struct row {
-	const char *function, *file;	/* symbolizer-owned */
-	uint64_t own, total, count;
-	uint64_t seen_at;		/* the entry that last added to total, to count a stack once */
-};
-
-/* one row per (function, file), found by the pair's interned pointers */
-struct table {
-	struct row *rows;
-	size_t n, alloc;
-	struct hashidx index;
-};
+#define row summary_row
+#define table summary_table
 
 struct row_key {
 	const struct table *t;
@@ -70,37 +60,56 @@ static int by_column(const void *x, const void *y)
 	return strcmp(a->function, b->function);
 }
 
-static int build(struct analysis *a, struct symbolizer *s, struct table *t)
+int summary_table_add(struct summary_table *t, struct analysis *a, struct symbolizer *s, uint32_t stack,
+		      uint64_t bytes, uint64_t count, uint64_t item)
 {
 	const struct sym_frame *frames;
+	int n = analysis_stack(a, s, stack, &frames), own_done = 0;
 
+	if (n < 0)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		struct row *r;
+
+		if (analysis_is_hidden(&frames[k]))
+			continue;
+		r = row_of(t, &frames[k]);
+		if (!r)
+			return -1;
+		if (!own_done) {
+			r->own += bytes;
+			r->count += count;
+			own_done = 1;
+		}
+		if (r->seen_at != item) {	/* recursion: once per stack */
+			r->total += bytes;
+			r->seen_at = item;
+		}
+	}
+	return 0;
+}
+
+void summary_table_sort(struct summary_table *t, enum summary_column by)
+{
+	sort_column = by;
+	qsort(t->rows, t->n, sizeof(*t->rows), by_column);
+}
+
+void summary_table_release(struct summary_table *t)
+{
+	free(t->rows);
+	hashidx_release(&t->index);
+	memset(t, 0, sizeof(*t));
+}
+
+static int build(struct analysis *a, struct symbolizer *s, struct table *t)
+{
 	for (size_t i = 0; i < a->nentries; i++) {
 		uint64_t bytes, count;
-		int n, own_done = 0;
 
-		if (!figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count))
-			continue;
-		n = analysis_stack(a, s, a->entries[i].stack, &frames);
-		if (n < 0)
+		if (figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count) &&
+		    summary_table_add(t, a, s, a->entries[i].stack, bytes, count, i) < 0)
 			return -1;
-		for (int k = 0; k < n; k++) {
-			struct row *r;
-
-			if (analysis_is_hidden(&frames[k]))
-				continue;
-			r = row_of(t, &frames[k]);
-			if (!r)
-				return -1;
-			if (!own_done) {
-				r->own += bytes;
-				r->count += count;
-				own_done = 1;
-			}
-			if (r->seen_at != i) {	/* recursion: once per stack */
-				r->total += bytes;
-				r->seen_at = i;
-			}
-		}
 	}
 	return 0;
 }
@@ -151,12 +160,10 @@ int summary_report(struct strbuf *out, struct analysis *a, struct symbolizer *s,
 
 	if (build(a, s, &t) < 0)
 		goto out;
-	sort_column = opts->sort;
-	qsort(t.rows, t.n, sizeof(*t.rows), by_column);
+	summary_table_sort(&t, opts->sort);
 	render(out, a, &t, opts);
 	ret = 0;
 out:
-	free(t.rows);
-	hashidx_release(&t.index);
+	summary_table_release(&t);
 	return ret;
 }
