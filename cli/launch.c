@@ -356,6 +356,21 @@ static int open_capture(const struct launch *l, struct strbuf *out)
 	return fd;
 }
 
+/* the child said it could not go on: name the step, remove the capture; the exit status */
+static int report_failure(const struct launch *l, const struct child_failure *f, const char *out)
+{
+	errno = f->err;
+	if (f->is_header)
+		error_errno("cannot write the capture header to '%s'", out);
+	else
+		error_errno("cannot run %s", l->argv[0]);
+	if (!l->is_live)
+		unlink(out);
+	if (f->is_header)
+		return EXIT_RUN_ERROR;	/* the program never ran: not its status */
+	return f->err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+}
+
 /* the file for the program's output in live mode: the fd, or -1 after a message */
 static int open_program_output(const struct launch *l)
 {
@@ -447,20 +462,8 @@ int launch_run(struct launch *l)
 			goto restore;
 		}
 	}
-	if (n == (ssize_t)sizeof(failure) && failure.is_header) {
-		errno = failure.err;
-		error_errno("cannot write the capture header to '%s'", out.buf);
-		if (!l->is_live)
-			unlink(out.buf);
-		ret = EXIT_RUN_ERROR;	/* the program never ran: not its status */
-		goto restore;
-	}
 	if (n == (ssize_t)sizeof(failure)) {
-		errno = failure.err;
-		error_errno("cannot run %s", argv[0]);
-		if (!l->is_live)
-			unlink(out.buf);
-		ret = failure.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+		ret = report_failure(l, &failure, out.buf);
 		goto restore;
 	}
 	ret = exit_status_of(status, argv[0]);

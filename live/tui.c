@@ -196,16 +196,13 @@ static int draw_table(struct view *v, int top, int rows)
 	strbuf_addf(&v->line, "%12s %12s %8s  %-*s", "Own", "Total", "Allocs", COLS > 36 ? COLS - 36 : 0, "Location");
 	put(top, 0, v->line.buf);
 	attroff(A_REVERSE);
-	for (int k = 0; k < rows - 1 && (size_t)k < t.n; k++) {
+	for (int k = 0; k < rows && (size_t)k < t.n; k++) {
 		const struct summary_row *r = &t.rows[k];
 
 		strbuf_reset(&v->line);
 		strbuf_addf(&v->line, "%12s %12s %8llu  ", units_human(own, r->own), units_human(total, r->total),
 			    (unsigned long long)r->count);
-		utf8_add_printable(&v->line, r->function, 0);
-		strbuf_addstr(&v->line, " (");
-		utf8_add_printable(&v->line, r->file, 0);
-		strbuf_addch(&v->line, ')');
+		summary_add_location(&v->line, r, COLS - 37);
 		put(top + 1 + k, 0, v->line.buf);
 	}
 	if (!t.n)
@@ -252,7 +249,7 @@ static int draw(struct view *v)
 	erase();
 	draw_head(v);
 	draw_chart(v, 3, chart);
-	if (draw_table(v, table_top, LINES - 2 - table_top) < 0)
+	if (draw_table(v, table_top, LINES - 3 - table_top) < 0)
 		return -1;
 	draw_status(v, LINES - 2);
 	attron(A_REVERSE);

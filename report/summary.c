@@ -114,6 +114,28 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 	return 0;
 }
 
+void summary_add_location(struct strbuf *sb, const struct summary_row *r, int width)
+{
+	size_t start = sb->len, len;
+
+	/* names from the tracked program: escaped before the width is measured */
+	utf8_add_printable(sb, r->function, 0);
+	strbuf_addstr(sb, " (");
+	utf8_add_printable(sb, r->file, 0);
+	strbuf_addch(sb, ')');
+	len = sb->len - start;
+	if (width > 10 && len > (size_t)width) {	/* keep the end: the file */
+		char *line = sb->buf + start;
+		size_t from = len - (size_t)width + 3;
+
+		while ((line[from] & 0xc0) == 0x80)
+			from++;	/* never half a character */
+		memmove(line + 3, line + from, len - from);
+		memcpy(line, "...", 3);
+		strbuf_setlen(sb, start + len - from + 3);
+	}
+}
+
 static void render(struct strbuf *out, const struct analysis *a, const struct table *t,
 		   const struct summary_options *opts)
 {
@@ -130,20 +152,7 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 		double op = a->peak_bytes ? 100.0 * (double)r->own / (double)a->peak_bytes : 0;
 
 		strbuf_reset(&line);
-		/* names from the tracked program: escaped before the width is measured */
-		utf8_add_printable(&line, r->function, 0);
-		strbuf_addstr(&line, " (");
-		utf8_add_printable(&line, r->file, 0);
-		strbuf_addch(&line, ')');
-		if (loc_width > 10 && line.len > (size_t)loc_width) {	/* keep the end: the file */
-			size_t from = line.len - (size_t)loc_width + 3;
-
-			while ((line.buf[from] & 0xc0) == 0x80)
-				from++;	/* never half a character */
-			memmove(line.buf + 3, line.buf + from, line.len - from);
-			memcpy(line.buf, "...", 3);
-			strbuf_setlen(&line, line.len - from + 3);
-		}
+		summary_add_location(&line, r, loc_width);
 		strbuf_addf(out, "%-12s %6.2f%% %12s %6.2f%% %10llu  %s\n", units_human(total, r->total), tp,
 			    units_human(own, r->own), op, (unsigned long long)r->count, line.buf);
 	}

@@ -53,6 +53,11 @@ struct summary_table {
  */
 int summary_table_add(struct summary_table *t, struct analysis *a, struct symbolizer *s, uint32_t stack,
 		      uint64_t bytes, uint64_t count, uint64_t item);
+/*
+ * Append "function (file)" of a row, escaped, its start cut to "..." so
+ * that it takes at most `width` columns (0: no limit).
+ */
+void summary_add_location(struct strbuf *sb, const struct summary_row *r, int width);
 /* rows by `by`, largest first, ties by function name */
 void summary_table_sort(struct summary_table *t, enum summary_column by);
 void summary_table_release(struct summary_table *t);
