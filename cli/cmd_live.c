@@ -214,14 +214,18 @@ int run_live(struct launch *l, const struct run_live_options *o)
 {
 	struct run_view v = { 0 };
 	struct strbuf out = STRBUF_INIT;
-	char *copy = strdup(l->argv[0]);
+	char *copy = strdup(l->argv[0]), *base = copy ? basename(copy) : (char *)"program";
 	int sv[2], ret = EXIT_RUN_ERROR;
 
 	l->is_live = 1;
 	if (o->is_remote) {
 		int port = o->port ? parse_port("run", o->port) : 0;
 
-		if ((o->port && !port) || (l->live_fd = await_reader(port)) < 0)
+		if (o->port && !port) {
+			ret = EXIT_USAGE;
+			goto out;
+		}
+		if ((l->live_fd = await_reader(port)) < 0)
 			goto out;
 		l->output = "the live reader";
 		ret = launch_run(l);
@@ -236,9 +240,9 @@ int run_live(struct launch *l, const struct run_live_options *o)
 		error_errno("socketpair");
 		goto out;
 	}
-	strbuf_addf(&out, "memray-%s.%d.out", copy ? basename(copy) : "program", (int)getpid());
+	strbuf_addf(&out, "memray-%s.%d.out", base, (int)getpid());
 	v.t.title = l->argv[0];
-	if (live_session_init(&v.s, sv[0], l->argv[0], o->tee, l->force) < 0) {
+	if (live_session_init(&v.s, sv[0], base, o->tee, l->force) < 0) {
 		close(sv[1]);
 		goto out;
 	}

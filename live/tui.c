@@ -29,6 +29,7 @@
 
 #define TICK_MS 50
 #define REDRAW_MS 250
+#define STATUS_ROWS 3	/* above the help line, for how it ended */
 
 enum { PAIR_HEAP = 1, PAIR_RSS, PAIR_BAD, PAIR_TITLE };
 
@@ -206,12 +207,13 @@ static int draw_table(struct view *v, int top, int rows)
 		put(top + 1 + k, 0, v->line.buf);
 	}
 	if (!t.n)
-		put(top + 1, 0, s->has_begun ? "(nothing is live)" : "(waiting for the program's first records)");
+		put(top + 1, 0, s->has_begun ? "(nothing is live)" : s->has_ended ? "(no capture arrived)" :
+				"(waiting for the program's first records)");
 	summary_table_release(&t);
 	return 0;
 }
 
-/* how the program or the stream ended, and what the tracker lost */
+/* how the program or the stream ended, and what the tracker lost: up to STATUS_ROWS rows from y */
 static void draw_status(struct view *v, int y)
 {
 	const struct live_session *s = v->s;
@@ -233,11 +235,25 @@ static void draw_status(struct view *v, int y)
 	if (s->has_begun && s->a.lost)
 		strbuf_addf(&v->line, "%srecords lost by the tracker: %llu", v->line.len ? "; " : "",
 			    (unsigned long long)s->a.lost);
-	if (!v->line.len)
+	if (!v->line.len || COLS < 1)
 		return;
 	attr(v, problem ? PAIR_BAD : 0, 1);
 	attron(A_BOLD);
-	put(y, 0, v->line.buf);
+	for (size_t at = 0, row = 0; at < v->line.len && row < STATUS_ROWS; row++) {
+		size_t n = v->line.len - at;	/* escaped text: one byte a column */
+
+		if (n > (size_t)COLS) {	/* wrapped at the last space that fits */
+			n = (size_t)COLS;
+			while (n > 1 && v->line.buf[at + n] != ' ')
+				n--;
+			if (n == 1)
+				n = (size_t)COLS;
+		}
+		mvaddnstr(y + (int)row, 0, v->line.buf + at, (int)n);
+		at += n;
+		while (at < v->line.len && v->line.buf[at] == ' ')
+			at++;
+	}
 	attroff(A_BOLD);
 	attr(v, problem ? PAIR_BAD : 0, 0);
 }
@@ -249,9 +265,9 @@ static int draw(struct view *v)
 	erase();
 	draw_head(v);
 	draw_chart(v, 3, chart);
-	if (draw_table(v, table_top, LINES - 3 - table_top) < 0)
+	if (draw_table(v, table_top, LINES - 2 - STATUS_ROWS - table_top) < 0)
 		return -1;
-	draw_status(v, LINES - 2);
+	draw_status(v, LINES - 1 - STATUS_ROWS);
 	attron(A_REVERSE);
 	put(LINES - 1, 0, "q quit  p pause  o own  t total  a allocs  < > thread");
 	attroff(A_REVERSE);

@@ -114,26 +114,51 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
 	return 0;
 }
 
+/* keep the last `keep` bytes of sb behind "..." (never half a character) */
+static void keep_end(struct strbuf *sb, size_t keep)
+{
+	size_t from;
+
+	if (sb->len <= keep || keep < 4)
+		return;
+	from = sb->len - keep + 3;
+	while (from < sb->len && (sb->buf[from] & 0xc0) == 0x80)
+		from++;
+	memmove(sb->buf + 3, sb->buf + from, sb->len - from);
+	memcpy(sb->buf, "...", 3);
+	strbuf_setlen(sb, sb->len - from + 3);
+}
+
+/* keep the first `keep` bytes of sb before "..." (never half a character) */
+static void keep_start(struct strbuf *sb, size_t keep)
+{
+	size_t to;
+
+	if (sb->len <= keep || keep < 4)
+		return;
+	to = keep - 3;
+	while (to && (sb->buf[to] & 0xc0) == 0x80)
+		to--;
+	strbuf_setlen(sb, to);
+	strbuf_addstr(sb, "...");
+}
+
 void summary_add_location(struct strbuf *sb, const struct summary_row *r, int width)
 {
-	size_t start = sb->len, len;
+	struct strbuf fn = STRBUF_INIT, file = STRBUF_INIT;
 
 	/* names from the tracked program: escaped before the width is measured */
-	utf8_add_printable(sb, r->function, 0);
-	strbuf_addstr(sb, " (");
-	utf8_add_printable(sb, r->file, 0);
-	strbuf_addch(sb, ')');
-	len = sb->len - start;
-	if (width > 10 && len > (size_t)width) {	/* keep the end: the file */
-		char *line = sb->buf + start;
-		size_t from = len - (size_t)width + 3;
-
-		while ((line[from] & 0xc0) == 0x80)
-			from++;	/* never half a character */
-		memmove(line + 3, line + from, len - from);
-		memcpy(line, "...", 3);
-		strbuf_setlen(sb, start + len - from + 3);
+	utf8_add_printable(&fn, r->function, 0);
+	utf8_add_printable(&file, r->file, 0);
+	if (width > 10 && fn.len + file.len + 3 > (size_t)width) {
+		/* the function whole if it leaves room for the end of the file, else both cut */
+		keep_end(&file, fn.len + 3 + 16 <= (size_t)width ? (size_t)width - fn.len - 3 : 16);
+		if (fn.len + file.len + 3 > (size_t)width)
+			keep_start(&fn, (size_t)width > file.len + 3 ? (size_t)width - file.len - 3 : 4);
 	}
+	strbuf_addf(sb, "%s (%s)", fn.buf, file.buf);
+	strbuf_release(&fn);
+	strbuf_release(&file);
 }
 
 static void render(struct strbuf *out, const struct analysis *a, const struct table *t,

@@ -54,8 +54,9 @@ struct summary_table {
 int summary_table_add(struct summary_table *t, struct analysis *a, struct symbolizer *s, uint32_t stack,
 		      uint64_t bytes, uint64_t count, uint64_t item);
 /*
- * Append "function (file)" of a row, escaped, its start cut to "..." so
- * that it takes at most `width` columns (0: no limit).
+ * Append "function (file)" of a row, escaped, in at most `width` bytes
+ * (0: no limit): the start of the file cut to "...", and the end of the
+ * function too if it is so long that less than 16 bytes of file fit.
  */
 void summary_add_location(struct strbuf *sb, const struct summary_row *r, int width);
 /* rows by `by`, largest first, ties by function name */

@@ -186,6 +186,7 @@ struct tracker_ring {
 	uint64_t n_allocs, n_frees, bytes, lost;
 	/* writer control */
 	int stop, write_failed, has_writer;
+	int live_said;		/* live mode: a failure after END was told */
 	uint64_t flush_asked, flush_done;
 	pthread_t writer;
 	uint64_t now_ms;	/* the writer's clock, ms since the segment began */

@@ -66,6 +66,7 @@ int tracker_ring_hand_off(int may_wait)
 		return 0;
 	next = take_spare();
 	if (next < 0 && tracker_cfg.is_live && tracker_active) {
+		r->live_said = 1;	/* the writer's failure to come is part of this */
 		tracker_stop("the live reader fell behind by more than 32 MiB of records; the rest of the run "
 			     "is not tracked", 0);
 		return -1;
@@ -235,7 +236,10 @@ static void write_live(const uint8_t *p, size_t n)
 	if (fd >= 0 && live_send(fd, p, n) == 0)
 		return;
 	tracker_ring.write_failed = 1;
-	if (fd < 0)
+	if (!tracker_active && !tracker_ring.live_said++)	/* after END, at exit: tracker_stop would be silent */
+		tracker_say("live", errno == ETIMEDOUT ? "the reader took nothing for 5 seconds; the end of the "
+			    "run was not sent" : "the reader went away before the end of the run was sent");
+	else if (fd < 0)
 		tracker_stop("the program closed the live reader's socket", 0);
 	else if (errno == ETIMEDOUT)
 		tracker_stop("the live reader took nothing for 5 seconds; the rest of the run is not tracked", 0);
