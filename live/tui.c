@@ -73,6 +73,21 @@ static uint32_t thread_tid(const struct view *v)
 	return v->thread && v->thread <= v->s->a.nthreads ? v->s->a.threads[v->thread - 1] : 0;
 }
 
+/* live allocations of the thread shown (all threads: the heap's own count) */
+static uint64_t live_allocations(const struct view *v)
+{
+	const struct heapmodel *hm = v->s->hm;
+	uint32_t tid = thread_tid(v);
+	uint64_t n = 0;
+
+	if (!tid)
+		return hm->live_allocations;
+	for (size_t i = 0; i < hm->nentries; i++)
+		if (hm->entries[i].thread == tid)
+			n += hm->entries[i].live_count;
+	return n;
+}
+
 static const char *status_word(const struct view *v)
 {
 	const struct live_session *s = v->s;
@@ -112,7 +127,7 @@ static void draw_head(struct view *v)
 		strbuf_addf(&v->line, "Thread: all (%zu)", s->a.nthreads);
 	strbuf_addf(&v->line, "  Sort: %s  Live allocations: %llu",
 		    v->sort == SUMMARY_OWN ? "own" : v->sort == SUMMARY_TOTAL ? "total" : "allocations",
-		    (unsigned long long)s->hm->live_allocations);
+		    (unsigned long long)live_allocations(v));
 	put(2, 0, v->line.buf);
 }
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import MEMRAY, location, run, stats
+from conftest import FIXTURES, MEMRAY, line_of, location, run, stats
 
 SOCKET = "memray-e2e-live-%d" % os.getpid()
 MiB = 1 << 20
@@ -410,3 +410,58 @@ def test_bad_usage_is_one_line(tmp_path, args, said):
     result = run(*args, cwd=tmp_path, timeout=10)
     assert result.returncode == 2, result
     assert result.stderr == "memray: error: %s\n" % said
+
+
+def test_pause_freezes_the_view_and_resume_catches_up(tmp_path, fixtures, screens):
+    prog = fixtures.build("live_steps.c")
+    pidfile = tmp_path / "pid"
+    s = Screen(tmp_path, [MEMRAY, "run", "--live", prog, pidfile])
+    screens.append(s)
+    pid = int(wait_for_file(pidfile))
+    base = heap_of(s.wait(r"main \("))
+    step(pid, s, base + MiB)
+    s.keys("p")
+    s.wait(r"\[paused\]")
+    os.kill(pid, signal.SIGUSR1)  # 3 MiB now, but the view holds still
+    wait_for_file_text(tmp_path, "ready 2")
+    time.sleep(1)
+    screen = s.text()
+    assert "Heap: %d B" % (base + MiB) in screen and "hold_big" not in screen
+    s.keys("p")
+    screen = s.wait(r"Heap: %d B" % (base + 3 * MiB))
+    assert "[running]" in screen and ("2.000MiB", "2.000MiB", 2, "hold_big") in rows(screen)
+    os.kill(pid, signal.SIGKILL)
+    s.keys("q")
+    assert s.exit_status() == 128 + 9
+
+
+def wait_for_file_text(tmp_path, text, timeout=15):
+    """Wait for the program's output file (run --live) to hold text."""
+    end = time.time() + timeout
+    while True:
+        outs = [p for p in tmp_path.iterdir() if p.name.startswith("memray-") and p.name.endswith(".out")]
+        if outs and text in outs[0].read_text():
+            return
+        assert time.time() < end, "no %r in the program's output" % text
+        time.sleep(0.05)
+
+
+def test_python_frames_as_in_other_reports(tmp_path, screens):
+    pidfile = tmp_path / "pid"
+    script = FIXTURES / "live_steps.py"
+    s = Screen(tmp_path, [MEMRAY, "run", "--live", "-o", "py.bin", script, pidfile], width=160)
+    screens.append(s)
+    pid = int(wait_for_file(pidfile, timeout=30))
+    s.wait(r"\[running\]")
+    os.kill(pid, signal.SIGUSR1)
+    screen = s.wait(r"hold \(%s\)" % re.escape(str(script)))
+    own, total, count, _ = [r for r in rows(screen) if r[3] == "hold"][0]
+    assert (own, total, count) == ("3.000MiB", "3.000MiB", 3)
+    os.kill(pid, signal.SIGUSR1)
+    s.wait(r"the program exited with status 4")
+    s.keys("q")
+    assert s.exit_status() == 4
+    # the capture names the same frames as the live view
+    top = stats(tmp_path / "py.bin")["peak"]["top_by_size"]
+    assert top[0]["location"] == "hold:%s:%d" % (script, line_of("live_steps.py", "pyhold"))
+    assert (top[0]["size"], top[0]["count"]) == (3 * (MiB + 1), 3)  # a bytearray keeps a byte for its NUL
