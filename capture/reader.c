@@ -754,6 +754,8 @@ static int stream_header(struct capture_reader *r)
 	size_t hsize;
 
 	if (r->slen < CAPTURE_HEADER_FIXED) {
+		if (memcmp(r->sbuf, CAPTURE_MAGIC, r->slen < CAPTURE_MAGIC_LEN ? r->slen : CAPTURE_MAGIC_LEN))
+			return stop(r, CAPTURE_DAMAGED, 0, "not a memray capture (bad magic)");
 		if (waits(r))
 			return 0;
 		return stop(r, CAPTURE_INCOMPLETE, 0, "the stream ended after %zu bytes, before its file "
