@@ -465,3 +465,22 @@ def test_python_frames_as_in_other_reports(tmp_path, screens):
     top = stats(tmp_path / "py.bin")["peak"]["top_by_size"]
     assert top[0]["location"] == "hold:%s:%d" % (script, line_of("live_steps.py", "pyhold"))
     assert (top[0]["size"], top[0]["count"]) == (3 * (MiB + 1), 3)  # a bytearray keeps a byte for its NUL
+
+
+def test_exec_ends_the_live_view_in_one_line(tmp_path, fixtures, screens):
+    prog = fixtures.build("live_steps.c")
+    port, pidfile = free_port(), tmp_path / "pid"
+    proc = remote(tmp_path, "/bin/sh", port, "-c", "exec %s %s" % (prog, pidfile))
+    s = Screen(tmp_path, [MEMRAY, "live", str(port)])
+    screens.append(s)
+    pid = int(wait_for_file(pidfile))
+    s.wait(r"the capture ends without its END record", wrapped=True)
+    for _ in range(4):
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(0.2)
+    status, err = finish(proc)
+    assert status == 3  # the exec'd program ran on, untracked
+    assert [line for line in err.splitlines() if "not tracking" in line] == [
+        "memray: not tracking: live mode follows the first process image only, not one started by exec()"]
+    s.keys("q")
+    assert s.exit_status() == 0
