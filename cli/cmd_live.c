@@ -137,11 +137,10 @@ int cmd_live(int argc, char **argv)
 		error("live: the live view needs a terminal (stdin and stdout)");
 		return EXIT_USAGE;
 	}
-	if ((fd = connect_port(port)) < 0)
-		return 1;
 	snprintf(name, sizeof(name), "127.0.0.1:%d", port);
 	t.title = name;
-	if (live_session_init(&s, fd, name, output, force) < 0) {
+	if (live_session_init(&s, name, output, force) < 0 || (fd = connect_port(port)) < 0 ||
+	    live_session_attach(&s, fd) < 0) {
 		live_session_release(&s);
 		return 1;
 	}
@@ -210,42 +209,49 @@ static int await_reader(int port)
 	return conn;
 }
 
+/* run --live-remote: a reader first, then the program */
+static int run_remote(struct launch *l, const struct run_live_options *o)
+{
+	int port = o->port ? parse_port("run", o->port) : 0;
+
+	if (o->port && !port)
+		return EXIT_USAGE;
+	if ((l->live_fd = await_reader(port)) < 0)
+		return EXIT_RUN_ERROR;
+	l->is_live = 1;
+	l->output = "the live reader";
+	return launch_run(l);
+}
+
 int run_live(struct launch *l, const struct run_live_options *o)
 {
-	struct run_view v = { 0 };
+	struct run_view v;
 	struct strbuf out = STRBUF_INIT;
-	char *copy = strdup(l->argv[0]), *base = copy ? basename(copy) : (char *)"program";
+	char *copy, *base;
 	int sv[2], ret = EXIT_RUN_ERROR;
 
-	l->is_live = 1;
-	if (o->is_remote) {
-		int port = o->port ? parse_port("run", o->port) : 0;
-
-		if (o->port && !port) {
-			ret = EXIT_USAGE;
-			goto out;
-		}
-		if ((l->live_fd = await_reader(port)) < 0)
-			goto out;
-		l->output = "the live reader";
-		ret = launch_run(l);
-		goto out;
-	}
+	if (o->is_remote)
+		return run_remote(l, o);
 	if (!isatty(0) || !isatty(1)) {
 		error("run: --live needs a terminal (stdin and stdout); use --live-remote and 'memray live PORT'");
-		ret = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
+	copy = strdup(l->argv[0]);
+	base = copy ? basename(copy) : (char *)"program";
+	memset(&v, 0, sizeof(v));
+	if (live_session_init(&v.s, base, o->tee, l->force) < 0)
+		goto out;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		error_errno("socketpair");
 		goto out;
 	}
-	strbuf_addf(&out, "memray-%s.%d.out", base, (int)getpid());
-	v.t.title = l->argv[0];
-	if (live_session_init(&v.s, sv[0], base, o->tee, l->force) < 0) {
+	if (live_session_attach(&v.s, sv[0]) < 0) {
 		close(sv[1]);
 		goto out;
 	}
+	strbuf_addf(&out, "memray-%s.%d.out", base, (int)getpid());
+	v.t.title = l->argv[0];
+	l->is_live = 1;
 	l->live_fd = sv[1];
 	l->output = "the live view";
 	l->program_output = out.buf;

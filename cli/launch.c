@@ -22,6 +22,7 @@
 #include "capture/header.h"
 #include "common/env.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/install.h"
 #include "common/strbuf.h"
 
@@ -371,18 +372,6 @@ static int report_failure(const struct launch *l, const struct child_failure *f,
 	return f->err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
 }
 
-/* the file for the program's output in live mode: the fd, or -1 after a message */
-static int open_program_output(const struct launch *l)
-{
-	int fd = open(l->program_output, O_WRONLY | O_CREAT | O_CLOEXEC | (l->force ? O_TRUNC : O_EXCL), 0644);
-
-	if (fd < 0 && errno == EEXIST)
-		return error("%s already exists (use -f to overwrite it)", l->program_output);
-	if (fd < 0)
-		return error_errno("cannot create '%s' for the program's output", l->program_output);
-	return fd;
-}
-
 int launch_run(struct launch *l)
 {
 	char **argv = l->argv;
@@ -414,7 +403,7 @@ int launch_run(struct launch *l)
 		strbuf_addstr(&out, l->output);
 	if ((fd = l->is_live ? l->live_fd : open_capture(l, &out)) < 0)
 		goto out;
-	if (l->program_output && (out_fd = open_program_output(l)) < 0)
+	if (l->program_output && (out_fd = file_create(l->program_output, l->force, "file for the program's output")) < 0)
 		goto out;
 	verbose(1, "tracker %s", lib.buf);
 	verbose(1, "capture %s, options 0x%x", out.buf, flags);

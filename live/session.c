@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/file.h"
 
 #define READ_CHUNK (64u * 1024)
 #define READS_PER_PUMP 64	/* 4 MiB, then the view gets a turn */
@@ -51,22 +52,23 @@ static int on_segment_end(void *ctx, int is_last)
 	return 0;
 }
 
-int live_session_init(struct live_session *s, int fd, const char *name, const char *tee_path, int force)
+int live_session_attach(struct live_session *s, int fd)
+{
+	s->fd = fd;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return error_errno("%s", s->name);
+	return 0;
+}
+
+int live_session_init(struct live_session *s, const char *name, const char *tee_path, int force)
 {
 	memset(s, 0, sizeof(*s));
 	s->name = name;
-	s->fd = fd;
+	s->fd = -1;
 	s->tee_fd = -1;
 	s->tee_path = tee_path;
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-		return error_errno("%s", name);
-	if (tee_path) {
-		s->tee_fd = open(tee_path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-		if (s->tee_fd < 0 && errno == EEXIST)
-			return error("capture file '%s' already exists (use -f to overwrite it)", tee_path);
-		if (s->tee_fd < 0)
-			return error_errno("cannot create capture file '%s'", tee_path);
-	}
+	if (tee_path && (s->tee_fd = file_create(tee_path, force, "capture file")) < 0)
+		return -1;
 	s->r = capture_reader_stream(name);
 	s->hm = heapmodel_new();
 	s->sym = symbolizer_new();

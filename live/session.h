@@ -47,10 +47,13 @@ struct live_session {
 };
 
 /*
- * Take over stream fd (made non-blocking); tee_path (may be NULL) is
- * created, refused if it exists unless `force`. 0, or -1 after a message.
+ * A session with no stream yet; tee_path (may be NULL) is created now,
+ * refused if it exists unless `force`, so a bad -o is said before any
+ * program is reached. 0, or -1 after a message (release it either way).
  */
-int live_session_init(struct live_session *s, int fd, const char *name, const char *tee_path, int force);
+int live_session_init(struct live_session *s, const char *name, const char *tee_path, int force);
+/* take over the stream fd (made non-blocking): 0, or -1 after a message */
+int live_session_attach(struct live_session *s, int fd);
 void live_session_release(struct live_session *s);
 
 /*

@@ -123,14 +123,20 @@ def step(pid, screen, heap):
     return screen.wait(r"Heap: %d B" % heap)
 
 
-def test_run_live_shows_each_step(tmp_path, fixtures, screens):
+def start_live(tmp_path, fixtures, screens, *options, env=None, pidname="pid"):
+    """`memray run --live [options] live_steps PIDFILE` in tmux, up to its first
+    screen: the screen, the program's pid, and the heap it starts with (what
+    the C library holds for the worker thread)."""
     prog = fixtures.build("live_steps.c")
-    pidfile = tmp_path / "pid"
-    s = Screen(tmp_path, [MEMRAY, "run", "--live", "-o", "live.bin", prog, pidfile])
+    pidfile = tmp_path / pidname
+    s = Screen(tmp_path, [MEMRAY, "run", "--live"] + list(options) + [prog, pidfile], env=env)
     screens.append(s)
     pid = int(wait_for_file(pidfile))
-    screen = s.wait(r"main \(")
-    base = heap_of(screen)  # what the C library holds for the worker thread
+    return s, pid, heap_of(s.wait(r"main \("))
+
+
+def test_run_live_shows_each_step(tmp_path, fixtures, screens):
+    s, pid, base = start_live(tmp_path, fixtures, screens, "-o", "live.bin")
 
     screen = step(pid, s, base + MiB)
     assert ("1.000MiB", "1.000MiB", 256, "hold_small") in rows(screen)
@@ -222,12 +228,7 @@ def test_live_remote_with_reader_started_first(tmp_path, fixtures, screens):
 
 
 def test_resize_redraws_the_view(tmp_path, fixtures, screens):
-    prog = fixtures.build("live_steps.c")
-    pidfile = tmp_path / "pid"
-    s = Screen(tmp_path, [MEMRAY, "run", "--live", prog, pidfile])
-    screens.append(s)
-    pid = int(wait_for_file(pidfile))
-    base = heap_of(s.wait(r"main \("))
+    s, pid, base = start_live(tmp_path, fixtures, screens)
     step(pid, s, base + MiB)
     lines = s.text().split("\n")
     assert lines[23].startswith("q quit") and "..." in s.text()  # 80 columns cut the file
@@ -243,13 +244,9 @@ def test_resize_redraws_the_view(tmp_path, fixtures, screens):
 
 
 def test_colour_only_without_no_color(tmp_path, fixtures, screens):
-    prog = fixtures.build("live_steps.c")
     for no_color, expect in (("1", False), ("", True)):
-        pidfile = tmp_path / ("pid" + no_color)
-        s = Screen(tmp_path, [MEMRAY, "run", "--live", "-f", prog, pidfile], env={"NO_COLOR": no_color})
-        screens.append(s)
-        pid = int(wait_for_file(pidfile))
-        s.wait(r"main \(")
+        s, pid, _ = start_live(tmp_path, fixtures, screens, "-f", env={"NO_COLOR": no_color},
+                               pidname="pid" + no_color)
         time.sleep(0.5)  # a sample or two for the chart
         coloured = re.search(r"\x1b\[3[0-7]m", s.text(escapes=True)) is not None
         assert coloured == expect, (no_color, s.text(escapes=True))
@@ -259,12 +256,7 @@ def test_colour_only_without_no_color(tmp_path, fixtures, screens):
 
 
 def test_program_killed_is_said_and_kept(tmp_path, fixtures, screens):
-    prog = fixtures.build("live_steps.c")
-    pidfile = tmp_path / "pid"
-    s = Screen(tmp_path, [MEMRAY, "run", "--live", prog, pidfile])
-    screens.append(s)
-    pid = int(wait_for_file(pidfile))
-    base = heap_of(s.wait(r"main \("))
+    s, pid, base = start_live(tmp_path, fixtures, screens)
     step(pid, s, base + MiB)
     os.kill(pid, signal.SIGKILL)
     screen = s.wait(r"killed by signal 9 \(SIGKILL\)")
@@ -413,12 +405,7 @@ def test_bad_usage_is_one_line(tmp_path, args, said):
 
 
 def test_pause_freezes_the_view_and_resume_catches_up(tmp_path, fixtures, screens):
-    prog = fixtures.build("live_steps.c")
-    pidfile = tmp_path / "pid"
-    s = Screen(tmp_path, [MEMRAY, "run", "--live", prog, pidfile])
-    screens.append(s)
-    pid = int(wait_for_file(pidfile))
-    base = heap_of(s.wait(r"main \("))
+    s, pid, base = start_live(tmp_path, fixtures, screens)
     step(pid, s, base + MiB)
     s.keys("p")
     s.wait(r"\[paused\]")
@@ -484,3 +471,13 @@ def test_exec_ends_the_live_view_in_one_line(tmp_path, fixtures, screens):
         "memray: not tracking: live mode follows the first process image only, not one started by exec()"]
     s.keys("q")
     assert s.exit_status() == 0
+
+
+def test_an_existing_capture_is_refused_before_any_program_is_reached(tmp_path, screens):
+    (tmp_path / "exists.bin").write_text("mine")
+    s = Screen(tmp_path, [MEMRAY, "live", "-o", "exists.bin", str(free_port())])
+    screens.append(s)
+    assert s.exit_status(timeout=5) == 1
+    assert s.stderr.read_text() == ("memray: error: capture file 'exists.bin' already exists (use -f to "
+                                    "overwrite it)\n")
+    assert (tmp_path / "exists.bin").read_text() == "mine"
