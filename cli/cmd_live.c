@@ -251,6 +251,7 @@ int run_live(struct launch *l, const struct run_live_options *o)
 	}
 	strbuf_addf(&out, "memray-%s.%d.out", base, (int)getpid());
 	v.t.title = l->argv[0];
+	v.t.program_output = out.buf;
 	l->is_live = 1;
 	l->live_fd = sv[1];
 	l->output = "the live view";

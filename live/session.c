@@ -154,8 +154,12 @@ int live_session_pump(struct live_session *s)
 	char buf[READ_CHUNK];
 	int changed = 0;
 
-	for (int i = 0; i < READS_PER_PUMP && s->fd >= 0; i++) {
-		ssize_t n = read(s->fd, buf, sizeof(buf));
+	for (int i = 0; s->fd >= 0; i++) {
+		ssize_t n;
+
+		if (i == READS_PER_PUMP)
+			return 2;	/* the view's turn; more may be waiting */
+		n = read(s->fd, buf, sizeof(buf));
 
 		if (n < 0 && errno == EINTR)
 			continue;

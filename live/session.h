@@ -57,8 +57,9 @@ int live_session_attach(struct live_session *s, int fd);
 void live_session_release(struct live_session *s);
 
 /*
- * Read what the socket has and run the analysis over it. Returns 1 if
- * anything changed, 0 if not, -1 after a message on an error of ours
+ * Read what the socket has and run the analysis over it. Returns 2 if it
+ * stopped at its quota with more perhaps waiting (call again at once), 1
+ * if anything changed, 0 if not, -1 after a message on an error of ours
  * (out of memory, the tee file); the stream's own end or damage is no
  * error: has_ended and problem tell.
  */

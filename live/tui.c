@@ -247,6 +247,8 @@ static void draw_status(struct view *v, int y)
 	}
 	if (problem)
 		strbuf_addf(&v->line, "%s%s", v->line.len ? "; " : "", problem);
+	if (problem && v->t->program_output)
+		strbuf_addf(&v->line, " (any word from the tracker is in %s)", v->t->program_output);
 	if (s->has_begun && s->a.lost)
 		strbuf_addf(&v->line, "%srecords lost by the tracker: %llu", v->line.len ? "; " : "",
 			    (unsigned long long)s->a.lost);
@@ -361,7 +363,8 @@ int live_tui_run(struct live_session *s, const struct live_tui *t)
 		}
 		if (t->child && !s->has_exit_status && waitpid(t->child, &s->exit_status, WNOHANG) == t->child)
 			s->has_exit_status = dirty = 1;
-		stale |= pumped;
+		stale |= pumped != 0;
+		timeout(pumped == 2 ? 0 : TICK_MS);	/* a stream in full flow: only a glance at the keys */
 		if (dirty || (stale && !v.is_paused && now_ms() - last >= REDRAW_MS)) {
 			if (draw(&v) < 0) {
 				ret = -1;

@@ -25,6 +25,7 @@
 struct live_tui {
 	const char *title;	/* the program, or "127.0.0.1:PORT" */
 	pid_t child;		/* `run --live`: the program, reaped here (status in the session); else 0 */
+	const char *program_output;	/* `run --live`: where its stderr (and the tracker's lines) go */
 };
 
 /*

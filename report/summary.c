@@ -13,11 +13,8 @@
 #include "common/utf8.h"
 #include "report/figure.h"
 
-#define row summary_row
-#define table summary_table
-
 struct row_key {
-	const struct table *t;
+	const struct summary_table *t;
 	const char *function, *file;
 };
 
@@ -29,7 +26,7 @@ static int same_row(const void *ctx, uint32_t pos)
 	return k->t->rows[pos].function == k->function && k->t->rows[pos].file == k->file;
 }
 
-static struct row *row_of(struct table *t, const struct sym_frame *f)
+static struct summary_row *row_of(struct summary_table *t, const struct sym_frame *f)
 {
 	struct row_key k = { t, f->function, f->file ? f->file : f->module };
 	uint64_t h = hash_u64((uint64_t)(uintptr_t)k.function ^ hash_u64((uint64_t)(uintptr_t)k.file));
@@ -39,20 +36,20 @@ static struct row *row_of(struct table *t, const struct sym_frame *f)
 		return &t->rows[i];
 	if (GROW(t->rows, t->n + 1, t->alloc) < 0 || hashidx_add(&t->index, h, (uint32_t)t->n) < 0)
 		return NULL;
-	t->rows[t->n] = (struct row){ k.function, k.file, 0, 0, 0, UINT64_MAX };
+	t->rows[t->n] = (struct summary_row){ k.function, k.file, 0, 0, 0, UINT64_MAX };
 	return &t->rows[t->n++];
 }
 
 static enum summary_column sort_column;
 
-static uint64_t column(const struct row *r)
+static uint64_t column(const struct summary_row *r)
 {
 	return sort_column == SUMMARY_OWN ? r->own : sort_column == SUMMARY_COUNT ? r->count : r->total;
 }
 
 static int by_column(const void *x, const void *y)
 {
-	const struct row *a = x, *b = y;
+	const struct summary_row *a = x, *b = y;
 	uint64_t va = column(a), vb = column(b);
 
 	if (va != vb)
@@ -69,7 +66,7 @@ int summary_table_add(struct summary_table *t, struct analysis *a, struct symbol
 	if (n < 0)
 		return -1;
 	for (int k = 0; k < n; k++) {
-		struct row *r;
+		struct summary_row *r;
 
 		if (analysis_is_hidden(&frames[k]))
 			continue;
@@ -102,7 +99,7 @@ void summary_table_release(struct summary_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int build(struct analysis *a, struct symbolizer *s, struct table *t)
+static int build(struct analysis *a, struct symbolizer *s, struct summary_table *t)
 {
 	for (size_t i = 0; i < a->nentries; i++) {
 		uint64_t bytes, count;
@@ -161,7 +158,7 @@ void summary_add_location(struct strbuf *sb, const struct summary_row *r, int wi
 	strbuf_release(&file);
 }
 
-static void render(struct strbuf *out, const struct analysis *a, const struct table *t,
+static void render(struct strbuf *out, const struct analysis *a, const struct summary_table *t,
 		   const struct summary_options *opts)
 {
 	char own[UNITS_BUF], total[UNITS_BUF], peak[UNITS_BUF];
@@ -172,7 +169,7 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 		    (unsigned long long)a->peak_allocations);
 	strbuf_addf(out, "%-12s %7s %12s %7s %10s  %s\n", "Total", "Total%", "Own", "Own%", "Allocs", "Location");
 	for (size_t i = 0; i < t->n && (!opts->max_rows || i < opts->max_rows); i++) {
-		const struct row *r = &t->rows[i];
+		const struct summary_row *r = &t->rows[i];
 		double tp = a->peak_bytes ? 100.0 * (double)r->total / (double)a->peak_bytes : 0;
 		double op = a->peak_bytes ? 100.0 * (double)r->own / (double)a->peak_bytes : 0;
 
@@ -189,7 +186,7 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 int summary_report(struct strbuf *out, struct analysis *a, struct symbolizer *s,
 		   const struct summary_options *opts)
 {
-	struct table t = { 0 };
+	struct summary_table t = { 0 };
 	int ret = -1;
 
 	if (build(a, s, &t) < 0)
