@@ -482,3 +482,20 @@ def test_an_existing_capture_is_refused_before_any_program_is_reached(tmp_path, 
     assert s.stderr.read_text() == ("memray: error: capture file 'exists.bin' already exists (use -f to "
                                     "overwrite it)\n")
     assert (tmp_path / "exists.bin").read_text() == "mine"
+
+
+def test_names_reach_the_terminal_escaped(tmp_path, screens):
+    pidfile = tmp_path / "pid"
+    s = Screen(tmp_path, [MEMRAY, "run", "--live", FIXTURES / "live_hostile.py", pidfile], env={"NO_COLOR": "1"},
+               width=160)
+    screens.append(s)
+    pid = int(wait_for_file(pidfile, timeout=30))
+    screen = s.wait(r"evil")
+    row = [line for line in screen.splitlines() if "evil" in line][0]
+    assert "1.000MiB" in row and "evil\\x1b]0;pwned\\x07\\x1b[31mred (" in row, row
+    raw = s.text(escapes=True)
+    assert "pwned" in raw and "\x1b]0;" not in raw and "\x07" not in raw and "\x1b[31m" not in raw
+    os.kill(pid, signal.SIGUSR1)
+    s.wait(r"the program exited with status 0")
+    s.keys("q")
+    assert s.exit_status() == 0
