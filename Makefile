@@ -36,13 +36,14 @@ WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wfor
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) $(CPPFLAGS)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 PKGS = libdw liblz4 libxxhash
-TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lyaml -lm $(LDLIBS)
+TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lyaml -lncursesw -lm $(LDLIBS)
 TRACKER_LIBS = -lunwind -llz4 -lxxhash -ldl -lpthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
 
 COMMON_SRC = $(wildcard common/*.c)
 CAPTURE_SRC = $(wildcard capture/*.c)
-REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c) $(wildcard ci/*.c)
+REPORT_SRC = $(wildcard report/*.c) $(wildcard junit/*.c) $(wildcard assert/*.c) $(wildcard ci/*.c) \
+	$(wildcard live/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TRACKER_SRC = $(filter-out tracker/pylayout.c,$(wildcard tracker/*.c))
 # what the tracker links of the capture code: no stdio, no malloc

@@ -12,8 +12,10 @@ and test window, JUnit and Markdown) against the same command plain, on a
 pytest suite and on an allocation-heavy Check suite in fork mode. Then
 every report's time and peak RSS on a capture with millions of blocks live
 at once (bench/jqlike.c) against heaptrack_print on heaptrack's capture of
-the same run, and `stats` from 1M to 50M records. Times are the best of a
-few runs; nothing here is a pass/fail test.
+the same run, and `stats` from 1M to 50M records. Live mode (`run
+--live-remote` streaming to a `memray live -o` reader in tmux) is timed
+beside file mode. Times are the best of a few runs; nothing here is a
+pass/fail test.
 """
 import argparse
 import json
@@ -21,6 +23,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -332,11 +335,74 @@ def diff_bench(memray, tmp, big, records):
           "so %.3f s beyond reading" % ("diff", secs, records / 1e6, read_a + read_b, secs - read_a - read_b))
 
 
+def cpu_of(cmd, cwd=None):
+    """CPU seconds (user + system) of cmd and the children it waited for: the
+    tracked program's own cost under `memray run`, steady on a busy machine
+    where wall time is not."""
+    out = tempfile.NamedTemporaryFile(prefix="memray-bench-cpu-", delete=False)
+    out.close()
+    subprocess.run(["/usr/bin/time", "-q", "-f", "%U %S", "-o", out.name] + [str(c) for c in cmd], cwd=cwd,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    user, system = Path(out.name).read_text().split()[-2:]
+    os.unlink(out.name)
+    return float(user) + float(system)
+
+
+def live_once(memray, prog, cap, tmux_socket):
+    """One run under --live-remote with a `memray live -o cap` reader in tmux:
+    the CPU seconds of the run (the reader's are its own)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    if cap.exists():
+        cap.unlink()
+    subprocess.run(["tmux", "-L", tmux_socket, "new-session", "-d", "-x", "80", "-y", "24", "-s", "bench",
+                    "%s live -o %s %d; sleep 60" % (memray, cap, port)], check=True)
+    try:
+        cpu = cpu_of([str(memray), "run", "--live-remote", "--live-port", str(port)] + prog)
+        end = time.time() + 30
+        while subprocess.run([str(memray), "stats", str(cap)], capture_output=True).returncode and time.time() < end:
+            time.sleep(0.1)  # the reader takes the last block
+    finally:
+        subprocess.run(["tmux", "-L", tmux_socket, "kill-session", "-t", "bench"], check=False)
+    return cpu
+
+
+def live_bench(memray, tmp, repeat):
+    """Live mode beside file mode: the CPU time of the tracked run (the
+    program and its writer thread; a live reader's own CPU is not the
+    program's), the modes interleaved run after run."""
+    if not shutil.which("tmux"):
+        print("\nlive mode: tmux is not installed (the reader needs a terminal); skipped")
+        return
+    tmux_socket = "memray-bench-%d" % os.getpid()
+    print("\nlive mode beside file mode: best of %d, CPU seconds of the tracked run" % repeat)
+    head = "%-8s %9s %9s %9s %10s" % ("workload", "plain s", "file s", "live s", "live/file")
+    print(head)
+    print("-" * len(head))
+    try:
+        for name, argv, binary, _ in WORKLOADS[:3]:
+            prog = [str(tmp / binary)] + argv
+            plain, file_t, live_t = [], [], []
+            cap = tmp / ("file-%s.bin" % name)
+            for _ in range(repeat):
+                plain.append(cpu_of(prog))
+                if cap.exists():
+                    cap.unlink()
+                file_t.append(cpu_of([str(memray), "run", "-q", "-o", str(cap)] + prog))
+                live_t.append(live_once(memray, prog, tmp / ("live-%s.bin" % name), tmux_socket))
+            p, f, lv = min(plain), min(file_t), min(live_t)
+            print("%-8s %9.3f %9.3f %9.3f %10.2f" % (name, p, f, lv, (lv - p) / (f - p) if f > p else float("nan")))
+    finally:
+        subprocess.run(["tmux", "-L", tmux_socket, "kill-server"], check=False, capture_output=True)
+    print("live/file = (live - plain) / (file - plain): live mode's overhead over file mode's (target <= 1.10)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(HERE.parent / "build"))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", choices=["native", "python", "gate", "reach", "reports", "diff"],
+    ap.add_argument("--only", choices=["native", "python", "gate", "reach", "reports", "diff", "live"],
                     help="run one part only")
     args = ap.parse_args()
     build = Path(args.build)
@@ -363,6 +429,10 @@ def main():
                 subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"],
                                check=True)
                 reach_bench(memray, tmp, args.repeat)
+            elif args.only == "live":
+                subprocess.run(["gcc", "-O2", "-g", "-o", tmp / "workloads", HERE / "workloads.c", "-lpthread"],
+                               check=True)
+                live_bench(memray, tmp, args.repeat)
             else:
                 gate_cost(memray, tmp, args.repeat)
         finally:
@@ -370,6 +440,7 @@ def main():
         return 0
     try:
         churn_capture = native_bench(build, memray, heaptrack, tmp, args.repeat)
+        live_bench(memray, tmp, args.repeat)
         # start-up: an empty program
         (plain, _, _), _ = best(10, lambda: timed(["/bin/true"]))
 

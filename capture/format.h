@@ -217,6 +217,12 @@
  * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME; 1.2 adds
  * TIME; 1.3 adds REACH and REACH_BLOCK.
  *
+ * STREAMS. Live mode (`memray run --live`, `memray live`) sends exactly
+ * these bytes, header first, over a stream socket; written to a file they
+ * are a capture like any other. Nothing here changes for it: a block is
+ * self-delimiting, so a reader of a stream waits for the rest of a block
+ * it has the header of, and a stream cut short reads as a file cut short.
+ *
  * A reader must survive any byte sequence: it checks every length against
  * what is left, every id against what was defined, and reports the file
  * offset of the first block it cannot trust. What came before stays usable.

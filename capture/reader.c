@@ -15,45 +15,9 @@
 
 #include "capture/block.h"
 #include "capture/codec.h"
+#include "capture/reader_private.h"
 #include "common/error.h"
 #include "common/grow.h"
-
-#define MAX_MODULE_SEGS 64
-
-struct capture_reader {
-	char *path;
-	int fd;			/* -1 until open */
-	uint64_t size;		/* at open; the file may shrink (reader.h) */
-	uint8_t *stored;	/* the block as stored (header and payload), read with pread */
-	size_t stored_cap;
-	uint64_t next_block;	/* file offset of the next block */
-	struct capture_header header;
-
-	uint8_t *raw;		/* the decoded block */
-	size_t raw_cap;
-	struct codec_in in;	/* cursor in raw */
-	uint64_t block_offset;
-
-	/* delta state, reset per block */
-	uint64_t prev_addr, prev_ip;
-	uint32_t tid;
-
-	/* per segment */
-	unsigned segments;
-	int in_segment, segment_ended;
-	uint64_t frames;	/* stack nodes defined in this segment */
-	uint64_t codes;		/* Python code objects defined in this segment */
-	uint64_t reach_left;	/* REACH_BLOCK records the last REACH announced */
-
-	uint64_t records;
-	enum capture_status status;
-	char problem[512];
-	int finished;
-
-	struct capture_string argv[CAPTURE_ARGS_MAX];
-	uint64_t segs[2 * MAX_MODULE_SEGS];
-	uint64_t histogram[CAPTURE_AGG_BUCKETS];
-};
 
 /* MEMRAY_TEST_SHRINK_TO (reader.h): shrink the file under the reader */
 static void test_shrink(const char *path)
@@ -185,6 +149,7 @@ void capture_reader_free(struct capture_reader *r)
 	capture_header_release(&r->header);
 	free(r->stored);
 	free(r->raw);
+	free(r->sbuf);
 	free(r->path);
 	free(r);
 }
@@ -229,10 +194,7 @@ uint64_t capture_reader_size(const struct capture_reader *r)
 	return r->size;
 }
 
-static int stop(struct capture_reader *r, enum capture_status status, uint64_t offset, const char *fmt, ...)
-	MEMRAY_PRINTF(4, 5);
-
-static int stop(struct capture_reader *r, enum capture_status status, uint64_t offset, const char *fmt, ...)
+int reader_stop(struct capture_reader *r, enum capture_status status, uint64_t offset, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(r->problem, sizeof(r->problem), "offset %llu: ", (unsigned long long)offset);
@@ -249,55 +211,93 @@ static int stop(struct capture_reader *r, enum capture_status status, uint64_t o
 static int shrank(struct capture_reader *r, uint64_t off, ssize_t got)
 {
 	if (got < 0)
-		return stop(r, CAPTURE_DAMAGED, off, "cannot read the capture: %s", strerror(errno));
-	return stop(r, CAPTURE_INCOMPLETE, off, "the file shrank to %llu bytes while it was read (was %llu; "
+		return reader_stop(r, CAPTURE_DAMAGED, off, "cannot read the capture: %s", strerror(errno));
+	return reader_stop(r, CAPTURE_INCOMPLETE, off, "the file shrank to %llu bytes while it was read (was %llu; "
 		    "overwritten by another run?)", (unsigned long long)(off + (uint64_t)got),
 		    (unsigned long long)r->size);
 }
 
-/* decode the next block into r->raw; 1, or 0 at the end (status set) */
+int reader_waits(struct capture_reader *r)
+{
+	r->is_waiting = r->is_stream && !r->stream_ended;
+	return r->is_waiting;
+}
+
+/*
+ * A stream's bytes before offset `off` are read: drop them, so that the
+ * block at off is first in sbuf and sbuf never holds more than the block
+ * being awaited. -1 when off is not yet received (waiting).
+ */
+static int stream_drop(struct capture_reader *r, uint64_t off)
+{
+	size_t skip;
+
+	if (off > r->sbase + r->slen)
+		return reader_waits(r) ? -1 : 0;
+	skip = (size_t)(off - r->sbase);
+	memmove(r->sbuf, r->sbuf + skip, r->slen - skip);
+	r->slen -= skip;
+	r->sbase = off;
+	r->size = r->sbase + r->slen;
+	return 0;
+}
+
+/* decode the next block into r->raw; 1, or 0 at the end (status set) or waiting */
 static int load_block(struct capture_reader *r)
 {
 	struct capture_block_info bi;
-	uint64_t off = r->next_block, left = r->size - off;
+	uint64_t off = r->next_block, left;
+	const uint8_t *block = r->stored;
 	const char *why;
 	ssize_t got;
 
+	if (r->is_stream && stream_drop(r, off) < 0)
+		return 0;	/* waiting */
+	left = r->size - off;
 	if (left == 0) {
+		if (reader_waits(r))
+			return 0;
 		if (r->in_segment && !r->segment_ended)
-			return stop(r, CAPTURE_INCOMPLETE, off,
+			return reader_stop(r, CAPTURE_INCOMPLETE, off,
 				    "the capture ends without its END record (the program was killed, "
 				    "or tracking stopped early)");
 		if (!r->segments)
-			return stop(r, CAPTURE_INCOMPLETE, off, "the capture holds no records: the "
+			return reader_stop(r, CAPTURE_INCOMPLETE, off, "the capture holds no records: the "
 				    "program never started the tracker");
 		r->finished = 1;
 		return 0;
 	}
 	if (left < CAPTURE_BLOCK_HEADER)
-		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block header "
+		return reader_waits(r) ? 0 : reader_stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block header "
 			    "(the program was probably killed while the block was written)");
-	/* r->stored holds at least CAPTURE_HEADER_MAX bytes (open), more than a block header */
-	got = read_at(r->fd, off, r->stored, CAPTURE_BLOCK_HEADER);
-	if (got != CAPTURE_BLOCK_HEADER)
-		return shrank(r, off, got);
-	if (capture_block_parse_header(r->stored, &bi, &why) < 0)
-		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
+	if (r->is_stream) {
+		block = r->sbuf;	/* stream_drop() put the block first */
+	} else {
+		/* r->stored holds at least CAPTURE_HEADER_MAX bytes (open), more than a block header */
+		got = read_at(r->fd, off, r->stored, CAPTURE_BLOCK_HEADER);
+		if (got != CAPTURE_BLOCK_HEADER)
+			return shrank(r, off, got);
+	}
+	if (capture_block_parse_header(block, &bi, &why) < 0)
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	if (CAPTURE_BLOCK_HEADER + (uint64_t)bi.stored_len > left)
-		return stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
+		return reader_waits(r) ? 0 : reader_stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
 			    (unsigned long long)left, (unsigned long long)(CAPTURE_BLOCK_HEADER + bi.stored_len));
 	/* parse_header bounded stored_len and raw_len (CAPTURE_BLOCK_STORED_MAX, _RAW_MAX) */
-	if (GROW(r->stored, CAPTURE_BLOCK_HEADER + (size_t)bi.stored_len, r->stored_cap) < 0)
-		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.stored_len);
-	got = read_at(r->fd, off + CAPTURE_BLOCK_HEADER, r->stored + CAPTURE_BLOCK_HEADER, bi.stored_len);
-	if (got != (ssize_t)bi.stored_len)
-		return shrank(r, off, got < 0 ? got : CAPTURE_BLOCK_HEADER + got);
+	if (!r->is_stream) {
+		if (GROW(r->stored, CAPTURE_BLOCK_HEADER + (size_t)bi.stored_len, r->stored_cap) < 0)
+			return reader_stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.stored_len);
+		block = r->stored;
+		got = read_at(r->fd, off + CAPTURE_BLOCK_HEADER, r->stored + CAPTURE_BLOCK_HEADER, bi.stored_len);
+		if (got != (ssize_t)bi.stored_len)
+			return shrank(r, off, got < 0 ? got : CAPTURE_BLOCK_HEADER + got);
+	}
 	/* at least one byte: an empty block still gets a buffer to point into */
 	if (GROW(r->raw, bi.raw_len ? bi.raw_len : 1, r->raw_cap) < 0)
-		return stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
-	if (capture_block_decode(r->stored, &bi, r->raw, &why) < 0)
-		return stop(r, CAPTURE_DAMAGED, off, "%s", why);
+		return reader_stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
+	if (capture_block_decode(block, &bi, r->raw, &why) < 0)
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	r->block_offset = off;
 	r->next_block = off + CAPTURE_BLOCK_HEADER + bi.stored_len;
 	r->in.p = r->raw;
@@ -336,18 +336,18 @@ decode_alloc_free(struct capture_reader *r, struct capture_record *rec, unsigned
 
 	rec->allocator = byte & 0x0f;
 	if (!r->tid)
-		return stop(r, CAPTURE_DAMAGED, off, "allocation record without a THREAD record in its block");
+		return reader_stop(r, CAPTURE_DAMAGED, off, "allocation record without a THREAD record in its block");
 	if (rec->type == CAPTURE_REC_ALLOC && !capture_allocator_allocates(rec->allocator))
-		return stop(r, CAPTURE_DAMAGED, off, "ALLOC record with deallocator %u", rec->allocator);
+		return reader_stop(r, CAPTURE_DAMAGED, off, "ALLOC record with deallocator %u", rec->allocator);
 	if (rec->type == CAPTURE_REC_FREE && (capture_allocator_allocates(rec->allocator) || !rec->allocator))
-		return stop(r, CAPTURE_DAMAGED, off, "FREE record with allocator %u", rec->allocator);
+		return reader_stop(r, CAPTURE_DAMAGED, off, "FREE record with allocator %u", rec->allocator);
 	r->prev_addr += (uint64_t)codec_get_svarint(in);
 	rec->address = r->prev_addr;
 	if (rec->type == CAPTURE_REC_ALLOC) {
 		rec->size = codec_get_varint(in);
 		v = codec_get_varint(in);
 		if (v > r->frames)
-			return stop(r, CAPTURE_DAMAGED, off, "ALLOC refers to stack %llu of %llu defined",
+			return reader_stop(r, CAPTURE_DAMAGED, off, "ALLOC refers to stack %llu of %llu defined",
 				    (unsigned long long)v, (unsigned long long)r->frames);
 		rec->stack = (uint32_t)v;
 	} else if (rec->allocator == CAPTURE_ALLOC_MUNMAP) {
@@ -369,7 +369,7 @@ static int decode_segment(struct capture_reader *r, struct capture_record *rec, 
 	rec->exe = get_string(in, CAPTURE_STRING_MAX);
 	v = codec_get_varint(in);
 	if (in->is_bad || v > CAPTURE_ARGS_MAX || rec->kind > CAPTURE_SEG_FORK)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "malformed SEGMENT record");
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "malformed SEGMENT record");
 	rec->argc = (int)v;
 	for (int i = 0; i < rec->argc; i++)
 		r->argv[i] = get_string(in, CAPTURE_STRING_MAX);
@@ -418,7 +418,7 @@ static int decode_module(struct capture_reader *r, struct capture_record *rec, u
 	rec->build_id = get_string(in, 64);
 	v = codec_get_varint(in);
 	if (in->is_bad || v > MAX_MODULE_SEGS)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "malformed MODULE record");
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "malformed MODULE record");
 	rec->nseg = (int)v;
 	for (int i = 0; i < 2 * rec->nseg; i++)
 		r->segs[i] = codec_get_varint(in);
@@ -432,7 +432,7 @@ static int get_tid(struct capture_reader *r, uint32_t *tid, unsigned byte)
 	uint64_t v = codec_get_varint(&r->in);
 
 	if (!v || v > UINT32_MAX)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "%s record with thread id %llu",
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "%s record with thread id %llu",
 			    capture_record_name(byte), (unsigned long long)v);
 	*tid = (uint32_t)v;
 	return 1;
@@ -461,7 +461,7 @@ static int decode_frame(struct capture_reader *r, struct capture_record *rec, un
 	uint64_t off = r->block_offset, v = codec_get_varint(in);
 
 	if (v > r->frames)
-		return stop(r, CAPTURE_DAMAGED, off, "%s with parent %llu of %llu defined",
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s with parent %llu of %llu defined",
 			    capture_record_name(byte), (unsigned long long)v, (unsigned long long)r->frames);
 	rec->parent = (uint32_t)v;
 	if (byte == CAPTURE_REC_FRAME) {
@@ -470,13 +470,13 @@ static int decode_frame(struct capture_reader *r, struct capture_record *rec, un
 	} else {
 		v = codec_get_varint(in);
 		if (!v || v > r->codes)
-			return stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
+			return reader_stop(r, CAPTURE_DAMAGED, off, "PYFRAME with code %llu of %llu defined",
 				    (unsigned long long)v, (unsigned long long)r->codes);
 		rec->code = (uint32_t)v;
 		rec->line = codec_get_varint(in);
 	}
 	if (r->frames >= UINT32_MAX)
-		return stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
+		return reader_stop(r, CAPTURE_DAMAGED, off, "too many stack nodes");
 	rec->frame_id = (uint32_t)++r->frames;
 	return 1;
 }
@@ -488,7 +488,7 @@ static int decode_code(struct capture_reader *r, struct capture_record *rec, uns
 
 	(void)byte;
 	if (v != r->codes + 1)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "CODE record with id %llu after %llu",
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "CODE record with id %llu after %llu",
 			    (unsigned long long)v, (unsigned long long)r->codes);
 	rec->code = (uint32_t)++r->codes;
 	rec->label = get_string(in, CAPTURE_STRING_MAX);	/* function */
@@ -518,7 +518,7 @@ static int decode_marker(struct capture_reader *r, struct capture_record *rec, u
 	rec->kind = (unsigned)codec_get_varint(&r->in);
 	rec->label = get_string(&r->in, CAPTURE_STRING_MAX);
 	if (rec->kind != CAPTURE_MARK_TEST_BEGIN && rec->kind != CAPTURE_MARK_TEST_END)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "MARKER of unknown kind %u", rec->kind);
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "MARKER of unknown kind %u", rec->kind);
 	return 1;
 }
 
@@ -529,12 +529,12 @@ static int decode_agg_stack(struct capture_reader *r, struct capture_record *rec
 
 	(void)byte;
 	if (v > r->frames)
-		return stop(r, CAPTURE_DAMAGED, off, "AGG_STACK refers to stack %llu of %llu defined",
+		return reader_stop(r, CAPTURE_DAMAGED, off, "AGG_STACK refers to stack %llu of %llu defined",
 			    (unsigned long long)v, (unsigned long long)r->frames);
 	rec->stack = (uint32_t)v;
 	v = codec_get_varint(in);
 	if (!capture_allocator_allocates((unsigned)v) || v >= CAPTURE_ALLOC_COUNT)
-		return stop(r, CAPTURE_DAMAGED, off, "AGG_STACK with allocator %llu", (unsigned long long)v);
+		return reader_stop(r, CAPTURE_DAMAGED, off, "AGG_STACK with allocator %llu", (unsigned long long)v);
 	rec->allocator = (unsigned)v;
 	rec->agg_allocs = codec_get_varint(in);
 	rec->agg_bytes = codec_get_varint(in);
@@ -570,7 +570,7 @@ static int decode_reach(struct capture_reader *r, struct capture_record *rec, un
 	rec->heap_bytes = codec_get_varint(in);
 	rec->stopped_us = codec_get_varint(in);
 	if (rec->kind != CAPTURE_REACH_AT_EXIT)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH of unknown occasion %u", rec->kind);
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH of unknown occasion %u", rec->kind);
 	r->reach_left = rec->reach_blocks;
 	return 1;
 }
@@ -582,7 +582,7 @@ static int decode_reach_block(struct capture_reader *r, struct capture_record *r
 
 	(void)byte;
 	if (!r->reach_left)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH_BLOCK beyond what its REACH announced");
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH_BLOCK beyond what its REACH announced");
 	r->reach_left--;
 	r->prev_addr += (uint64_t)codec_get_svarint(in);
 	rec->address = r->prev_addr;
@@ -591,7 +591,7 @@ static int decode_reach_block(struct capture_reader *r, struct capture_record *r
 	rec->root_value = codec_get_varint(in);
 	rec->chain = codec_get_varint(in);
 	if (!category || category >= CAPTURE_REACH_COUNT || root >= CAPTURE_ROOT_COUNT)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH_BLOCK with category %llu, root %llu",
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH_BLOCK with category %llu, root %llu",
 			    (unsigned long long)category, (unsigned long long)root);
 	rec->category = (unsigned)category;
 	rec->root_kind = (unsigned)root;
@@ -624,11 +624,11 @@ static decode_fn *const decoders[256] = {
 static int unknown_type(struct capture_reader *r, unsigned byte)
 {
 	if (r->header.minor > CAPTURE_VERSION_MINOR)
-		return stop(r, CAPTURE_DAMAGED, r->block_offset,
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset,
 			    "record type 0x%02x is newer than this memray (file version %u.%u, "
 			    "memray reads %u.%u)", byte, r->header.major, r->header.minor,
 			    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
-	return stop(r, CAPTURE_DAMAGED, r->block_offset, "unknown record type 0x%02x", byte);
+	return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "unknown record type 0x%02x", byte);
 }
 
 /* decode one record at r->in; 1 ok, 0 damage (status set) */
@@ -651,9 +651,9 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 	rec->size = 0;
 	rec->stack = 0;
 	if (byte != CAPTURE_REC_SEGMENT && !r->in_segment)
-		return stop(r, CAPTURE_DAMAGED, off, "%s record before the first SEGMENT", capture_record_name(byte));
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s record before the first SEGMENT", capture_record_name(byte));
 	if (r->segment_ended && byte != CAPTURE_REC_SEGMENT)
-		return stop(r, CAPTURE_DAMAGED, off, "%s record after the END of its segment",
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s record after the END of its segment",
 			    capture_record_name(byte));
 	if (is_hot) {
 		rec->type = byte & 0xf0;
@@ -667,15 +667,20 @@ static int decode(struct capture_reader *r, struct capture_record *rec)
 	if (!ok)
 		return 0;
 	if (r->in.is_bad)
-		return stop(r, CAPTURE_DAMAGED, off, "%s record runs past the end of its block",
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s record runs past the end of its block",
 			    capture_record_name(rec->type));
 	return 1;
 }
 
 int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
 {
+	r->is_waiting = 0;
 	if (r->finished)
 		return 0;
+	if (r->is_stream && !r->has_header) {
+		reader_waits(r);	/* capture_reader_feed() reads the header as it comes */
+		return 0;
+	}
 	while (r->in.p >= r->in.end) {
 		if (!load_block(r))
 			return 0;

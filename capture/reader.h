@@ -26,6 +26,18 @@
  * Only regular files are read: a FIFO or a device is refused at open,
  * which never blocks (O_NONBLOCK until fstat says what the file is).
  *
+ * STREAMS. `memray live` reads a capture as it arrives on a socket: a
+ * reader made by capture_reader_stream() is fed the bytes received with
+ * capture_reader_feed(), and capture_reader_next() returns 0 with
+ * capture_reader_is_waiting() true when the next block has not arrived
+ * whole; the caller feeds more and asks again. capture_reader_feed_end()
+ * says the stream ended: what is missing then is missing for good, as at
+ * the end of a file (the same statuses and messages, offsets counted from
+ * the stream's first byte). The reader keeps only the bytes of the block
+ * it waits for: a block header is validated (its stored size bounded)
+ * before its payload is awaited, so no byte sequence makes it buffer more
+ * than one block.
+ *
  * Test hook: MEMRAY_TEST_SHRINK_TO=N in the environment makes
  * capture_reader_open() truncate the file to N bytes once its header is
  * read, so tests can shrink a capture under a reader without racing one.
@@ -128,6 +140,24 @@ unsigned capture_reader_segments(const struct capture_reader *r);
 /* bytes of file read so far and in all, for progress */
 uint64_t capture_reader_position(const struct capture_reader *r);
 uint64_t capture_reader_size(const struct capture_reader *r);
+
+/*
+ * A reader of a stream named `name` (for messages), with nothing read yet.
+ * NULL when out of memory (after a message).
+ */
+struct capture_reader *capture_reader_stream(const char *name);
+/*
+ * Append n received bytes. Call it only when capture_reader_next() is
+ * waiting (so what is buffered stays one block). 0, or -1 out of memory
+ * (after a message; the reader is then finished, damaged).
+ */
+int capture_reader_feed(struct capture_reader *r, const void *p, size_t n);
+/* the stream ended: no more bytes will come */
+void capture_reader_feed_end(struct capture_reader *r);
+/* did the last capture_reader_next() return 0 for want of bytes? */
+int capture_reader_is_waiting(const struct capture_reader *r);
+/* has the file header arrived whole (capture_reader_header() valid)? */
+int capture_reader_has_header(const struct capture_reader *r);
 
 /* capture_record_name() (format.h) gives a record type's printable name */
 

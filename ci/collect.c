@@ -62,64 +62,6 @@ static uint64_t gate_leaks(const struct capture *c, const struct analysis_entry 
 	return reach_gate_leaks(&c->a, e, c->counts_reachable, count);
 }
 
-static int add_line(struct ci_lines *ls, const char *location, uint64_t bytes, uint64_t count,
-		    const struct suppress_pattern *by)
-{
-	if (GROW(ls->l, ls->n + 1, ls->alloc) < 0)
-		return error("check: out of memory");
-	ls->l[ls->n] = (struct ci_stack_line){ strdup(location), bytes, count, by };
-	if (!ls->l[ls->n].location)
-		return error("check: out of memory");
-	ls->n++;
-	return 0;
-}
-
-static int line_by_location(const void *x, const void *y)
-{
-	const struct ci_stack_line *a = x, *b = y;
-
-	return strcmp(a->location, b->location);
-}
-
-static int line_by_bytes(const void *x, const void *y)
-{
-	const struct ci_stack_line *a = x, *b = y;
-
-	if (a->bytes != b->bytes)
-		return a->bytes < b->bytes ? 1 : -1;
-	return strcmp(a->location, b->location);
-}
-
-/* merge the lines of one location, most bytes first */
-static void lines_finish(struct ci_lines *ls)
-{
-	size_t j = 0;
-
-	if (!ls->n)
-		return;
-	qsort(ls->l, ls->n, sizeof(*ls->l), line_by_location);
-	for (size_t i = 1; i < ls->n; i++) {
-		if (!strcmp(ls->l[i].location, ls->l[j].location)) {
-			ls->l[j].bytes = units_add(ls->l[j].bytes, ls->l[i].bytes);
-			ls->l[j].count = units_add(ls->l[j].count, ls->l[i].count);
-			free(ls->l[i].location);
-		} else {
-			ls->l[++j] = ls->l[i];
-		}
-	}
-	ls->n = j + 1;
-	qsort(ls->l, ls->n, sizeof(*ls->l), line_by_bytes);
-}
-
-static void lines_release(struct ci_lines *ls)
-{
-	for (size_t i = 0; i < ls->n; i++)
-		free(ls->l[i].location);
-	free(ls->l);
-	ls->l = NULL;
-	ls->n = ls->alloc = 0;
-}
-
 /* a leak of `bytes` at stack into the subject: suppressed or not */
 static int add_leak(struct ci_subject *s, struct capture *c, const struct suppress_list *sup, uint32_t stack,
 		    uint64_t bytes, uint64_t count)
@@ -136,11 +78,11 @@ static int add_leak(struct ci_subject *s, struct capture *c, const struct suppre
 	if (by) {
 		s->suppressed = units_add(s->suppressed, bytes);
 		s->suppressed_count = units_add(s->suppressed_count, count);
-		return add_line(&s->suppressed_stacks, loc, bytes, count, by);
+		return ci_lines_add(&s->suppressed_stacks, loc, bytes, count, by);
 	}
 	s->leaked = units_add(s->leaked, bytes);
 	s->leaked_count = units_add(s->leaked_count, count);
-	return add_line(&s->leak_stacks, loc, bytes, count, NULL);
+	return ci_lines_add(&s->leak_stacks, loc, bytes, count, NULL);
 }
 
 static int stack_by_bytes(const void *x, const void *y)
@@ -153,11 +95,11 @@ static int stack_by_bytes(const void *x, const void *y)
 /* the peak's top lines: the LOCATE_MAX biggest stacks, by location */
 static int peak_lines(struct ci_lines *ls, struct capture *c, struct ci_stack_bytes *st, size_t n)
 {
-	lines_release(ls);
+	ci_lines_release(ls);
 	for (size_t i = 0; i < n && i < LOCATE_MAX; i++)
-		if (add_line(ls, analysis_location(&c->a, c->sym, st[i].stack), st[i].bytes, st[i].count, NULL) < 0)
+		if (ci_lines_add(ls, analysis_location(&c->a, c->sym, st[i].stack), st[i].bytes, st[i].count, NULL) < 0)
 			return -1;
-	lines_finish(ls);
+	ci_lines_finish(ls);
 	return 0;
 }
 
@@ -220,8 +162,8 @@ static int process_figures(struct ci_subject *s, struct capture *c, const struct
 	if (peak_lines(&s->peak_stacks, c, st, n) < 0)
 		goto fail;
 	free(st);
-	lines_finish(&s->leak_stacks);
-	lines_finish(&s->suppressed_stacks);
+	ci_lines_finish(&s->leak_stacks);
+	ci_lines_finish(&s->suppressed_stacks);
 	return 0;
 fail:
 	free(st);
@@ -410,8 +352,8 @@ static int marked_tests(struct ci_results *res, struct capture *c, const struct 
 		for (size_t k = 0; k < w->nleaks; k++)
 			if (add_leak(s, c, sup, w->leaks[k].stack, w->leaks[k].bytes, w->leaks[k].count) < 0)
 				return -1;
-		lines_finish(&s->leak_stacks);
-		lines_finish(&s->suppressed_stacks);
+		ci_lines_finish(&s->leak_stacks);
+		ci_lines_finish(&s->suppressed_stacks);
 		if (w->is_filtered) {	/* pytest judged its leaks with a filter_fn: its figure stands */
 			s->is_filtered = 1;
 			s->leaked = w->filtered;
@@ -636,12 +578,12 @@ static int job_peak(struct ci_results *res)
 			continue;
 		if (strbuf_addf(&who, "pid %u: %s", j->procs[i].pid, j->procs[i].command) < 0)
 			return error("check: out of memory");
-		ret = add_line(&s->processes, who.buf, j->procs[i].at_job_peak, 0, NULL);
+		ret = ci_lines_add(&s->processes, who.buf, j->procs[i].at_job_peak, 0, NULL);
 		strbuf_release(&who);
 		if (ret < 0)
 			return -1;
 	}
-	lines_finish(&s->processes);
+	ci_lines_finish(&s->processes);
 	return 0;
 }
 
@@ -679,12 +621,12 @@ static int charge_started(struct ci_subject *s, const struct jobpeak *job)
 			error("check: out of memory");
 			goto out;
 		}
-		if (add_line(&s->processes, who.buf, t.procs[i].at_job_peak, 0, NULL) < 0)
+		if (ci_lines_add(&s->processes, who.buf, t.procs[i].at_job_peak, 0, NULL) < 0)
 			goto out;
 		if (i)
 			s->started = units_add(s->started, t.procs[i].at_job_peak);
 	}
-	lines_finish(&s->processes);
+	ci_lines_finish(&s->processes);
 	ret = 0;
 out:
 	strbuf_release(&who);
@@ -699,18 +641,6 @@ static int by_name(const void *x, const void *y)
 
 	/* memray-check.bin first, then the children by pid (shorter is smaller) */
 	return la != lb ? (la < lb ? -1 : 1) : strcmp(*a, *b);
-}
-
-/* move every line of from to the end of to: 0, or -1 after an error */
-static int lines_move(struct ci_lines *to, struct ci_lines *from)
-{
-	if (GROW(to->l, to->n + from->n, to->alloc) < 0)
-		return error("check: out of memory");
-	if (from->n)
-		memcpy(to->l + to->n, from->l, from->n * sizeof(*from->l));
-	to->n += from->n;
-	from->n = 0;
-	return 0;
 }
 
 static void subject_release(struct ci_subject *s);
@@ -747,8 +677,8 @@ static int harness_end(struct ci_results *res, struct collecting *st, const char
 		w->leaked_count = units_add(w->leaked_count, h->leaked_count);
 		w->suppressed = units_add(w->suppressed, h->suppressed);
 		w->suppressed_count = units_add(w->suppressed_count, h->suppressed_count);
-		if (lines_move(&w->leak_stacks, &h->leak_stacks) < 0 ||
-		    lines_move(&w->suppressed_stacks, &h->suppressed_stacks) < 0)
+		if (ci_lines_move(&w->leak_stacks, &h->leak_stacks) < 0 ||
+		    ci_lines_move(&w->suppressed_stacks, &h->suppressed_stacks) < 0)
 			ret = -1;
 	}
 	return ret;
@@ -821,8 +751,8 @@ int ci_collect_each(const char *dir, const struct suppress_list *sup, unsigned f
 		ret = harness_end(out, &st, dir);
 	collecting_release(&st);
 	if (!ret) {
-		lines_finish(&out->whole.leak_stacks);
-		lines_finish(&out->whole.suppressed_stacks);
+		ci_lines_finish(&out->whole.leak_stacks);
+		ci_lines_finish(&out->whole.suppressed_stacks);
 		ret = job_peak(out);
 	}
 	for (size_t i = 0; !ret && i < out->ntests + out->nfixtures; i++)
@@ -835,10 +765,10 @@ static void subject_release(struct ci_subject *s)
 	free(s->id);
 	free(s->file);
 	free(s->marks);
-	lines_release(&s->peak_stacks);
-	lines_release(&s->leak_stacks);
-	lines_release(&s->suppressed_stacks);
-	lines_release(&s->processes);
+	ci_lines_release(&s->peak_stacks);
+	ci_lines_release(&s->leak_stacks);
+	ci_lines_release(&s->suppressed_stacks);
+	ci_lines_release(&s->processes);
 	free(s->timeline);
 	free(s->scope);
 }

@@ -45,22 +45,12 @@
 #include <stdint.h>
 
 #include "ci/jobpeak.h"
+#include "ci/lines.h"
 #include "ci/programs.h"
 #include "ci/windows.h"
 #include "report/suppress.h"
 
 #define CI_TOP_STACKS 5
-
-struct ci_stack_line {
-	char *location;		/* "function:file:line" */
-	uint64_t bytes, count;
-	const struct suppress_pattern *suppressed_by;	/* suppressed lines only */
-};
-
-struct ci_lines {
-	struct ci_stack_line *l;	/* most bytes first */
-	size_t n, alloc;
-};
 
 struct ci_subject {
 	char *id;		/* the test id; "(whole run)" for the run */

@@ -29,6 +29,7 @@
 #include "common/units.h"
 #include "common/utf8.h"
 #include "junit/junit.h"
+#include "junit/markdown.h"
 
 static const char check_usage[] =
 	"usage: memray check [-h] [--manifest FILE] [--budget SIZE] [--leak-budget SIZE]\n"

@@ -40,6 +40,7 @@ static void put_string(FILE *out, const char *key, struct capture_string s)
 	fputc('"', out);
 }
 
+/* long: one case per record type, its fields in the format's order; one switch reads best */
 static void put_record(FILE *out, const struct capture_record *rec)
 {
 	fprintf(out, "%s offset=%llu", capture_record_name(rec->type), (unsigned long long)rec->offset);

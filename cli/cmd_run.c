@@ -22,6 +22,7 @@
 static const char run_usage[] =
 	"usage: memray run [-h] [-o FILE] [-f] [-q] [--native] [--follow-fork] [--aggregate]\n"
 	"                  [--trace-python-allocators] [--reachability] [--no-compress]\n"
+	"                  [--live | --live-remote [--live-port PORT]]\n"
 	"                  (PROGRAM [ARGS...] | SCRIPT.py [ARGS...] | -m MODULE [ARGS...] | -c CODE)\n"
 	"\n"
 	"Run PROGRAM with the tracker loaded and record every allocation (malloc family,\n"
@@ -50,10 +51,20 @@ static const char run_usage[] =
 	"                     reachable and from where (as valgrind's memcheck; costs\n"
 	"                     an index of live blocks while the program runs)\n"
 	"  --no-compress      write raw blocks instead of lz4-compressed ones\n"
+	"  --live             watch the program's memory in this terminal as it runs\n"
+	"                     (keys as in 'memray live'); its output goes to\n"
+	"                     memray-PROGRAM.PID.out; with -o, the capture is written too\n"
+	"  --live-remote      wait for one 'memray live PORT' reader on 127.0.0.1, then\n"
+	"                     start the program and stream its capture to the reader\n"
+	"  --live-port PORT   the port for --live-remote (default: any free one, printed)\n"
+	"\n"
+	"Live mode follows the first process image (no --follow-fork, --aggregate).\n"
+	"A reader that goes away, takes nothing for 5 s, or falls 32 MiB of records\n"
+	"behind ends tracking (one line on the program's stderr); the program runs on.\n"
 	"\n"
 	"exit status: the program's own; 128+N if signal N killed it; 126 if PROGRAM\n"
 	"is not executable, 127 if it is not found; 1 if the capture cannot be\n"
-	"created; 2 on a usage error. memray's messages go to stderr, never stdout.\n";
+	"created or the live port cannot be listened on; 2 on a usage error. memray's messages go to stderr, never stdout.\n";
 
 /* does PROGRAM name a Python script, to be run by the interpreter? */
 static int is_python_script(const char *program)
@@ -156,10 +167,24 @@ static void default_output(struct strbuf *name, char **args, int python_flag)
 	free(copy);
 }
 
+/* the live options together: 0, or -1 after a usage error */
+static int check_live(int live, int remote, const char *port, const char *output, unsigned flags)
+{
+	if (live && remote)
+		return error("run: --live and --live-remote exclude each other");
+	if (port && !remote)
+		return error("run: --live-port goes with --live-remote");
+	if (remote && output)
+		return error("run: with --live-remote, -o belongs to the reader: 'memray live -o FILE PORT'");
+	if ((live || remote) && (flags & (CAPTURE_F_FOLLOW_FORK | CAPTURE_F_AGGREGATE)))
+		return error("run: live mode follows one process as it runs: no --follow-fork or --aggregate");
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	const char *output = NULL;
-	int force = 0, quiet = 0, n, ret = EXIT_RUN_ERROR, python_flag;
+	const char *output = NULL, *live_port = NULL;
+	int force = 0, quiet = 0, n, ret = EXIT_RUN_ERROR, python_flag, live = 0, live_remote = 0;
 	unsigned flags = CAPTURE_F_LZ4;
 	struct opt opts[] = {
 		OPT_STRING('o', "output", &output),
@@ -171,6 +196,9 @@ int cmd_run(int argc, char **argv)
 		OPT_SET_BIT(0, "aggregate", &flags, CAPTURE_F_AGGREGATE),
 		OPT_SET_BIT(0, "reachability", &flags, CAPTURE_F_REACHABILITY),
 		OPT_CLEAR_BIT(0, "no-compress", &flags, CAPTURE_F_LZ4),
+		OPT_FLAG(0, "live", &live),
+		OPT_FLAG(0, "live-remote", &live_remote),
+		OPT_STRING(0, "live-port", &live_port),
 		OPT_STOP('m', NULL),
 		OPT_STOP('c', NULL),
 		OPT_END(),
@@ -190,9 +218,11 @@ int cmd_run(int argc, char **argv)
 		error("run: empty output file name (see 'memray run --help')");
 		return EXIT_USAGE;
 	}
+	if (check_live(live, live_remote, live_port, output, flags) < 0)
+		return EXIT_USAGE;
 	/* options_parse() leaves -m and -c in front of their value */
 	python_flag = argv[0][0] == '-' && (argv[0][1] == 'm' || argv[0][1] == 'c') && !argv[0][2];
-	if (!output) {
+	if (!output && !live && !live_remote) {
 		default_output(&name, argv, python_flag);
 		output = name.buf;
 	}
@@ -205,6 +235,12 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	l = (struct launch){ .argv = args ? args : argv, .output = output, .flags = flags, .force = force };
+	if (live || live_remote) {
+		struct run_live_options lo = { .is_remote = live_remote, .port = live_port, .tee = output };
+
+		ret = run_live(&l, &lo);
+		goto out;
+	}
 	ret = launch_run(&l);
 	if (l.ran && !quiet) {
 		fprintf(stderr, "memray: wrote %s%s\n", output,

@@ -31,6 +31,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/strbuf.h"
+#include "report/frames.h"
 
 static const char window_usage[] =
 	"usage: memray window [-n N] CAPTURE\n"
@@ -56,7 +57,7 @@ static int stacks(struct json *j, struct reading *rd, const struct ci_stack_byte
 		json_key(j, "frames");
 		json_array_begin(j);
 		for (int k = 0; k < nf; k++) {
-			if (analysis_is_hidden(&f[k]))
+			if (frames_is_hidden(&f[k]))
 				continue;
 			json_array_begin(j);
 			json_string(j, f[k].function);

@@ -26,6 +26,17 @@ int cmd_transform(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_window(int argc, char **argv);	/* hidden: the last test window as JSON */
+int cmd_live(int argc, char **argv);
+
+/* `run --live` and `run --live-remote` (cli/cmd_live.c) */
+struct launch;
+struct run_live_options {
+	int is_remote;		/* --live-remote: wait for `memray live PORT`; else the view here */
+	const char *port;	/* --live-port, or NULL: any free port */
+	const char *tee;	/* -o with --live: the capture file, or NULL */
+};
+/* launch l (its argv, flags, force) live: the program's exit status, or 1 or 2 after a message */
+int run_live(struct launch *l, const struct run_live_options *o);
 
 /* true if arg is -h or --help */
 int is_help(const char *arg);

@@ -22,6 +22,7 @@
 #include "capture/header.h"
 #include "common/env.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/install.h"
 #include "common/strbuf.h"
 
@@ -213,9 +214,36 @@ static void raise_nofile(void)
 	raised_nofile = setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
-static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const char *program,
-				      char **argv, const char *output, const char *lib)
+/*
+ * Live mode, in the child: the socket stays open across exec (the tracker
+ * adopts it) and is named with its inode; the program's output goes to
+ * its file, its stdin is /dev/null (the terminal is the live view's).
+ */
+static int child_live(const struct launch *l, int fd, int out_fd)
 {
+	struct stat st;
+	char val[64];
+	int null_fd;
+
+	if (out_fd >= 0) {
+		null_fd = open("/dev/null", O_RDONLY);
+		if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+			return -1;
+		close(null_fd);
+	}
+	if (!l->is_live)
+		return 0;
+	if (fstat(fd, &st) < 0 || fcntl(fd, F_SETFD, 0) < 0)
+		return -1;
+	snprintf(val, sizeof(val), "%d:%lu", fd, (unsigned long)st.st_ino);
+	return setenv(ENV_LIVE, val, 1);
+}
+
+static void MEMRAY_NORETURN run_child(const struct launch *l, int fd, int out_fd, int report, const char *program,
+				      const char *output, const char *lib)
+{
+	unsigned flags = l->flags;
+	char **argv = l->argv;
 	struct child_failure failure = { 1, 0 };
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_xfsz;
 	struct capture_header h = { .flags = flags, .rss_interval_ms = 10, .pid = (uint32_t)getpid(),
@@ -234,8 +262,13 @@ static void MEMRAY_NORETURN run_child(int fd, int report, unsigned flags, const 
 		goto fail;
 	}
 	sigaction(SIGXFSZ, &old_xfsz, NULL);
-	close(fd);
+	if (!l->is_live)
+		close(fd);
 	failure.is_header = 0;
+	if (child_live(l, fd, out_fd) < 0) {
+		failure.err = errno;
+		goto fail;
+	}
 	strbuf_addstr(&preload, lib);
 	if (old_preload && *old_preload)
 		strbuf_addf(&preload, ":%s", old_preload);
@@ -324,6 +357,21 @@ static int open_capture(const struct launch *l, struct strbuf *out)
 	return fd;
 }
 
+/* the child said it could not go on: name the step, remove the capture; the exit status */
+static int report_failure(const struct launch *l, const struct child_failure *f, const char *out)
+{
+	errno = f->err;
+	if (f->is_header)
+		error_errno("cannot write the capture header to '%s'", out);
+	else
+		error_errno("cannot run %s", l->argv[0]);
+	if (!l->is_live)
+		unlink(out);
+	if (f->is_header)
+		return EXIT_RUN_ERROR;	/* the program never ran: not its status */
+	return f->err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+}
+
 int launch_run(struct launch *l)
 {
 	char **argv = l->argv;
@@ -331,7 +379,7 @@ int launch_run(struct launch *l)
 	struct strbuf program = STRBUF_INIT, lib = STRBUF_INIT, out = STRBUF_INIT;
 	struct sigaction sa, old_int, old_quit, old_term, old_hup;
 	struct child_failure failure;
-	int fd, pipefd[2], status, ret = EXIT_RUN_ERROR;
+	int fd, out_fd = -1, pipefd[2], status, ret = EXIT_RUN_ERROR, reaped = 0;
 	ssize_t n;
 
 	l->ran = 0;
@@ -349,7 +397,13 @@ int launch_run(struct launch *l)
 		goto out;
 	}
 	raise_nofile();
-	if (find_tracker(&lib) < 0 || preloadable(&lib) < 0 || (fd = open_capture(l, &out)) < 0)
+	if (find_tracker(&lib) < 0 || preloadable(&lib) < 0)
+		goto out;
+	if (l->is_live)
+		strbuf_addstr(&out, l->output);
+	if ((fd = l->is_live ? l->live_fd : open_capture(l, &out)) < 0)
+		goto out;
+	if (l->program_output && (out_fd = file_create(l->program_output, l->force, "file for the program's output")) < 0)
 		goto out;
 	verbose(1, "tracker %s", lib.buf);
 	verbose(1, "capture %s, options 0x%x", out.buf, flags);
@@ -379,38 +433,32 @@ int launch_run(struct launch *l)
 		sigaction(SIGTERM, &old_term, NULL);
 		sigaction(SIGHUP, &old_hup, NULL);
 		close(pipefd[0]);
-		run_child(fd, pipefd[1], flags, program.buf, argv, out.buf, lib.buf);
+		run_child(l, fd, out_fd, pipefd[1], program.buf, out.buf, lib.buf);
 	}
 	close(fd);
+	if (out_fd >= 0)
+		close(out_fd);
 	close(pipefd[1]);
 	do {
 		n = read(pipefd[0], &failure, sizeof(failure));
 	} while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
-	while (waitpid(child_pid, &status, 0) < 0) {
+	if (n == 0 && l->while_running)
+		l->while_running(l->ctx, child_pid, &status, &reaped);
+	while (!reaped && waitpid(child_pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			error_errno("waitpid");
 			goto restore;
 		}
 	}
-	if (n == (ssize_t)sizeof(failure) && failure.is_header) {
-		errno = failure.err;
-		error_errno("cannot write the capture header to '%s'", out.buf);
-		unlink(out.buf);
-		ret = EXIT_RUN_ERROR;	/* the program never ran: not its status */
-		goto restore;
-	}
 	if (n == (ssize_t)sizeof(failure)) {
-		errno = failure.err;
-		error_errno("cannot run %s", argv[0]);
-		unlink(out.buf);
-		ret = failure.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+		ret = report_failure(l, &failure, out.buf);
 		goto restore;
 	}
 	ret = exit_status_of(status, argv[0]);
 	l->ran = 1;
 	verbose(1, "%s exited with status %d", argv[0], ret);
-	if (!l->judges_empty && capture_is_empty(out.buf))
+	if (!l->judges_empty && !l->is_live && capture_is_empty(out.buf))
 		warning("%s recorded nothing: a statically linked or setuid program ignores "
 			"LD_PRELOAD, and one killed at once never starts the tracker", argv[0]);
 restore:

@@ -17,6 +17,8 @@
 #ifndef CLI_LAUNCH_H
 #define CLI_LAUNCH_H
 
+#include <sys/types.h>
+
 #define EXIT_NOT_EXECUTABLE 126
 #define EXIT_NOT_FOUND 127
 #define EXIT_RUN_ERROR 1
@@ -28,6 +30,20 @@ struct launch {
 	int force;		/* overwrite an existing capture */
 	int judges_empty;	/* the caller reads the capture and judges one with no records itself */
 	int ran;		/* out: the program ran (it was found and exec'd) */
+	/*
+	 * Live mode: live_fd is a connected stream socket that takes the
+	 * place of the capture file (`output` is then only a label); the
+	 * program inherits it (common/env.h ENV_LIVE). With program_output,
+	 * the program's stdout and stderr go to that file (created, or
+	 * refused if it exists without `force`) and its stdin is /dev/null.
+	 * With while_running, the parent calls it once the program runs;
+	 * it may reap the program itself (waitpid) and say so in *reaped
+	 * with the status in *status.
+	 */
+	int is_live, live_fd;
+	const char *program_output;
+	void (*while_running)(void *ctx, pid_t pid, int *status, int *reaped);
+	void *ctx;
 };
 
 struct strbuf;

@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run a program under the tracker and write a capture file" },
+	{ "live", cmd_live, "watch the memory of a program started with run --live-remote, as it runs" },
 	{ "check", cmd_check, "run a command and fail when its memory exceeds a budget (CI)" },
 	{ "stats", cmd_stats, "high-level statistics of a capture (text or --json)" },
 	{ "flamegraph", cmd_flamegraph, "an HTML flame graph of the peak (or --leaks), self-contained" },

@@ -22,6 +22,14 @@
 #define ENV_PID "MEMRAY_PID"
 /* the capture header's flags (CAPTURE_F_*), decimal */
 #define ENV_OPTIONS "MEMRAY_OPTIONS"
+/*
+ * live mode (`memray run --live`, `--live-remote`): "FD:INODE", a connected
+ * stream socket the program inherits, the capture header already written
+ * to it. The tracker streams its blocks there instead of to a file, in the
+ * root process's first image only: the inode proves the number is still
+ * that socket. MEMRAY_OUTPUT is then a label for messages, not a path.
+ */
+#define ENV_LIVE "MEMRAY_LIVE"
 /* absolute path of the tracker library, to keep it in LD_PRELOAD across exec */
 #define ENV_TRACKER "MEMRAY_TRACKER"
 

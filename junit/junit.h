@@ -1,6 +1,7 @@
 /*
  * junit/junit: the results of `memray check` as JUnit XML (written with
- * libxml2) and as Markdown for a CI job summary.
+ * libxml2), and the figures every output of them shares (junit/markdown
+ * writes the Markdown job summary).
  *
  * One testsuite per run, one testcase per evaluated rule: a whole-run
  * rule is named after itself ("peak memory", classname "memray"), a
@@ -21,15 +22,9 @@
  * 1.0 forbids. The suite is never empty: a run with no rule gets one
  * testcase for the command.
  *
- * The Markdown is a headline (tests judged, failures, the job's peak and
- * leaks, the biggest test), then tables: every failure and error, the
- * tests that peaked highest, the rules closest to their limits, and the
- * other verdicts folded in <details>; each table's rows are bounded, so
- * any suite stays far under 1 MiB (GitHub's limit for a job summary) and
- * the JUnit file keeps what was left out. Fixtures' setups (struct
- * check_fixture) are the testsuite's system-out and a Markdown table.
- * annotations_write() prints
- * GitHub's "::error" workflow commands, escaped by its rules.
+ * Fixtures' setups (struct check_fixture) are the testsuite's system-out.
+ * annotations_write() prints GitHub's "::error" workflow commands,
+ * escaped by its rules.
  *
  * Ownership: the caller owns the results and strings; the writers only
  * read them.
@@ -108,7 +103,6 @@ void check_fixtures_text(struct strbuf *out, const struct check_run *run);
 
 /* 0, or -1 after an error message naming path */
 int junit_write(const char *path, const struct check_run *run);
-int markdown_write(const char *path, const struct check_run *run);
 /*
  * junit_merge: put the results into the JUnit file a test runner (pytest's
  * --junitxml) wrote at path, rewritten in place. A result named by a

@@ -12,6 +12,7 @@
 #include "common/grow.h"
 #include "common/hashidx.h"
 #include "common/strbuf.h"
+#include "report/frames.h"
 
 struct analysis_private {
 	const char *path;	/* the capture's, for messages */
@@ -36,6 +37,7 @@ struct analysis_private {
 	char **names;		/* thread names by thread index (owned copies in `owned`) */
 	size_t names_cap;
 	const char **locations;	/* by stack id, filled lazily */
+	size_t locations_cap, labels_cap;	/* locations and a->thread_labels allocated */
 	struct strbuf strings;	/* owns location strings, NUL-separated */
 	struct sym_stack location_stack;	/* analysis_location()'s own, apart from the symbolizer's */
 	char **owned;		/* module strings */
@@ -541,17 +543,29 @@ static int end_pass(struct analysis *a)
 	return 0;
 }
 
-int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
+/* the location cache covers every stack node: 0, or -1 out of memory */
+static int grow_locations(struct analysis *a)
+{
+	struct analysis_private *pv = a->priv;
+	size_t had = pv->locations_cap;
+
+	if (a->nnodes <= had)
+		return 0;
+	if (GROW(pv->locations, a->nnodes, pv->locations_cap) < 0)
+		return -1;
+	memset(pv->locations + had, 0, (pv->locations_cap - had) * sizeof(*pv->locations));
+	return 0;
+}
+
+int analysis_begin(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
 {
 	const struct capture_header *h = capture_reader_header(r);
-	struct capture_record rec;
-	int ret = -1;
 
 	memset(a, 0, sizeof(*a));
 	a->priv = calloc(1, sizeof(*a->priv));
 	a->nodes = calloc(256, sizeof(*a->nodes));
 	if (!a->priv || !a->nodes)
-		goto out;
+		return error("%s: out of memory while reading the capture", capture_reader_path(r));
 	a->priv->nodes_cap = 256;
 	if (opts)
 		a->priv->opts = *opts;
@@ -560,25 +574,47 @@ int analysis_run(struct analysis *a, struct capture_reader *r, const struct anal
 	strbuf_init(&a->priv->strings, 0);
 	a->start_ns = a->end_ns = h->start_ns;
 	a->is_aggregated = (h->flags & CAPTURE_F_AGGREGATE) != 0;
+	return 0;
+}
+
+int analysis_feed(struct analysis *a, struct capture_reader *r)
+{
+	struct capture_record rec;
+	int ret;
+
 	for (uint64_t n = 1; capture_reader_next(r, &rec); n++) {
-		if ((ret = on_record(a, &rec)) < 0)
-			goto out;
+		if ((ret = on_record(a, &rec)) < 0) {
+			if (ret == -1)
+				error("%s: out of memory while reading the capture", capture_reader_path(r));
+			return -1;
+		}
 		if (a->priv->opts.progress && !(n & ((1u << 22) - 1)))
 			a->priv->opts.progress(capture_reader_position(r), capture_reader_size(r));
 	}
 	a->records = capture_reader_records(r);
+	return 0;
+}
+
+int analysis_end(struct analysis *a, struct capture_reader *r)
+{
+	const struct capture_header *h = capture_reader_header(r);
+	int ret;
+
+	a->records = capture_reader_records(r);
 	a->is_stopped = (h->flags & CAPTURE_F_STOPPED) != 0;
 	a->is_complete = a->priv->seg_ended && capture_reader_status(r) == CAPTURE_OK && !a->is_stopped;
-	if ((ret = end_pass(a)) < 0)
-		goto out;
-	ret = -1;
-	a->priv->locations = calloc(a->nnodes, sizeof(*a->priv->locations));
-	if (a->priv->locations)
-		ret = 0;
-out:
-	if (ret == -1)
+	if ((ret = end_pass(a)) == 0 && grow_locations(a) == 0)
+		return 0;
+	if (ret != ALREADY_SAID)
 		error("%s: out of memory while reading the capture", capture_reader_path(r));
-	return ret < 0 ? -1 : 0;
+	return -1;
+}
+
+int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts)
+{
+	if (analysis_begin(a, r, opts) < 0 || analysis_feed(a, r) < 0)
+		return -1;
+	return analysis_end(a, r);
 }
 
 void analysis_release(struct analysis *a)
@@ -703,8 +739,13 @@ const char *analysis_thread_label(struct analysis *a, uint32_t tid)
 		;
 	if (i == a->nthreads)
 		return "thread ?";
-	if (!a->thread_labels && !(a->thread_labels = calloc(a->nthreads, sizeof(char *))))
-		return "thread ?";
+	if (a->nthreads > pv->labels_cap) {	/* a live analysis meets new threads */
+		size_t had = pv->labels_cap;
+
+		if (GROW(a->thread_labels, a->nthreads, pv->labels_cap) < 0)
+			return "thread ?";
+		memset(a->thread_labels + had, 0, (pv->labels_cap - had) * sizeof(*a->thread_labels));
+	}
 	if (!a->thread_labels[i]) {
 		if (pv->names[i])
 			snprintf(buf, sizeof(buf), "thread %u (%s)", tid, pv->names[i]);
@@ -713,120 +754,6 @@ const char *analysis_thread_label(struct analysis *a, uint32_t tid)
 		a->thread_labels[i] = own(a, buf, strlen(buf));
 	}
 	return a->thread_labels[i] ? a->thread_labels[i] : "thread ?";
-}
-
-static int starts_with_any(const char *s, const char *const *prefixes, size_t n)
-{
-	for (size_t i = 0; s && i < n; i++)
-		if (!strncmp(s, prefixes[i], strlen(prefixes[i])))
-			return 1;
-	return 0;
-}
-
-/* the file name of a module path */
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-int analysis_is_runtime(const char *path)
-{
-	static const char *const runtime[] = { "libc.so", "libc-", "libstdc++.so", "libgcc_s.so",
-					       "ld-linux", "libm.so", "libm-", "libpthread" };
-
-	return starts_with_any(base_name(path), runtime, sizeof(runtime) / sizeof(runtime[0]));
-}
-
-/*
- * A frame of the C++ or Rust standard library compiled into the program:
- * C++ templates inlined from /usr/include, and Rust's alloc, core and std
- * crates (their sources are under /rustc/<commit>/ or, in newer
- * toolchains, library/; without debug info, the alloc and core names tell).
- */
-static int is_std_frame(const struct sym_frame *f)
-{
-	static const char *const files[] = { "/usr/include/", "/rustc/", "library/" };
-	/* not "std::": C++'s std::thread::_M_run holds the caller's lambda */
-	static const char *const names[] = { "alloc::", "core::", "<alloc::", "<core::", "__rust_", "__rdl_",
-					     "__rg_" };
-
-	return starts_with_any(f->file, files, sizeof(files) / sizeof(files[0])) ||
-	       starts_with_any(f->function, names, sizeof(names) / sizeof(names[0]));
-}
-
-/*
- * A function of the C++ runtime compiled into the program, told by its
- * name when no debug info says where it came from: the std and __gnu_cxx
- * namespaces (template instantiations such as vector::_M_realloc_insert,
- * with or without a return type in front), operator new and delete (the
- * program's own when libstdc++ is linked statically), and the ABI's
- * __cxa_ and _Unwind_ functions. The name is read up to its parameter
- * list, at template depth 0, so std types in the arguments of a function
- * of the program's own do not count.
- */
-static int is_cxx_runtime_name(const char *name)
-{
-	static const char *const names[] = { "std::", "__gnu_cxx::", "__cxxabiv1::" };
-	static const char *const whole[] = { "operator new", "operator delete", "__cxa_", "_Unwind_" };
-	int depth = 0;
-
-	if (!name || starts_with_any(name, whole, sizeof(whole) / sizeof(whole[0])))
-		return name != NULL;
-	for (const char *p = name; *p; p++) {
-		if (*p == '<')
-			depth++;
-		else if (*p == '>' && depth)
-			depth--;
-		else if (*p == '(' && !depth)
-			return 0;
-		else if (!depth && (p == name || p[-1] == ' ' || p[-1] == '*' || p[-1] == '&') &&
-			 starts_with_any(p, names, sizeof(names) / sizeof(names[0])))
-			return 1;
-	}
-	return 0;
-}
-
-int analysis_is_hidden(const struct sym_frame *f)
-{
-	return analysis_is_runtime(f->module) || is_std_frame(f) || is_cxx_runtime_name(f->function);
-}
-
-/* the Python interpreter's own code: with --native, a location is the Python line instead */
-static int is_interpreter(const char *path)
-{
-	static const char *const interpreter[] = { "python3", "libpython3" };
-
-	return starts_with_any(base_name(path), interpreter, sizeof(interpreter) / sizeof(interpreter[0]));
-}
-
-/*
- * How much a frame is the program's own: 0 its own code; 1 runtime code
- * compiled into the program (C++ and Rust standard library, by file or
- * name) or the Python interpreter; 2 a runtime library (libc, libstdc++,
- * libgcc_s, ld.so, libm).
- */
-static int rank(const struct sym_frame *f)
-{
-	if (analysis_is_runtime(f->module))
-		return 2;
-	return is_std_frame(f) || is_cxx_runtime_name(f->function) || is_interpreter(f->module);
-}
-
-int analysis_own_frame(const struct sym_frame *frames, int n)
-{
-	int pick = 0, best = 3;
-
-	for (int i = 0; i < n && best; i++) {
-		int r = rank(&frames[i]);
-
-		if (r < best) {
-			best = r;
-			pick = i;
-		}
-	}
-	return pick;
 }
 
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack)
@@ -839,6 +766,8 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 
 	if (!stack || stack >= a->nnodes)
 		return "<stack trace unavailable>";
+	if (grow_locations(a) < 0)
+		return "<out of memory>";
 	if (pv->locations[stack])
 		return pv->locations[stack];
 	pv->location_stack.n = 0;
@@ -848,7 +777,7 @@ const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t
 	n = (int)pv->location_stack.n;
 	if (!n)
 		return "<stack trace unavailable>";
-	pick = &frames[analysis_own_frame(frames, n)];
+	pick = &frames[frames_own(frames, n)];
 	if (strbuf_addf(&sb, "%s:%s:%u", pick->function, pick->file ? pick->file : pick->module, pick->line) < 0)
 		return "<out of memory>";
 	loc = own(a, sb.buf, sb.len);

@@ -192,6 +192,19 @@ struct analysis_options {
  * out of memory or when an observer failed.
  */
 int analysis_run(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts);
+
+/*
+ * analysis_run() in three steps, for a capture that is still arriving
+ * (capture_reader_stream): begin once the reader has its header, feed
+ * whenever bytes came (it takes every record the reader can give; the
+ * figures of the struct are those of the records so far, the current
+ * image's heap not yet folded into entries), end when the stream ended.
+ * Each returns 0, or -1 after an error message. analysis_release() frees
+ * what any of them made.
+ */
+int analysis_begin(struct analysis *a, struct capture_reader *r, const struct analysis_options *opts);
+int analysis_feed(struct analysis *a, struct capture_reader *r);
+int analysis_end(struct analysis *a, struct capture_reader *r);
 void analysis_release(struct analysis *a);
 
 /*
@@ -203,37 +216,12 @@ void analysis_release(struct analysis *a);
 int analysis_stack(struct analysis *a, struct symbolizer *s, uint32_t stack, const struct sym_frame **out);
 
 /*
- * "function:file:line" of the frame analysis_own_frame() picks, or
+ * "function:file:line" of the frame frames_own() (report/frames.h) picks, or
  * "<stack trace unavailable>" for the empty stack. Cached per stack id.
  */
 const char *analysis_location(struct analysis *a, struct symbolizer *s, uint32_t stack);
 
 /* "thread 1234", with " (main)" or the name it gave itself; stable pointers */
 const char *analysis_thread_label(struct analysis *a, uint32_t tid);
-
-/* is this module path part of the C or C++ runtime? */
-int analysis_is_runtime(const char *path);
-
-/*
- * Is this frame runtime code that reports leave out: the modules above,
- * and the C++ and Rust standard library compiled into the program (by
- * source file under /usr/include, /rustc or library/, or by name: std::,
- * __gnu_cxx::, operator new/delete, __cxa_, _Unwind_, Rust's alloc::,
- * core::, __rust_)?
- */
-int analysis_is_hidden(const struct sym_frame *f);
-
-/*
- * The frame of frames[0..n) (innermost first) a stack is charged to: the
- * innermost of the program's own; if there is none, the innermost of the
- * runtime compiled into the program or of the Python interpreter (so a
- * --native stack goes to its Python line, and a std::thread lambda
- * inlined into std::thread::_M_run to that); if there is none, the
- * innermost frame. Every report that names one place per stack (stats'
- * locations, summary's own column, the tree's leaves) uses this, so a
- * location is never operator new, malloc or a std:: template while the
- * program has a frame of its own on the stack. 0 when n is 0.
- */
-int analysis_own_frame(const struct sym_frame *frames, int n);
 
 #endif

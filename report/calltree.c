@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/grow.h"
+#include "report/frames.h"
 
 
 static size_t child(struct calltree *t, size_t parent, const struct sym_frame *f)
@@ -89,7 +90,7 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 			continue;
 		}
 		nf = analysis_stack(a, s, e->stack, &frames);
-		own = analysis_own_frame(frames, nf);
+		own = frames_own(frames, nf);
 		if (e->tid) {	/* split by thread: a level of its own under the root */
 			struct sym_frame thread = { analysis_thread_label(a, e->tid), "", 0, "", 0 };
 
@@ -104,7 +105,7 @@ int calltree_build(struct calltree *t, struct analysis *a, struct symbolizer *s,
 			int idx = inverted ? j : nf - 1 - j;
 
 			/* runtime frames are left out, but a stack keeps the one it is charged to */
-			if (idx != own && analysis_is_hidden(&frames[idx]))
+			if (idx != own && frames_is_hidden(&frames[idx]))
 				continue;
 			at = child(t, at, &frames[idx]);
 			if (!at)

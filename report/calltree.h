@@ -3,8 +3,8 @@
  * terminal tree and the flame graph both draw.
  *
  * Each stack is walked from its outermost frame in, leaving out hidden
- * frames (analysis_is_hidden: the C/C++/Rust runtime) except the one it
- * is charged to (analysis_own_frame), and adds its bytes and allocation
+ * frames (frames_is_hidden: the C/C++/Rust runtime) except the one it
+ * is charged to (frames_own), and adds its bytes and allocation
  * count to every node on the way. Node 0 is the root and holds every
  * stack; stacks beyond the `biggest` go to one "<N other stacks>" child,
  * so the root's children always add up to it.

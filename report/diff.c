@@ -8,6 +8,7 @@
 
 #include "common/grow.h"
 #include "common/units.h"
+#include "report/frames.h"
 
 const char *const diff_figure_names[DIFF_NFIGURES] = {
 	[DIFF_PEAK] = "peak", [DIFF_LEAKED] = "leaked",
@@ -115,7 +116,7 @@ int diff_add(struct diff *d, enum diff_side side, struct analysis *a, struct sym
 			goto out;
 		shown.n = 0;	/* the frames reports show: runtime ones left out */
 		for (int k = 0; k < n; k++)
-			if (!analysis_is_hidden(&frames[k]) && sym_stack_push(&shown, &frames[k]) < 0)
+			if (!frames_is_hidden(&frames[k]) && sym_stack_push(&shown, &frames[k]) < 0)
 				goto out;
 		r = row_of(d, &d->stacks, &d->nstacks, &d->stacks_alloc, &d->stack_index, shown.frames, shown.n);
 		if (!r)

@@ -5,7 +5,7 @@
  * and by how much. Two builds of the same code put their functions at
  * different addresses, so stacks are matched by what the symbolizer says
  * of them, not by address: a stack is its frames from the allocating one
- * out, runtime frames left out (analysis_is_hidden, as every report does),
+ * out, runtime frames left out (frames_is_hidden, as every report does),
  * each frame as function, file and line (DIFF_MATCH_FRAMES); or, since
  * lines move and files get renamed between commits, by the function names
  * alone (DIFF_MATCH_FUNCTION). Both captures are analysed by the one pass

@@ -13,6 +13,7 @@
 #include "common/units.h"
 #include "capture/format.h"
 #include "report/calltree.h"
+#include "report/frames.h"
 
 int html_escape(struct strbuf *out, const char *s)
 {
@@ -298,7 +299,7 @@ static void json_timeline_paths(struct json *j, struct analysis *a, struct symbo
 		json_key(j, key);
 		json_array_begin(j);
 		for (int k = n - 1; k >= 0; k--)
-			if (!analysis_is_hidden(&frames[k]))
+			if (!frames_is_hidden(&frames[k]))
 				json_uint(j, calltree_label(labels, &frames[k]));
 		json_array_end(j);
 	}

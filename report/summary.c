@@ -13,22 +13,10 @@
 #include "common/units.h"
 #include "common/utf8.h"
 #include "report/figure.h"
-
-struct row {
-	const char *function, *file;	/* symbolizer-owned */
-	uint64_t own, total, count;
-	uint64_t seen_at;		/* the entry that last added to total, to count a stack once */
-};
-
-/* one row per (function, file), found by the pair's interned pointers */
-struct table {
-	struct row *rows;
-	size_t n, alloc;
-	struct hashidx index;
-};
+#include "report/frames.h"
 
 struct row_key {
-	const struct table *t;
+	const struct summary_table *t;
 	const char *function, *file;
 };
 
@@ -40,7 +28,7 @@ static int same_row(const void *ctx, uint32_t pos)
 	return k->t->rows[pos].function == k->function && k->t->rows[pos].file == k->file;
 }
 
-static struct row *row_of(struct table *t, const struct sym_frame *f)
+static struct summary_row *row_of(struct summary_table *t, const struct sym_frame *f)
 {
 	struct row_key k = { t, f->function, f->file ? f->file : f->module };
 	uint64_t h = hash_u64((uint64_t)(uintptr_t)k.function ^ hash_u64((uint64_t)(uintptr_t)k.file));
@@ -50,20 +38,20 @@ static struct row *row_of(struct table *t, const struct sym_frame *f)
 		return &t->rows[i];
 	if (GROW(t->rows, t->n + 1, t->alloc) < 0 || hashidx_add(&t->index, h, (uint32_t)t->n) < 0)
 		return NULL;
-	t->rows[t->n] = (struct row){ k.function, k.file, 0, 0, 0, UINT64_MAX };
+	t->rows[t->n] = (struct summary_row){ k.function, k.file, 0, 0, 0, UINT64_MAX };
 	return &t->rows[t->n++];
 }
 
 static enum summary_column sort_column;
 
-static uint64_t column(const struct row *r)
+static uint64_t column(const struct summary_row *r)
 {
 	return sort_column == SUMMARY_OWN ? r->own : sort_column == SUMMARY_COUNT ? r->count : r->total;
 }
 
 static int by_column(const void *x, const void *y)
 {
-	const struct row *a = x, *b = y;
+	const struct summary_row *a = x, *b = y;
 	uint64_t va = column(a), vb = column(b);
 
 	if (va != vb)
@@ -71,39 +59,105 @@ static int by_column(const void *x, const void *y)
 	return strcmp(a->function, b->function);
 }
 
-static int build(struct analysis *a, struct symbolizer *s, struct table *t)
+int summary_table_add(struct summary_table *t, struct analysis *a, struct symbolizer *s, uint32_t stack,
+		      uint64_t bytes, uint64_t count, uint64_t item)
 {
 	const struct sym_frame *frames;
+	int n = analysis_stack(a, s, stack, &frames), own;
 
-	for (size_t i = 0; i < a->nentries; i++) {
-		uint64_t bytes, count;
-		int n, own;
+	if (n < 0)
+		return -1;
+	own = frames_own(frames, n);
+	for (int k = 0; k < n; k++) {
+		struct summary_row *r;
 
-		if (!figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count))
+		if (k != own && frames_is_hidden(&frames[k]))
 			continue;
-		n = analysis_stack(a, s, a->entries[i].stack, &frames);
-		if (n < 0)
+		r = row_of(t, &frames[k]);
+		if (!r)
 			return -1;
-		own = analysis_own_frame(frames, n);
-		for (int k = 0; k < n; k++) {
-			struct row *r;
-
-			if (k != own && analysis_is_hidden(&frames[k]))
-				continue;
-			r = row_of(t, &frames[k]);
-			if (!r)
-				return -1;
-			if (k == own) {
-				r->own += bytes;
-				r->count += count;
-			}
-			if (r->seen_at != i) {	/* recursion: once per stack */
-				r->total += bytes;
-				r->seen_at = i;
-			}
+		if (k == own) {
+			r->own += bytes;
+			r->count += count;
+		}
+		if (r->seen_at != item) {	/* recursion: once per stack */
+			r->total += bytes;
+			r->seen_at = item;
 		}
 	}
 	return 0;
+}
+
+void summary_table_sort(struct summary_table *t, enum summary_column by)
+{
+	sort_column = by;
+	qsort(t->rows, t->n, sizeof(*t->rows), by_column);
+}
+
+void summary_table_release(struct summary_table *t)
+{
+	free(t->rows);
+	hashidx_release(&t->index);
+	memset(t, 0, sizeof(*t));
+}
+
+static int build(struct analysis *a, struct symbolizer *s, struct summary_table *t)
+{
+	for (size_t i = 0; i < a->nentries; i++) {
+		uint64_t bytes, count;
+
+		if (figure_of(&a->entries[i], FIGURE_PEAK, &bytes, &count) &&
+		    summary_table_add(t, a, s, a->entries[i].stack, bytes, count, i) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* keep the last `keep` bytes of sb behind "..." (never half a character) */
+static void keep_end(struct strbuf *sb, size_t keep)
+{
+	size_t from;
+
+	if (sb->len <= keep || keep < 4)
+		return;
+	from = sb->len - keep + 3;
+	while (from < sb->len && (sb->buf[from] & 0xc0) == 0x80)
+		from++;
+	memmove(sb->buf + 3, sb->buf + from, sb->len - from);
+	memcpy(sb->buf, "...", 3);
+	strbuf_setlen(sb, sb->len - from + 3);
+}
+
+/* keep the first `keep` bytes of sb before "..." (never half a character) */
+static void keep_start(struct strbuf *sb, size_t keep)
+{
+	size_t to;
+
+	if (sb->len <= keep || keep < 4)
+		return;
+	to = keep - 3;
+	while (to && (sb->buf[to] & 0xc0) == 0x80)
+		to--;
+	strbuf_setlen(sb, to);
+	strbuf_addstr(sb, "...");
+}
+
+void summary_add_location(struct strbuf *sb, const struct summary_row *r, int width)
+{
+	struct strbuf fn = STRBUF_INIT, file = STRBUF_INIT;
+
+	/* names from the tracked program: escaped before the width is measured */
+	utf8_add_printable(&fn, r->function, 0);
+	utf8_add_printable(&file, r->file, 0);
+	if (width > 10 && fn.len + file.len + 3 > (size_t)width) {
+		/* the function whole if it leaves room for the end of the file, else both cut */
+		keep_end(&file, fn.len + 3 + 16 <= (size_t)width ? (size_t)width - fn.len - 3 : 16);
+		if (fn.len + file.len + 3 > (size_t)width)
+			keep_start(&fn, (size_t)width > file.len + 3 ? (size_t)width - file.len - 3 : 4);
+	}
+	strbuf_addf(sb, "%s (%s)", fn.buf, file.buf);
+	strbuf_release(&fn);
+	strbuf_release(&file);
 }
 
 /*
@@ -111,7 +165,7 @@ static int build(struct analysis *a, struct symbolizer *s, struct table *t)
  * --max-rows, stacks with no frame at all), as one last row, so the Own
  * column always adds up to the peak.
  */
-static void other_row(struct strbuf *out, const struct analysis *a, const struct table *t, size_t shown)
+static void other_row(struct strbuf *out, const struct analysis *a, const struct summary_table *t, size_t shown)
 {
 	char own[UNITS_BUF], label[64];
 	uint64_t bytes = a->peak_bytes, count = a->peak_allocations;
@@ -132,7 +186,7 @@ static void other_row(struct strbuf *out, const struct analysis *a, const struct
 		    a->peak_bytes ? 100.0 * (double)bytes / (double)a->peak_bytes : 0, (unsigned long long)count, label);
 }
 
-static void render(struct strbuf *out, const struct analysis *a, const struct table *t,
+static void render(struct strbuf *out, const struct analysis *a, const struct summary_table *t,
 		   const struct summary_options *opts)
 {
 	char own[UNITS_BUF], total[UNITS_BUF], peak[UNITS_BUF];
@@ -144,25 +198,12 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 		    (unsigned long long)a->peak_allocations);
 	strbuf_addf(out, "%-12s %7s %12s %7s %10s  %s\n", "Total", "Total%", "Own", "Own%", "Allocs", "Location");
 	for (shown = 0; shown < t->n && (!opts->max_rows || shown < opts->max_rows); shown++) {
-		const struct row *r = &t->rows[shown];
+		const struct summary_row *r = &t->rows[shown];
 		double tp = a->peak_bytes ? 100.0 * (double)r->total / (double)a->peak_bytes : 0;
 		double op = a->peak_bytes ? 100.0 * (double)r->own / (double)a->peak_bytes : 0;
 
 		strbuf_reset(&line);
-		/* names from the tracked program: escaped before the width is measured */
-		utf8_add_printable(&line, r->function, 0);
-		strbuf_addstr(&line, " (");
-		utf8_add_printable(&line, r->file, 0);
-		strbuf_addch(&line, ')');
-		if (loc_width > 10 && line.len > (size_t)loc_width) {	/* keep the end: the file */
-			size_t from = line.len - (size_t)loc_width + 3;
-
-			while ((line.buf[from] & 0xc0) == 0x80)
-				from++;	/* never half a character */
-			memmove(line.buf + 3, line.buf + from, line.len - from);
-			memcpy(line.buf, "...", 3);
-			strbuf_setlen(&line, line.len - from + 3);
-		}
+		summary_add_location(&line, r, loc_width);
 		strbuf_addf(out, "%-12s %6.2f%% %12s %6.2f%% %10llu  %s\n", units_human(total, r->total), tp,
 			    units_human(own, r->own), op, (unsigned long long)r->count, line.buf);
 	}
@@ -175,17 +216,15 @@ static void render(struct strbuf *out, const struct analysis *a, const struct ta
 int summary_report(struct strbuf *out, struct analysis *a, struct symbolizer *s,
 		   const struct summary_options *opts)
 {
-	struct table t = { 0 };
+	struct summary_table t = { 0 };
 	int ret = -1;
 
 	if (build(a, s, &t) < 0)
 		goto out;
-	sort_column = opts->sort;
-	qsort(t.rows, t.n, sizeof(*t.rows), by_column);
+	summary_table_sort(&t, opts->sort);
 	render(out, a, &t, opts);
 	ret = 0;
 out:
-	free(t.rows);
-	hashidx_release(&t.index);
+	summary_table_release(&t);
 	return ret;
 }

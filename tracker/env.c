@@ -47,6 +47,13 @@ int tracker_env_read(void)
 		return -1;
 	tracker_cfg.root_pid = strtoul(env_or_empty(ENV_PID), NULL, 10);
 	tracker_cfg.flags = (unsigned)strtoul(env_or_empty(ENV_OPTIONS), NULL, 10);
+	tracker_cfg.live_fd = -1;
+	if (getenv(ENV_LIVE)) {
+		char *colon;
+
+		tracker_cfg.live_fd = (int)strtol(getenv(ENV_LIVE), &colon, 10);
+		tracker_cfg.live_ino = *colon == ':' ? strtoul(colon + 1, NULL, 10) : 0;
+	}
 	return 0;
 }
 

@@ -117,6 +117,10 @@ struct tracker_config {
 	uintptr_t self_lo, self_hi;	/* our own code, skipped in stacks */
 	int has_python;		/* Python frames are read (tracker/python) */
 	int wants_native;	/* native frames too: not Python, or --native */
+	/* live mode (common/env.h ENV_LIVE): the inherited socket, its inode; else -1 */
+	int live_fd;
+	unsigned long live_ino;
+	int is_live;		/* this image streams to live_fd */
 };
 
 extern struct tracker_config tracker_cfg;
@@ -186,6 +190,7 @@ struct tracker_ring {
 	uint64_t n_allocs, n_frees, bytes, lost;
 	/* writer control */
 	int stop, write_failed, has_writer;
+	int live_said;		/* live mode: a failure after END was told */
 	uint64_t flush_asked, flush_done;
 	pthread_t writer;
 	uint64_t now_ms;	/* the writer's clock, ms since the segment began */

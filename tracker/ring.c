@@ -7,10 +7,24 @@
  * samples the resident set size, compresses the queued buffers and
  * writes them without the lock, so a slow disk never holds up the host.
  * A write error ends tracking, never the program.
+ *
+ * LIVE MODE. The blocks go to a socket, read by `memray live` or `memray
+ * run --live`, with the same bytes a file would get. A reader may go away
+ * (the send fails: tracking stops with one line) or fall behind. Then the
+ * bound is the ring itself: while all MAX_BUFS buffers (32 MiB of
+ * records) wait to be sent, a producer does not wait for one as it does
+ * for a slow disk; tracking stops instead, saying so, and the program runs
+ * on untracked. Dropping single records would leave the reader with stack
+ * ids it never saw defined, so the stream ends whole at a block boundary
+ * and the reader reports it cut short. A reader that takes nothing for
+ * LIVE_STALL_MS while a block waits is taken to be gone, so that the
+ * writer (and an exit that waits for it) never hangs on it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +65,12 @@ int tracker_ring_hand_off(int may_wait)
 	if (!r->len[r->cur])
 		return 0;
 	next = take_spare();
+	if (next < 0 && tracker_cfg.is_live && tracker_active) {
+		r->live_said = 1;	/* the writer's failure to come is part of this */
+		tracker_stop("the live reader fell behind by more than 32 MiB of records; the rest of the run "
+			     "is not tracked", 0);
+		return -1;
+	}
 	if (next < 0 && may_wait && r->has_writer) {
 		struct timespec until;
 
@@ -175,6 +195,61 @@ static uint64_t read_rss(void)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+#define LIVE_STALL_MS 5000
+
+/*
+ * Live mode: all of p to the socket. MSG_NOSIGNAL: a reader that went away
+ * is EPIPE, not a SIGPIPE for the program; MSG_DONTWAIT and poll: a reader
+ * that takes nothing for LIVE_STALL_MS is ETIMEDOUT. 0, or -1 with errno.
+ */
+static int live_send(int fd, const uint8_t *p, size_t len)
+{
+	int waited = 0;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			waited = 0;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (waited >= LIVE_STALL_MS) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+		poll(&pfd, 1, 100);
+		waited += 100;
+	}
+	return 0;
+}
+
+/* a live block; a reader gone or stalled ends tracking with its own words */
+static void write_live(const uint8_t *p, size_t n)
+{
+	int fd = tracker_fd_get(&tracker_cfg.capture, tracker_cfg.output, O_WRONLY, 1);
+
+	if (fd >= 0 && live_send(fd, p, n) == 0)
+		return;
+	tracker_ring.write_failed = 1;
+	if (!tracker_active && !tracker_ring.live_said++)	/* after END, at exit: tracker_stop would be silent */
+		tracker_say("live", errno == ETIMEDOUT ? "the reader took nothing for 5 seconds; the end of the "
+			    "run was not sent" : "the reader went away before the end of the run was sent");
+	else if (fd < 0)
+		tracker_stop("the program closed the live reader's socket", 0);
+	else if (errno == ETIMEDOUT)
+		tracker_stop("the live reader took nothing for 5 seconds; the rest of the run is not tracked", 0);
+	else if (errno == EPIPE || errno == ECONNRESET)
+		tracker_stop("the live reader went away; the rest of the run is not tracked", 0);
+	else
+		tracker_stop(NULL, errno);
+}
+
 /*
  * One encoded block to the capture, through a descriptor that is still
  * ours (tracker/fds.c): if the program closed or replaced it, the file is
@@ -185,6 +260,10 @@ static void write_block(const uint8_t *p, size_t n)
 {
 	int err = 0;
 
+	if (tracker_cfg.is_live) {
+		write_live(p, n);
+		return;
+	}
 	for (int tries = 0; tries < 2; tries++) {
 		int fd = tracker_fd_get(&tracker_cfg.capture, tracker_cfg.output, O_WRONLY | O_APPEND, 1);
 

@@ -336,6 +336,26 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /*
+ * Live mode: the socket `memray run` connected and wrote the header to.
+ * Only the root process's first image streams: a forked child has no
+ * reader of its own, and after exec the socket is gone (it is close-on-
+ * exec once adopted) or the number is the program's (the inode tells).
+ */
+static int open_live(int is_root)
+{
+	struct stat st;
+
+	errno = EINVAL;
+	if (!is_root || fstat(tracker_cfg.live_fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_ino != tracker_cfg.live_ino)
+		return -1;
+	if (tracker_fd_adopt(&tracker_cfg.capture, tracker_cfg.live_fd) < 0)
+		return -1;
+	tracker_cfg.is_live = 1;
+	return CAPTURE_SEG_START;
+}
+
+/*
  * Open this process's capture: append to an existing one (ours, or an
  * earlier image's after exec), or create it with a header. Returns the
  * segment kind, or -1.
@@ -345,6 +365,8 @@ static int open_output(int is_root, int is_fork)
 	struct stat st;
 	int fd;
 
+	if (tracker_cfg.live_fd >= 0)
+		return open_live(is_root);
 	fd = open(tracker_cfg.output, O_RDWR | O_APPEND | O_CLOEXEC | (is_root ? 0 : O_CREAT), 0644);
 	fd = tracker_fd_adopt(&tracker_cfg.capture, fd);	/* high, out of the program's way */
 	if (fd < 0 || fstat(fd, &st) < 0)
@@ -396,6 +418,12 @@ static void start_segment(int is_fork)
 			return;
 	}
 	kind = open_output(is_root, is_fork);
+	if (kind < 0 && tracker_cfg.live_fd >= 0) {
+		if (is_root)	/* a forked child: silent, as without --follow-fork */
+			tracker_say("not tracking", "live mode follows the first process image only, not one "
+				    "started by exec()");
+		return;
+	}
 	if (kind < 0) {
 		char detail[PATH_MAX_LEN + 64];
 

@@ -80,6 +80,15 @@
  * memory) and to put LD_PRELOAD and the variables back into the new
  * environment if the program dropped them.
  *
+ * LIVE MODE
+ *
+ * With MEMRAY_LIVE=FD:INODE (common/env.h) the capture is a connected
+ * socket instead of a file: `memray run` wrote the header to it and the
+ * root process's first image adopts it (the inode proves the number is
+ * still that socket). The records are the same; only the writer differs
+ * (tracker/ring.c): a reader gone, stalled or 32 MiB behind ends tracking,
+ * never the program, and never holds it up beyond the ring's buffers.
+ *
  * THE FILES
  *
  *   hooks.c     the interposed functions; they call the entry points below

@@ -9,6 +9,7 @@
 #include "report/suppress.h"
 #include "common/strbuf.h"
 #include "junit/junit.h"
+#include "junit/markdown.h"
 #include "tests/unit/unit.h"
 
 /* write run with writer into a temporary file, and read it back into sb */

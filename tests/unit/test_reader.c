@@ -127,6 +127,89 @@ static int read_all(const void *data, size_t len, enum capture_status *status, s
 	return n;
 }
 
+/*
+ * The first len bytes of data as a stream, `piece` bytes a feed, every
+ * record taken after each: the count, the status in *status. The reader
+ * must wait (not end) while the stream is open and bytes are missing.
+ */
+static int read_stream(const char *data, size_t len, size_t piece, enum capture_status *status)
+{
+	struct capture_reader *r = capture_reader_stream("test stream");
+	struct capture_record rec;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(r);
+	for (size_t off = 0; off < len; off += piece) {
+		ck_assert_int_eq(capture_reader_feed(r, data + off, off + piece < len ? piece : len - off), 0);
+		while (capture_reader_next(r, &rec))
+			n++;
+		ck_assert_int_eq(capture_reader_status(r), CAPTURE_OK);
+		ck_assert(capture_reader_is_waiting(r));
+	}
+	capture_reader_feed_end(r);
+	while (capture_reader_next(r, &rec))
+		n++;
+	ck_assert(!capture_reader_is_waiting(r));
+	*status = capture_reader_status(r);
+	if (*status != CAPTURE_OK)
+		ck_assert_ptr_nonnull(strstr(capture_reader_problem(r), "offset "));
+	capture_reader_free(r);
+	return n;
+}
+
+START_TEST(a_stream_reads_as_the_file_in_any_pieces)
+{
+	struct strbuf file;
+	enum capture_status status, file_status;
+	size_t header;
+
+	build(&file, 1);
+	header = codec_get_u32((uint8_t *)file.buf + 12);
+	for (size_t piece = 1; piece <= file.len; piece++) {
+		ck_assert_int_eq(read_stream(file.buf, file.len, piece, &status), 12);
+		ck_assert_int_eq(status, CAPTURE_OK);
+	}
+	/* cut anywhere: the records of the whole blocks, and the file's status */
+	for (size_t cut = 0; cut < file.len; cut++) {
+		int n = read_stream(file.buf, cut, 7, &status);
+
+		if (cut < header) {
+			ck_assert_int_eq(n, 0);
+			ck_assert_int_eq(status, CAPTURE_INCOMPLETE);
+			continue;
+		}
+		ck_assert_int_eq(n, read_all(file.buf, cut, &file_status, NULL));
+		ck_assert_int_eq(status, file_status);
+	}
+	strbuf_release(&file);
+}
+END_TEST
+
+START_TEST(a_stream_that_is_no_capture)
+{
+	struct capture_reader *r = capture_reader_stream("test stream");
+	static char junk[8u << 20];
+	struct capture_record rec;
+
+	memset(junk, 'x', sizeof(junk));
+	ck_assert_int_eq(capture_reader_feed(r, "GET / HTTP/1.1\r\n\r\n", 18), 0);
+	ck_assert(!capture_reader_next(r, &rec));
+	ck_assert(!capture_reader_is_waiting(r));	/* refused at once, never awaited */
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_DAMAGED);
+	ck_assert_ptr_nonnull(strstr(capture_reader_problem(r), "offset 0: "));
+	capture_reader_free(r);
+
+	/* bytes fed without reading them: bounded, an error, not gigabytes of buffer */
+	r = capture_reader_stream("test stream");
+	fclose(stderr);
+	stderr = fopen("/dev/null", "w");
+	for (int i = 0; i < 8 && capture_reader_feed(r, junk, sizeof(junk)) == 0; i++)
+		ck_assert_int_lt(i, 2);
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_DAMAGED);
+	capture_reader_free(r);
+}
+END_TEST
+
 START_TEST(round_trip)
 {
 	struct strbuf file;
@@ -554,6 +637,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, without_end_is_incomplete);
+	tcase_add_test(tc, a_stream_reads_as_the_file_in_any_pieces);
+	tcase_add_test(tc, a_stream_that_is_no_capture);
 	tcase_add_test(tc, every_truncation);
 	tcase_add_test(tc, every_bit_flip);
 	tcase_add_test(tc, ids_out_of_range_and_unknown_types);
