@@ -162,7 +162,7 @@ sanitize:
 FUZZ_SECONDS ?= 20
 FUZZ_LIMIT ?= -max_total_time=$(FUZZ_SECONDS)
 FUZZ_CORPUS ?= $(B)/fuzz/corpus
-FUZZ_SRC = tests/fuzz/fuzz_capture.c $(COMMON_SRC) $(CAPTURE_SRC) report/analysis.c \
+FUZZ_SRC = tests/fuzz/fuzz_capture.c $(COMMON_SRC) $(CAPTURE_SRC) report/analysis.c report/frames.c \
 	report/symbols.c
 $(B)/fuzz/fuzz_capture: $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
