@@ -114,7 +114,7 @@ static void say_problem(const struct live_session *s)
 int cmd_live(int argc, char **argv)
 {
 	const char *output = NULL;
-	int force = 0, n, port, fd, ret;
+	int force = 0, n, port, fd, ret, sig;
 	struct opt opts[] = {
 		OPT_STRING('o', "output", &output),
 		OPT_FLAG('f', "force", &force),
@@ -144,11 +144,14 @@ int cmd_live(int argc, char **argv)
 		live_session_release(&s);
 		return 1;
 	}
-	ret = live_tui_run(&s, &t) < 0 ? 1 : 0;
+	sig = live_tui_run(&s, &t);
+	ret = sig < 0 ? 1 : 0;
 	say_problem(&s);
 	if (output && s.bytes_in)
 		fprintf(stderr, "memray: wrote %s\n", output);
 	live_session_release(&s);
+	if (sig > 0)
+		live_tui_die(sig);	/* after the capture is whole and the terminal restored */
 	return ret;
 }
 

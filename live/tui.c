@@ -42,6 +42,40 @@ struct view {
 	struct strbuf line;
 };
 
+/*
+ * A signal that would end the process while the view is up (the terminal
+ * in raw mode) only ends the loop: the terminal is restored, then the
+ * caller dies of it (live_tui_die).
+ */
+static const int view_signals[] = { SIGTERM, SIGHUP, SIGINT };
+static volatile sig_atomic_t ended_by;
+
+static void note_signal(int sig)
+{
+	ended_by = sig;
+}
+
+/*
+ * Catch the view's signals unless someone already handles them (`run
+ * --live` forwards SIGTERM and SIGHUP to the program and ignores SIGINT).
+ * Before newterm: ncurses then leaves them to us.
+ */
+static void catch_signals(struct sigaction *old)
+{
+	struct sigaction sa = { .sa_handler = note_signal };	/* no SA_RESTART: getch returns */
+
+	ended_by = 0;
+	for (size_t i = 0; i < sizeof(view_signals) / sizeof(*view_signals); i++)
+		if (sigaction(view_signals[i], NULL, &old[i]) == 0 && old[i].sa_handler == SIG_DFL)
+			sigaction(view_signals[i], &sa, NULL);
+}
+
+static void restore_signals(const struct sigaction *old)
+{
+	for (size_t i = 0; i < sizeof(view_signals) / sizeof(*view_signals); i++)
+		sigaction(view_signals[i], &old[i], NULL);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -339,14 +373,18 @@ static void start_colors(struct view *v)
 int live_tui_run(struct live_session *s, const struct live_tui *t)
 {
 	struct view v = { .s = s, .t = t, .sort = SUMMARY_OWN };
+	struct sigaction old[sizeof(view_signals) / sizeof(*view_signals)];
 	uint64_t last = 0;
 	int ret = 0, dirty = 1, stale = 0;
 
 	if (!isatty(0) || !isatty(1))
 		return error("the live view needs a terminal (stdin and stdout)");
 	setlocale(LC_ALL, "");
-	if (!newterm(NULL, stdout, stdin))
+	catch_signals(old);
+	if (!newterm(NULL, stdout, stdin)) {
+		restore_signals(old);
 		return error("cannot start the live view on terminal '%s'", getenv("TERM") ? getenv("TERM") : "");
+	}
 	raw();
 	noecho();
 	curs_set(0);
@@ -354,7 +392,7 @@ int live_tui_run(struct live_session *s, const struct live_tui *t)
 	timeout(TICK_MS);
 	start_colors(&v);
 	strbuf_init(&v.line, 0);
-	for (;;) {
+	while (!ended_by) {
 		int key, pumped = live_session_pump(s);
 
 		if (pumped < 0) {
@@ -381,6 +419,15 @@ int live_tui_run(struct live_session *s, const struct live_tui *t)
 		dirty = 1;
 	}
 	endwin();
+	restore_signals(old);
 	strbuf_release(&v.line);
-	return ret;
+	return ret < 0 ? ret : ended_by;
+}
+
+void live_tui_die(int sig)
+{
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);	/* only if the signal is blocked */
 }

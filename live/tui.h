@@ -30,8 +30,14 @@ struct live_tui {
 
 /*
  * Show the session until the user quits. Stdin and stdout must be a
- * terminal. 0, or -1 after a message (out of memory, no terminal).
+ * terminal. 0; the signal number when SIGTERM, SIGHUP or SIGINT ended the view
+ * (the terminal is restored; the caller finishes its work, then dies of
+ * it with live_tui_die()); or -1 after a message (out of memory, no
+ * terminal).
  */
 int live_tui_run(struct live_session *s, const struct live_tui *t);
+
+/* end the process by signal `sig` with its default action, as it was sent */
+void live_tui_die(int sig);
 
 #endif
