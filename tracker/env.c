@@ -10,6 +10,13 @@
  * kept behind the tracker. The copy comes from the real allocator and is
  * freed only if the exec fails. Under `memray check` it also points
  * Check's XML log at the run's folder (tracker_check_log, below).
+ *
+ * RULE: the environment is read and changed through `environ` itself,
+ * never through getenv, setenv or unsetenv. A program may define those
+ * (bash does, over its own variable table): calling them from the
+ * constructor ran bash's code before its main, under the guard, and left
+ * bash holding its variables through blocks the tracker never saw, which
+ * made 30 KiB of them look lost to the reachability scan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +26,21 @@
 #include "common/env.h"
 #include "tracker/internal.h"
 
+/* the value of name in envp, or NULL */
+static const char *env_value(char *const envp[], const char *name)
+{
+	size_t n = strlen(name);
+
+	for (char *const *e = envp; e && *e; e++) {
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	}
+	return NULL;
+}
+
 static const char *env_or_empty(const char *name)
 {
-	const char *v = getenv(name);
+	const char *v = env_value(environ, name);
 
 	return v ? v : "";
 }
@@ -38,7 +57,7 @@ static int copy_str(char *dst, const char *src)
 
 int tracker_env_read(void)
 {
-	const char *out = getenv(ENV_OUTPUT);
+	const char *out = env_value(environ, ENV_OUTPUT), *live = env_value(environ, ENV_LIVE);
 
 	if (!out || !*out)
 		return -1;	/* preloaded without `memray run`: stay out of the way */
@@ -48,25 +67,13 @@ int tracker_env_read(void)
 	tracker_cfg.root_pid = strtoul(env_or_empty(ENV_PID), NULL, 10);
 	tracker_cfg.flags = (unsigned)strtoul(env_or_empty(ENV_OPTIONS), NULL, 10);
 	tracker_cfg.live_fd = -1;
-	if (getenv(ENV_LIVE)) {
+	if (live) {
 		char *colon;
 
-		tracker_cfg.live_fd = (int)strtol(getenv(ENV_LIVE), &colon, 10);
+		tracker_cfg.live_fd = (int)strtol(live, &colon, 10);
 		tracker_cfg.live_ino = *colon == ':' ? strtoul(colon + 1, NULL, 10) : 0;
 	}
 	return 0;
-}
-
-/* the value of name in envp, or NULL */
-static const char *env_value(char *const envp[], const char *name)
-{
-	size_t n = strlen(name);
-
-	for (char *const *e = envp; e && *e; e++) {
-		if (!strncmp(*e, name, n) && (*e)[n] == '=')
-			return *e + n + 1;
-	}
-	return NULL;
 }
 
 /* does the LD_PRELOAD list `list` (split on spaces and colons, as ld.so does) name lib? */
@@ -160,12 +167,73 @@ void tracker_free_env(char **env, char *const envp[])
  */
 #define CK_LOG "CK_XML_LOG_FILE_NAME"
 
-/* the value of the CK_LOG that tracker_check_log() set in this process, or NULL */
-static const char *check_log_value;
+/* "CK_LOG=path": the entry tracker_check_log() put in environ; "" if none */
+static char check_log_entry[sizeof(CK_LOG "=") + PATH_MAX_LEN];
+/* the environment array the tracker made to hold it, when it needed one */
+static char **env_made;
+static size_t env_made_slots;
+
+/* the slot of `name` in environ, or NULL */
+static char **env_slot(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (char **e = environ; e && *e; e++) {
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return e;
+	}
+	return NULL;
+}
+
+/* take slot e out of its array, in place */
+static void env_drop(char **e)
+{
+	for (; *e; e++)
+		e[0] = e[1];
+}
+
+/*
+ * Put entry ("NAME=value", which lives as long as the image) into
+ * environ: in the variable's slot, or at the end of a copy of the array
+ * one slot longer, mapped (the program's setenv, seeing an array it did
+ * not make, copies it before it grows it). 0, or -1 when out of memory.
+ */
+static int env_put(char *entry, const char *name)
+{
+	char **slot = env_slot(name), **made;
+	size_t n = 0;
+
+	if (slot) {
+		*slot = entry;
+		return 0;
+	}
+	while (environ && environ[n])
+		n++;
+	made = mapmem_alloc((n + 2) * sizeof(*made));
+	if (!made)
+		return -1;
+	if (n)
+		memcpy(made, environ, n * sizeof(*made));
+	made[n] = entry;
+	made[n + 1] = NULL;
+	environ = env_made = made;
+	env_made_slots = n + 2;
+	return 0;
+}
+
+int tracker_env_root(uintptr_t *lo, uintptr_t *hi)
+{
+	if (!env_made || environ != env_made)
+		return 0;
+	*lo = (uintptr_t)env_made;
+	*hi = (uintptr_t)(env_made + env_made_slots);
+	return 1;
+}
 
 void tracker_check_log(void)
 {
-	const char *dir = getenv(ENV_CHECK_LOGS), *theirs = getenv(CK_LOG), *fork = getenv("CK_FORK");
+	const char *dir = env_value(environ, ENV_CHECK_LOGS), *theirs = env_value(environ, CK_LOG);
+	const char *fork = env_value(environ, "CK_FORK");
 	char mine[PATH_MAX_LEN], target[PATH_MAX_LEN], cwd[PATH_MAX_LEN];
 	size_t n = dir ? strlen(dir) : 0;
 	int is_ours = !theirs || !*theirs || (n && !strncmp(theirs, dir, n) && theirs[n] == '/');
@@ -177,12 +245,14 @@ void tracker_check_log(void)
 	if (fork && !strcmp(fork, "no")) {
 		/* the tests run in the runner: no child to name, and a test would see the variable */
 		if (theirs && is_ours)
-			unsetenv(CK_LOG);	/* a parent's */
+			env_drop(env_slot(CK_LOG));	/* a parent's */
 		return;
 	}
 	if (is_ours) {
-		if (setenv(CK_LOG, mine, 1) == 0)	/* a failure leaves Check's default: no log */
-			check_log_value = getenv(CK_LOG);
+		/* a failure leaves Check's default: no log */
+		snprintf(check_log_entry, sizeof(check_log_entry), "%s=%s", CK_LOG, mine);
+		if (env_put(check_log_entry, CK_LOG) < 0)
+			check_log_entry[0] = '\0';
 		return;
 	}
 	if (!strcmp(theirs, "-"))
@@ -210,14 +280,13 @@ void tracker_check_log(void)
  */
 void tracker_check_log_forget(void)
 {
-	if (!check_log_value)
+	if (!check_log_entry[0])
 		return;
 	for (char **e = environ; e && *e; e++) {
-		if (*e + sizeof(CK_LOG "=") - 1 != check_log_value)
-			continue;
-		for (; *e; e++)
-			e[0] = e[1];
-		break;
+		if (*e == check_log_entry) {
+			env_drop(e);
+			break;
+		}
 	}
-	check_log_value = NULL;
+	check_log_entry[0] = '\0';
 }

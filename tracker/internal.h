@@ -135,6 +135,12 @@ int tracker_env_read(void);
 void tracker_check_log(void);
 /* in a forked child: the variable tracker_check_log() set is taken out again */
 void tracker_check_log_forget(void);
+/*
+ * The environment array tracker_check_log() mapped, while it is still
+ * environ: a root for the reachability scan (the program may store its
+ * own strings there). 1 with its extent in [*lo, *hi), else 0.
+ */
+int tracker_env_root(uintptr_t *lo, uintptr_t *hi);
 
 static inline uint64_t tracker_mono_ns(void)
 {

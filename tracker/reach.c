@@ -37,6 +37,9 @@
  *              from _thread_db_sizeof_pthread: pthread_setspecific values,
  *              the pointer to the DTV, whose dynamic TLS blocks are heap
  *              blocks and so followed like any other).
+ *   environ    the environment array when it is the one the tracker
+ *              mapped to add Check's log variable (tracker/env.c): the
+ *              program's setenv and putenv may store its strings there.
  *   mappings   every region the program mapped through the mmap hook and
  *              still has (kind MMAP in the index), anonymous or not.
  *              Anonymous mappings the tracker did not see are NOT
@@ -480,8 +483,12 @@ static void group_lost(void)
 /* every root of the stopped world, then the heap; lock held */
 static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
 {
+	uintptr_t env_lo, env_hi;
+
 	for (size_t i = 0; i < sc.nsegs; i++)
 		scan_root(sc.segs[i][0], sc.segs[i][1], CAPTURE_ROOT_GLOBAL, 0, (int)sc.segs[i][2]);
+	if (tracker_env_root(&env_lo, &env_hi))
+		scan_root(env_lo, env_hi, CAPTURE_ROOT_GLOBAL, 0, 0);	/* environ, as the tracker made it */
 	for (size_t i = 0; i < sc.n; i++)
 		if (sc.b[i].is_region)
 			scan_root(sc.b[i].addr, sc.b[i].addr + sc.b[i].size, CAPTURE_ROOT_MAPPING, 0, 0);

@@ -1,6 +1,7 @@
 """The reachability scan at exit (`memray run --reachability`): exact
 verdicts on known pointer graphs (tests/fixtures/reach.c), the root that
 holds each reachable block, and memcheck's figures on the same binary."""
+import os
 import re
 import shutil
 import subprocess
@@ -254,3 +255,35 @@ def test_python_objects_are_reachable_and_its_arenas_are_no_leak(tmp_path):
     reach, alloc = blocks(out)
     arenas = [a for a, (size, kind, _) in alloc.items() if kind == "MMAP" and a in reach]
     assert arenas and all(reach[a] == ("still reachable", 6, 0) for a in arenas)
+
+
+# --- the tracker never runs the program's own environment functions -----------------------
+
+def test_a_shell_under_the_gate_leaks_nothing(tmp_path):
+    # bash has its own setenv: the tracker's call to it ran bash's code before its main and
+    # made 30 KiB of its variables look lost (valgrind: none lost)
+    result = gate("bash", "-c", "x=$(echo hi); echo $x", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hi\n"
+    assert "pass leaked memory: leaked 0B within budget 0B" in result.stderr
+
+
+def test_the_programs_own_getenv_and_setenv_are_never_called(fixtures, tmp_path):
+    prog = fixtures.build("own_env.c", name="own_env")
+    result = gate(prog, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # the tracker put Check's log variable in environ itself, for the program to see
+    assert result.stdout == "calls before main: 0\nlog: set\n"
+    plain = subprocess.run([prog], capture_output=True, text=True, cwd=tmp_path)
+    assert plain.stdout == "calls before main: 0\nlog: unset\n"
+
+
+def test_a_string_only_the_trackers_environment_array_holds_is_reachable(fixtures, tmp_path):
+    prog = fixtures.build("own_env.c", name="own_env")
+    # under the gate's variable the array is the tracker's (mapped): a root of its own
+    _, capture = record(tmp_path, prog, "keep", options=("--reachability",),
+                     env={**os.environ, "MEMRAY_CHECK_LOGS": str(tmp_path)})
+    leaks = stats(capture)["leaks"]
+    assert leaks["by_reachability"]["definitely_lost"]["bytes"] == 0
+    held = [e for e in leaks["still_reachable_by_size"] if e["size"] == 64]
+    assert held and held[0]["held_by"].startswith("a global at 0x"), leaks["still_reachable_by_size"]
