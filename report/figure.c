@@ -30,6 +30,10 @@ int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, ui
 		b = e->reach_bytes[CAPTURE_REACH_DEFINITE] + e->reach_bytes[CAPTURE_REACH_INDIRECT];
 		c = e->reach_count[CAPTURE_REACH_DEFINITE] + e->reach_count[CAPTURE_REACH_INDIRECT];
 		break;
+	case FIGURE_POSSIBLE:
+		b = e->reach_bytes[CAPTURE_REACH_POSSIBLE];
+		c = e->reach_count[CAPTURE_REACH_POSSIBLE];
+		break;
 	case FIGURE_REACHABLE:
 		b = e->reach_bytes[CAPTURE_REACH_REACHABLE];
 		c = e->reach_count[CAPTURE_REACH_REACHABLE];

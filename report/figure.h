@@ -20,6 +20,7 @@ enum figure {
 	FIGURE_LEAKS,		/* live at the end */
 	FIGURE_TEMPORARY,	/* freed soon after it was made (analysis' temporary_within) */
 	FIGURE_LOST,		/* live at the end, definitely or indirectly lost (a reachability scan) */
+	FIGURE_POSSIBLE,	/* live at the end, possibly lost (a reachability scan) */
 	FIGURE_REACHABLE,	/* live at the end, still reachable (a reachability scan) */
 };
 
