@@ -47,3 +47,19 @@ int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, ui
 		*count = c;
 	return b || c;
 }
+
+uint64_t figure_total(const struct analysis *a, enum figure f, uint64_t *count)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (size_t i = 0; i < a->nentries; i++) {
+		uint64_t b, c;
+
+		figure_of(&a->entries[i], f, &b, &c);
+		bytes += b;
+		n += c;
+	}
+	if (count)
+		*count = n;
+	return bytes;
+}

@@ -30,4 +30,7 @@ enum figure {
  */
 int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count);
 
+/* the sum of figure f over every entry of a: the bytes, the allocation count in *count (may be NULL) */
+uint64_t figure_total(const struct analysis *a, enum figure f, uint64_t *count);
+
 #endif

@@ -45,6 +45,9 @@ struct reach_view {
 	const char *key, *label;
 };
 
+/* the verdicts in the order reports list them: lost first, as memcheck does; unjudged last */
+extern const unsigned reach_order[CAPTURE_REACH_COUNT];
+
 #define REACH_VIEWS 4
 extern const struct reach_view reach_views[REACH_VIEWS];
 

@@ -256,22 +256,6 @@ static int lost_first(const void *x, const void *y)
 	return c ? c : strcmp(a->r->file, b->r->file);
 }
 
-/* the capture's leaked bytes in view k, from the entries as the rows are; the allocations in *count */
-static uint64_t view_total(const struct analysis *a, int k, uint64_t *count)
-{
-	uint64_t bytes = 0;
-
-	*count = 0;
-	for (size_t i = 0; i < a->nentries; i++) {
-		uint64_t b, c;
-
-		figure_of(&a->entries[i], reach_views[k].fig, &b, &c);
-		bytes += b;
-		*count += c;
-	}
-	return bytes;
-}
-
 static void leak_line(struct strbuf *out, const uint64_t *bytes, uint64_t count, const char *where)
 {
 	char b[REACH_VIEWS][UNITS_BUF];
@@ -295,7 +279,7 @@ static void render_leaks(struct strbuf *out, const struct analysis *a, const str
 	strbuf_addf(out, "%12s %12s %12s %12s %8s  %s\n", "Lost", "Possibly", "Reachable", "Leaked", "Allocs",
 		    "Location");
 	for (int k = 0; k < REACH_VIEWS; k++)
-		rest[k] = view_total(a, k, &count);	/* the last, all leaks, leaves its count */
+		rest[k] = figure_total(a, reach_views[k].fig, &count);	/* the last, all leaks, leaves its count */
 	for (shown = 0; shown < n && (!opts->max_rows || shown < opts->max_rows); shown++) {
 		strbuf_reset(&line);
 		summary_add_location(&line, rows[shown].r, opts->width ? opts->width - 62 : 0);
