@@ -1,10 +1,14 @@
 """The reports of a capture with a reachability scan (`memray run
---reachability`): `summary` splits
+--reachability`): `summary`, `table --leaks` and `flamegraph --leaks` split
 the leaks by verdict, lost first, and name what holds a still reachable
 block. The graph is tests/fixtures/reach.c's, so every figure is exact."""
+import json
 import re
+import shutil
+import subprocess
 
-from conftest import FIXTURES, parse, record, run
+from conftest import FIXTURES, line_of, location, parse, record, run
+from test_flamegraph import dom_after_scripts
 
 NODE, RING = 48, 80
 SOURCE = FIXTURES / "reach.c"
@@ -77,3 +81,155 @@ def test_summary_without_a_scan_shows_the_peak_only(fixtures, tmp_path):
     out = scanned(fixtures, tmp_path)
     with_scan = run("summary", out).stdout
     assert with_scan.startswith(text.rstrip("\n") + "\n\nLeaked at exit")
+
+
+# --- table --leaks ---------------------------------------------------------------------------
+
+def table_rows(html):
+    text = html.read_text()
+    return text, json.loads(text.split('id="data">')[1].split("</script>")[0])
+
+
+def test_table_gives_each_verdict_its_row_and_names_the_holder(fixtures, tmp_path):
+    out = scanned(fixtures, tmp_path)
+    html = tmp_path / "t.html"
+    assert run("table", "--leaks", "-o", html, out).returncode == 0
+    text, rows = table_rows(html)
+    got = sorted((r[0], r[1], r[2], r[3], r[5], r[6], r[7], r[8]) for r in rows)
+    tid = main_tid(out)
+    assert got == sorted([
+        (location("lose_chain", "reach.c", "chain"), NODE, 1, "CALLOC", 0, "definitely lost", "", 0),
+        (location("lose_chain", "reach.c", "chain"), 2 * NODE, 2, "CALLOC", 1, "indirectly lost", "", 0),
+        (location("lose_cycle", "reach.c", "cycle"), RING, 1, "CALLOC", 0, "definitely lost", "", 0),
+        (location("lose_cycle", "reach.c", "ring"), RING, 1, "CALLOC", 1, "indirectly lost", "", 0),
+        (location("hold_interior", "reach.c", "interior"), 200, 1, "MALLOC", 2, "possibly lost", "", 0),
+        (location("hold_global", "reach.c", "cached"), 300, 1, "MALLOC", 3, "still reachable",
+         "global cache in reach", 1),
+        (location("hold_in_tls", "reach.c", "tls"), 500, 1, "MALLOC", 3, "still reachable",
+         "thread %d TLS" % tid, 1),
+        (location("hold_deep", "reach.c", "deep1"), 64, 1, "CALLOC", 3, "still reachable", "global held in reach", 1),
+        (location("hold_deep", "reach.c", "deep2"), 64, 1, "CALLOC", 3, "still reachable", "global held in reach", 2),
+        (location("hold_deep", "reach.c", "deep3"), 700, 1, "MALLOC", 3, "still reachable", "global held in reach", 3),
+    ])
+    # the whole stack is still there, innermost first
+    deep3 = next(r for r in rows if r[1] == 700)
+    assert deep3[4][0].startswith("hold_deep at %s:%d" % (SOURCE, line_of("reach.c", "deep3")))
+    # the header splits the leaks, lost first; the table has the two columns and the selector
+    facts = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", text)
+    assert facts[3:8] == [("Leaked", "2.082KiB in 11 allocations"),
+                          ("Definitely lost", "128B in 2 allocations"),
+                          ("Indirectly lost", "176B in 3 allocations"),
+                          ("Possibly lost", "200B in 1 allocations"),
+                          ("Still reachable", "1.590KiB in 5 allocations")]
+    assert '<table id="table" data-split="1"><thead><tr><th>Location</th><th>Category</th>' in text
+    assert '<option value="lost">lost (definitely or indirectly): 304B in 5 allocations</option>' in text
+
+
+def test_table_draws_lost_first_with_the_holder(fixtures, tmp_path):
+    out = scanned(fixtures, tmp_path)
+    html = tmp_path / "t.html"
+    assert run("table", "--leaks", "-o", html, out).returncode == 0
+    dom = dom_after_scripts(html, tmp_path)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S) for tr in re.findall(r"<tr>(.*?)</tr>", dom, re.S)]
+    categories = [c[1] for c in cells if len(c) == 6]
+    assert categories == ["definitely lost"] * 2 + ["indirectly lost"] * 2 + ["possibly lost"] + \
+        ["still reachable"] * 5
+    held = {c[2]: c[5] for c in cells if len(c) == 6 and c[1] == "still reachable"}
+    assert held["700B"] == "global held in reach, chain 3"
+    assert held["300B"] == "global cache in reach, chain 1"
+    assert "10 of 10 rows" in dom
+
+
+def test_table_without_a_scan_is_as_before(fixtures, tmp_path):
+    out = scanned(fixtures, tmp_path, scan=False)
+    html = tmp_path / "t.html"
+    assert run("table", "--leaks", "-o", html, out).returncode == 0
+    text, rows = table_rows(html)
+    assert all(len(r) == 5 for r in rows) and len(rows) == 9  # one row per stack, no verdict
+    assert '<table id="table" data-split="0"><thead><tr><th>Location</th><th>Size</th>' in text
+    assert "Definitely lost" not in text and 'id="view"' not in text
+    # and with a scan, the peak's table is not split either
+    out = scanned(fixtures, tmp_path, name="scanned.bin")
+    assert run("table", "-o", html, "-f", out).returncode == 0
+    text, rows = table_rows(html)
+    assert all(len(r) == 5 for r in rows) and 'id="view"' not in text
+
+
+# --- flamegraph --leaks ----------------------------------------------------------------------
+
+def trees(html):
+    text = html.read_text()
+    found = {}
+    for key, body in re.findall(r'<script type="application/json" id="(data[a-z-]*)">(.*?)</script>', text, re.S):
+        found[key] = json.loads(body)
+    return text, found
+
+
+def leaves(node):
+    """function -> (bytes, count) of the innermost frames (inverted: the root's
+    children; a function that allocates on two lines has a node for each)."""
+    out = {}
+    for child in node["children"]:
+        bytes_, count = out.get(child["name"], (0, 0))
+        out[child["name"]] = (bytes_ + child["value"], count + child["count"])
+    return out
+
+
+def test_flamegraph_holds_one_tree_per_verdict(fixtures, tmp_path):
+    out = scanned(fixtures, tmp_path)
+    html = tmp_path / "f.html"
+    assert run("flamegraph", "--leaks", "--inverted", "-o", html, out).returncode == 0
+    text, t = trees(html)
+    assert set(t) == {"data", "data-possibly", "data-reachable", "data-all"}
+    # #data is what shows at load: the lost memory
+    assert (t["data"]["value"], t["data"]["count"]) == (LOST, 5)
+    assert leaves(t["data"]) == {"lose_chain": (3 * NODE, 3), "lose_cycle": (2 * RING, 2)}
+    assert leaves(t["data-possibly"]) == {"hold_interior": (200, 1)}
+    assert leaves(t["data-reachable"]) == {"hold_deep": (828, 3), "hold_in_tls": (500, 1),
+                                           "hold_global": (300, 1)}
+    assert t["data-all"]["value"] == LOST + POSSIBLY + REACHABLE and t["data-all"]["count"] == 11
+    chain = next(c for c in t["data"]["children"] if c["name"] == "lose_chain")
+    assert chain["loc"] == "%s:%d" % (SOURCE, line_of("reach.c", "chain"))
+    assert '<option value="lost" selected>lost (definitely or indirectly): 304B in 5 allocations</option>' in text
+    assert '<option value="reachable">still reachable: 1.590KiB in 5 allocations</option>' in text
+    # the peak of the same capture is one tree, and so are the leaks of a capture without a scan
+    assert run("flamegraph", "-o", tmp_path / "peak.html", out).returncode == 0
+    text, t = trees(tmp_path / "peak.html")
+    assert set(t) == {"data"} and 'id="view"' not in text
+    plain = scanned(fixtures, tmp_path, scan=False, name="plain.bin")
+    assert run("flamegraph", "--leaks", "-o", tmp_path / "plain.html", plain).returncode == 0
+    text, t = trees(tmp_path / "plain.html")
+    assert set(t) == {"data"} and t["data"]["value"] == LOST + POSSIBLY + REACHABLE
+    assert 'id="view"' not in text and "Definitely lost" not in text
+
+
+def test_flamegraph_shows_lost_first_and_switches_views(fixtures, tmp_path):
+    out = scanned(fixtures, tmp_path)
+    html = tmp_path / "f.html"
+    assert run("flamegraph", "--leaks", "-o", html, out).returncode == 0
+    chain = "lose_chain at %s:%d: 144B in 3 allocations" % (SOURCE, line_of("reach.c", "chain"))
+    held = "hold_global at %s:%d: 300B in 1 allocations" % (SOURCE, line_of("reach.c", "cached"))
+    dom = dom_after_scripts(html, tmp_path)
+    assert "<title>%s</title>" % chain in dom and held not in dom
+    dom = dom_after_scripts("%s#view=reachable" % html, tmp_path)
+    assert "<title>%s</title>" % held in dom and chain not in dom
+
+
+def test_hostile_paths_stay_text_in_the_split_pages(tmp_path):
+    """A source path with markup: every view of both pages keeps it as text."""
+    weird = tmp_path / 'we<img src=x onerror="document.title=\'pwned\'">ird&dir'
+    weird.mkdir()
+    shutil.copy(SOURCE, weird / "reach.c")
+    prog = tmp_path / "weird_reach"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(prog), str(weird / "reach.c"), "-lpthread"], check=True)
+    result, out = record(tmp_path, prog, *ARGS, options=("--reachability",))
+    assert result.returncode == 7, result.stderr
+    for report in ("flamegraph", "table"):
+        html = tmp_path / ("%s.html" % report)
+        assert run(report, "--leaks", "-o", html, out).returncode == 0
+        text = html.read_text()
+        assert "<img" not in text and 'onerror="document' not in text
+        assert "Definitely lost" in text  # the split page, not the plain one
+        dom = dom_after_scripts("%s#view=reachable" % html, tmp_path)
+        assert "<img" not in dom, dom[max(0, dom.find("<img") - 300):dom.find("<img") + 100]
+        assert re.search(r"<title>memray: [a-z ()]+</title>", dom), "a handler ran"
