@@ -528,8 +528,15 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 			      "the flame graph shows what was live at its highest 10 ms sample.';\n");
 		strbuf_addstr(out, temporal_script);
 	}
-	if (is_split(a, fig))
+	if (is_split(a, fig)) {
+		uint64_t lost_count, lost = figure_total(a, reach_views[0].fig, &lost_count);
+
+		/* an empty graph at load would look broken: say why and where the memory is */
+		if (!lost && !lost_count)
+			strbuf_addstr(out, "document.getElementById('note').textContent+=' Nothing was lost "
+				      "(definitely or indirectly): pick another view above.';\n");
 		strbuf_addstr(out, view_script);
+	}
 	strbuf_addstr(out, "</script></body></html>\n");
 	return 0;
 }

@@ -215,6 +215,21 @@ def test_flamegraph_shows_lost_first_and_switches_views(fixtures, tmp_path):
     assert "<title>%s</title>" % held in dom and chain not in dom
 
 
+def test_flamegraph_says_so_when_nothing_was_lost(fixtures, tmp_path):
+    """The lost view shows at load; empty, it would look like a broken page."""
+    out = scanned(fixtures, tmp_path, "global", "tls")
+    html = tmp_path / "f.html"
+    assert run("flamegraph", "--leaks", "-o", html, out).returncode == 0
+    text, t = trees(html)
+    assert (t["data"]["value"], t["data"]["count"], t["data"]["children"]) == (0, 0, [])
+    assert leaves(t["data-reachable"]) == {"_start": (800, 2)}  # not inverted: the outermost frame
+    dom = dom_after_scripts(html, tmp_path)
+    assert '<p id="note"> Nothing was lost (definitely or indirectly): pick another view above.</p>' in dom
+    full = scanned(fixtures, tmp_path, name="full.bin")
+    assert run("flamegraph", "--leaks", "-f", "-o", html, full).returncode == 0
+    assert "Nothing was lost" not in html.read_text()
+
+
 def test_hostile_paths_stay_text_in_the_split_pages(tmp_path):
     """A source path with markup: every view of both pages keeps it as text."""
     weird = tmp_path / 'we<img src=x onerror="document.title=\'pwned\'">ird&dir'
