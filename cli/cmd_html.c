@@ -18,7 +18,9 @@
 /* what both commands' help says alike */
 #define VIEW_OPTIONS \
 	"  -f, --force        overwrite FILE if it exists\n" \
-	"  --leaks            show leaks instead of the peak\n" \
+	"  --leaks            show leaks instead of the peak; with a reachability\n" \
+	"                     scan (memray run --reachability), split by verdict,\n" \
+	"                     lost first\n" \
 	"  --temporary-allocations\n" \
 	"                     show allocations freed soon after they were made instead\n" \
 	"  --temporary-allocation-threshold N\n" \

@@ -30,6 +30,10 @@ int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, ui
 		b = e->reach_bytes[CAPTURE_REACH_DEFINITE] + e->reach_bytes[CAPTURE_REACH_INDIRECT];
 		c = e->reach_count[CAPTURE_REACH_DEFINITE] + e->reach_count[CAPTURE_REACH_INDIRECT];
 		break;
+	case FIGURE_POSSIBLE:
+		b = e->reach_bytes[CAPTURE_REACH_POSSIBLE];
+		c = e->reach_count[CAPTURE_REACH_POSSIBLE];
+		break;
 	case FIGURE_REACHABLE:
 		b = e->reach_bytes[CAPTURE_REACH_REACHABLE];
 		c = e->reach_count[CAPTURE_REACH_REACHABLE];
@@ -42,4 +46,20 @@ int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, ui
 	if (count)
 		*count = c;
 	return b || c;
+}
+
+uint64_t figure_total(const struct analysis *a, enum figure f, uint64_t *count)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (size_t i = 0; i < a->nentries; i++) {
+		uint64_t b, c;
+
+		figure_of(&a->entries[i], f, &b, &c);
+		bytes += b;
+		n += c;
+	}
+	if (count)
+		*count = n;
+	return bytes;
 }

@@ -20,6 +20,7 @@ enum figure {
 	FIGURE_LEAKS,		/* live at the end */
 	FIGURE_TEMPORARY,	/* freed soon after it was made (analysis' temporary_within) */
 	FIGURE_LOST,		/* live at the end, definitely or indirectly lost (a reachability scan) */
+	FIGURE_POSSIBLE,	/* live at the end, possibly lost (a reachability scan) */
 	FIGURE_REACHABLE,	/* live at the end, still reachable (a reachability scan) */
 };
 
@@ -28,5 +29,8 @@ enum figure {
  * Returns whether e shows in f at all (bytes or count not zero).
  */
 int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, uint64_t *count);
+
+/* the sum of figure f over every entry of a: the bytes, the allocation count in *count (may be NULL) */
+uint64_t figure_total(const struct analysis *a, enum figure f, uint64_t *count);
 
 #endif

@@ -14,6 +14,7 @@
 #include "capture/format.h"
 #include "report/calltree.h"
 #include "report/frames.h"
+#include "report/reach.h"
 
 int html_escape(struct strbuf *out, const char *s)
 {
@@ -254,9 +255,33 @@ void html_page_open(struct strbuf *out, const char *kind, const char *what)
 	strbuf_addstr(out, "</h1><dl>");
 }
 
+/* does the page of figure fig split the leaks by the scan's verdicts? */
+static int is_split(const struct analysis *a, enum figure fig)
+{
+	return a->has_reachability && fig == FIGURE_LEAKS;
+}
+
+/* the leaks by verdict among the header's facts: "Definitely lost  48B in 1 allocations" */
+static void reach_facts(struct strbuf *out, const struct analysis *a)
+{
+	char buf[UNITS_BUF], line[128], term[32];
+
+	for (int i = 0; i < CAPTURE_REACH_COUNT; i++) {
+		unsigned c = reach_order[i];
+
+		if (c == CAPTURE_REACH_UNKNOWN && !a->reach_count[c])
+			continue;
+		snprintf(term, sizeof(term), "%s", capture_reach_name(c));
+		term[0] = (char)(term[0] - 'a' + 'A');
+		snprintf(line, sizeof(line), "%s in %llu allocations", units_human(buf, a->reach_bytes[c]),
+			 (unsigned long long)a->reach_count[c]);
+		html_header_row(out, term, line);
+	}
+}
+
 /* doctype to the end of the header's facts (an open <header>, a closed <dl>) */
-static void page_head(struct strbuf *out, const struct analysis *a, const char *kind, const char *what,
-		      const char *title)
+static void page_head(struct strbuf *out, const struct analysis *a, enum figure fig, const char *kind,
+		      const char *what, const char *title)
 {
 	char buf[UNITS_BUF], line[128];
 
@@ -269,6 +294,8 @@ static void page_head(struct strbuf *out, const struct analysis *a, const char *
 	snprintf(line, sizeof(line), "%s in %llu allocations", units_human(buf, a->leaked_bytes),
 		 (unsigned long long)a->leaked_allocations);
 	html_header_row(out, "Leaked", line);
+	if (is_split(a, fig))
+		reach_facts(out, a);
 	snprintf(line, sizeof(line), "%.3f s", a->end_ns > a->start_ns ? (double)(a->end_ns - a->start_ns) / 1e9 : 0.0);
 	html_header_row(out, "Duration", line);
 	strbuf_addstr(out, "</dl>");
@@ -374,25 +401,103 @@ static const char temporal_script[] =
 	"const r=/^#range=(\\d+)-(\\d+)$/.exec(location.hash);"
 	"if(r)show(+r[1],+r[2]);else show(S[0][0],S[S.length-1][0]);})();\n";
 
-int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
-		    int inverted, const char *title)
+/* the leak views' selector, lost first (reach_views); `selected` is the key shown at first */
+static void view_selector(struct strbuf *out, const struct analysis *a, const char *selected)
+{
+	char buf[UNITS_BUF];
+
+	strbuf_addstr(out, " <label>Show <select id=\"view\">");
+	for (int k = 0; k < REACH_VIEWS; k++) {
+		uint64_t count, bytes = figure_total(a, reach_views[k].fig, &count);
+
+		strbuf_addf(out, "<option value=\"%s\"%s>%s: %s in %llu allocations</option>", reach_views[k].key,
+			    strcmp(reach_views[k].key, selected) ? "" : " selected", reach_views[k].label,
+			    units_human(buf, bytes), (unsigned long long)count);
+	}
+	strbuf_addstr(out, "</select></label>");
+}
+
+/*
+ * The flame graph's view selector: each view's tree is its own JSON
+ * element, the first (lost) in #data and the others in #data-KEY, so a
+ * page without a scan has just #data as before. #view=KEY picks one at
+ * load (a link to it, and a hook for tests).
+ */
+static const char view_script[] =
+	"(function(){const sel=document.getElementById('view');\n"
+	"function show(){const k=sel.value,el=document.getElementById(k==='lost'?'data':'data-'+k);"
+	"chart.resetZoom();chart.update(JSON.parse(el.textContent));if(q0())chart.search(q0());}\n"
+	"sel.addEventListener('change',show);"
+	"const m=/^#view=(\\w+)$/.exec(location.hash);"
+	"if(m&&[...sel.options].some(o=>o.value===m[1])){sel.value=m[1];show();}})();\n";
+
+/*
+ * The tree of figure fig, whole, as JSON in a <script> element of id `id`;
+ * the frames it merged and the places it elided are added to *merged and
+ * *elided. Returns 0, or -1 when out of memory.
+ */
+static int json_tree(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
+		     int inverted, const char *id, uint64_t *merged, uint64_t *elided)
 {
 	struct calltree t = { 0 };
 	struct json j;
 	struct emit e = { &j, &t, 0, 0, NULL, 0 };
-	const char *what = fig == FIGURE_LEAKS ? "memory leaked (live at exit)"
-			   : fig == FIGURE_TEMPORARY ? "temporary allocations" : "memory live at the peak";
+	int ret = -1;
 
 	if (calltree_build(&t, a, s, fig, 0, inverted) < 0)
 		return -1;
 	e.threshold = t.nodes[0].bytes / 1000;
 	e.height = heights(&t);
-	if (!e.height) {
-		calltree_release(&t);
-		return -1;
+	if (!e.height)
+		goto out;
+	strbuf_addf(out, "<script type=\"application/json\" id=\"%s\">", id);
+	json_init(&j, out, HTML_JSON);
+	json_node(&e, 0, 0);
+	if (json_finish(&j) < 0)
+		goto out;
+	strbuf_addstr(out, "</script>\n");
+	*merged += e.merged;
+	*elided += e.elided;
+	ret = 0;
+out:
+	free(e.height);
+	calltree_release(&t);
+	return ret;
+}
+
+/*
+ * The trees the page holds: fig's alone, or with a scan and --leaks one
+ * per leak view (reach_views), lost first and shown at load.
+ */
+static int json_trees(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
+		      int inverted, uint64_t *merged, uint64_t *elided)
+{
+	char id[32];
+
+	if (!is_split(a, fig))
+		return json_tree(out, a, s, fig, inverted, "data", merged, elided);
+	for (int k = 0; k < REACH_VIEWS; k++) {
+		snprintf(id, sizeof(id), k ? "data-%s" : "data", reach_views[k].key);
+		if (json_tree(out, a, s, reach_views[k].fig, inverted, id, merged, elided) < 0)
+			return -1;
 	}
-	page_head(out, a, "flame graph", what, title);
+	return 0;
+}
+
+int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
+		    int inverted, const char *title)
+{
+	const char *what = fig == FIGURE_LEAKS ? "memory leaked (live at exit)"
+			   : fig == FIGURE_TEMPORARY ? "temporary allocations" : "memory live at the peak";
+	uint64_t merged = 0, elided = 0;
+
+	page_head(out, a, fig, "flame graph", what, title);
 	strbuf_addstr(out, HTML_SEARCH_TOOLS);
+	if (is_split(a, fig)) {
+		strbuf_addstr(out, "<div id=\"views\">");
+		view_selector(out, a, reach_views[0].key);
+		strbuf_addstr(out, "</div>");
+	}
 	strbuf_addstr(out, "<p id=\"note\"></p></header>\n<svg id=\"memory\" height=\"120\"></svg>\n"
 		      "<p id=\"moment\"></p><div id=\"chart\"></div><div id=\"details\"></div>\n");
 	if (a->nchanges) {
@@ -402,34 +507,37 @@ int html_flamegraph(struct strbuf *out, struct analysis *a, struct symbolizer *s
 	}
 	strbuf_addstr(out, "<script type=\"application/json\" id=\"samples\">");
 	json_samples(out, a);
-	strbuf_addstr(out, "</script>\n<script type=\"application/json\" id=\"data\">");
-	json_init(&j, out, HTML_JSON);
-	json_node(&e, 0, 0);
-	free(e.height);
-	if (json_finish(&j) < 0) {
-		calltree_release(&t);
+	strbuf_addstr(out, "</script>\n");
+	if (json_trees(out, a, s, fig, inverted, &merged, &elided) < 0)
 		return -1;
-	}
-	strbuf_addstr(out, "</script>\n<script>");
+	strbuf_addstr(out, "<script>");
 	strbuf_addstr(out, web_d3_js);
 	strbuf_addstr(out, "</script>\n<script>");
 	strbuf_addstr(out, web_flamegraph_js);
 	strbuf_addstr(out, "</script>\n<script>");
 	strbuf_addstr(out, page_script);
-	if (e.merged)
+	if (merged)
 		strbuf_addf(out, "document.getElementById('note').textContent='Frames smaller than 0.1%% of the "
-			    "total are merged: %llu of them.';\n", (unsigned long long)e.merged);
-	if (e.elided)
+			    "total are merged: %llu of them.';\n", (unsigned long long)merged);
+	if (elided)
 		strbuf_addf(out, "document.getElementById('note').textContent+=' Stacks deeper than %d frames "
 			    "show their outermost %d and innermost %d, the frames between elided (%llu places).';\n",
-			    ELIDE_OUTER + ELIDE_INNER, ELIDE_OUTER, ELIDE_INNER, (unsigned long long)e.elided);
+			    ELIDE_OUTER + ELIDE_INNER, ELIDE_OUTER, ELIDE_INNER, (unsigned long long)elided);
 	if (a->nchanges) {
 		strbuf_addstr(out, "document.getElementById('note').textContent='Select a time range on the chart: "
 			      "the flame graph shows what was live at its highest 10 ms sample.';\n");
 		strbuf_addstr(out, temporal_script);
 	}
+	if (is_split(a, fig)) {
+		uint64_t lost_count, lost = figure_total(a, reach_views[0].fig, &lost_count);
+
+		/* an empty graph at load would look broken: say why and where the memory is */
+		if (!lost && !lost_count)
+			strbuf_addstr(out, "document.getElementById('note').textContent+=' Nothing was lost "
+				      "(definitely or indirectly): pick another view above.';\n");
+		strbuf_addstr(out, view_script);
+	}
 	strbuf_addstr(out, "</script></body></html>\n");
-	calltree_release(&t);
 	return 0;
 }
 
@@ -440,56 +548,111 @@ const char html_table_style[] =
 	"td.n{text-align:right;white-space:nowrap}details summary{cursor:pointer}"
 	"details div{font-family:monospace;white-space:pre;font-size:12px;color:#444}";
 
-/* fills the table from the JSON rows: text only, sortable, filterable */
+/*
+ * Fills the table from the JSON rows: text only, sortable, filterable.
+ * A split table (leaks of a scanned capture, data-split="1") has two more
+ * columns, the verdict (sorted by its rank: lost first) and what holds a
+ * still reachable block, and a view selector like the flame graph's.
+ */
 static const char table_script[] =
 	"const rows=JSON.parse(document.getElementById('data').textContent);\n"
 	HTML_HUMAN_JS
-	"let key=1,desc=true;const body=document.querySelector('#table tbody');\n"
+	"const split=document.getElementById('table').dataset.split==='1';"
+	"const cols=split?[0,5,1,2,3,7]:[0,1,2,3];\n"
+	"const views={lost:[0,1],possibly:[2],reachable:[3]};\n"
+	"let key=split?5:1,desc=!split;const body=document.querySelector('#table tbody');\n"
+	"function text(r,k){return k==1?human(r[1]):k==2?String(r[2]):k==5?r[6]:k==7?(r[7]?r[7]+', chain '+r[8]:''):r[k];}\n"
 	"function draw(){const f=document.getElementById('filter').value.toLowerCase();"
-	"const shown=rows.filter(r=>!f||r[0].toLowerCase().includes(f)||r[4].join('\\n').toLowerCase().includes(f));"
-	"shown.sort((a,b)=>{const x=a[key],y=b[key];return (x<y?-1:x>y?1:0)*(desc?-1:1);});"
+	"const v=split?views[document.getElementById('view').value]:null;"
+	"const shown=rows.filter(r=>(!v||v.includes(r[5]))&&(!f||r[0].toLowerCase().includes(f)"
+	"||r[4].join('\\n').toLowerCase().includes(f)||(split&&(r[6]+' '+r[7]).toLowerCase().includes(f))));"
+	"shown.sort((a,b)=>{const x=a[key],y=b[key];return (x<y?-1:x>y?1:0)*(desc?-1:1)||b[1]-a[1];});"
 	"body.replaceChildren();for(const r of shown){const tr=document.createElement('tr');"
-	"const cells=[r[0],human(r[1]),String(r[2]),r[3]];cells.forEach((v,i)=>{const td=document.createElement('td');"
-	"if(i==1||i==2)td.className='n';if(i==0){const d=document.createElement('details');"
-	"const s=document.createElement('summary');s.textContent=v;const st=document.createElement('div');"
-	"st.textContent=r[4].join('\\n');d.append(s,st);td.append(d);}else{td.textContent=v;}tr.append(td);});"
+	"cols.forEach(k=>{const td=document.createElement('td');"
+	"if(k==1||k==2)td.className='n';if(k==0){const d=document.createElement('details');"
+	"const s=document.createElement('summary');s.textContent=r[0];const st=document.createElement('div');"
+	"st.textContent=r[4].join('\\n');d.append(s,st);td.append(d);}else{td.textContent=text(r,k);}tr.append(td);});"
 	"body.append(tr);}document.getElementById('shown').textContent=shown.length+' of '+rows.length+' rows';}\n"
 	"document.querySelectorAll('#table th').forEach((th,i)=>th.addEventListener('click',()=>"
-	"{const k=[0,1,2,3][i];desc=key===k?!desc:k!==0&&k!==3;key=k;draw();}));\n"
-	"document.getElementById('filter').addEventListener('input',draw);draw();\n";
+	"{const k=cols[i];desc=key===k?!desc:k===1||k===2;key=k;draw();}));\n"
+	"document.getElementById('filter').addEventListener('input',draw);"
+	"if(split)document.getElementById('view').addEventListener('change',draw);draw();\n";
 
-/* the table's rows: [location, bytes, count, allocator, [frame, ...]] */
-static void json_rows(struct json *j, struct analysis *a, struct symbolizer *s, enum figure fig)
+/* the frames of an entry's stack, "function at file:line", innermost first */
+static void json_frames(struct json *j, struct analysis *a, struct symbolizer *s, uint32_t stack)
 {
 	const struct sym_frame *frames;
 	struct strbuf loc = STRBUF_INIT;
+	int n = analysis_stack(a, s, stack, &frames);
 
+	json_array_begin(j);
+	for (int k = 0; k < n; k++) {
+		strbuf_reset(&loc);
+		strbuf_addf(&loc, "%s at %s:%u", frames[k].function, frames[k].file ? frames[k].file : frames[k].module,
+			    frames[k].line);
+		json_string(j, loc.buf);
+	}
+	json_array_end(j);
+	strbuf_release(&loc);
+}
+
+/*
+ * The split table's rows of entry e, one per verdict it has, lost first:
+ * [location, bytes, count, allocator, [frame, ...], rank (0 definitely
+ * lost .. 4 not scanned), verdict, holder, chain]. The holder (what holds
+ * the entry's first still reachable block, reach_holder) and its chain
+ * length are "" and 0 on the other rows.
+ */
+static void json_split_rows(struct json *j, struct analysis *a, struct symbolizer *s,
+			    const struct analysis_entry *e)
+{
+	char who[512];
+
+	for (int i = 0; i < CAPTURE_REACH_COUNT; i++) {
+		unsigned c = reach_order[i];
+		const char *holder = NULL;
+
+		if (!e->reach_count[c] && !e->reach_bytes[c])
+			continue;
+		if (c == CAPTURE_REACH_REACHABLE)
+			holder = reach_holder(a, s, e, who, sizeof(who));
+		json_array_begin(j);
+		json_string(j, analysis_location(a, s, e->stack));
+		json_uint(j, e->reach_bytes[c]);
+		json_uint(j, e->reach_count[c]);
+		json_string(j, capture_allocator_name(e->kind));
+		json_frames(j, a, s, e->stack);
+		json_uint(j, (uint64_t)i);
+		json_string(j, capture_reach_name(c));
+		json_string(j, holder ? holder : "");
+		json_uint(j, holder ? e->hold_chain : 0);
+		json_array_end(j);
+	}
+}
+
+/* the table's rows: [location, bytes, count, allocator, [frame, ...]], split by verdict when scanned */
+static void json_rows(struct json *j, struct analysis *a, struct symbolizer *s, enum figure fig)
+{
 	json_array_begin(j);
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct analysis_entry *e = &a->entries[i];
 		uint64_t bytes, count;
-		int n;
 
 		if (!figure_of(e, fig, &bytes, &count))
 			continue;
+		if (is_split(a, fig)) {
+			json_split_rows(j, a, s, e);
+			continue;
+		}
 		json_array_begin(j);
 		json_string(j, analysis_location(a, s, e->stack));
 		json_uint(j, bytes);
 		json_uint(j, count);
 		json_string(j, capture_allocator_name(e->kind));
-		json_array_begin(j);
-		n = analysis_stack(a, s, e->stack, &frames);
-		for (int k = 0; k < n; k++) {
-			strbuf_reset(&loc);
-			strbuf_addf(&loc, "%s at %s:%u", frames[k].function,
-				    frames[k].file ? frames[k].file : frames[k].module, frames[k].line);
-			json_string(j, loc.buf);
-		}
-		json_array_end(j);
+		json_frames(j, a, s, e->stack);
 		json_array_end(j);
 	}
 	json_array_end(j);
-	strbuf_release(&loc);
 }
 
 int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enum figure fig,
@@ -497,16 +660,21 @@ int html_table(struct strbuf *out, struct analysis *a, struct symbolizer *s, enu
 {
 	const char *what = fig == FIGURE_LEAKS ? "allocations leaked (live at exit)"
 			   : fig == FIGURE_TEMPORARY ? "temporary allocations" : "allocations live at the peak";
+	int split = is_split(a, fig);
 	struct json j;
 
-	page_head(out, a, "table", what, title);
+	page_head(out, a, fig, "table", what, title);
 	strbuf_addstr(out, "<style>");
 	strbuf_addstr(out, html_table_style);
 	strbuf_addstr(out, "</style><div id=\"tools\"><input id=\"filter\" type=\"search\" "
-		      "placeholder=\"Filter by function or file\"> <span id=\"shown\"></span></div></header>\n"
-		      "<table id=\"table\"><thead><tr><th>Location</th><th>Size</th><th>Allocations</th>"
-		      "<th>Allocator</th></tr></thead><tbody></tbody></table>\n"
-		      "<script type=\"application/json\" id=\"data\">");
+		      "placeholder=\"Filter by function or file\">");
+	if (split)
+		view_selector(out, a, "all");
+	strbuf_addf(out, " <span id=\"shown\"></span></div></header>\n"
+		    "<table id=\"table\" data-split=\"%d\"><thead><tr><th>Location</th>%s<th>Size</th>"
+		    "<th>Allocations</th><th>Allocator</th>%s</tr></thead><tbody></tbody></table>\n"
+		    "<script type=\"application/json\" id=\"data\">", split, split ? "<th>Category</th>" : "",
+		    split ? "<th>Held by</th>" : "");
 	json_init(&j, out, HTML_JSON);
 	json_rows(&j, a, s, fig);
 	if (json_finish(&j) < 0)

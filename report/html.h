@@ -8,6 +8,14 @@
  * element, with <, > and & written as \u escapes so that no name can end
  * the element, and the page puts names into the document as text, never
  * as markup.
+ *
+ * Leaks of a capture with a reachability scan (report/reach.h) are split
+ * by verdict, lost first: the header lists each verdict's bytes, the flame
+ * graph holds one tree per leak view (reach_views; lost in #data and shown
+ * at load, the others in #data-KEY) behind a selector, and the table has a
+ * row per (stack, verdict) with the verdict and, for still reachable
+ * memory, what holds it and through how many pointers. Without a scan the
+ * pages are as they were.
  */
 #ifndef REPORT_HTML_H
 #define REPORT_HTML_H

@@ -6,6 +6,18 @@
 #include <stdio.h>
 #include <string.h>
 
+const unsigned reach_order[CAPTURE_REACH_COUNT] = {
+	CAPTURE_REACH_DEFINITE, CAPTURE_REACH_INDIRECT, CAPTURE_REACH_POSSIBLE, CAPTURE_REACH_REACHABLE,
+	CAPTURE_REACH_UNKNOWN,
+};
+
+const struct reach_view reach_views[REACH_VIEWS] = {
+	{ FIGURE_LOST, "lost", "lost (definitely or indirectly)" },
+	{ FIGURE_POSSIBLE, "possibly", "possibly lost" },
+	{ FIGURE_REACHABLE, "reachable", "still reachable" },
+	{ FIGURE_LEAKS, "all", "all leaks" },
+};
+
 uint64_t reach_gate_leaks(const struct analysis *a, const struct analysis_entry *e, int with_reachable,
 			  uint64_t *count)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "report/analysis.h"
+#include "report/figure.h"
 
 /*
  * The leaks the gate counts, of entry e (NULL: the whole capture): with a
@@ -30,5 +31,24 @@ uint64_t reach_gate_leaks(const struct analysis *a, const struct analysis_entry 
  */
 const char *reach_holder(struct analysis *a, struct symbolizer *s, const struct analysis_entry *e, char *buf,
 			 size_t len);
+
+/*
+ * The split every report shows of a scanned capture's leaks, lost first:
+ * lost (definitely or indirectly: nothing points at them, memcheck's
+ * "real" leaks), possibly lost, still reachable, then every leak (blocks
+ * the scan did not judge included, so the views' bytes add up to it only
+ * when it judged them all). `key` names a view in the HTML data (and so
+ * in tests); `label` is what people read.
+ */
+struct reach_view {
+	enum figure fig;
+	const char *key, *label;
+};
+
+/* the verdicts in the order reports list them: lost first, as memcheck does; unjudged last */
+extern const unsigned reach_order[CAPTURE_REACH_COUNT];
+
+#define REACH_VIEWS 4
+extern const struct reach_view reach_views[REACH_VIEWS];
 
 #endif

@@ -242,12 +242,6 @@ static const char *const reach_keys[CAPTURE_REACH_COUNT] = {
 	"not_scanned", "definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable",
 };
 
-/* lost first, as memcheck lists them; what the scan did not judge last */
-static const unsigned reach_order[CAPTURE_REACH_COUNT] = {
-	CAPTURE_REACH_DEFINITE, CAPTURE_REACH_INDIRECT, CAPTURE_REACH_POSSIBLE, CAPTURE_REACH_REACHABLE,
-	CAPTURE_REACH_UNKNOWN,
-};
-
 static void json_holders(struct json *j, const struct report *rep)
 {
 	char who[512];

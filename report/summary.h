@@ -5,6 +5,13 @@
  * Python tool's summary reporter. Runtime frames (frames_is_hidden) are
  * left out; their memory counts as their caller's own.
  *
+ * A capture with a reachability scan (report/reach.h) gets a second table
+ * after it: each function's own leaked bytes split by verdict, lost
+ * (definitely or indirectly), possibly lost, still reachable and all of
+ * it, sorted lost first whatever -s says (the sort is the point: what
+ * nothing points at any more comes before what is merely kept). Without a
+ * scan the output is the peak table alone, as before.
+ *
  * Ownership: summary_report() only appends to `out`.
  */
 #ifndef REPORT_SUMMARY_H
