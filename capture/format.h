@@ -204,6 +204,12 @@
  *                      root to the block (1: the root points at it).
  *                      A block the program mapped itself (MMAP) is a root,
  *                      never a leak: category REACHABLE, root MAPPING_SELF.
+ *   0x0F  COLLECT      s address delta (shares the delta state of ALLOC),
+ *                      v category (DEFINITE or INDIRECT)
+ *                      The garbage collector (`memray run
+ *                      --collect-garbage`, tracker/reach.c) freed the live
+ *                      block at that address: a scan found it lost. It
+ *                      stands for that block's FREE, which is not written.
  *
  * capture_record_types[] (format.c) holds, per record type, its name (as
  * `memray parse` prints it and as errors name it) and the minor version
@@ -215,7 +221,7 @@
  * it does not know in a file of a newer minor version says the file is
  * newer than it rather than damaged. Changing a record raises the major
  * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME; 1.2 adds
- * TIME; 1.3 adds REACH and REACH_BLOCK.
+ * TIME; 1.3 adds REACH and REACH_BLOCK; 1.4 adds COLLECT.
  *
  * STREAMS. Live mode (`memray run --live`, `memray live`) sends exactly
  * these bytes, header first, over a stream socket; written to a file they
@@ -235,7 +241,7 @@
 #define CAPTURE_MAGIC "\x89MEMRAY\n"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_VERSION_MAJOR 1
-#define CAPTURE_VERSION_MINOR 3
+#define CAPTURE_VERSION_MINOR 4
 
 #define CAPTURE_HEADER_FIXED 40
 #define CAPTURE_HEADER_MAX (1u << 20)
@@ -291,6 +297,7 @@ enum capture_record_type {
 	CAPTURE_REC_TIME = 0x0C,
 	CAPTURE_REC_REACH = 0x0D,
 	CAPTURE_REC_REACH_BLOCK = 0x0E,
+	CAPTURE_REC_COLLECT = 0x0F,
 	CAPTURE_REC_ALLOC = 0x10,	/* + allocator */
 	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
 	CAPTURE_REC_AGG_STACK = 0x30,

@@ -135,6 +135,10 @@ static void put_record(FILE *out, const struct capture_record *rec)
 			(unsigned long long)rec->address, capture_reach_name(rec->category), rec->root_kind,
 			(unsigned long long)rec->root_value, (unsigned long long)rec->chain);
 		break;
+	case CAPTURE_REC_COLLECT:
+		fprintf(out, " address=0x%llx category=\"%s\"", (unsigned long long)rec->address,
+			capture_reach_name(rec->category));
+		break;
 	case CAPTURE_REC_AGG_PEAK:
 		fprintf(out, " peak=%llu ms=%llu threads=%llu histogram=", (unsigned long long)rec->peak,
 			(unsigned long long)rec->peak_ms, (unsigned long long)rec->threads);

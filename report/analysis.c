@@ -250,10 +250,14 @@ static int end_segment(struct analysis *a, int is_last)
 			.leak_bytes = is_last ? he->live_bytes : 0,
 			.temp_count = he->temp_count,
 			.temp_bytes = he->temp_bytes,
+			.collected_count = he->collected_count,
+			.collected_bytes = he->collected_bytes,
 		};
 
 		if (add_entry(a, &e) < 0)
 			return -1;
+		a->collected_allocations += he->collected_count;
+		a->collected_bytes += he->collected_bytes;
 	}
 	if (is_last) {
 		a->leaked_bytes = hm->heap;
@@ -463,6 +467,10 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		NOTIFY(pv, alloc, rec, rec->stack ? rec->stack + pv->base : 0);
 		return 0;
+	case CAPTURE_REC_COLLECT:
+		if (pv->hm)
+			heapmodel_collect(pv->hm, rec->address);
+		__attribute__((fallthrough));	/* the collector's free stands for the block's FREE */
 	case CAPTURE_REC_FREE:
 		a->total_frees++;
 		if (heapmodel_free_block(pv->hm, rec->address, rec->size, rec->allocator) < 0)

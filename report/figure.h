@@ -21,6 +21,7 @@ enum figure {
 	FIGURE_TEMPORARY,	/* freed soon after it was made (analysis' temporary_within) */
 	FIGURE_LOST,		/* live at the end, definitely or indirectly lost (a reachability scan) */
 	FIGURE_REACHABLE,	/* live at the end, still reachable (a reachability scan) */
+	FIGURE_COLLECTED,	/* freed by the garbage collector */
 };
 
 /*
