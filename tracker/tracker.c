@@ -122,6 +122,22 @@ void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
 	tracker_ring.n_frees++;
 }
 
+void tracker_emit_collect(void *ptr, unsigned category)
+{
+	uint8_t *p;
+
+	if (!tracker_active)
+		return;
+	tracker_window_free(ptr, 0, CAPTURE_ALLOC_FREE);
+	tracker_live_free(ptr, 0, CAPTURE_ALLOC_FREE);
+	p = address_record(CAPTURE_REC_COLLECT, ptr, tracker_current_tid());
+	if (!p)
+		return;
+	p = codec_put_varint(p, category);
+	tracker_commit(p);
+	tracker_ring.n_frees++;
+}
+
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
@@ -475,6 +491,7 @@ static void atfork_child(void)
 	if (was_active && (tracker_cfg.flags & CAPTURE_F_FOLLOW_FORK)) {
 		tracker_stacks_reset();	/* the child's file defines its own stacks */
 		start_segment(1);
+		tracker_gc_start();	/* the parent's collector did not come along */
 	}
 	tracker_guard--;
 }
@@ -493,6 +510,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	tracker_cfg.has_python = tracker_python_init() == 1;
 	tracker_cfg.wants_native = !tracker_cfg.has_python || (tracker_cfg.flags & CAPTURE_F_NATIVE);
 	start_segment(0);
+	tracker_gc_start();
 	if (tracker_active && tracker_cfg.has_python && (tracker_cfg.flags & CAPTURE_F_TRACE_PYTHON_ALLOCATORS) &&
 	    tracker_python_hook_allocators() < 0)
 		tracker_say("--trace-python-allocators", "the interpreter has no allocator API; ignored");
@@ -505,6 +523,7 @@ static void finish(unsigned reason)
 	if (!tracker_active || getpid() != tracker_cfg.pid)
 		return;
 	tracker_record_modules(0);	/* a library loaded since the last tick */
+	__atomic_store_n(&tracker_gc_stopping, 1, __ATOMIC_RELEASE);
 	if (reason == CAPTURE_END_EXIT && (tracker_cfg.flags & CAPTURE_F_REACHABILITY))
 		tracker_reach_scan(CAPTURE_REACH_AT_EXIT);
 	record_end(reason);
