@@ -182,7 +182,10 @@
  *                      A reachability scan (tracker/reach.c); the REACH_BLOCK
  *                      records of its blocks follow, exactly `blocks` of
  *                      them. Written only with CAPTURE_F_REACHABILITY, at
- *                      exit just before END. A scan that could not stop
+ *                      exit just before END (occasion 0, every live
+ *                      block), and (1.4) at the end of a native test's
+ *                      window just before its END marker (occasion 1, the
+ *                      blocks the window made only; not under Python). A scan that could not stop
  *                      every thread or ran out of memory writes nothing:
  *                      its blocks then have no category (reports say so).
  *   0x0E  REACH_BLOCK  s address delta (shares the delta state of ALLOC),
@@ -371,6 +374,7 @@ enum capture_end_reason {
 /* REACH: when the scan ran */
 enum capture_reach_occasion {
 	CAPTURE_REACH_AT_EXIT = 0,
+	CAPTURE_REACH_AT_WINDOW_END = 1,	/* a native test's window ends: its own blocks only */
 };
 
 /* REACH_BLOCK: the verdict on a block, lost first */

@@ -569,7 +569,7 @@ static int decode_reach(struct capture_reader *r, struct capture_record *rec, un
 	rec->root_bytes = codec_get_varint(in);
 	rec->heap_bytes = codec_get_varint(in);
 	rec->stopped_us = codec_get_varint(in);
-	if (rec->kind != CAPTURE_REACH_AT_EXIT)
+	if (rec->kind > CAPTURE_REACH_AT_WINDOW_END)
 		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH of unknown occasion %u", rec->kind);
 	r->reach_left = rec->reach_blocks;
 	return 1;

@@ -22,14 +22,13 @@ struct analysis_private {
 	size_t codes_cap;
 	uint64_t generation;	/* module set in force */
 	uint64_t seg_start_ns, ms_offset, now_ms;
-	int seg_ended;
-	int seg_reached;	/* the current image had a REACH record */
+	int seg_ended, seg_reached;	/* seg_reached: the current image had a REACH record at exit */
+	unsigned reach_occasion;	/* of the last REACH: whose REACH_BLOCKs follow */
 	struct holder {
 		unsigned kind;
 		uint64_t value, chain;
 	} *holders;		/* by entry of the current image: the first still reachable block's root */
-	size_t holders_cap;
-	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
+	size_t holders_cap, entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
 	size_t seg_entries;	/* where the current image's entries start in a->entries */
 	struct hashidx tids;	/* thread id -> index into threads */
@@ -484,10 +483,14 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		NOTIFY(pv, clock, (pv->seg_start_ns > a->start_ns ? pv->seg_start_ns - a->start_ns : 0) + rec->since_ns);
 		return 0;
 	case CAPTURE_REC_REACH:
-		pv->seg_reached = 1;
+		pv->reach_occasion = rec->kind;
+		pv->seg_reached |= rec->kind == CAPTURE_REACH_AT_EXIT;
 		return 0;
 	case CAPTURE_REC_REACH_BLOCK:
-		return pv->hm ? judge_block(pv, rec) : 0;
+		if (pv->reach_occasion == CAPTURE_REACH_AT_EXIT)
+			return pv->hm ? judge_block(pv, rec) : 0;
+		NOTIFY(pv, reach_block, rec);	/* a test window's verdicts are its observer's */
+		return 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);
 	case CAPTURE_REC_END:

@@ -168,6 +168,8 @@ struct analysis_observer {
 	int (*segment_end)(void *ctx, int is_last);
 	/* the capture's clock reads ns (since the capture started): a MEMORY or TIME record */
 	int (*clock)(void *ctx, uint64_t ns);
+	/* a REACH_BLOCK of a scan at a test window's end (the exit scan's are the analysis') */
+	int (*reach_block)(void *ctx, const struct capture_record *rec);
 };
 
 struct analysis_options {

@@ -647,5 +647,9 @@ uintptr_t tracker_thread_pointer(void);
 void tracker_window_alloc(void *ptr, size_t size, uint32_t tid);
 void tracker_window_free(void *ptr, size_t size, unsigned kind);
 void tracker_window_mark(unsigned kind, uint32_t tid);
+/* a test window is open (a hint, read without the lock) */
+int tracker_window_is_open(void);
+/* the open window made the live block at addr; lock held */
+int tracker_window_holds(uintptr_t addr);
 
 #endif

@@ -518,22 +518,34 @@ static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
 	}
 }
 
-/* the REACH record and one REACH_BLOCK per block; lock held */
+/* does the REACH of `occasion` give a verdict on b? At a window's end, only on the window's blocks */
+static int emits(unsigned occasion, const struct rblock *b)
+{
+	return occasion != CAPTURE_REACH_AT_WINDOW_END || (!b->is_region && tracker_window_holds(b->addr));
+}
+
+/* the REACH record and one REACH_BLOCK per block it judges; lock held */
 static void emit(unsigned occasion, uint64_t us)
 {
 	uint8_t rec[1 + 5 * CODEC_VARINT_MAX], *p = rec;
+	size_t n = 0;
 
+	for (size_t i = 0; i < sc.n; i++)
+		n += emits(occasion, &sc.b[i]);
 	*p++ = CAPTURE_REC_REACH;
 	p = codec_put_varint(p, occasion);
-	p = codec_put_varint(p, sc.n);
+	p = codec_put_varint(p, n);
 	p = codec_put_varint(p, sc.root_bytes);
 	p = codec_put_varint(p, sc.heap_bytes);
 	p = codec_put_varint(p, us);
 	tracker_emit(rec, (size_t)(p - rec));
 	for (size_t i = 0; i < sc.n; i++) {
 		const struct rblock *b = &sc.b[i];
-		uint8_t *q = tracker_reserve(1 + 5 * CODEC_VARINT_MAX);
+		uint8_t *q;
 
+		if (!emits(occasion, b))
+			continue;
+		q = tracker_reserve(1 + 5 * CODEC_VARINT_MAX);
 		if (!q)
 			continue;	/* counted lost */
 		*q++ = CAPTURE_REC_REACH_BLOCK;

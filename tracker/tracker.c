@@ -223,9 +223,24 @@ void tracker_record_thread_name(const char *name)
 	tracker_guard--;
 }
 
+/*
+ * A native test's window ends: with a reachability index (memray check),
+ * its blocks are judged first, so that a test's leak is what it lost,
+ * not what it cached in a global. Not in Python, whose objects are all
+ * reachable from the interpreter: there a leak keeps pytest-memray's
+ * meaning, held at the test's end.
+ */
+static int scans_at_window_end(unsigned kind)
+{
+	return kind == CAPTURE_MARK_TEST_END && (tracker_cfg.flags & CAPTURE_F_REACHABILITY) &&
+	       !(tracker_cfg.flags & CAPTURE_F_AGGREGATE) && !tracker_cfg.has_python && tracker_window_is_open();
+}
+
 void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
+	if (scans_at_window_end(kind))
+		tracker_reach_scan(CAPTURE_REACH_AT_WINDOW_END);
 	record_string_pair(CAPTURE_REC_MARKER, kind, label, 1);
 	pthread_mutex_lock(&tracker_lock);
 	tracker_window_mark(kind, tracker_current_tid());
