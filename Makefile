@@ -176,6 +176,8 @@ fuzz: all $(B)/fuzz/fuzz_capture
 	$(B)/memray run -q -f --no-compress -o $(B)/fuzz/seeds/raw.bin $(B)/fuzz/blocks > /dev/null
 	$(B)/memray run -q -f --aggregate -o $(B)/fuzz/seeds/aggregate.bin $(B)/fuzz/blocks > /dev/null
 	$(B)/memray run -q -f --no-compress -o $(B)/fuzz/seeds/python.bin -c 'x = [bytearray(5000) for i in range(3)]'
+	$(CC) -g -O0 -o $(B)/fuzz/gc_leaky tests/fixtures/gc_leaky.c
+	$(B)/memray run -q -f --no-compress --collect-garbage=1000s -o $(B)/fuzz/seeds/gc.bin $(B)/fuzz/gc_leaky 3 signal > /dev/null
 	$(B)/fuzz/fuzz_capture $(FUZZ_LIMIT) -max_len=65536 -close_fd_mask=2 -print_final_stats=1 \
 		$(FUZZ_CORPUS) $(B)/fuzz/seeds 2>&1 | tail -n 15; exit $${PIPESTATUS[0]}
 

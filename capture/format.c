@@ -19,6 +19,7 @@ const struct capture_record_info capture_record_types[CAPTURE_REC_LIMIT] = {
 	[CAPTURE_REC_TIME] = { "TIME", 2 },
 	[CAPTURE_REC_REACH] = { "REACH", 3 },
 	[CAPTURE_REC_REACH_BLOCK] = { "REACH_BLOCK", 3 },
+	[CAPTURE_REC_COLLECT] = { "COLLECT", 4 },
 	[CAPTURE_REC_ALLOC] = { "ALLOC", 0 },
 	[CAPTURE_REC_FREE] = { "FREE", 0 },
 	[CAPTURE_REC_AGG_STACK] = { "AGG_STACK", 0 },

@@ -182,7 +182,10 @@
  *                      A reachability scan (tracker/reach.c); the REACH_BLOCK
  *                      records of its blocks follow, exactly `blocks` of
  *                      them. Written only with CAPTURE_F_REACHABILITY, at
- *                      exit just before END. A scan that could not stop
+ *                      exit just before END (occasion 0, every live
+ *                      block), and (1.4) at the end of a native test's
+ *                      window just before its END marker (occasion 1, the
+ *                      blocks the window made only; not under Python). A scan that could not stop
  *                      every thread or ran out of memory writes nothing:
  *                      its blocks then have no category (reports say so).
  *   0x0E  REACH_BLOCK  s address delta (shares the delta state of ALLOC),
@@ -204,6 +207,12 @@
  *                      root to the block (1: the root points at it).
  *                      A block the program mapped itself (MMAP) is a root,
  *                      never a leak: category REACHABLE, root MAPPING_SELF.
+ *   0x0F  COLLECT      s address delta (shares the delta state of ALLOC),
+ *                      v category (DEFINITE or INDIRECT)
+ *                      The garbage collector (`memray run
+ *                      --collect-garbage`, tracker/reach.c) freed the live
+ *                      block at that address: a scan found it lost. It
+ *                      stands for that block's FREE, which is not written.
  *
  * capture_record_types[] (format.c) holds, per record type, its name (as
  * `memray parse` prints it and as errors name it) and the minor version
@@ -215,7 +224,7 @@
  * it does not know in a file of a newer minor version says the file is
  * newer than it rather than damaged. Changing a record raises the major
  * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME; 1.2 adds
- * TIME; 1.3 adds REACH and REACH_BLOCK.
+ * TIME; 1.3 adds REACH and REACH_BLOCK; 1.4 adds COLLECT.
  *
  * STREAMS. Live mode (`memray run --live`, `memray live`) sends exactly
  * these bytes, header first, over a stream socket; written to a file they
@@ -235,7 +244,7 @@
 #define CAPTURE_MAGIC "\x89MEMRAY\n"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_VERSION_MAJOR 1
-#define CAPTURE_VERSION_MINOR 3
+#define CAPTURE_VERSION_MINOR 4
 
 #define CAPTURE_HEADER_FIXED 40
 #define CAPTURE_HEADER_MAX (1u << 20)
@@ -291,6 +300,7 @@ enum capture_record_type {
 	CAPTURE_REC_TIME = 0x0C,
 	CAPTURE_REC_REACH = 0x0D,
 	CAPTURE_REC_REACH_BLOCK = 0x0E,
+	CAPTURE_REC_COLLECT = 0x0F,
 	CAPTURE_REC_ALLOC = 0x10,	/* + allocator */
 	CAPTURE_REC_FREE = 0x20,	/* + deallocator */
 	CAPTURE_REC_AGG_STACK = 0x30,
@@ -364,6 +374,7 @@ enum capture_end_reason {
 /* REACH: when the scan ran */
 enum capture_reach_occasion {
 	CAPTURE_REACH_AT_EXIT = 0,
+	CAPTURE_REACH_AT_WINDOW_END = 1,	/* a native test's window ends: its own blocks only */
 };
 
 /* REACH_BLOCK: the verdict on a block, lost first */

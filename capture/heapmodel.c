@@ -245,6 +245,16 @@ int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, un
 	return 0;
 }
 
+void heapmodel_collect(struct heapmodel *hm, uintptr_t addr)
+{
+	struct livetable_block b;
+
+	if (livetable_get(&hm->priv->live, addr, &b)) {
+		hm->entries[b.entry].collected_count++;
+		hm->entries[b.entry].collected_bytes += b.size;
+	}
+}
+
 void heapmodel_finish(struct heapmodel *hm)
 {
 	for (size_t i = 0; i < hm->nentries; i++)

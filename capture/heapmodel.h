@@ -38,6 +38,7 @@ struct heapmodel_entry {
 	uint64_t live_count, live_bytes;	/* now (at the end: leaked) */
 	uint64_t peak_count, peak_bytes;	/* at the peak, once heapmodel_finish() ran */
 	uint64_t temp_count, temp_bytes;	/* freed within temporary_within allocations */
+	uint64_t collected_count, collected_bytes;	/* freed by the garbage collector (COLLECT) */
 	uint64_t synced;	/* private: peak generation last compared with */
 	uint64_t dirty;		/* private: changed since heapmodel_take_changes() */
 };
@@ -83,6 +84,8 @@ void heapmodel_free(struct heapmodel *hm);
 int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_t stack, unsigned kind,
 		    uint64_t now_ms);
 int heapmodel_free_block(struct heapmodel *hm, uintptr_t addr, uint64_t size, unsigned kind);
+/* COLLECT: the live block at addr counts in its entry's collected_* (its free is heapmodel_free_block's) */
+void heapmodel_collect(struct heapmodel *hm, uintptr_t addr);
 
 /*
  * The entries changed since the last call (track_changes must be set):

@@ -569,9 +569,27 @@ static int decode_reach(struct capture_reader *r, struct capture_record *rec, un
 	rec->root_bytes = codec_get_varint(in);
 	rec->heap_bytes = codec_get_varint(in);
 	rec->stopped_us = codec_get_varint(in);
-	if (rec->kind != CAPTURE_REACH_AT_EXIT)
+	if (rec->kind > CAPTURE_REACH_AT_WINDOW_END)
 		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "REACH of unknown occasion %u", rec->kind);
 	r->reach_left = rec->reach_blocks;
+	return 1;
+}
+
+static int decode_collect(struct capture_reader *r, struct capture_record *rec, unsigned byte)
+{
+	struct codec_in *in = &r->in;
+	uint64_t category;
+
+	(void)byte;
+	r->prev_addr += (uint64_t)codec_get_svarint(in);
+	rec->address = r->prev_addr;
+	category = codec_get_varint(in);
+	if (category != CAPTURE_REACH_DEFINITE && category != CAPTURE_REACH_INDIRECT)
+		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "COLLECT of a block in category %llu",
+			    (unsigned long long)category);
+	rec->category = (unsigned)category;
+	rec->allocator = CAPTURE_ALLOC_FREE;	/* for readers that take it as the block's FREE */
+	rec->size = 0;
 	return 1;
 }
 
@@ -614,6 +632,7 @@ static decode_fn *const decoders[256] = {
 	[CAPTURE_REC_TIME] = decode_time,
 	[CAPTURE_REC_REACH] = decode_reach,
 	[CAPTURE_REC_REACH_BLOCK] = decode_reach_block,
+	[CAPTURE_REC_COLLECT] = decode_collect,
 	[CAPTURE_REC_ALLOC ... CAPTURE_REC_ALLOC + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_FREE ... CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_AGG_STACK] = decode_agg_stack,

@@ -101,7 +101,7 @@ struct capture_record {
 	const uint64_t *histogram;	/* CAPTURE_AGG_BUCKETS counts */
 	/* REACH (its occasion in kind) */
 	uint64_t reach_blocks, root_bytes, heap_bytes, stopped_us;
-	/* REACH_BLOCK (and address) */
+	/* REACH_BLOCK and COLLECT (and address) */
 	unsigned category, root_kind;
 	uint64_t root_value, chain;
 };

@@ -226,6 +226,23 @@ static int on_marker(void *ctx, const struct capture_record *rec)
 	return marker_end(ws, rec);
 }
 
+/*
+ * A scan at the open window's end (a native test under memray check, which
+ * scans only when lost blocks are what leaks): the test's body is over, so
+ * the window stops taking blocks, and a block still held (still reachable
+ * or possibly lost) leaves it: what stays at its END is what it lost.
+ */
+static int on_reach_block(void *ctx, const struct capture_record *rec)
+{
+	struct ci_windows *ws = ctx;
+
+	if (!ws->open || rec->category == CAPTURE_REACH_DEFINITE || rec->category == CAPTURE_REACH_INDIRECT)
+		return 0;
+	if (stop_taking(ws) < 0 || heapmodel_free_block(ws->open, rec->address, 0, CAPTURE_ALLOC_FREE) < 0)
+		return error("check: out of memory");
+	return 0;
+}
+
 static int on_segment_end(void *ctx, int is_last)
 {
 	(void)is_last;
@@ -235,7 +252,7 @@ static int on_segment_end(void *ctx, int is_last)
 void ci_windows_observer(struct ci_windows *ws, struct analysis_observer *obs)
 {
 	*obs = (struct analysis_observer){ .ctx = ws, .alloc = on_alloc, .free = on_free, .marker = on_marker,
-					   .clock = on_clock, .segment_end = on_segment_end };
+					   .clock = on_clock, .segment_end = on_segment_end, .reach_block = on_reach_block };
 }
 
 void ci_windows_release(struct ci_windows *ws)

@@ -10,7 +10,9 @@
  *              the peak above the heap live at its start. A free of an
  *              older block does not lower it (as pytest-memray counts).
  *   allocations, bytes   made inside the window
- *   leaked     allocated inside and still live when the test ended
+ *   leaked     allocated inside and still live when the test ended; when
+ *              the tracker scanned at the test's end (native tests under
+ *              memray check), only what it found lost
  * with the stacks behind the peak and the leak, by the global stack ids
  * the analysis hands its observers, so the caller symbolizes them with
  * that same analysis.

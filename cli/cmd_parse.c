@@ -126,7 +126,8 @@ static void put_record(FILE *out, const struct capture_record *rec)
 			(unsigned long long)rec->leak_bytes);
 		break;
 	case CAPTURE_REC_REACH:
-		fprintf(out, " occasion=exit blocks=%llu root_bytes=%llu heap_bytes=%llu stopped_us=%llu",
+		fprintf(out, " occasion=%s blocks=%llu root_bytes=%llu heap_bytes=%llu stopped_us=%llu",
+			rec->kind == CAPTURE_REACH_AT_EXIT ? "exit" : "window_end",
 			(unsigned long long)rec->reach_blocks, (unsigned long long)rec->root_bytes,
 			(unsigned long long)rec->heap_bytes, (unsigned long long)rec->stopped_us);
 		break;
@@ -134,6 +135,10 @@ static void put_record(FILE *out, const struct capture_record *rec)
 		fprintf(out, " address=0x%llx category=\"%s\" root=%u root_value=0x%llx chain=%llu",
 			(unsigned long long)rec->address, capture_reach_name(rec->category), rec->root_kind,
 			(unsigned long long)rec->root_value, (unsigned long long)rec->chain);
+		break;
+	case CAPTURE_REC_COLLECT:
+		fprintf(out, " address=0x%llx category=\"%s\"", (unsigned long long)rec->address,
+			capture_reach_name(rec->category));
 		break;
 	case CAPTURE_REC_AGG_PEAK:
 		fprintf(out, " peak=%llu ms=%llu threads=%llu histogram=", (unsigned long long)rec->peak,

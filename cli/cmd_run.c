@@ -22,6 +22,7 @@
 static const char run_usage[] =
 	"usage: memray run [-h] [-o FILE] [-f] [-q] [--native] [--follow-fork] [--aggregate]\n"
 	"                  [--trace-python-allocators] [--reachability] [--no-compress]\n"
+	"                  [--collect-garbage[=INTERVAL]]\n"
 	"                  [--live | --live-remote [--live-port PORT]]\n"
 	"                  (PROGRAM [ARGS...] | SCRIPT.py [ARGS...] | -m MODULE [ARGS...] | -c CODE)\n"
 	"\n"
@@ -50,6 +51,17 @@ static const char run_usage[] =
 	"                     definitely, indirectly or possibly lost, or still\n"
 	"                     reachable and from where (as valgrind's memcheck; costs\n"
 	"                     an index of live blocks while the program runs)\n"
+	"  --collect-garbage[=INTERVAL]\n"
+	"                     free the memory the program lost while it runs: every\n"
+	"                     INTERVAL (500ms, 2s; default 1s) and on SIGUSR2, stop\n"
+	"                     the threads, scan as --reachability does, and free every\n"
+	"                     block no pointer reaches, through the real free(); each\n"
+	"                     is recorded (stats: 'Freed by the garbage collector').\n"
+	"                     RISKS: a pointer the program hides (XOR-ed, tagged,\n"
+	"                     stored on disk or in another process) is not seen, and\n"
+	"                     its block is freed under it; memory of a custom allocator\n"
+	"                     carved from malloc'd chunks is judged by the chunks only.\n"
+	"                     Same as MEMRAY_GC=INTERVAL (which 'memray check' honours)\n"
 	"  --no-compress      write raw blocks instead of lz4-compressed ones\n"
 	"  --live             watch the program's memory in this terminal as it runs\n"
 	"                     (keys as in 'memray live'); its output goes to\n"
@@ -181,10 +193,24 @@ static int check_live(int live, int remote, const char *port, const char *output
 	return 0;
 }
 
+/* --collect-garbage[=INTERVAL]: checked here, read by the tracker from ENV_GC */
+static int set_gc(const struct opt *o, const char *value, const char *cmd)
+{
+	*(int *)o->value = 1;
+	if (!value)
+		value = "";
+	if (!env_gc_interval(value))
+		return error("%s: --collect-garbage=%s: not an interval such as 500ms or 2s (at least %ums)", cmd,
+			     value, ENV_GC_MIN_MS);
+	if (setenv(ENV_GC, value, 1) < 0)
+		return error_errno("%s: cannot set %s", cmd, ENV_GC);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL, *live_port = NULL;
-	int force = 0, quiet = 0, n, ret = EXIT_RUN_ERROR, python_flag, live = 0, live_remote = 0;
+	int force = 0, quiet = 0, n, ret = EXIT_RUN_ERROR, python_flag, live = 0, live_remote = 0, gc = 0;
 	unsigned flags = CAPTURE_F_LZ4;
 	struct opt opts[] = {
 		OPT_STRING('o', "output", &output),
@@ -196,6 +222,7 @@ int cmd_run(int argc, char **argv)
 		OPT_SET_BIT(0, "aggregate", &flags, CAPTURE_F_AGGREGATE),
 		OPT_SET_BIT(0, "reachability", &flags, CAPTURE_F_REACHABILITY),
 		OPT_CLEAR_BIT(0, "no-compress", &flags, CAPTURE_F_LZ4),
+		OPT_CALLBACK_OPTIONAL("collect-garbage", &gc, set_gc),
 		OPT_FLAG(0, "live", &live),
 		OPT_FLAG(0, "live-remote", &live_remote),
 		OPT_STRING(0, "live-port", &live_port),
@@ -220,6 +247,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (check_live(live, live_remote, live_port, output, flags) < 0)
 		return EXIT_USAGE;
+	if (gc && (flags & CAPTURE_F_AGGREGATE)) {
+		error("run: --collect-garbage needs every block recorded: no --aggregate");
+		return EXIT_USAGE;
+	}
 	/* options_parse() leaves -m and -c in front of their value */
 	python_flag = argv[0][0] == '-' && (argv[0][1] == 'm' || argv[0][1] == 'c') && !argv[0][2];
 	if (!output && !live && !live_remote) {

@@ -37,7 +37,12 @@ static const struct opt *find(const struct opt *opts, const char *arg, const cha
 static int takes_value(const struct opt *o)
 {
 	return o->kind == OPT_KIND_STRING || o->kind == OPT_KIND_COUNT || o->kind == OPT_KIND_STOP ||
-	       (o->kind == OPT_KIND_CALLBACK && o->takes_value);
+	       (o->kind == OPT_KIND_CALLBACK && o->takes_value == 1);
+}
+
+static int may_take_value(const struct opt *o)
+{
+	return takes_value(o) || (o->kind == OPT_KIND_CALLBACK && o->takes_value == OPT_VALUE_OPTIONAL);
 }
 
 /* store the value of one option: 0, or -1 after a message */
@@ -94,7 +99,7 @@ int options_parse(int argc, char **argv, const char *cmd, const char *usage, con
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
 		if (!o)
 			return error("%s: unknown option '%s' (see 'memray %s --help')", cmd, name, cmd);
-		if (value && !takes_value(o))
+		if (value && !may_take_value(o))
 			return error("%s: option '%s' takes no value (see 'memray %s --help')", cmd, name, cmd);
 		if (!value && takes_value(o)) {
 			if (i + 1 == argc)

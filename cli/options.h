@@ -40,7 +40,7 @@ struct opt {
 	const char *long_name;	/* without the dashes; NULL: none */
 	void *value;
 	int (*cb)(const struct opt *o, const char *arg, const char *cmd);
-	int takes_value;	/* for callbacks */
+	int takes_value;	/* for callbacks: 1 a value; OPT_VALUE_OPTIONAL only as --name=VALUE */
 	unsigned bit;		/* for the bit kinds */
 };
 
@@ -52,6 +52,9 @@ struct opt {
 #define OPT_COUNT(s, l, v) { OPT_KIND_COUNT, (s), (l), (v), NULL, 1, 0 }
 #define OPT_CALLBACK(s, l, v, cb) { OPT_KIND_CALLBACK, (s), (l), (v), (cb), 1, 0 }
 #define OPT_CALLBACK_FLAG(s, l, v, cb) { OPT_KIND_CALLBACK, (s), (l), (v), (cb), 0, 0 }
+/* --name or --name=VALUE: cb gets NULL or the value */
+#define OPT_VALUE_OPTIONAL 2
+#define OPT_CALLBACK_OPTIONAL(l, v, cb) { OPT_KIND_CALLBACK, 0, (l), (v), (cb), OPT_VALUE_OPTIONAL, 0 }
 #define OPT_STOP(s, l) { OPT_KIND_STOP, (s), (l), NULL, NULL, 1, 0 }
 
 #define OPTIONS_STOP_AT_ARG 1

@@ -43,6 +43,43 @@
 #define ENV_CHECK_LOGS "MEMRAY_CHECK_LOGS"
 #define ENV_CHECK_LOG_NAME "memray-check-log."
 
+/*
+ * The garbage collector (`memray run --collect-garbage[=INTERVAL]`, or set
+ * by the user for `memray check`): collect every INTERVAL, a whole number
+ * with "ms" or "s" ("500ms", "2s"; no unit: seconds), at least 10 ms;
+ * empty: every second. SIGUSR2 collects at once. See env_gc_interval().
+ */
+#define ENV_GC "MEMRAY_GC"
+#define ENV_GC_DEFAULT_MS 1000u
+#define ENV_GC_MIN_MS 10u
+
+/*
+ * ENV_GC's value in milliseconds, or 0 when it is not an interval. Here,
+ * not in common/units, because the tracker reads it too, without the
+ * tools' library: no allocation, no locale.
+ */
+static inline unsigned long env_gc_interval(const char *s)
+{
+	unsigned long n = 0, ms;
+
+	if (!*s)
+		return ENV_GC_DEFAULT_MS;
+	if (*s < '0' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > 86400000ul)
+			return 0;	/* more than a day */
+		n = n * 10 + (unsigned long)(*s - '0');
+	}
+	if (s[0] == 'm' && s[1] == 's' && !s[2])
+		ms = n;
+	else if ((s[0] == 's' && !s[1]) || !s[0])
+		ms = n * 1000ul;
+	else
+		return 0;
+	return ms >= ENV_GC_MIN_MS && ms <= 86400000ul ? ms : 0;
+}
+
 /* what users may set to steer where memray finds its parts */
 #define ENV_TRACKER_LIB "MEMRAY_TRACKER_LIB"	/* the tracker library to preload */
 #define ENV_PYTHON "MEMRAY_PYTHON"		/* the interpreter for SCRIPT.py, -m, -c */

@@ -22,14 +22,13 @@ struct analysis_private {
 	size_t codes_cap;
 	uint64_t generation;	/* module set in force */
 	uint64_t seg_start_ns, ms_offset, now_ms;
-	int seg_ended;
-	int seg_reached;	/* the current image had a REACH record */
+	int seg_ended, seg_reached;	/* seg_reached: the current image had a REACH record at exit */
+	unsigned reach_occasion;	/* of the last REACH: whose REACH_BLOCKs follow */
 	struct holder {
 		unsigned kind;
 		uint64_t value, chain;
 	} *holders;		/* by entry of the current image: the first still reachable block's root */
-	size_t holders_cap;
-	size_t entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
+	size_t holders_cap, entries_cap, nodes_cap, modules_cap, samples_cap, threads_cap, changes_cap;
 	size_t seg_changes;	/* where the current image's changes start in a->changes */
 	size_t seg_entries;	/* where the current image's entries start in a->entries */
 	struct hashidx tids;	/* thread id -> index into threads */
@@ -250,10 +249,14 @@ static int end_segment(struct analysis *a, int is_last)
 			.leak_bytes = is_last ? he->live_bytes : 0,
 			.temp_count = he->temp_count,
 			.temp_bytes = he->temp_bytes,
+			.collected_count = he->collected_count,
+			.collected_bytes = he->collected_bytes,
 		};
 
 		if (add_entry(a, &e) < 0)
 			return -1;
+		a->collected_allocations += he->collected_count;
+		a->collected_bytes += he->collected_bytes;
 	}
 	if (is_last) {
 		a->leaked_bytes = hm->heap;
@@ -463,6 +466,10 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 			return -1;
 		NOTIFY(pv, alloc, rec, rec->stack ? rec->stack + pv->base : 0);
 		return 0;
+	case CAPTURE_REC_COLLECT:
+		if (pv->hm)
+			heapmodel_collect(pv->hm, rec->address);
+		__attribute__((fallthrough));	/* the collector's free stands for the block's FREE */
 	case CAPTURE_REC_FREE:
 		a->total_frees++;
 		if (heapmodel_free_block(pv->hm, rec->address, rec->size, rec->allocator) < 0)
@@ -476,10 +483,14 @@ static int on_record(struct analysis *a, const struct capture_record *rec)
 		NOTIFY(pv, clock, (pv->seg_start_ns > a->start_ns ? pv->seg_start_ns - a->start_ns : 0) + rec->since_ns);
 		return 0;
 	case CAPTURE_REC_REACH:
-		pv->seg_reached = 1;
+		pv->reach_occasion = rec->kind;
+		pv->seg_reached |= rec->kind == CAPTURE_REACH_AT_EXIT;
 		return 0;
 	case CAPTURE_REC_REACH_BLOCK:
-		return pv->hm ? judge_block(pv, rec) : 0;
+		if (pv->reach_occasion == CAPTURE_REACH_AT_EXIT)
+			return pv->hm ? judge_block(pv, rec) : 0;
+		NOTIFY(pv, reach_block, rec);	/* a test window's verdicts are its observer's */
+		return 0;
 	case CAPTURE_REC_SEGMENT:
 		return start_segment(a, rec);
 	case CAPTURE_REC_END:

@@ -84,6 +84,7 @@ struct analysis_entry {
 	uint64_t peak_count, peak_bytes;	/* live at the capture's peak */
 	uint64_t leak_count, leak_bytes;	/* live at the end */
 	uint64_t temp_count, temp_bytes;	/* temporary (analysis_run's `temporary_within`) */
+	uint64_t collected_count, collected_bytes;	/* freed by the garbage collector (COLLECT) */
 	/* leaks by reachability verdict (CAPTURE_REACH_*), when the last image was scanned */
 	uint64_t reach_count[CAPTURE_REACH_COUNT], reach_bytes[CAPTURE_REACH_COUNT];
 	/* what holds the first of its still reachable blocks (CAPTURE_ROOT_*, REACH_BLOCK's value) */
@@ -115,6 +116,7 @@ struct analysis {
 	uint64_t total_allocations, total_bytes, total_frees;
 	uint64_t peak_bytes, peak_allocations, peak_ms;
 	uint64_t leaked_bytes, leaked_allocations;
+	uint64_t collected_bytes, collected_allocations;	/* what the garbage collector freed, all images */
 	/*
 	 * The last image's reachability scan (REACH records), if it had one:
 	 * the leaks by verdict, [CAPTURE_REACH_UNKNOWN] for blocks the scan
@@ -166,6 +168,8 @@ struct analysis_observer {
 	int (*segment_end)(void *ctx, int is_last);
 	/* the capture's clock reads ns (since the capture started): a MEMORY or TIME record */
 	int (*clock)(void *ctx, uint64_t ns);
+	/* a REACH_BLOCK of a scan at a test window's end (the exit scan's are the analysis') */
+	int (*reach_block)(void *ctx, const struct capture_record *rec);
 };
 
 struct analysis_options {

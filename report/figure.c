@@ -38,6 +38,10 @@ int figure_of(const struct analysis_entry *e, enum figure f, uint64_t *bytes, ui
 		b = e->reach_bytes[CAPTURE_REACH_REACHABLE];
 		c = e->reach_count[CAPTURE_REACH_REACHABLE];
 		break;
+	case FIGURE_COLLECTED:
+		b = e->collected_bytes;
+		c = e->collected_count;
+		break;
 	default:
 		BUG("figure %d", (int)f);
 	}

@@ -22,6 +22,7 @@ enum figure {
 	FIGURE_LOST,		/* live at the end, definitely or indirectly lost (a reachability scan) */
 	FIGURE_POSSIBLE,	/* live at the end, possibly lost (a reachability scan) */
 	FIGURE_REACHABLE,	/* live at the end, still reachable (a reachability scan) */
+	FIGURE_COLLECTED,	/* freed by the garbage collector */
 };
 
 /*

@@ -127,6 +127,7 @@ struct report {
 	size_t limit;
 	struct top by_size, by_count, peak, leaks;
 	struct top lost, reachable;	/* with a reachability scan */
+	struct top collected;		/* with the garbage collector */
 	struct symbolizer *s;
 };
 
@@ -336,6 +337,13 @@ static int render_json(struct strbuf *sb, const struct report *rep)
 		json_holders(&j, rep);
 	}
 	json_object_end(&j);
+	json_key(&j, "collected");
+	json_object_begin(&j);
+	json_member_uint(&j, "bytes", a->collected_bytes);
+	json_member_uint(&j, "allocations", a->collected_allocations);
+	json_key(&j, "top_by_size");
+	json_top(&j, &rep->collected, rep->limit, TOP_SIZE | TOP_COUNT);
+	json_object_end(&j);
 	json_key(&j, "capture");
 	json_object_begin(&j);
 	/*
@@ -449,6 +457,9 @@ static void render_text(struct strbuf *sb, const struct report *rep)
 		    units_human(buf, a->leaked_bytes), (unsigned long long)a->leaked_allocations);
 	if (a->has_reachability)
 		render_reachability(sb, a);
+	if (a->collected_allocations)
+		strbuf_addf(sb, "Freed by the garbage collector (found lost while the program ran):\n\t%s in %llu allocations\n\n",
+			    units_human(buf, a->collected_bytes), (unsigned long long)a->collected_allocations);
 	render_histogram(sb, a);
 	strbuf_addstr(sb, "\nAllocator type distribution:\n");
 	for (int k = 1; k < CAPTURE_ALLOC_COUNT; k++)
@@ -464,6 +475,8 @@ static void render_text(struct strbuf *sb, const struct report *rep)
 		render_top(sb, "Lost at exit, definitely or indirectly (by size):", &rep->lost, rep->limit, 1);
 		render_holders(sb, rep);
 	}
+	if (a->collected_allocations)
+		render_top(sb, "Freed by the garbage collector (by size):", &rep->collected, rep->limit, 1);
 }
 
 int stats_report(struct strbuf *out, struct analysis *a, struct symbolizer *s, struct capture_reader *r,
@@ -476,7 +489,8 @@ int stats_report(struct strbuf *out, struct analysis *a, struct symbolizer *s, s
 				     group(a, s, FIGURE_REACHABLE, by_size, &rep.reachable) < 0)) ||
 	    group(a, s, FIGURE_ALL, by_size, &rep.by_size) < 0 ||
 	    group(a, s, FIGURE_ALL, by_count, &rep.by_count) < 0 ||
-	    group(a, s, FIGURE_PEAK, by_size, &rep.peak) < 0 || group(a, s, FIGURE_LEAKS, by_size, &rep.leaks) < 0)
+	    group(a, s, FIGURE_PEAK, by_size, &rep.peak) < 0 || group(a, s, FIGURE_LEAKS, by_size, &rep.leaks) < 0 ||
+	    (a->collected_allocations && group(a, s, FIGURE_COLLECTED, by_size, &rep.collected) < 0))
 		goto out;
 	if (opts->json) {
 		if (render_json(out, &rep) < 0)
@@ -492,5 +506,6 @@ out:
 	free(rep.leaks.l);
 	free(rep.lost.l);
 	free(rep.reachable.l);
+	free(rep.collected.l);
 	return ret;
 }

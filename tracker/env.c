@@ -58,6 +58,7 @@ static int copy_str(char *dst, const char *src)
 int tracker_env_read(void)
 {
 	const char *out = env_value(environ, ENV_OUTPUT), *live = env_value(environ, ENV_LIVE);
+	const char *gc = env_value(environ, ENV_GC);
 
 	if (!out || !*out)
 		return -1;	/* preloaded without `memray run`: stay out of the way */
@@ -72,6 +73,14 @@ int tracker_env_read(void)
 
 		tracker_cfg.live_fd = (int)strtol(live, &colon, 10);
 		tracker_cfg.live_ino = *colon == ':' ? strtoul(colon + 1, NULL, 10) : 0;
+	}
+	tracker_cfg.gc_ms = 0;
+	if (gc && !(tracker_cfg.flags & CAPTURE_F_AGGREGATE)) {
+		tracker_cfg.gc_ms = env_gc_interval(gc);
+		if (!tracker_cfg.gc_ms)
+			tracker_say(ENV_GC, "not an interval such as 500ms or 2s (at least 10ms); no garbage collection");
+		else
+			tracker_cfg.flags |= CAPTURE_F_REACHABILITY;	/* the collector needs the live-block index */
 	}
 	return 0;
 }

@@ -121,6 +121,7 @@ struct tracker_config {
 	int live_fd;
 	unsigned long live_ino;
 	int is_live;		/* this image streams to live_fd */
+	unsigned long gc_ms;	/* the garbage collector's interval (ENV_GC); 0: off */
 };
 
 extern struct tracker_config tracker_cfg;
@@ -141,6 +142,23 @@ void tracker_check_log_forget(void);
  * own strings there). 1 with its extent in [*lo, *hi), else 0.
  */
 int tracker_env_root(uintptr_t *lo, uintptr_t *hi);
+
+/* ------------------------------------------------------------------ */
+/* the garbage collector: gc.c, reach.c                                  */
+
+/* start the collector's thread if ENV_GC asked for one (init, and in a forked child) */
+void tracker_gc_start(void);
+/* the collector's thread, never stopped by a scan (0: none yet); atomic */
+extern uint32_t tracker_gc_tid;
+/* set at the end of the process: the collector does no more; atomic */
+extern int tracker_gc_stopping;
+/*
+ * Scan as at exit, then free every block found definitely or indirectly
+ * lost, writing a COLLECT record for each; the bytes freed in *bytes.
+ * 0, or -1 when the scan gave up (it said why). Takes tracker_lock;
+ * guard held.
+ */
+int tracker_reach_collect(uint64_t *bytes);
 
 static inline uint64_t tracker_mono_ns(void)
 {
@@ -272,6 +290,8 @@ static inline uint8_t *tracker_reserve_for_thread(size_t need, uint32_t tid)
 /* an ALLOC (after settling an in-flight realloc of the address) or FREE for thread tid; lock held */
 void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint32_t tid);
 void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid);
+/* the collector frees the block at ptr, found lost (category): its COLLECT; lock held */
+void tracker_emit_collect(void *ptr, unsigned category);
 
 /* the old blocks of reallocs under way: under tracker_lock */
 #define TRACKER_MAX_INFLIGHT 64
@@ -627,5 +647,9 @@ uintptr_t tracker_thread_pointer(void);
 void tracker_window_alloc(void *ptr, size_t size, uint32_t tid);
 void tracker_window_free(void *ptr, size_t size, unsigned kind);
 void tracker_window_mark(unsigned kind, uint32_t tid);
+/* a test window is open (a hint, read without the lock) */
+int tracker_window_is_open(void);
+/* the open window made the live block at addr; lock held */
+int tracker_window_holds(uintptr_t addr);
 
 #endif

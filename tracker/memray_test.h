@@ -27,6 +27,12 @@ void memray_test_end_as(const char *outcome) __attribute__((weak));
  * this process's capture path (NULL when untracked), for `memray window`.
  */
 const char *memray_test_flush(void) __attribute__((weak));
+/*
+ * memray_collect_garbage() collects now (memray run --collect-garbage or
+ * --reachability): it frees the blocks a reachability scan finds lost
+ * and returns their bytes (README: what the collector cannot see).
+ */
+size_t memray_collect_garbage(void) __attribute__((weak));
 
 #define MEMRAY_TEST_BEGIN(name)           \
 	do {                              \

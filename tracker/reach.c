@@ -94,6 +94,13 @@ struct rblock {
 	uint8_t is_region;	/* a mapping of the program: a root, never a block */
 };
 
+/*
+ * One scan at a time: the collector's thread, memray_collect_garbage()
+ * and the scan at exit share the tables below, which are made before the
+ * world stops (outside tracker_lock) and freed after it runs again.
+ */
+static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
+
 #define MAX_SEGS 4096
 #define BOUNCE (64u * 1024)
 
@@ -511,22 +518,34 @@ static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
 	}
 }
 
-/* the REACH record and one REACH_BLOCK per block; lock held */
+/* does the REACH of `occasion` give a verdict on b? At a window's end, only on the window's blocks */
+static int emits(unsigned occasion, const struct rblock *b)
+{
+	return occasion != CAPTURE_REACH_AT_WINDOW_END || (!b->is_region && tracker_window_holds(b->addr));
+}
+
+/* the REACH record and one REACH_BLOCK per block it judges; lock held */
 static void emit(unsigned occasion, uint64_t us)
 {
 	uint8_t rec[1 + 5 * CODEC_VARINT_MAX], *p = rec;
+	size_t n = 0;
 
+	for (size_t i = 0; i < sc.n; i++)
+		n += emits(occasion, &sc.b[i]);
 	*p++ = CAPTURE_REC_REACH;
 	p = codec_put_varint(p, occasion);
-	p = codec_put_varint(p, sc.n);
+	p = codec_put_varint(p, n);
 	p = codec_put_varint(p, sc.root_bytes);
 	p = codec_put_varint(p, sc.heap_bytes);
 	p = codec_put_varint(p, us);
 	tracker_emit(rec, (size_t)(p - rec));
 	for (size_t i = 0; i < sc.n; i++) {
 		const struct rblock *b = &sc.b[i];
-		uint8_t *q = tracker_reserve(1 + 5 * CODEC_VARINT_MAX);
+		uint8_t *q;
 
+		if (!emits(occasion, b))
+			continue;
+		q = tracker_reserve(1 + 5 * CODEC_VARINT_MAX);
 		if (!q)
 			continue;	/* counted lost */
 		*q++ = CAPTURE_REC_REACH_BLOCK;
@@ -569,22 +588,44 @@ static int prepare(void)
 }
 
 /*
+ * With tracker_lock held: stop the other threads, judge every live block,
+ * let them go. NULL, or why it gave up ("" when it said so itself).
+ */
+static const char *judge(uintptr_t my_sp)
+{
+	struct stopped_thread *t = NULL;
+	size_t nt = 0;
+	const char *why = NULL;
+
+	if (tracker_live.is_incomplete)
+		return "the index of live blocks is incomplete (out of memory)";
+	if (tracker_world_stop(&t, &nt) < 0)
+		return "";
+	if (read_maps() < 0 || take_blocks() < 0)
+		why = "out of memory";
+	else
+		mark(t, nt, my_sp);
+	tracker_world_resume();
+	return why;
+}
+
+/*
  * __builtin_unwind_init spills the callee-saved registers into this frame,
  * so the exiting thread's registers are scanned with its stack from here.
  */
 void tracker_reach_scan(unsigned occasion)
 {
-	struct stopped_thread *t = NULL;
-	size_t nt = 0;
 	uint64_t t0;
 	uintptr_t my_sp;
-	const char *why = NULL;
+	const char *why;
 
 	__builtin_unwind_init();
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE)
 		return;
+	pthread_mutex_lock(&scan_lock);
 	if (prepare() < 0) {
 		tracker_say("reachability scan skipped", "out of memory");
+		pthread_mutex_unlock(&scan_lock);
 		return;
 	}
 	my_sp = occasion == CAPTURE_REACH_AT_EXIT ? caller_of_exit_sp() : 0;
@@ -592,21 +633,58 @@ void tracker_reach_scan(unsigned occasion)
 		my_sp = (uintptr_t)__builtin_frame_address(0);
 	pthread_mutex_lock(&tracker_lock);
 	t0 = tracker_mono_ns();
-	if (tracker_live.is_incomplete)
-		why = "the index of live blocks is incomplete (out of memory)";
-	else if (tracker_world_stop(&t, &nt) < 0)
-		goto unlock;	/* it said why */
-	else if (read_maps() < 0 || take_blocks() < 0)
-		why = "out of memory";
-	else
-		mark(t, nt, my_sp);
-	if (t)
-		tracker_world_resume();
+	why = judge(my_sp);
 	if (!why && tracker_active)
 		emit(occasion, (tracker_mono_ns() - t0) / 1000);
-	if (why)
+	if (why && *why)
 		tracker_say("reachability scan skipped", why);
-unlock:
 	pthread_mutex_unlock(&tracker_lock);
 	release();
+	pthread_mutex_unlock(&scan_lock);
+}
+
+/*
+ * THE COLLECTOR. Only definitely and indirectly lost blocks are freed: no
+ * word of the program's roots or of any block that the scan could reach
+ * points anywhere into them, so the program has no way left to use them
+ * (short of a pointer it hid, which the README warns of). Possibly lost
+ * blocks have such a word and are kept. Each is written as COLLECT and
+ * taken out of the index under the lock, with the world running again;
+ * the real free comes after the lock is let go, as the C library's free
+ * may wait for a lock a thread held when it was stopped. Until it does,
+ * nobody can allocate those addresses, so COLLECT comes before any ALLOC
+ * that reuses one.
+ */
+int tracker_reach_collect(uint64_t *bytes)
+{
+	size_t n = 0;
+	const char *why;
+
+	__builtin_unwind_init();
+	*bytes = 0;
+	pthread_mutex_lock(&scan_lock);
+	if (prepare() < 0) {
+		tracker_say("garbage collection skipped", "out of memory");
+		pthread_mutex_unlock(&scan_lock);
+		return -1;
+	}
+	pthread_mutex_lock(&tracker_lock);
+	why = judge((uintptr_t)__builtin_frame_address(0));
+	for (size_t i = 0; !why && tracker_active && !tracker_gc_stopping && i < sc.n; i++) {
+		const struct rblock *b = &sc.b[i];
+
+		if (b->is_region || (b->state != CAPTURE_REACH_DEFINITE && b->state != CAPTURE_REACH_INDIRECT))
+			continue;
+		tracker_emit_collect((void *)b->addr, b->state);
+		sc.tmp[n++].addr = b->addr;	/* the sort's spare buffer: as many slots */
+		*bytes += b->size;
+	}
+	if (why && *why)
+		tracker_say("garbage collection skipped", why);
+	pthread_mutex_unlock(&tracker_lock);
+	for (size_t i = 0; i < n; i++)
+		tracker_real_free((void *)sc.tmp[i].addr);
+	release();
+	pthread_mutex_unlock(&scan_lock);
+	return why ? -1 : 0;
 }

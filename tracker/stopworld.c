@@ -18,8 +18,8 @@
  * - The handler does nothing for a signal it did not expect (another
  *   sender, a stale generation), and a late arrival after a stop was
  *   given up or released returns at once: generations only grow.
- * - The writer thread blocks every signal and is never stopped; it holds
- *   no pointer of the program.
+ * - The writer thread and the garbage collector's block every signal and
+ *   are never stopped; they hold no pointer of the program.
  * - The signal is taken only while its action is the default one (the
  *   program does not use it), and put back only when every handler has
  *   returned, so no pending signal meets the default action (which would
@@ -108,6 +108,7 @@ static int list_threads(void)
 {
 	uint32_t self = (uint32_t)syscall(SYS_gettid);
 	uint32_t writer = __atomic_load_n(&tracker_ring.writer_tid, __ATOMIC_ACQUIRE);
+	uint32_t collector = __atomic_load_n(&tracker_gc_tid, __ATOMIC_ACQUIRE);
 	char buf[4096];
 	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	long got;
@@ -126,7 +127,7 @@ static int list_threads(void)
 			for (; *name >= '0' && *name <= '9'; name++)
 				tid = tid * 10 + (uint32_t)(*name - '0');
 			off += reclen;
-			if (!tid || tid == self || tid == writer)
+			if (!tid || tid == self || tid == writer || tid == collector)
 				continue;
 			if (world.n == MAX_STOPPED) {
 				close(fd);

@@ -122,6 +122,22 @@ void tracker_emit_free(void *ptr, size_t size, unsigned kind, uint32_t tid)
 	tracker_ring.n_frees++;
 }
 
+void tracker_emit_collect(void *ptr, unsigned category)
+{
+	uint8_t *p;
+
+	if (!tracker_active)
+		return;
+	tracker_window_free(ptr, 0, CAPTURE_ALLOC_FREE);
+	tracker_live_free(ptr, 0, CAPTURE_ALLOC_FREE);
+	p = address_record(CAPTURE_REC_COLLECT, ptr, tracker_current_tid());
+	if (!p)
+		return;
+	p = codec_put_varint(p, category);
+	tracker_commit(p);
+	tracker_ring.n_frees++;
+}
+
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
@@ -207,9 +223,24 @@ void tracker_record_thread_name(const char *name)
 	tracker_guard--;
 }
 
+/*
+ * A native test's window ends: with a reachability index (memray check),
+ * its blocks are judged first, so that a test's leak is what it lost,
+ * not what it cached in a global. Not in Python, whose objects are all
+ * reachable from the interpreter: there a leak keeps pytest-memray's
+ * meaning, held at the test's end.
+ */
+static int scans_at_window_end(unsigned kind)
+{
+	return kind == CAPTURE_MARK_TEST_END && (tracker_cfg.flags & CAPTURE_F_REACHABILITY) &&
+	       !(tracker_cfg.flags & CAPTURE_F_AGGREGATE) && !tracker_cfg.has_python && tracker_window_is_open();
+}
+
 void tracker_record_marker(unsigned kind, const char *label)
 {
 	tracker_guard++;
+	if (scans_at_window_end(kind))
+		tracker_reach_scan(CAPTURE_REACH_AT_WINDOW_END);
 	record_string_pair(CAPTURE_REC_MARKER, kind, label, 1);
 	pthread_mutex_lock(&tracker_lock);
 	tracker_window_mark(kind, tracker_current_tid());
@@ -475,6 +506,7 @@ static void atfork_child(void)
 	if (was_active && (tracker_cfg.flags & CAPTURE_F_FOLLOW_FORK)) {
 		tracker_stacks_reset();	/* the child's file defines its own stacks */
 		start_segment(1);
+		tracker_gc_start();	/* the parent's collector did not come along */
 	}
 	tracker_guard--;
 }
@@ -493,6 +525,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	tracker_cfg.has_python = tracker_python_init() == 1;
 	tracker_cfg.wants_native = !tracker_cfg.has_python || (tracker_cfg.flags & CAPTURE_F_NATIVE);
 	start_segment(0);
+	tracker_gc_start();
 	if (tracker_active && tracker_cfg.has_python && (tracker_cfg.flags & CAPTURE_F_TRACE_PYTHON_ALLOCATORS) &&
 	    tracker_python_hook_allocators() < 0)
 		tracker_say("--trace-python-allocators", "the interpreter has no allocator API; ignored");
@@ -505,6 +538,7 @@ static void finish(unsigned reason)
 	if (!tracker_active || getpid() != tracker_cfg.pid)
 		return;
 	tracker_record_modules(0);	/* a library loaded since the last tick */
+	__atomic_store_n(&tracker_gc_stopping, 1, __ATOMIC_RELEASE);
 	if (reason == CAPTURE_END_EXIT && (tracker_cfg.flags & CAPTURE_F_REACHABILITY))
 		tracker_reach_scan(CAPTURE_REACH_AT_EXIT);
 	record_end(reason);

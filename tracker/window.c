@@ -238,3 +238,13 @@ TRACKER_EXPORT void memray_test_end_as(const char *outcome)
 	if (tracker_active && !tracker_guard)
 		tracker_record_marker(CAPTURE_MARK_TEST_END, outcome ? outcome : "");
 }
+
+int tracker_window_is_open(void)
+{
+	return __atomic_load_n(&win.is_open, __ATOMIC_RELAXED);
+}
+
+int tracker_window_holds(uintptr_t addr)
+{
+	return win.is_open && addr > TOMB && find(addr) != NULL;
+}

@@ -287,3 +287,25 @@ def test_a_string_only_the_trackers_environment_array_holds_is_reachable(fixture
     assert leaks["by_reachability"]["definitely_lost"]["bytes"] == 0
     held = [e for e in leaks["still_reachable_by_size"] if e["size"] == 64]
     assert held and held[0]["held_by"].startswith("a global at 0x"), leaks["still_reachable_by_size"]
+
+
+# --- a native test's leak is what it lost: a scan at each window's end ---------------------
+
+def test_a_marked_test_leaks_only_what_it_lost(fixtures, tmp_path):
+    from conftest import FIXTURES, ROOT, line_of, run
+    prog = fixtures.build("marked_reach.c", "-I%s" % ROOT, name="marked_reach")
+    manifest = tmp_path / "memray.yml"
+    manifest.write_text("version: 1\ndefaults:\n  leak-budget: 0\n")
+    result = run("check", "--manifest", manifest, "--", prog)
+    assert result.returncode == 1, result.stderr
+    said = [line for line in result.stderr.splitlines() if line.startswith("memray check: ")]
+    assert said == [
+        "memray check: FAIL suite.loses (leaks): leaked 1.000KiB exceeds budget 0B (1024 bytes, limit 0)",
+        "memray check: 3 verdicts on the whole run and 3 tests: 1 failed, 0 errors; 2 passed, not listed "
+        "(-v lists them)"], result.stderr
+    where = "loses:%s:%d" % (FIXTURES / "marked_reach.c", line_of("marked_reach.c", "lost"))
+    assert "1.000KiB (1024 bytes) in 8 allocations at %s" % where in result.stderr
+    # counting every block held at the test's end, as before the scan: all three leak
+    every = run("check", "--manifest", manifest, "--reachable-leaks", "--", prog)
+    assert "(3000 bytes, limit 0)" in every.stderr and "(512 bytes, limit 0)" in every.stderr
+    assert "3 failed" in every.stderr
