@@ -69,6 +69,15 @@ void capbuild_free(struct capbuild *b, uint64_t addr)
 	b->frees++;
 }
 
+void capbuild_collect(struct capbuild *b, uint64_t addr, unsigned category)
+{
+	*b->p++ = CAPTURE_REC_COLLECT;
+	b->p = codec_put_svarint(b->p, (int64_t)(addr - b->prev));
+	b->p = codec_put_varint(b->p, category);
+	b->prev = addr;
+	b->frees++;
+}
+
 void capbuild_marker(struct capbuild *b, unsigned kind, const char *label)
 {
 	*b->p++ = CAPTURE_REC_MARKER;

@@ -29,6 +29,8 @@ void capbuild_start(struct capbuild *b, uint32_t pid);
 void capbuild_module(struct capbuild *b, const char *path);
 void capbuild_alloc(struct capbuild *b, uint64_t addr, uint64_t size, uint32_t stack);
 void capbuild_free(struct capbuild *b, uint64_t addr);
+/* the garbage collector freed the block at addr, found lost (category) */
+void capbuild_collect(struct capbuild *b, uint64_t addr, unsigned category);
 void capbuild_marker(struct capbuild *b, unsigned kind, const char *label);
 /* END with `lost` records dropped, then the file; returns its path (malloc'd) */
 char *capbuild_finish(struct capbuild *b, uint64_t lost);

@@ -115,13 +115,43 @@ static int seen_end(void *ctx, int is_last)
 	return 0;
 }
 
+/* a COLLECT is the block's free, counted as the collector's */
+START_TEST(collected_blocks_are_freed_and_counted)
+{
+	struct capbuild b;
+	struct seen s = { "", 0 };
+	const struct analysis_observer obs = { &s, seen_alloc, seen_free, NULL, NULL, NULL, NULL };
+	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
+	struct analysis a;
+	char *path;
+
+	capbuild_start(&b, 7);
+	capbuild_alloc(&b, 0x1000, 600, 1);
+	capbuild_alloc(&b, 0x2000, 400, 2);
+	capbuild_collect(&b, 0x1000, CAPTURE_REACH_DEFINITE);
+	path = capbuild_finish(&b, 0);
+	ck_assert_int_eq(capbuild_analyse(&a, path, &opts), 0);
+	ck_assert_str_eq(s.log, "A600@1 A400@2 F1000 ");
+	ck_assert_uint_eq(a.collected_allocations, 1);
+	ck_assert_uint_eq(a.collected_bytes, 600);
+	ck_assert_uint_eq(a.total_frees, 1);
+	ck_assert_uint_eq(a.leaked_bytes, 400);
+	ck_assert_uint_eq(entry_of(&a, 1)->collected_bytes, 600);
+	ck_assert_uint_eq(entry_of(&a, 1)->leak_bytes, 0);
+	ck_assert_uint_eq(entry_of(&a, 2)->collected_count, 0);
+	analysis_release(&a);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 START_TEST(observers_see_the_stream_in_order)
 {
 	char *path = build(0, 0);
 	struct seen s1 = { "", 0 }, s2 = { "", 0 };
 	const struct analysis_observer obs[] = {
-		{ &s1, seen_alloc, seen_free, seen_marker, seen_end, NULL },
-		{ &s2, NULL, NULL, seen_marker, NULL, NULL },	/* callbacks may be missing */
+		{ &s1, seen_alloc, seen_free, seen_marker, seen_end, NULL, NULL },
+		{ &s2, NULL, NULL, seen_marker, NULL, NULL, NULL },	/* callbacks may be missing */
 	};
 	struct analysis_options opts = { .observers = obs, .nobservers = 2 };
 	struct analysis a;
@@ -139,7 +169,7 @@ START_TEST(an_observer_that_fails_ends_the_pass)
 {
 	char *path = build(0, 0);
 	struct seen s = { "", 1 };
-	const struct analysis_observer obs = { &s, seen_alloc, NULL, seen_marker, seen_end, NULL };
+	const struct analysis_observer obs = { &s, seen_alloc, NULL, seen_marker, seen_end, NULL, NULL };
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 
@@ -155,7 +185,7 @@ START_TEST(a_capture_cut_short_still_ends_its_image)
 {
 	char *path = build(0, 1);
 	struct seen s = { "", 0 };
-	const struct analysis_observer obs = { &s, NULL, NULL, NULL, seen_end, NULL };
+	const struct analysis_observer obs = { &s, NULL, NULL, NULL, seen_end, NULL, NULL };
 	struct analysis_options opts = { .observers = &obs, .nobservers = 1 };
 	struct analysis a;
 
@@ -257,6 +287,7 @@ int main(void)
 
 	tcase_add_test(tc, figures_are_exact);
 	tcase_add_test(tc, observers_see_the_stream_in_order);
+	tcase_add_test(tc, collected_blocks_are_freed_and_counted);
 	tcase_add_test(tc, an_observer_that_fails_ends_the_pass);
 	tcase_add_test(tc, a_capture_cut_short_still_ends_its_image);
 	tcase_add_test(tc, records_the_tracker_dropped_are_counted);
