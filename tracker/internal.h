@@ -121,6 +121,7 @@ struct tracker_config {
 	int live_fd;
 	unsigned long live_ino;
 	int is_live;		/* this image streams to live_fd */
+	int verify_unwind;	/* common/env.h ENV_VERIFY_UNWIND: check each stack (unwind.c) */
 };
 
 extern struct tracker_config tracker_cfg;
@@ -449,9 +450,24 @@ static inline uint32_t tracker_current_tid(void)
 }
 
 /*
+ * unwind.c: with ENV_VERIFY_UNWIND, unwind again the slow way (unw_step,
+ * libunwind's caches off) and count a mismatch if the program's frames of
+ * `fast` (n of them, innermost first) differ. Lock not held; called from
+ * tracker_unwind only, so both unwinds start in the same caller.
+ */
+void tracker_unwind_verify(const uintptr_t *fast, int n, int is_full);
+/* at init, with ENV_VERIFY_UNWIND: make libunwind's slow path uncached */
+void tracker_unwind_verify_init(void);
+/* the verification's one line on fd 2 (nothing without ENV_VERIFY_UNWIND) */
+void tracker_unwind_verify_report(void);
+/* after fork, in the child: its own counts */
+void tracker_unwind_verify_reset(void);
+
+/*
  * Unwind the calling thread (outside the lock) into buf, innermost
  * first. Returns the frame count after the tracker's own frames, which
- * *first skips.
+ * *first skips. Inlined into tracker_record_alloc: buf[0] is a return
+ * address into it, whatever calls it.
  */
 static inline int tracker_unwind(uintptr_t *buf, int *first)
 {
@@ -460,6 +476,8 @@ static inline int tracker_unwind(uintptr_t *buf, int *first)
 
 	while (skip < n && buf[skip] >= tracker_cfg.self_lo && buf[skip] < tracker_cfg.self_hi)
 		skip++;
+	if (__builtin_expect(tracker_cfg.verify_unwind, 0))
+		tracker_unwind_verify(buf + skip, n - skip, n == MAX_FRAMES);
 	*first = skip;
 	return n - skip;
 }

@@ -468,6 +468,7 @@ static void atfork_child(void)
 	tracker_check_log_forget();	/* a Check test runs here: it sees its own environment */
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
+	tracker_unwind_verify_reset();
 	tracker_active = 0;
 	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)
@@ -490,6 +491,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	if (tracker_thread_states_init() < 0)
 		goto out;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	tracker_unwind_verify_init();
 	tracker_cfg.has_python = tracker_python_init() == 1;
 	tracker_cfg.wants_native = !tracker_cfg.has_python || (tracker_cfg.flags & CAPTURE_F_NATIVE);
 	start_segment(0);
@@ -502,6 +504,8 @@ out:
 
 static void finish(unsigned reason)
 {
+	if (getpid() == tracker_cfg.pid)
+		tracker_unwind_verify_report();
 	if (!tracker_active || getpid() != tracker_cfg.pid)
 		return;
 	tracker_record_modules(0);	/* a library loaded since the last tick */

@@ -100,6 +100,8 @@
  *   defer.c     records written later: a realloc in flight, a signal
  *               handler's calls parked while the tracker ran
  *   python.c    the interpreter's frames (pylayout.c: one layout per version)
+ *   unwind.c    MEMRAY_VERIFY_UNWIND: each fast stack checked against a slow,
+ *               uncached unwind, for the tests
  *   internal.h  the state they share, who writes it under which lock, and
  *               the per-allocation path as inline functions, so that
  *               tracker_record_alloc calls out only for what is new (a
