@@ -464,6 +464,17 @@ void tracker_unwind_verify_report(void);
 void tracker_unwind_verify_reset(void);
 
 /*
+ * unwind.c, unloaded code: nonzero once a module was unloaded; then
+ * tracker_unwind_recheck(buf, n) unwinds again the slow way (from its
+ * caller, like unw_backtrace) when a frame of buf lies in unloaded code,
+ * and returns the new count. Lock not held.
+ */
+extern int tracker_unwind_taints;
+int tracker_unwind_recheck(uintptr_t *buf, int n);
+/* the writer's tick: taint what left the module list since the last tick */
+void tracker_unwind_rescan(void);
+
+/*
  * Unwind the calling thread (outside the lock) into buf, innermost
  * first. Returns the frame count after the tracker's own frames, which
  * *first skips. Inlined into tracker_record_alloc: buf[0] is a return
@@ -474,6 +485,8 @@ static inline int tracker_unwind(uintptr_t *buf, int *first)
 	int n = unw_backtrace((void **)buf, MAX_FRAMES);
 	int skip = 0;
 
+	if (__builtin_expect(__atomic_load_n(&tracker_unwind_taints, __ATOMIC_RELAXED), 0))
+		n = tracker_unwind_recheck(buf, n);
 	while (skip < n && buf[skip] >= tracker_cfg.self_lo && buf[skip] < tracker_cfg.self_hi)
 		skip++;
 	if (__builtin_expect(tracker_cfg.verify_unwind, 0))

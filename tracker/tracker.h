@@ -155,6 +155,18 @@ void tracker_free_env(char **env, char *const envp[]);
 void tracker_record_thread_name(const char *name);
 void tracker_record_marker(unsigned kind, const char *label);
 
+/*
+ * Around the real dlclose(handle): begin notes the code of the handle's
+ * module, end marks it as unloaded if it is gone, so that no stack is
+ * unwound with rules kept for it (tracker/unwind.c). Not in signal handlers.
+ */
+struct tracker_unload {
+	void *cookie;		/* NULL: nothing to check */
+	uintptr_t code[24];	/* unwind.c's note of the module's ranges */
+};
+void tracker_unwind_unload_begin(struct tracker_unload *u, void *handle);
+void tracker_unwind_unload_end(struct tracker_unload *u);
+
 /* the real allocator (resolved with dlsym(RTLD_NEXT)) for the tracker's own use */
 void *tracker_real_malloc(size_t n);
 void tracker_real_free(void *p);
