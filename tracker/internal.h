@@ -460,8 +460,8 @@ void tracker_unwind_verify(const uintptr_t *fast, int n, int is_full);
 void tracker_unwind_verify_init(void);
 /* the verification's one line on fd 2 (nothing without ENV_VERIFY_UNWIND) */
 void tracker_unwind_verify_report(void);
-/* after fork, in the child: its own counts */
-void tracker_unwind_verify_reset(void);
+/* after fork, in the child: its own verification counts, a fresh taint lock */
+void tracker_unwind_after_fork(void);
 
 /*
  * unwind.c, unloaded code: nonzero once a module was unloaded; then

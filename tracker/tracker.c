@@ -468,7 +468,7 @@ static void atfork_child(void)
 	tracker_check_log_forget();	/* a Check test runs here: it sees its own environment */
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
-	tracker_unwind_verify_reset();
+	tracker_unwind_after_fork();
 	tracker_active = 0;
 	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)

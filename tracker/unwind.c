@@ -75,11 +75,6 @@ void tracker_unwind_verify_init(void)
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 }
 
-void tracker_unwind_verify_reset(void)
-{
-	compared = mismatched = 0;
-	first_taken = 0;
-}
 
 static void note_mismatch(int depth, int fast_n, uintptr_t fast_ip, uintptr_t slow_ip)
 {
@@ -218,8 +213,11 @@ static int taint(uintptr_t lo, uintptr_t hi)
 
 static void taint_everything(void)
 {
+	pthread_mutex_lock(&taint_lock);
 	__atomic_store_n(&taint_all, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&tracker_unwind_taints, 1, __ATOMIC_RELEASE);
+	if (!tracker_unwind_taints)	/* what it counts stays filled in: only make it nonzero */
+		__atomic_store_n(&tracker_unwind_taints, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&taint_lock);
 	unw_flush_cache(unw_local_addr_space, 0, 0);
 }
 
@@ -410,4 +408,12 @@ void tracker_unwind_rescan(void)
 	}
 	hooked_seen = hooked;
 	snap_cur = (int)(now - snaps);
+}
+
+void tracker_unwind_after_fork(void)
+{
+	compared = mismatched = 0;
+	first_taken = 0;
+	/* another thread may have held it at the fork: the taints it counts are whole */
+	pthread_mutex_init(&taint_lock, NULL);
 }
