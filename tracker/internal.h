@@ -451,13 +451,11 @@ static inline uint32_t tracker_current_tid(void)
 
 /*
  * unwind.c: with ENV_VERIFY_UNWIND, unwind again the slow way (unw_step,
- * libunwind's caches off) and count a mismatch if the program's frames of
+ * libunwind's cache flushed first) and count a mismatch if the program's frames of
  * `fast` (n of them, innermost first) differ. Lock not held; called from
  * tracker_unwind only, so both unwinds start in the same caller.
  */
 void tracker_unwind_verify(const uintptr_t *fast, int n, int is_full);
-/* at init, with ENV_VERIFY_UNWIND: make libunwind's slow path uncached */
-void tracker_unwind_verify_init(void);
 /* the verification's one line on fd 2 (nothing without ENV_VERIFY_UNWIND) */
 void tracker_unwind_verify_report(void);
 /* after fork, in the child: its own verification counts, a fresh taint lock */

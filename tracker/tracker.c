@@ -491,7 +491,6 @@ __attribute__((constructor)) static void tracker_init(void)
 	if (tracker_thread_states_init() < 0)
 		goto out;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	tracker_unwind_verify_init();
 	tracker_cfg.has_python = tracker_python_init() == 1;
 	tracker_cfg.wants_native = !tracker_cfg.has_python || (tracker_cfg.flags & CAPTURE_F_NATIVE);
 	start_segment(0);

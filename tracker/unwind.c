@@ -15,13 +15,15 @@
  * unw_flush_cache(): an entry outlives the code it describes when a
  * module is unloaded and another is mapped at the same address.
  *
- * The slow unwind here is that unw_step() loop from a fresh context, with
- * libunwind's caching policy set to UNW_CACHE_NONE at start, so each step
- * finds the module and its unwind table again and parses the CFI anew: it
- * shares no cached state with the fast walk. Both run in the same call of
- * tracker_record_alloc, so below the tracker's own frames (skipped by
- * address in both) they must give the same return addresses, one for one,
- * to the same depth.
+ * The slow unwind here is that unw_step() loop from a fresh context, after
+ * unw_flush_cache(), so each step finds the module and its unwind table
+ * again and parses the CFI anew: it shares no cached state with the fast
+ * walk. (Not UNW_CACHE_NONE: without a cache, libunwind 1.6 skips the step
+ * that tells the fast walk's table about signal frames, so the walk being
+ * checked would not be the one that runs unchecked.) Both run in the same
+ * call of tracker_record_alloc, so below the tracker's own frames (skipped
+ * by address in both) they must give the same return addresses, one for
+ * one, to the same depth.
  *
  * WHY NOT UNW_CACHE_PER_THREAD
  *
@@ -85,13 +87,6 @@ static struct {
 	uintptr_t fast_ip, slow_ip;
 } first;
 
-void tracker_unwind_verify_init(void)
-{
-	if (tracker_cfg.verify_unwind)
-		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
-}
-
-
 static void note_mismatch(int depth, int fast_n, uintptr_t fast_ip, uintptr_t slow_ip)
 {
 	__atomic_fetch_add(&mismatched, 1, __ATOMIC_RELAXED);
@@ -114,6 +109,7 @@ __attribute__((noinline)) void tracker_unwind_verify(const uintptr_t *fast, int 
 	int total = 0, depth = 0, in_self = 1;
 
 	__atomic_fetch_add(&compared, 1, __ATOMIC_RELAXED);
+	unw_flush_cache(unw_local_addr_space, 0, 0);	/* only what this walk reads itself */
 	if (unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0) {
 		note_mismatch(0, n, n ? fast[0] : 0, 0);
 		return;
@@ -174,12 +170,21 @@ void tracker_unwind_verify_report(void)
 	if (__atomic_load_n(&first_taken, __ATOMIC_RELAXED)) {
 		ADD(" (first at depth ");
 		ADD(put_number(num + sizeof(num), (uint64_t)first.depth, 10));
-		ADD(": fast 0x");
-		ADD(put_number(num + sizeof(num), first.fast_ip, 16));
+		if (first.depth < first.fast_n) {
+			ADD(": fast 0x");
+			ADD(put_number(num + sizeof(num), first.fast_ip, 16));
+		} else {
+			ADD(": the fast stack ends");
+		}
 		ADD(" of ");
 		ADD(put_number(num + sizeof(num), (uint64_t)first.fast_n, 10));
-		ADD(" frames, slow 0x");
-		ADD(put_number(num + sizeof(num), first.slow_ip, 16));
+		ADD(" frames, slow ");
+		if (first.slow_ip) {
+			ADD("0x");
+			ADD(put_number(num + sizeof(num), first.slow_ip, 16));
+		} else {
+			ADD("ends");
+		}
 		ADD(")");
 	}
 #undef ADD
