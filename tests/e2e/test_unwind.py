@@ -42,6 +42,19 @@ def leak_stacks(tmp_path, capture):
     return stacks
 
 
+def verified_stacks(tmp_path, prog, *args, at_least=1):
+    """Run prog with verification, then without: zero mismatches, and the same
+    leak stacks both ways (the verification must not change what it checks)."""
+    result, out = record(tmp_path, prog, *args, env=VERIFY, name="verified.bin")
+    assert result.returncode == 0, result.stderr
+    verified(result, at_least=at_least)
+    plain, plain_out = record(tmp_path, prog, *args, name="plain.bin")
+    assert plain.returncode == 0 and "unwind verification" not in plain.stderr, plain.stderr
+    stacks = leak_stacks(tmp_path, out)
+    assert leak_stacks(tmp_path, plain_out) == stacks
+    return result, stacks
+
+
 def starts_with(stacks, size, expected):
     assert size in stacks, "no leak of %d B in %s" % (size, sorted(stacks))
     assert stacks[size][:len(expected)] == expected, stacks[size]
@@ -50,10 +63,7 @@ def starts_with(stacks, size, expected):
 @pytest.mark.parametrize("build", sorted(BUILDS))
 def test_longjmp_signal_alloca_vla_coroutine_threads(fixtures, tmp_path, build):
     prog = fixtures.build("unwind_cases.c", *BUILDS[build], name="unwind_cases-" + build)
-    result, out = record(tmp_path, prog, "all", env=VERIFY)
-    assert result.returncode == 0, result.stderr
-    verified(result, at_least=19)
-    stacks = leak_stacks(tmp_path, out)
+    _, stacks = verified_stacks(tmp_path, prog, "all", at_least=19)
     main = ["main", "__libc_start_call_main"]
     starts_with(stacks, 1001, ["leak", "lj_after", "lj_outer"] + main)
     starts_with(stacks, 1002, ["leak", "lj_deeper", "lj_deep", "lj_outer"] + main)
@@ -71,10 +81,7 @@ def test_longjmp_signal_alloca_vla_coroutine_threads(fixtures, tmp_path, build):
 @pytest.mark.parametrize("build", sorted(BUILDS))
 def test_cxx_exceptions(fixtures, tmp_path, build):
     prog = fixtures.build("unwind_cxx.cpp", *BUILDS[build], name="unwind_cxx-" + build)
-    result, out = record(tmp_path, prog, env=VERIFY)
-    assert result.returncode == 0, result.stderr
-    verified(result, at_least=12)
-    stacks = leak_stacks(tmp_path, out)
+    _, stacks = verified_stacks(tmp_path, prog, at_least=12)
     leak, main = ["ex_leak(unsigned long)"], ["main", "__libc_start_call_main"]
     starts_with(stacks, 2001, leak + ["ex_thrower(int)", "ex_middle(int)", "ex_catcher(int)"] + main)
     # the destructor runs in ex_middle's landing pad, where the unwinder resumed it
@@ -90,18 +97,11 @@ def test_dlclose_then_another_module_at_the_same_address(fixtures, tmp_path):
     mod_a = fixtures.build("unwind_mod.S", "-shared", "-fPIC", "-DFRAME=0x108", name="unwind_mod_a.so")
     mod_b = fixtures.build("unwind_mod.S", "-shared", "-fPIC", "-DFRAME=0x208", name="unwind_mod_b.so")
     prog = fixtures.build("unwind_cases.c", *BUILDS["O0-fp"], name="unwind_cases-O0-fp")
-    result, out = record(tmp_path, prog, "dlclose", mod_a, mod_b, env=VERIFY)
-    assert result.returncode == 0, result.stderr
+    result, stacks = verified_stacks(tmp_path, prog, "dlclose", mod_a, mod_b, at_least=200)
     if " same" not in result.stdout:
         pytest.skip("module B was not mapped where A was: %s" % result.stdout.strip())
-    verified(result, at_least=200)
-    stacks = leak_stacks(tmp_path, out)
     for size in (1009, 1010):
         starts_with(stacks, size, ["leak", "mod_callback", "mod_entry", "call_module", "main"])
-    # and without verification (the slow walk is not there to hide anything)
-    result, out = record(tmp_path, prog, "dlclose", mod_a, mod_b, name="plain.bin")
-    assert "unwind verification" not in result.stderr
-    starts_with(leak_stacks(tmp_path, out), 1010, ["leak", "mod_callback", "mod_entry", "call_module", "main"])
 
 
 @pytest.mark.parametrize("source,args,options,processes", [
