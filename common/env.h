@@ -87,5 +87,12 @@ static inline unsigned long env_gc_interval(const char *s)
 /* the memray binary: python3 -m memray runs it; under check, check's own (for `memray window`) */
 #define ENV_BIN "MEMRAY_BIN"
 #define ENV_NO_ANNOTATIONS "MEMRAY_NO_ANNOTATIONS"	/* 1: no ::error lines on GitHub */
+/*
+ * 1: the tracker checks every stack its fast unwinder gives against a slow,
+ * uncached unwind of the same moment and says at exit, on one "memray:"
+ * line of fd 2, how many stacks it compared and how many differed
+ * (tracker/unwind.c). For tests: it costs microseconds per allocation.
+ */
+#define ENV_VERIFY_UNWIND "MEMRAY_VERIFY_UNWIND"
 
 #endif

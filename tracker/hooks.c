@@ -44,6 +44,7 @@ typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*setname_fn)(pthread_t, const char *);
+typedef int (*dlclose_fn)(void *);
 
 static struct {
 	malloc_fn malloc;
@@ -63,6 +64,7 @@ static struct {
 	execve_fn execvpe;
 	fexecve_fn fexecve;
 	setname_fn setname;
+	dlclose_fn dlclose;
 } real;
 
 /* set while dlsym runs: its allocations come from the pool */
@@ -112,6 +114,7 @@ static void resolve(void)
 	real.execvpe = (execve_fn)next("execvpe");
 	real.fexecve = (fexecve_fn)next("fexecve");
 	real.setname = (setname_fn)next("pthread_setname_np");
+	real.dlclose = (dlclose_fn)next("dlclose");
 	if (!real.mmap64)
 		real.mmap64 = real.mmap;
 	resolving = 0;
@@ -344,6 +347,28 @@ TRACKER_EXPORT int munmap(void *addr, size_t len)
 	if (tracking())
 		tracker_record_free(addr, len, CAPTURE_ALLOC_MUNMAP);
 	return real.munmap(addr, len);
+}
+
+/*
+ * Unloading code: libunwind's fast walk keeps a frame rule per address
+ * that nothing can flush, so the tracker must know what went (unwind.c).
+ * Hooking dlclose, unlike dlopen, changes nothing for the program: its
+ * effect does not depend on who calls it.
+ */
+TRACKER_EXPORT int dlclose(void *handle)
+{
+	struct tracker_unload u;
+	int ret;
+
+	ENSURE(dlclose);
+	tracker_guard++;	/* whatever the loader allocates for us is not the program's */
+	tracker_unwind_unload_begin(&u, handle);
+	tracker_guard--;
+	ret = real.dlclose(handle);
+	tracker_guard++;
+	tracker_unwind_unload_end(&u);
+	tracker_guard--;
+	return ret;
 }
 
 TRACKER_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)

@@ -347,6 +347,7 @@ static void *writer_main(void *arg)
 
 		if (tracker_active)
 			tracker_record_modules(0);
+		tracker_unwind_rescan();	/* unloaded code: tracker/unwind.c */
 		pthread_mutex_lock(&tracker_lock);
 		r->now_ms = ms;
 		if (tracker_active)

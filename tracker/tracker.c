@@ -499,6 +499,7 @@ static void atfork_child(void)
 	tracker_check_log_forget();	/* a Check test runs here: it sees its own environment */
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
+	tracker_unwind_after_fork();
 	tracker_active = 0;
 	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)
@@ -535,6 +536,8 @@ out:
 
 static void finish(unsigned reason)
 {
+	if (getpid() == tracker_cfg.pid)
+		tracker_unwind_verify_report();
 	if (!tracker_active || getpid() != tracker_cfg.pid)
 		return;
 	tracker_record_modules(0);	/* a library loaded since the last tick */

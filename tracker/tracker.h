@@ -100,6 +100,8 @@
  *   defer.c     records written later: a realloc in flight, a signal
  *               handler's calls parked while the tracker ran
  *   python.c    the interpreter's frames (pylayout.c: one layout per version)
+ *   unwind.c    MEMRAY_VERIFY_UNWIND: each fast stack checked against a slow,
+ *               uncached unwind, for the tests
  *   internal.h  the state they share, who writes it under which lock, and
  *               the per-allocation path as inline functions, so that
  *               tracker_record_alloc calls out only for what is new (a
@@ -152,6 +154,18 @@ char **tracker_exec_env(char *const envp[]);
 void tracker_free_env(char **env, char *const envp[]);
 void tracker_record_thread_name(const char *name);
 void tracker_record_marker(unsigned kind, const char *label);
+
+/*
+ * Around the real dlclose(handle): begin notes the code of the handle's
+ * module, end marks it as unloaded if it is gone, so that no stack is
+ * unwound with rules kept for it (tracker/unwind.c). Not in signal handlers.
+ */
+struct tracker_unload {
+	void *cookie;		/* NULL: nothing to check */
+	uintptr_t code[24];	/* unwind.c's note of the module's ranges */
+};
+void tracker_unwind_unload_begin(struct tracker_unload *u, void *handle);
+void tracker_unwind_unload_end(struct tracker_unload *u);
 
 /* the real allocator (resolved with dlsym(RTLD_NEXT)) for the tracker's own use */
 void *tracker_real_malloc(size_t n);

@@ -56,15 +56,31 @@ def fixtures(tmp_path_factory):
     return Fixtures(tmp_path_factory.mktemp("fixtures"))
 
 
+# MEMRAY_E2E_VERIFY_UNWIND=1 make e2e: every program the tests run under memray through run()
+# checks each stack against the slow unwinder (tracker/unwind.c); a run with a mismatch fails,
+# and the verification's lines are taken out of stderr before the test sees it. The programs
+# run many times slower, so a figure that grows with run time can fail (test_aggregate_is_small:
+# the RSS samples of a slow run outweigh the aggregate records).
+VERIFY_ALL = os.environ.get("MEMRAY_E2E_VERIFY_UNWIND") == "1"
+VERIFY_LINE = re.compile(r"^memray: unwind verification: \d+ stacks compared, (\d+) mismatches.*\n", re.M)
+
+
 def run(*args, cwd=None, env=None, timeout=120, stdin=subprocess.DEVNULL):
     """Run memray with args; returns the CompletedProcess (text mode)."""
     full_env = dict(os.environ)
     full_env.pop("MEMRAY_VERIFY_STACKS", None)
+    full_env.pop("MEMRAY_VERIFY_UNWIND", None)
+    if VERIFY_ALL:
+        full_env["MEMRAY_VERIFY_UNWIND"] = "1"
     if env:
         full_env.update(env)
     result = subprocess.run([str(MEMRAY)] + [str(a) for a in args], cwd=cwd, env=full_env,
                             capture_output=True, text=True, timeout=timeout, stdin=stdin)
     assert_no_crash(result)
+    if VERIFY_ALL and not (env and "MEMRAY_VERIFY_UNWIND" in env):
+        for mismatches in VERIFY_LINE.findall(result.stderr):
+            assert mismatches == "0", result.stderr
+        result.stderr = VERIFY_LINE.sub("", result.stderr)
     return result
 
 

@@ -11,8 +11,8 @@ def test_exports_only_hooks_and_markers():
     names = sorted(line.split()[-1] for line in out.splitlines() if line.strip())
     expected = sorted("""malloc free calloc realloc reallocarray posix_memalign aligned_alloc memalign
         valloc pvalloc mmap mmap64 munmap mremap execve execv execvp execvpe execl execlp execle
-        fexecve _exit _Exit pthread_setname_np memray_test_begin memray_test_end memray_test_end_as memray_test_stats
-        memray_test_flush memray_collect_garbage""".split())
+        fexecve _exit _Exit pthread_setname_np dlclose memray_test_begin memray_test_end memray_test_end_as
+        memray_test_stats memray_test_flush memray_collect_garbage""".split())
     assert names == expected
 
 
