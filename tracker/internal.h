@@ -331,6 +331,8 @@ void tracker_hot_leave(void);
  * `force`). Lock not held: dl_iterate_phdr takes the loader's.
  */
 void tracker_record_modules(int force);
+/* the loader's counts of modules loaded and unloaded so far (dl_iterate_phdr's adds, subs) */
+void tracker_module_counters(unsigned long long c[2]);
 /* a new segment: the next tracker_record_modules compares against nothing */
 void tracker_modules_reset(void);
 

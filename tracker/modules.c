@@ -107,13 +107,19 @@ static int counters_one(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+void tracker_module_counters(unsigned long long c[2])
+{
+	c[0] = c[1] = 0;
+	dl_iterate_phdr(counters_one, c);
+}
+
 void tracker_record_modules(int force)
 {
-	unsigned long long c[2] = { 0, 0 };
+	unsigned long long c[2];
 	struct module_scan scan;
 	uint8_t head[1 + CODEC_VARINT_MAX];
 
-	dl_iterate_phdr(counters_one, c);
+	tracker_module_counters(c);
 	if (!force && c[0] == mods.adds && c[1] == mods.subs)
 		return;
 	strbuf_init(&scan.out, 0);

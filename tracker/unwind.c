@@ -383,16 +383,6 @@ static int snap_one(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static int snap_counters(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	unsigned long long *c = arg;
-
-	(void)size;
-	c[0] = info->dlpi_adds;
-	c[1] = info->dlpi_subs;
-	return 1;
-}
-
 static int snap_has(const struct snapshot *s, const struct snap_entry *x)
 {
 	for (int i = 0; i < s->n; i++)
@@ -404,12 +394,12 @@ static int snap_has(const struct snapshot *s, const struct snap_entry *x)
 void tracker_unwind_rescan(void)
 {
 	static unsigned long hooked_seen;
-	unsigned long long c[2] = { 0, 0 };
+	unsigned long long c[2];
 	unsigned long hooked = __atomic_load_n(&hook_unloads, __ATOMIC_ACQUIRE);
 	struct snapshot *old, *now;
 	long long unexplained;
 
-	dl_iterate_phdr(snap_counters, c);
+	tracker_module_counters(c);
 	if (snap_cur >= 0 && c[0] == snaps[snap_cur].adds && c[1] == snaps[snap_cur].subs)
 		return;
 	now = &snaps[snap_cur < 0 ? 0 : !snap_cur];
