@@ -26,16 +26,24 @@
 #include "common/env.h"
 #include "tracker/internal.h"
 
-/* the value of name in envp, or NULL */
-static const char *env_value(char *const envp[], const char *name)
+/* the slot of `name` ("name=value") in envp, or NULL */
+static char **env_find(char **envp, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (char *const *e = envp; e && *e; e++) {
+	for (char **e = envp; e && *e; e++) {
 		if (!strncmp(*e, name, n) && (*e)[n] == '=')
-			return *e + n + 1;
+			return e;
 	}
 	return NULL;
+}
+
+/* the value of name in envp, or NULL */
+static const char *env_value(char *const envp[], const char *name)
+{
+	char **e = env_find((char **)envp, name);	/* only read */
+
+	return e ? *e + strlen(name) + 1 : NULL;
 }
 
 static const char *env_or_empty(const char *name)
@@ -183,18 +191,6 @@ static char check_log_entry[sizeof(CK_LOG "=") + PATH_MAX_LEN];
 static char **env_made;
 static size_t env_made_slots;
 
-/* the slot of `name` in environ, or NULL */
-static char **env_slot(const char *name)
-{
-	size_t n = strlen(name);
-
-	for (char **e = environ; e && *e; e++) {
-		if (!strncmp(*e, name, n) && (*e)[n] == '=')
-			return e;
-	}
-	return NULL;
-}
-
 /* take slot e out of its array, in place */
 static void env_drop(char **e)
 {
@@ -210,7 +206,7 @@ static void env_drop(char **e)
  */
 static int env_put(char *entry, const char *name)
 {
-	char **slot = env_slot(name), **made;
+	char **slot = env_find(environ, name), **made;
 	size_t n = 0;
 
 	if (slot) {
@@ -255,7 +251,7 @@ void tracker_check_log(void)
 	if (fork && !strcmp(fork, "no")) {
 		/* the tests run in the runner: no child to name, and a test would see the variable */
 		if (theirs && is_ours)
-			env_drop(env_slot(CK_LOG));	/* a parent's */
+			env_drop(env_find(environ, CK_LOG));	/* a parent's */
 		return;
 	}
 	if (is_ours) {
