@@ -587,6 +587,24 @@ static int prepare(void)
 	return 0;
 }
 
+/* take the scan's tables for `what` (a message's head): 0, or -1 after one line */
+static int begin(const char *what)
+{
+	pthread_mutex_lock(&scan_lock);
+	if (prepare() == 0)
+		return 0;
+	tracker_say(what, "out of memory");
+	pthread_mutex_unlock(&scan_lock);
+	return -1;
+}
+
+/* give them back */
+static void end(void)
+{
+	release();
+	pthread_mutex_unlock(&scan_lock);
+}
+
 /*
  * With tracker_lock held: stop the other threads, judge every live block,
  * let them go. NULL, or why it gave up ("" when it said so itself).
@@ -622,12 +640,8 @@ void tracker_reach_scan(unsigned occasion)
 	__builtin_unwind_init();
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE)
 		return;
-	pthread_mutex_lock(&scan_lock);
-	if (prepare() < 0) {
-		tracker_say("reachability scan skipped", "out of memory");
-		pthread_mutex_unlock(&scan_lock);
+	if (begin("reachability scan skipped") < 0)
 		return;
-	}
 	my_sp = occasion == CAPTURE_REACH_AT_EXIT ? caller_of_exit_sp() : 0;
 	if (!my_sp)
 		my_sp = (uintptr_t)__builtin_frame_address(0);
@@ -639,8 +653,7 @@ void tracker_reach_scan(unsigned occasion)
 	if (why && *why)
 		tracker_say("reachability scan skipped", why);
 	pthread_mutex_unlock(&tracker_lock);
-	release();
-	pthread_mutex_unlock(&scan_lock);
+	end();
 }
 
 /*
@@ -662,12 +675,8 @@ int tracker_reach_collect(uint64_t *bytes)
 
 	__builtin_unwind_init();
 	*bytes = 0;
-	pthread_mutex_lock(&scan_lock);
-	if (prepare() < 0) {
-		tracker_say("garbage collection skipped", "out of memory");
-		pthread_mutex_unlock(&scan_lock);
+	if (begin("garbage collection skipped") < 0)
 		return -1;
-	}
 	pthread_mutex_lock(&tracker_lock);
 	why = judge((uintptr_t)__builtin_frame_address(0));
 	for (size_t i = 0; !why && tracker_active && !tracker_gc_stopping && i < sc.n; i++) {
@@ -684,7 +693,6 @@ int tracker_reach_collect(uint64_t *bytes)
 	pthread_mutex_unlock(&tracker_lock);
 	for (size_t i = 0; i < n; i++)
 		tracker_real_free((void *)sc.tmp[i].addr);
-	release();
-	pthread_mutex_unlock(&scan_lock);
+	end();
 	return why ? -1 : 0;
 }
