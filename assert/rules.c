@@ -443,6 +443,7 @@ static int figures_only(struct verdicts *v, const struct ci_subject *s)
 	bad = strbuf_addf(&msg, "peak %s, leaked %s, %llu allocations (no rule)", units_human(p, s->peak),
 			  units_human(l, s->leaked), (unsigned long long)s->allocations);
 	test_props(r, s);
+	r->is_unjudged = 1;
 	return finish(v, r, &msg, NULL, 0, bad);
 }
 

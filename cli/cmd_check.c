@@ -304,20 +304,29 @@ static int say(const struct check_result *r)
 }
 
 /*
- * The tally, one line; a run with no verdict says plainly that nothing
- * was judged and how to ask for a judgement, rather than "0 verdicts".
+ * The tally, one line; a run where no rule judged anything says plainly
+ * that nothing was judged and how to ask for a judgement, rather than "0
+ * verdicts" or "6 passed" for tests that were only measured.
  */
 static void tally(const struct verdicts *v, const struct ci_results *res, size_t hidden, int command_failed)
 {
-	if (!v->n) {
-		fprintf(stderr, "memray check: nothing was judged: " CHECK_NOTHING_JUDGED "%s\n",
-			command_failed ? "; the command failed" : "");
+	size_t unjudged = 0;
+
+	for (size_t i = 0; i < v->n; i++)
+		unjudged += v->r[i].is_unjudged;
+	if (v->n == unjudged) {
+		fprintf(stderr, "memray check: nothing was judged: ");
+		if (v->n)
+			fprintf(stderr, "%zu tests measured (-v lists them), ", v->n);
+		fprintf(stderr, CHECK_NOTHING_JUDGED "%s\n", command_failed ? "; the command failed" : "");
 		return;
 	}
 	fprintf(stderr, "memray check: %zu verdicts on the whole run and %zu tests: %zu failed, %zu errors",
-		v->n, res->ntests, v->failed, v->errors);
-	if (hidden)
-		fprintf(stderr, "; %zu passed, not listed (-v lists them)", hidden);
+		v->n - unjudged, res->ntests, v->failed, v->errors);
+	if (hidden > unjudged)
+		fprintf(stderr, "; %zu passed, not listed (-v lists them)", hidden - unjudged);
+	if (unjudged)
+		fprintf(stderr, "; %zu tests under no rule, measured only", unjudged);
 	fprintf(stderr, "%s\n", command_failed ? "; the command failed" : "");
 }
 

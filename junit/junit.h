@@ -60,6 +60,7 @@ struct check_result {
 	uint64_t figure, limit;
 	int has_limit;
 	int is_count;		/* figure and limit count allocations; else bytes */
+	int is_unjudged;	/* a test under no rule: its figures shown, nothing judged */
 	struct check_property props[CHECK_MAX_PROPS];
 	size_t nprops;
 	double seconds;		/* a test's rule: how long the test ran (0: unknown) */

@@ -241,7 +241,7 @@ static void md_failures(struct strbuf *out, struct strbuf *cell, const struct ch
 int markdown_write(const char *path, const struct check_run *run)
 {
 	struct strbuf out = STRBUF_INIT, cell = STRBUF_INIT;
-	size_t failures = 0, ntests = 0, nnear = 0;
+	size_t failures = 0, ntests = 0, nnear = 0, unjudged = 0;
 	struct md_test *tests = calloc(run->nresults + 1, sizeof(*tests));
 	const struct check_result **near = calloc(run->nresults + 1, sizeof(*near));
 	char *is_shown = calloc(run->nresults + 1, 1);
@@ -257,6 +257,7 @@ int markdown_write(const char *path, const struct check_run *run)
 		const struct check_result *r = &run->results[i];
 
 		failures += is_bad(r);
+		unjudged += r->is_unjudged;
 		if (r->rule && (!ntests || strcmp(tests[ntests - 1].first->name, r->name)))
 			tests[ntests++].first = r;
 		if (r->rule && test_peak(r) > tests[ntests - 1].peak)
@@ -267,7 +268,8 @@ int markdown_write(const char *path, const struct check_run *run)
 	qsort(tests, ntests, sizeof(*tests), by_peak);
 	qsort(near, nnear, sizeof(*near), by_nearness);
 
-	strbuf_addf(&out, "## memray check: %s\n\n", failures || run->error ? "failed" : "passed");
+	strbuf_addf(&out, "## memray check: %s\n\n", failures || run->error ? "failed" :
+		    unjudged == run->nresults ? "nothing judged" : "passed");
 	strbuf_addstr(&out, "Command: ");
 	md_code(&out, run->command);
 	strbuf_addstr(&out, "\n\n");
@@ -277,8 +279,11 @@ int markdown_write(const char *path, const struct check_run *run)
 		strbuf_addf(&out, "**Nothing was judged**: %s.\n", CHECK_NOTHING_JUDGED);
 		goto write;
 	}
-	strbuf_addf(&out, "**%zu verdicts** on the whole run and %zu tests: **%zu failed**", run->nresults, ntests,
-		    failures);
+	if (unjudged == run->nresults)
+		strbuf_addf(&out, "**Nothing was judged**: %s; %zu tests measured", CHECK_NOTHING_JUDGED, ntests);
+	else
+		strbuf_addf(&out, "**%zu verdicts** on the whole run and %zu tests: **%zu failed**",
+			    run->nresults - unjudged, ntests, failures);
 	if (run->has_figures)
 		strbuf_addf(&out, "; job peak %s (%llu bytes), leaked %s (%llu bytes)", units_human(a, run->peak_bytes),
 			    (unsigned long long)run->peak_bytes, units_human(b, run->leaked_bytes),

@@ -240,3 +240,28 @@ def test_a_window_of_many_blocks_agrees_with_the_gate(tmp_path):
     gate = re.search(r"FAIL test_s\.py::test_many \(peak\): .* \((\d+) bytes, limit 1048576\)", result.stderr)
     assert inside and gate and inside.group(1) == gate.group(1), result.stdout + result.stderr
     assert int(gate.group(1)) >= 10000 * 1000
+
+
+def test_tests_under_no_rule_are_measured_not_passed(tmp_path):
+    # the tally said "2 verdicts ... 2 passed" and the Markdown "passed" when no rule judged anything
+    suite = '''
+        def test_small():
+            b = bytearray(1000)
+        def test_big():
+            b = bytearray(300000)
+    '''
+    (tmp_path / "test_s.py").write_text(textwrap.dedent(suite))
+    base = ["check", "--markdown", tmp_path / "m.md", "--"]
+    pytest = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_s.py"]
+    result = run(*base, *pytest, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "memray check: nothing was judged: 2 tests measured (-v lists them), no rule for the whole run"), result.stderr
+    md = (tmp_path / "m.md").read_text()
+    assert md.startswith("## memray check: nothing judged\n") and "; 2 tests measured;" in md, md
+    judged = run("check", "--budget", "1GB", "--markdown", tmp_path / "m.md", "--", *pytest, cwd=tmp_path)
+    assert judged.returncode == 0, judged.stderr
+    assert judged.stderr.splitlines()[-1] == "memray check: 1 verdicts on the whole run and 2 tests: 0 failed, " \
+        "0 errors; 2 tests under no rule, measured only", judged.stderr
+    md = (tmp_path / "m.md").read_text()
+    assert md.startswith("## memray check: passed\n") and "**1 verdicts** on the whole run and 2 tests" in md, md
