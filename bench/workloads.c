@@ -1,7 +1,7 @@
 /*
  * The allocation-heavy workloads of `make bench`, one program:
  *   workloads churn N      N malloc(32)/free pairs through three call levels
- *   workloads threads N    the same, split over 4 threads
+ *   workloads threads N [T] the same, split over T threads (4 by default)
  *   workloads deep N       N pairs at the bottom of a 200-frame recursion
  *   workloads mmap N       N mmap/munmap pairs of 1 to 64 MiB, touching a page
  *   workloads live N SIZE  keeps N blocks of SIZE bytes live at exit, a list
@@ -84,11 +84,14 @@ int main(int argc, char **argv)
 	if (!strcmp(what, "churn")) {
 		level1(n);
 	} else if (!strcmp(what, "threads")) {
-		pthread_t t[4];
+		int nt = argc > 3 ? atoi(argv[3]) : 4;
+		pthread_t t[64];
 
-		for (int i = 0; i < 4; i++)
-			pthread_create(&t[i], NULL, thread_main, (void *)(n / 4));
-		for (int i = 0; i < 4; i++)
+		if (nt < 1 || nt > 64)
+			return 2;
+		for (int i = 0; i < nt; i++)
+			pthread_create(&t[i], NULL, thread_main, (void *)(n / nt));
+		for (int i = 0; i < nt; i++)
 			pthread_join(t[i], NULL);
 	} else if (!strcmp(what, "deep")) {
 		recurse(200, n);
