@@ -226,6 +226,8 @@ DEBIAN_DEPS = build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libe
 DEBIAN_DEPS += python3-yaml python3-junitparser libxml2-utils shellcheck strace cmake
 # memray run in a venv (tests/e2e/test_run_python_path.py); eu-addr2line -i, the inline frames' reference
 DEBIAN_DEPS += python3-venv elfutils
+# memcheck, the reference for the reachability figures (test_reachability.py), and a tool the gate runs beside
+DEBIAN_DEPS += valgrind
 # what building memray needs, and no more: the GitHub action installs these
 BUILD_DEPS = build-essential pkg-config python3 python3-dev libunwind-dev liblz4-dev libdw-dev libelf-dev \
 	libxxhash-dev libiberty-dev libxml2-dev libyaml-dev

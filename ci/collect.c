@@ -56,9 +56,19 @@ struct collecting {
 	size_t nlogs, logs_alloc;
 };
 
-/* the leaks of entry e (NULL: the capture's) that the gate counts; their allocations in *count */
+/*
+ * The leaks of entry e (NULL: the capture's) that the gate counts; their
+ * allocations in *count. A process cut short (killed: `tail | grep -q`
+ * ends tail with SIGPIPE; or it exec'd an image that cannot be tracked,
+ * whose exec threw its heap away) never reached an end where memory
+ * left could be a leak, and it had no scan: nothing of it is counted.
+ */
 static uint64_t gate_leaks(const struct capture *c, const struct analysis_entry *e, uint64_t *count)
 {
+	if (capture_reader_status(c->r) == CAPTURE_INCOMPLETE) {
+		*count = 0;
+		return 0;
+	}
 	return reach_gate_leaks(&c->a, e, c->counts_reachable, count);
 }
 
@@ -437,7 +447,8 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 	}
 	if (!c->a.segments) {
 		error("%s: nothing was recorded: the program ran untracked (a statically linked or setuid "
-		      "program ignores LD_PRELOAD; one killed at once never starts the tracker)", c->path);
+		      "program ignores LD_PRELOAD, one built with a sanitizer (ASan) refuses to start behind it, "
+		      "and one killed at once never starts the tracker)", c->path);
 		goto out;
 	}
 	if ((c->a.lost || c->a.is_stopped) && !(flags & CI_PARTIAL)) {
@@ -455,7 +466,8 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 		warning("%s: the tracker dropped %llu records; figures may be off (--allow-partial: judged)", c->path,
 			(unsigned long long)c->a.lost);
 	if (capture_reader_status(c->r) == CAPTURE_INCOMPLETE)
-		warning("%s: %s (the process was cut short; what it did until then is judged)", c->path,
+		warning("%s: %s (the process was cut short: its peak until then is judged, and what it still "
+			"held is no leak)", c->path,
 			capture_reader_problem(c->r));
 	res->captures++;
 	c->counts_reachable = (flags & CI_REACHABLE_LEAKS) != 0;

@@ -70,6 +70,8 @@ int tracker_env_read(void)
 
 	if (!out || !*out)
 		return -1;	/* preloaded without `memray run`: stay out of the way */
+	if (strstr(env_or_empty("LD_PRELOAD"), "/vgpreload_"))
+		return -1;	/* run by valgrind, whose allocator replaces our hooks: see the README */
 	if (copy_str(tracker_cfg.root_output, out) < 0 ||
 	    copy_str(tracker_cfg.lib, env_or_empty(ENV_TRACKER)) < 0)
 		return -1;

@@ -130,7 +130,11 @@ extern struct tracker_config tracker_cfg;
 /*
  * Fill the configuration from the MEMRAY_* variables (common/env.h).
  * Returns 0 when the process is to be tracked, -1 when they are missing
- * (preloaded without `memray run`) or too long.
+ * (preloaded without `memray run`) or too long, or when valgrind runs
+ * this image: its allocator replaces the malloc family in every module,
+ * ours too, and unwinding or scanning under it makes valgrind report
+ * errors in a program that has none. Such an image is left untracked,
+ * as a static one is.
  */
 int tracker_env_read(void);
 /* under memray check: Check's XML log of this image into the run's folder (env.c) */
