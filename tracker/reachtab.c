@@ -127,10 +127,10 @@ static size_t copy_blocks(struct rblock *b)
 		const struct live_block *s = &l->slots[i];
 		uintptr_t a = s->addr;
 
-		if (a <= 1 || s->kind >= CAPTURE_ALLOC_PYMALLOC_MALLOC || (tracker_inflight.n && is_in_flight(a)))
+		if (a <= 1 || LIVE_KIND(s) >= CAPTURE_ALLOC_PYMALLOC_MALLOC || (tracker_inflight.n && is_in_flight(a)))
 			continue;
 		b[n].addr = a;
-		b[n].size = s->size | (s->kind == CAPTURE_ALLOC_MMAP ? RB_REGION : 0);
+		b[n].size = LIVE_SIZE(s) | (LIVE_KIND(s) == CAPTURE_ALLOC_MMAP ? RB_REGION : 0);
 		for (unsigned d = 0; d < DIGITS; d++)
 			radix_count[d][DIGIT(a, d)]++;
 		n++;
