@@ -21,7 +21,12 @@ static uint32_t radix_count[DIGITS][1u << DIGIT_BITS];	/* filled while the block
  * varies in its low 30 bits or so, three passes. Digits of 11 bits keep
  * the counts and the 2048 places written to in the first level caches.
  * qsort may call malloc; a heapsort of a million blocks spent most of the
- * scan in cache misses. Returns the sorted array: b or tmp.
+ * scan in cache misses. Tried on a million blocks and measured slower:
+ * 12-bit digits, digits that skip the 4 alignment bits (fewer passes,
+ * but each scatters to all 2048 places where the first touches only
+ * 128), write-combining buffers per bucket, and a first pass on the top
+ * digit with the rest sorted per bucket in cache (1.7 times slower there,
+ * 10% faster on 16 million). Returns the sorted array: b or tmp.
  */
 static struct rblock *sort_blocks(struct rblock *b, struct rblock *tmp, size_t n)
 {
