@@ -71,8 +71,9 @@
  * The scan holds tracker_lock (no block comes or goes) and stops the
  * other threads (tracker/stopworld.c), and then calls nothing that takes
  * a lock: no malloc, no stdio, no loader. Its memory is mapped (before
- * the stop) and kept for the next scan. It gives up with one line on fd 2 and writes nothing when it
- * cannot stop a thread, map its tables, or the index missed a block.
+ * the stop) and kept for the next scan. It gives up with one line on fd
+ * 2 and writes nothing when it cannot stop a thread, map its tables, or
+ * the index missed a block.
  */
 #include <dlfcn.h>
 #include <errno.h>
