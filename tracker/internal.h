@@ -628,12 +628,15 @@ static inline int tracker_py_merge(struct thread_state *ts, int npy, const uintp
  * liveidx.c: every live block, with CAPTURE_F_REACHABILITY only, for the
  * reachability scan (reach.c). Under tracker_lock, like the records.
  */
+/* 16 bytes: the scan reads the whole table, and the pages it spans cost */
 struct live_block {
 	uintptr_t addr;		/* 0: empty slot; 1: deleted */
-	uint64_t size;
-	uint32_t stack;
-	uint32_t kind;		/* CAPTURE_ALLOC_* */
+	uint64_t size_kind;	/* the size, and CAPTURE_ALLOC_* in the top byte */
 };
+
+#define LIVE_KIND_SHIFT 56
+#define LIVE_SIZE(s) ((s)->size_kind & (((uint64_t)1 << LIVE_KIND_SHIFT) - 1))
+#define LIVE_KIND(s) ((unsigned)((s)->size_kind >> LIVE_KIND_SHIFT))
 
 struct tracker_live {
 	struct live_block *slots;
@@ -645,7 +648,7 @@ struct tracker_live {
 
 extern struct tracker_live tracker_live;
 
-void tracker_live_alloc(void *ptr, size_t size, unsigned kind, uint32_t stack);
+void tracker_live_alloc(void *ptr, size_t size, unsigned kind);
 void tracker_live_free(void *ptr, size_t size, unsigned kind);
 
 /*

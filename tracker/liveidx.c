@@ -1,6 +1,6 @@
 /*
  * tracker/liveidx: every live block of the process, address -> (size,
- * stack id, allocator), kept only with CAPTURE_F_REACHABILITY so that the
+ * allocator), kept only with CAPTURE_F_REACHABILITY so that the
  * reachability scan (tracker/reach.c) knows each block's extent without
  * reading the capture.
  *
@@ -88,7 +88,7 @@ static int make_room(void)
 	return rebuild(l->count * 2 >= l->mask + 1 ? l->mask * 2 + 1 : l->mask);
 }
 
-void tracker_live_alloc(void *ptr, size_t size, unsigned kind, uint32_t stack)
+void tracker_live_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct tracker_live *l = &tracker_live;
 	uintptr_t a = (uintptr_t)ptr;
@@ -111,7 +111,9 @@ void tracker_live_alloc(void *ptr, size_t size, unsigned kind, uint32_t stack)
 			l->used++;
 		l->count++;
 	}
-	*s = (struct live_block){ a, size, stack, kind };
+	if (size >> LIVE_KIND_SHIFT)	/* no allocator hands out 64 PiB */
+		size = ((uint64_t)1 << LIVE_KIND_SHIFT) - 1;
+	*s = (struct live_block){ a, size | (uint64_t)kind << LIVE_KIND_SHIFT };
 }
 
 void tracker_live_free(void *ptr, size_t size, unsigned kind)
@@ -121,16 +123,17 @@ void tracker_live_free(void *ptr, size_t size, unsigned kind)
 
 	if (!s)
 		return;
-	if (kind == CAPTURE_ALLOC_MUNMAP && size < s->size) {
-		struct live_block moved = *s;
+	if (kind == CAPTURE_ALLOC_MUNMAP && size < LIVE_SIZE(s)) {
+		uintptr_t addr = s->addr + ((size + 4095) & ~(uintptr_t)4095);
+		uint64_t left = LIVE_SIZE(s), gone = addr - s->addr;
 
-		moved.addr += (size + 4095) & ~(uintptr_t)4095;
-		moved.size -= moved.addr - s->addr < moved.size ? moved.addr - s->addr : moved.size;
+		left -= gone < left ? gone : left;
+		kind = LIVE_KIND(s);
 		s->addr = TOMB;
 		l->tombs++;
 		l->count--;
-		if (moved.size)
-			tracker_live_alloc((void *)moved.addr, moved.size, moved.kind, moved.stack);
+		if (left)
+			tracker_live_alloc((void *)addr, left, kind);
 		return;
 	}
 	s->addr = TOMB;

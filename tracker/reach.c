@@ -70,9 +70,10 @@
  *
  * The scan holds tracker_lock (no block comes or goes) and stops the
  * other threads (tracker/stopworld.c), and then calls nothing that takes
- * a lock: no malloc, no stdio, no loader. Its memory is mapped and given
- * back. It gives up with one line on fd 2 and writes nothing when it
- * cannot stop a thread, map its tables, or the index missed a block.
+ * a lock: no malloc, no stdio, no loader. Its memory is mapped (before
+ * the stop) and kept for the next scan. It gives up with one line on fd
+ * 2 and writes nothing when it cannot stop a thread, map its tables, or
+ * the index missed a block.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -83,21 +84,13 @@
 #include <sys/uio.h>
 
 #include "tracker/internal.h"
-
-struct rblock {
-	uintptr_t addr;
-	uint64_t size;
-	uint64_t root_value;
-	uint32_t chain;
-	uint8_t state;		/* CAPTURE_REACH_*, 0 unreached */
-	uint8_t root_kind;	/* CAPTURE_ROOT_* */
-	uint8_t is_region;	/* a mapping of the program: a root, never a block */
-};
+#include "tracker/reachtab.h"
 
 /*
  * One scan at a time: the collector's thread, memray_collect_garbage()
- * and the scan at exit share the tables below, which are made before the
- * world stops (outside tracker_lock) and freed after it runs again.
+ * and the scan at exit share the tables below and reach_tab
+ * (tracker/reachtab.h), which are made before the world stops (outside
+ * tracker_lock) and kept for the next scan.
  */
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -105,11 +98,8 @@ static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
 #define BOUNCE (64u * 1024)
 
 static struct {
-	struct rblock *b, *tmp;	/* the blocks sorted, and the sort's other buffer */
-	size_t n, b_bytes;
 	uint32_t *work;		/* the queue of the first pass, the stack of the second */
-	size_t work_bytes, head, tail;
-	uintptr_t lo, hi;	/* the span of all blocks */
+	size_t head, tail;
 	uintptr_t (*segs)[3];	/* writable module segments [lo, hi), is the C library's */
 	size_t nsegs;
 	char *maps;		/* /proc/self/maps */
@@ -195,109 +185,6 @@ static uintptr_t caller_of_exit_sp(void)
 /* ------------------------------------------------------------------ */
 /* the blocks, sorted by address                                        */
 
-static size_t radix_count[1u << 16];
-
-/*
- * Sort b[0..n) by address, least significant 16 bits first, through tmp
- * (n slots): three passes cover user-space addresses (48 bits). qsort may
- * call malloc; a heapsort of a million blocks spent most of the scan in
- * cache misses. Returns the sorted array: b or tmp.
- */
-static struct rblock *sort_blocks(struct rblock *b, struct rblock *tmp, size_t n)
-{
-	for (unsigned shift = 0; shift < 48; shift += 16) {
-		size_t sum = 0;
-		struct rblock *t;
-
-		memset(radix_count, 0, sizeof(radix_count));
-		for (size_t i = 0; i < n; i++)
-			radix_count[(b[i].addr >> shift) & 0xffff]++;
-		for (size_t d = 0; d < (1u << 16); d++) {
-			size_t c = radix_count[d];
-
-			radix_count[d] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			tmp[radix_count[(b[i].addr >> shift) & 0xffff]++] = b[i];
-		t = b;
-		b = tmp;
-		tmp = t;
-	}
-	return b;
-}
-
-static int is_in_flight(uintptr_t a)
-{
-	for (unsigned i = 0; i < tracker_inflight.n; i++)
-		if (tracker_inflight.slot[i].addr == a)
-			return 1;
-	return 0;
-}
-
-/* the index into sc.b, sorted: 0, or -1 out of memory. Lock held. */
-static int take_blocks(void)
-{
-	const struct tracker_live *l = &tracker_live;
-	size_t n = 0;
-
-	struct rblock *sorted;
-
-	sc.b_bytes = (l->count + 1) * sizeof(*sc.b);
-	sc.work_bytes = (2 * l->count + 2) * sizeof(*sc.work);
-	sc.b = mapmem_alloc(sc.b_bytes);
-	sc.tmp = mapmem_alloc(sc.b_bytes);
-	sc.work = mapmem_alloc(sc.work_bytes);
-	if (!sc.b || !sc.tmp || !sc.work)
-		return -1;
-	for (size_t i = 0; l->slots && i <= l->mask && n < l->count; i++) {
-		const struct live_block *s = &l->slots[i];
-
-		if (s->addr <= 1 || is_in_flight(s->addr) || s->kind >= CAPTURE_ALLOC_PYMALLOC_MALLOC)
-			continue;
-		sc.b[n] = (struct rblock){ .addr = s->addr, .size = s->size };
-		if (s->kind == CAPTURE_ALLOC_MMAP) {
-			sc.b[n].is_region = 1;
-			sc.b[n].state = CAPTURE_REACH_REACHABLE;
-			sc.b[n].root_kind = CAPTURE_ROOT_MAPPING_SELF;
-		}
-		n++;
-	}
-	sc.n = n;
-	sorted = sort_blocks(sc.b, sc.tmp, n);
-	if (sorted != sc.b) {	/* keep sc.b the sorted one */
-		sc.tmp = sc.b;
-		sc.b = sorted;
-	}
-	sc.lo = n ? sc.b[0].addr : 0;
-	for (size_t i = 0; i < n; i++)
-		if (sc.b[i].addr + sc.b[i].size > sc.hi)
-			sc.hi = sc.b[i].addr + sc.b[i].size;
-	return 0;
-}
-
-/* the block holding address v, or -1 */
-static long find_block(uintptr_t v)
-{
-	size_t lo = 0, hi = sc.n;
-
-	if (v < sc.lo || v >= sc.hi)
-		return -1;
-	while (hi - lo > 1) {	/* the last block starting at or before v */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sc.b[mid].addr <= v)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (sc.b[lo].addr > v)
-		return -1;
-	if (v - sc.b[lo].addr < sc.b[lo].size || v == sc.b[lo].addr)
-		return (long)lo;
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* marking                                                               */
 
@@ -331,20 +218,20 @@ static int is_chunk_header(const struct rblock *b, uintptr_t v)
 static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o)
 {
 	for (size_t k = 0; k < nwords; k++) {
-		long i = find_block(w[k]);
-		struct rblock *b;
+		long i = reach_tab_find(w[k]);
+		struct rverdict *r;
 		uint8_t state;
 
-		if (i < 0 || (w[k] != sc.b[i].addr && (o->starts_only || is_chunk_header(&sc.b[i], w[k]))))
+		if (i < 0 || (w[k] != reach_tab.b[i].addr && (o->starts_only || is_chunk_header(&reach_tab.b[i], w[k]))))
 			continue;
-		b = &sc.b[i];
-		state = w[k] == b->addr && o->is_definite ? CAPTURE_REACH_REACHABLE : CAPTURE_REACH_POSSIBLE;
-		if (b->state == CAPTURE_REACH_REACHABLE || (b->state && state == CAPTURE_REACH_POSSIBLE))
+		r = &reach_tab.v[i];
+		state = w[k] == reach_tab.b[i].addr && o->is_definite ? CAPTURE_REACH_REACHABLE : CAPTURE_REACH_POSSIBLE;
+		if (r->state == CAPTURE_REACH_REACHABLE || (r->state && state == CAPTURE_REACH_POSSIBLE))
 			continue;
-		b->state = state;
-		b->root_kind = (uint8_t)o->kind;
-		b->root_value = o->names_word ? o->base + k * sizeof(uintptr_t) : o->value;
-		b->chain = o->chain + 1;
+		r->state = state;
+		r->root_kind = (uint8_t)o->kind;
+		r->root_value = o->names_word ? o->base + k * sizeof(uintptr_t) : o->value;
+		r->chain = o->chain + 1;
 		sc.work[sc.tail++] = (uint32_t)i;
 	}
 }
@@ -440,8 +327,10 @@ static void scan_thread(uint32_t tid, uintptr_t sp, const uintptr_t *regs, unsig
 static void propagate(void)
 {
 	while (sc.head < sc.tail) {
-		struct rblock *b = &sc.b[sc.work[sc.head++]];
-		struct origin o = { b->root_kind, b->root_value, 0, 0, 0, b->chain, b->state == CAPTURE_REACH_REACHABLE };
+		uint32_t i = sc.work[sc.head++];
+		const struct rblock *b = &reach_tab.b[i];
+		const struct rverdict *r = &reach_tab.v[i];
+		struct origin o = { r->root_kind, r->root_value, 0, 0, 0, r->chain, r->state == CAPTURE_REACH_REACHABLE };
 
 		scan_words((const uintptr_t *)b->addr, b->size / sizeof(uintptr_t), &o);
 		sc.heap_bytes += b->size;
@@ -455,29 +344,29 @@ static void propagate(void)
  */
 static void group_lost(void)
 {
-	for (size_t h = 0; h < sc.n; h++) {
-		if (sc.b[h].state)
+	for (size_t h = 0; h < reach_tab.n; h++) {
+		if (reach_tab.v[h].state)
 			continue;
-		sc.b[h].state = CAPTURE_REACH_DEFINITE;
+		reach_tab.v[h].state = CAPTURE_REACH_DEFINITE;
 		sc.tail = 0;
 		sc.work[sc.tail++] = (uint32_t)h;
 		while (sc.tail) {
-			const struct rblock *b = &sc.b[sc.work[--sc.tail]];
+			const struct rblock *b = &reach_tab.b[sc.work[--sc.tail]];
 			const uintptr_t *w = (const uintptr_t *)b->addr;
 
 			sc.heap_bytes += b->size;
 			for (size_t k = 0; k < b->size / sizeof(uintptr_t); k++) {
-				long i = find_block(w[k]);
-				struct rblock *c;
+				long i = reach_tab_find(w[k]);
+				struct rverdict *c;
 
-				if (i < 0 || (size_t)i == h || is_chunk_header(&sc.b[i], w[k]))
+				if (i < 0 || (size_t)i == h || is_chunk_header(&reach_tab.b[i], w[k]))
 					continue;
-				c = &sc.b[i];
+				c = &reach_tab.v[i];
 				if (c->state && c->state != CAPTURE_REACH_DEFINITE)
 					continue;
 				c->state = CAPTURE_REACH_INDIRECT;
 				c->root_kind = CAPTURE_ROOT_LOST_BLOCK;
-				c->root_value = sc.b[h].addr;
+				c->root_value = reach_tab.b[h].addr;
 				sc.work[sc.tail++] = (uint32_t)i;
 			}
 		}
@@ -496,20 +385,20 @@ static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
 		scan_root(sc.segs[i][0], sc.segs[i][1], CAPTURE_ROOT_GLOBAL, 0, (int)sc.segs[i][2]);
 	if (tracker_env_root(&env_lo, &env_hi))
 		scan_root(env_lo, env_hi, CAPTURE_ROOT_GLOBAL, 0, 0);	/* environ, as the tracker made it */
-	for (size_t i = 0; i < sc.n; i++)
-		if (sc.b[i].is_region)
-			scan_root(sc.b[i].addr, sc.b[i].addr + sc.b[i].size, CAPTURE_ROOT_MAPPING, 0, 0);
+	for (size_t i = 0; i < reach_tab.n; i++)
+		if (reach_tab.v[i].is_region)
+			scan_root(reach_tab.b[i].addr, reach_tab.b[i].addr + reach_tab.b[i].size, CAPTURE_ROOT_MAPPING, 0, 0);
 	scan_thread((uint32_t)syscall(SYS_gettid), my_sp + 128, NULL, 0, tracker_thread_pointer());
 	for (size_t i = 0; i < nt; i++)
 		if (t[i].is_stopped > 0)
 			scan_thread(t[i].tid, t[i].sp, t[i].regs, t[i].nregs, t[i].tp);
 	propagate();
 	group_lost();
-	for (size_t i = 0; i < sc.n; i++) {	/* an indirect block names the head that stayed */
-		struct rblock *b = &sc.b[i];
+	for (size_t i = 0; i < reach_tab.n; i++) {	/* an indirect block names the head that stayed */
+		struct rverdict *b = &reach_tab.v[i];
 
 		while (b->state == CAPTURE_REACH_INDIRECT) {
-			const struct rblock *h = &sc.b[find_block(b->root_value)];
+			const struct rverdict *h = &reach_tab.v[reach_tab_find(b->root_value)];
 
 			if (h->state != CAPTURE_REACH_INDIRECT)
 				break;
@@ -519,9 +408,9 @@ static void mark(const struct stopped_thread *t, size_t nt, uintptr_t my_sp)
 }
 
 /* does the REACH of `occasion` give a verdict on b? At a window's end, only on the window's blocks */
-static int emits(unsigned occasion, const struct rblock *b)
+static int emits(unsigned occasion, size_t i)
 {
-	return occasion != CAPTURE_REACH_AT_WINDOW_END || (!b->is_region && tracker_window_holds(b->addr));
+	return occasion != CAPTURE_REACH_AT_WINDOW_END || (!reach_tab.v[i].is_region && tracker_window_holds(reach_tab.b[i].addr));
 }
 
 /* the REACH record and one REACH_BLOCK per block it judges; lock held */
@@ -530,8 +419,8 @@ static void emit(unsigned occasion, uint64_t us)
 	uint8_t rec[1 + 5 * CODEC_VARINT_MAX], *p = rec;
 	size_t n = 0;
 
-	for (size_t i = 0; i < sc.n; i++)
-		n += emits(occasion, &sc.b[i]);
+	for (size_t i = 0; i < reach_tab.n; i++)
+		n += emits(occasion, i);
 	*p++ = CAPTURE_REC_REACH;
 	p = codec_put_varint(p, occasion);
 	p = codec_put_varint(p, n);
@@ -539,11 +428,12 @@ static void emit(unsigned occasion, uint64_t us)
 	p = codec_put_varint(p, sc.heap_bytes);
 	p = codec_put_varint(p, us);
 	tracker_emit(rec, (size_t)(p - rec));
-	for (size_t i = 0; i < sc.n; i++) {
-		const struct rblock *b = &sc.b[i];
+	for (size_t i = 0; i < reach_tab.n; i++) {
+		const struct rblock *b = &reach_tab.b[i];
+		const struct rverdict *r = &reach_tab.v[i];
 		uint8_t *q;
 
-		if (!emits(occasion, b))
+		if (!emits(occasion, i))
 			continue;
 		q = tracker_reserve(1 + 5 * CODEC_VARINT_MAX);
 		if (!q)
@@ -551,30 +441,33 @@ static void emit(unsigned occasion, uint64_t us)
 		*q++ = CAPTURE_REC_REACH_BLOCK;
 		q = codec_put_svarint(q, (int64_t)(b->addr - tracker_ring.prev_addr));
 		tracker_ring.prev_addr = b->addr;
-		q = codec_put_varint(q, b->state);
-		q = codec_put_varint(q, b->root_kind);
-		q = codec_put_varint(q, b->root_value);
-		q = codec_put_varint(q, b->chain);
+		q = codec_put_varint(q, r->state);
+		q = codec_put_varint(q, r->root_kind);
+		q = codec_put_varint(q, r->root_value);
+		q = codec_put_varint(q, r->chain);
 		tracker_commit(q);
 	}
 }
 
+/* the tables stay for the next scan */
 static void release(void)
 {
-	mapmem_free(sc.b, sc.b_bytes);
-	mapmem_free(sc.tmp, sc.b_bytes);
-	mapmem_free(sc.work, sc.work_bytes);
-	sc.b = sc.tmp = NULL;
 	sc.work = NULL;
-	sc.n = sc.head = sc.tail = 0;
-	sc.lo = sc.hi = 0;
+	sc.head = sc.tail = 0;
+	reach_tab_clear();
 	sc.root_bytes = sc.heap_bytes = 0;
 }
 
 static int prepare(void)
 {
 	Dl_info libc;
+	size_t blocks;
 
+	pthread_mutex_lock(&tracker_lock);
+	blocks = tracker_live.count;
+	pthread_mutex_unlock(&tracker_lock);
+	if (reach_tab_reserve(blocks) < 0)
+		return -1;
 	if (!sc.segs && !(sc.segs = mapmem_alloc(MAX_SEGS * sizeof(*sc.segs))))
 		return -1;
 	if (!sc.bounce && !(sc.bounce = mapmem_alloc(BOUNCE)))
@@ -619,10 +512,12 @@ static const char *judge(uintptr_t my_sp)
 		return "the index of live blocks is incomplete (out of memory)";
 	if (tracker_world_stop(&t, &nt) < 0)
 		return "";
-	if (read_maps() < 0 || take_blocks() < 0)
+	if (read_maps() < 0 || reach_tab_take() < 0)
 		why = "out of memory";
-	else
+	else {
+		sc.work = reach_tab.spare;	/* 2n + 2 slots of 4 bytes: each block queued at most twice */
 		mark(t, nt, my_sp);
+	}
 	tracker_world_resume();
 	return why;
 }
@@ -671,6 +566,7 @@ void tracker_reach_scan(unsigned occasion)
 int tracker_reach_collect(uint64_t *bytes)
 {
 	size_t n = 0;
+	uintptr_t *doomed;
 	const char *why;
 
 	__builtin_unwind_init();
@@ -679,20 +575,21 @@ int tracker_reach_collect(uint64_t *bytes)
 		return -1;
 	pthread_mutex_lock(&tracker_lock);
 	why = judge((uintptr_t)__builtin_frame_address(0));
-	for (size_t i = 0; !why && tracker_active && !tracker_gc_stopping && i < sc.n; i++) {
-		const struct rblock *b = &sc.b[i];
+	doomed = reach_tab.spare;	/* the work list is done with: as many slots, and more */
+	for (size_t i = 0; !why && tracker_active && !tracker_gc_stopping && i < reach_tab.n; i++) {
+		const struct rverdict *r = &reach_tab.v[i];
 
-		if (b->is_region || (b->state != CAPTURE_REACH_DEFINITE && b->state != CAPTURE_REACH_INDIRECT))
+		if (r->is_region || (r->state != CAPTURE_REACH_DEFINITE && r->state != CAPTURE_REACH_INDIRECT))
 			continue;
-		tracker_emit_collect((void *)b->addr, b->state);
-		sc.tmp[n++].addr = b->addr;	/* the sort's spare buffer: as many slots */
-		*bytes += b->size;
+		tracker_emit_collect((void *)reach_tab.b[i].addr, r->state);
+		doomed[n++] = reach_tab.b[i].addr;
+		*bytes += reach_tab.b[i].size;
 	}
 	if (why && *why)
 		tracker_say("garbage collection skipped", why);
 	pthread_mutex_unlock(&tracker_lock);
 	for (size_t i = 0; i < n; i++)
-		tracker_real_free((void *)sc.tmp[i].addr);
+		tracker_real_free((void *)doomed[i]);
 	end();
 	return why ? -1 : 0;
 }

@@ -83,7 +83,7 @@ void tracker_emit_alloc(void *ptr, size_t size, unsigned kind, uint32_t id, uint
 	tracker_ring.bytes += size;
 	tracker_window_alloc(ptr, size, tid);
 	if ((tracker_cfg.flags & (CAPTURE_F_REACHABILITY | CAPTURE_F_AGGREGATE)) == CAPTURE_F_REACHABILITY)
-		tracker_live_alloc(ptr, size, kind, id);
+		tracker_live_alloc(ptr, size, kind);
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE) {
 		if (heapmodel_alloc(tracker_ring.model, (uintptr_t)ptr, size, id, kind, tracker_ring.now_ms) < 0)
 			tracker_stop("out of memory for --aggregate tables", 0);

@@ -70,6 +70,18 @@ def test_an_interior_pointer_is_possibly_lost(fixtures, tmp_path):
     assert reach[addr][:2] == ("possibly lost", 1)  # held by a global
 
 
+def test_blocks_over_many_chunks_and_pointers_deep_inside_them(fixtures, tmp_path):
+    """The scan's directory has room for fewer 4 MiB chunks than these blocks
+    start in, and the deep pointers fall in chunks where no block starts:
+    the lookups that miss the directory must find the same blocks."""
+    big, spread = (4 << 20) + 8192, 24
+    v = verdicts(scan(fixtures, tmp_path, "spread"))
+    assert v["still_reachable"] == (2 * spread, spread * (big + 800))
+    assert v["possibly_lost"] == (1, big)
+    assert v["definitely_lost"] == (1, big)
+    assert v["indirectly_lost"] == (1, 900)
+
+
 def test_a_global_holds_its_block(fixtures, tmp_path):
     out = scan(fixtures, tmp_path, "global")
     assert verdicts(out)["still_reachable"] == (1, 300)
