@@ -1,13 +1,10 @@
 /*
  * capture/livetable: see livetable.h.
  *
- * A slot is (place in the region) << 16 | (local info number, 1-based):
- * never 0 when used, so 0 marks an empty slot. The place of an address
- * is its bits 4 to 18; the region key holds the bits above 18 and the
- * four below 4, so (key, place) gives the address back. Linear probing;
- * a removal shifts the rest of its run back (no tombstones), so a table
- * that churns through billions of blocks never degrades. Regions are
- * never dropped: a heap that shrinks and grows again reuses them.
+ * A place is bits 4 to 18 of an address; the region key holds the bits
+ * above 18 and the four below 4, so (key, place) gives the address back.
+ * Regions are never dropped: a heap that shrinks and grows again reuses
+ * them; their pages' arrays go back to the spare lists when empty.
  */
 #include "capture/livetable.h"
 
@@ -17,12 +14,9 @@
 
 #define REGION_SHIFT 19		/* 512 KiB of addresses a region */
 #define PLACE_MASK 0x7fffu	/* 2^15 places: one per 16 bytes */
-#define FIRST_CAP 16		/* slots of a new region */
-/*
- * The most slots a region needs: 32768 live blocks at most, and a table
- * grows when one more would fill it past 85%; 32768 * 20 <= MAX_CAP * 17.
- */
-#define MAX_CAP 38560u
+#define PAGES 128		/* 4 KiB pages a region */
+#define PAGE_PLACES 256
+#define PAGE_STEP 64		/* a page's array grows by this many bytes */
 #define ARENA_BYTES (2u << 20)
 
 struct livetable_info {
@@ -32,13 +26,23 @@ struct livetable_info {
 	uint32_t category;	/* part of the key: a reachability verdict, usually 0 */
 };
 
+/*
+ * The live blocks of one 4 KiB page of a region (256 places): which
+ * places are live, and their info numbers in place order, so a block's
+ * number is at the rank of its place among the live ones. One array:
+ * this header, info[cap], then (8-aligned) born[cap] with_born.
+ */
+struct livetable_page {
+	uint64_t bits[4];	/* live places */
+	uint16_t n, cap;	/* live blocks; room for */
+	uint16_t info[];	/* local info numbers, in place order */
+};
+
 struct livetable_region {
 	uint64_t key;		/* 1 + (address >> 19 << 4 | address % 16); 0: an unused directory slot */
-	uint32_t *slots;
-	uint64_t *born;		/* with_born only */
+	struct livetable_page **pages;	/* PAGES of them; NULL: none live (or none since the last went) */
 	struct livetable_info *infos;	/* by local number - 1 */
 	uint16_t *info_index;	/* (entry, size, category) -> local number; 0: empty */
-	uint32_t cap, used;
 	uint32_t ninfos, infos_cap;
 	uint32_t index_size, info_used;	/* index_size: a power of two, or 0 before the first info */
 	uint32_t free_info;	/* the first unused info, 1-based; 0: none */
@@ -53,8 +57,8 @@ static inline uint64_t mix(uint64_t v)
 /*
  * ---- arrays, carved from arenas ----
  *
- * Every region's tables grow through the same few sizes, so an array a
- * region outgrows is kept on a list of its size for the next region that
+ * Every page's array grows through the same few sizes, so an array a
+ * page outgrows is kept on a list of its size for the next page that
  * gets there: mapping and unmapping each array instead cost a report on
  * 6.9M live blocks 4000 munmap calls and a second of system time.
  */
@@ -230,63 +234,90 @@ static void info_put(struct livetable *lt, struct livetable_region *r, uint32_t 
 	r->free_info = id;
 }
 
-/* ---- a region's slots ---- */
+/* ---- a region's pages ---- */
+
+static inline size_t born_offset(uint32_t cap)
+{
+	return (sizeof(struct livetable_page) + (size_t)cap * sizeof(uint16_t) + 7) & ~(size_t)7;
+}
+
+static inline uint64_t *born_of(const struct livetable_page *pg)
+{
+	return (uint64_t *)((char *)pg + born_offset(pg->cap));
+}
+
+static inline size_t page_bytes(const struct livetable *lt, uint32_t cap)
+{
+	return born_offset(cap) + (lt->with_born ? (size_t)cap * sizeof(uint64_t) : 0);
+}
+
+/* the most blocks an array of `bytes` holds */
+static uint32_t page_cap(const struct livetable *lt, size_t bytes)
+{
+	uint32_t cap = 0;
+
+	while (cap < PAGE_PLACES && page_bytes(lt, cap + 1) <= bytes)
+		cap++;
+	return cap;
+}
 
 /*
- * The slot where place p's search starts in a table of cap slots. Blocks
- * of one 4 KiB page (256 places) go to consecutive slots from a place the
- * page's hash picks (a multiply-shift: any cap will do), in address
- * order: a program allocates and frees its neighbours together, so one
- * cache line of slots serves several records in a row instead of each
- * record missing the cache somewhere in a table of many kilobytes.
+ * Make room for one more block in r's page k: 0, or -1 when out of
+ * memory (nothing changed). The array grows by PAGE_STEP bytes at a
+ * time: a page of small blocks fills one after another, and a page's
+ * array is at most a few hundred bytes to copy.
  */
-static inline uint32_t home_of(uint32_t p, uint32_t cap)
+static int page_room(struct livetable *lt, struct livetable_region *r, uint32_t k)
 {
-	uint32_t j = (uint32_t)(((mix(p >> 8) >> 32) * cap) >> 32) + (p & 255);
+	struct livetable_page *pg = r->pages[k], *bigger;
+	size_t had = pg ? page_bytes(lt, pg->cap) : 0, bytes = (had + PAGE_STEP) & ~(size_t)(PAGE_STEP - 1);
 
-	if (j < cap)
-		return j;
-	return cap > 255 ? j - cap : j % cap;
-}
-
-static inline uint32_t next_slot(uint32_t j, uint32_t cap)
-{
-	return j + 1 == cap ? 0 : j + 1;
-}
-
-/* distance from a forward to b, wrapping */
-static inline uint32_t dist(uint32_t a, uint32_t b, uint32_t cap)
-{
-	return b >= a ? b - a : b + cap - a;
-}
-
-static int region_resize(struct livetable *lt, struct livetable_region *r, uint32_t cap)
-{
-	uint32_t *slots = tab_alloc(lt, (size_t)cap * sizeof(uint32_t));
-	uint64_t *born = lt->with_born ? tab_alloc(lt, (size_t)cap * sizeof(uint64_t)) : NULL;
-
-	if (!slots || (lt->with_born && !born)) {
-		tab_free(lt, slots, (size_t)cap * sizeof(uint32_t));
-		tab_free(lt, born, (size_t)cap * sizeof(uint64_t));
+	if (pg && pg->n < pg->cap)
+		return 0;
+	while (page_cap(lt, bytes) <= (pg ? pg->cap : 0u))
+		bytes += PAGE_STEP;
+	bigger = tab_alloc(lt, page_bytes(lt, page_cap(lt, bytes)));
+	if (!bigger)
 		return -1;
+	bigger->cap = (uint16_t)page_cap(lt, bytes);
+	if (pg) {
+		memcpy(bigger->bits, pg->bits, sizeof(pg->bits));
+		bigger->n = pg->n;
+		memcpy(bigger->info, pg->info, pg->n * sizeof(uint16_t));
+		if (lt->with_born)
+			memcpy(born_of(bigger), born_of(pg), pg->n * sizeof(uint64_t));
+		tab_free(lt, pg, had);
 	}
-	for (uint32_t i = 0; i < r->cap; i++) {
-		uint32_t j;
-
-		if (!r->slots[i])
-			continue;
-		for (j = home_of(r->slots[i] >> 16, cap); slots[j]; j = next_slot(j, cap))
-			;
-		slots[j] = r->slots[i];
-		if (born)
-			born[j] = r->born[i];
-	}
-	tab_free(lt, r->slots, (size_t)r->cap * sizeof(uint32_t));
-	tab_free(lt, r->born, (size_t)r->cap * sizeof(uint64_t));
-	r->slots = slots;
-	r->born = born;
-	r->cap = cap;
+	r->pages[k] = bigger;
 	return 0;
+}
+
+/*
+ * The bits set in x, in a few inline operations: without -mpopcnt (the
+ * build targets any x86-64), __builtin_popcountll is a call into libgcc
+ * that took 8% of a report's time.
+ */
+static inline uint32_t ones(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* how many live places of pg come before place i */
+static inline uint32_t rank_of(const struct livetable_page *pg, uint32_t i)
+{
+	uint32_t w = i >> 6, rank = 0;
+
+	for (uint32_t k = 0; k < w; k++)
+		rank += ones(pg->bits[k]);
+	return rank + ones(pg->bits[w] & ((1ull << (i & 63)) - 1));
+}
+
+static inline int is_live(const struct livetable_page *pg, uint32_t i)
+{
+	return pg && (pg->bits[i >> 6] >> (i & 63) & 1);
 }
 
 /* ---- the directory of regions ---- */
@@ -332,6 +363,7 @@ static inline uintptr_t address_of(uint64_t key, uint32_t place)
 /* the region of key; with `create`, made if new; NULL when absent (or out of memory) */
 static struct livetable_region *region_of(struct livetable *lt, uint64_t key, int create)
 {
+	struct livetable_page **pages;
 	size_t j;
 
 	if (lt->regions && lt->regions[lt->last_region].key == key)
@@ -346,124 +378,117 @@ static struct livetable_region *region_of(struct livetable *lt, uint64_t key, in
 			return &lt->regions[j];
 		}
 	}
-	if (!create)
+	if (!create || !(pages = tab_alloc(lt, PAGES * sizeof(*pages))))
 		return NULL;
 	memset(&lt->regions[j], 0, sizeof(lt->regions[j]));
-	if (region_resize(lt, &lt->regions[j], FIRST_CAP) < 0)
-		return NULL;
 	lt->regions[j].key = key;
+	lt->regions[j].pages = pages;
 	lt->nregions++;
 	lt->last_region = j;
 	return &lt->regions[j];
 }
 
-/* the slot holding place p in r, or r->cap when absent; *hole: where it would go */
-static uint32_t find(const struct livetable_region *r, uint32_t p, uint32_t *hole)
+static void fill(const struct livetable *lt, const struct livetable_region *r, const struct livetable_page *pg,
+		 uint32_t rank, struct livetable_block *out)
 {
-	uint32_t j;
+	const struct livetable_info *in = &r->infos[pg->info[rank] - 1];
 
-	for (j = home_of(p, r->cap); r->slots[j]; j = next_slot(j, r->cap))
-		if (r->slots[j] >> 16 == p)
-			return j;
-	*hole = j;
-	return r->cap;
-}
-
-static void fill(const struct livetable_region *r, struct livetable_block *out, uint32_t j)
-{
-	const struct livetable_info *in = &r->infos[(r->slots[j] & 0xffff) - 1];
-
-	*out = (struct livetable_block){ in->size, r->born ? r->born[j] : 0, in->entry, in->category };
+	*out = (struct livetable_block){ in->size, lt->with_born ? born_of(pg)[rank] : 0, in->entry, in->category };
 }
 
 int livetable_put(struct livetable *lt, uintptr_t addr, const struct livetable_block *b,
 		  struct livetable_block *old)
 {
-	uint32_t p = place_of(addr), j, hole = 0, info;
+	uint32_t p = place_of(addr), i = p % PAGE_PLACES, info, rank;
 	struct livetable_region *r = region_of(lt, key_of(addr), 1);
+	struct livetable_page *pg;
 	int was_live;
 
 	if (!r)
 		return -1;
-	j = find(r, p, &hole);
-	if (j == r->cap && (uint64_t)(r->used + 1) * 20 > (uint64_t)r->cap * 17) {
-		uint32_t cap = r->cap + r->cap / 2 < MAX_CAP ? r->cap + r->cap / 2 : MAX_CAP;
-
-		if (cap <= r->cap || region_resize(lt, r, cap) < 0)
-			return -1;
-		j = find(r, p, &hole);
-	}
+	was_live = is_live(r->pages[p / PAGE_PLACES], i);
+	if (!was_live && page_room(lt, r, p / PAGE_PLACES) < 0)
+		return -1;
 	info = info_get(lt, r, b);
 	if (!info)
-		return -1;
-	was_live = j < r->cap;
+		return -1;	/* a page made room for nothing is fine: its block count says it is empty */
+	pg = r->pages[p / PAGE_PLACES];
+	rank = rank_of(pg, i);
 	if (was_live) {	/* we missed its free */
-		fill(r, old, j);
-		info_put(lt, r, r->slots[j] & 0xffff);
+		fill(lt, r, pg, rank, old);
+		info_put(lt, r, pg->info[rank]);
 	} else {
-		j = hole;
-		r->used++;
+		memmove(&pg->info[rank + 1], &pg->info[rank], (pg->n - rank) * sizeof(uint16_t));
+		if (lt->with_born)
+			memmove(&born_of(pg)[rank + 1], &born_of(pg)[rank], (pg->n - rank) * sizeof(uint64_t));
+		pg->bits[i >> 6] |= 1ull << (i & 63);
+		pg->n++;
 		lt->count++;
 	}
-	r->slots[j] = p << 16 | info;
-	if (r->born)
-		r->born[j] = b->born;
+	pg->info[rank] = (uint16_t)info;
+	if (lt->with_born)
+		born_of(pg)[rank] = b->born;
 	return was_live;
 }
 
 int livetable_get(struct livetable *lt, uintptr_t addr, struct livetable_block *out)
 {
-	uint32_t j, hole;
+	uint32_t p = place_of(addr), i = p % PAGE_PLACES;
 	struct livetable_region *r = region_of(lt, key_of(addr), 0);
+	const struct livetable_page *pg = r ? r->pages[p / PAGE_PLACES] : NULL;
 
-	if (!r || (j = find(r, place_of(addr), &hole)) == r->cap)
+	if (!is_live(pg, i))
 		return 0;
-	fill(r, out, j);
+	fill(lt, r, pg, rank_of(pg, i), out);
 	return 1;
 }
 
 int livetable_take(struct livetable *lt, uintptr_t addr, struct livetable_block *out)
 {
-	uint32_t j, i, hole;
+	uint32_t p = place_of(addr), i = p % PAGE_PLACES, rank;
 	struct livetable_region *r = region_of(lt, key_of(addr), 0);
+	struct livetable_page *pg = r ? r->pages[p / PAGE_PLACES] : NULL;
 
-	if (!r || (j = find(r, place_of(addr), &hole)) == r->cap)
+	if (!is_live(pg, i))
 		return 0;
-	fill(r, out, j);
-	info_put(lt, r, r->slots[j] & 0xffff);
-	/* shift the rest of the run back over the hole at j */
-	for (i = next_slot(j, r->cap); r->slots[i]; i = next_slot(i, r->cap)) {
-		uint32_t home = home_of(r->slots[i] >> 16, r->cap);
-
-		if (dist(home, i, r->cap) >= dist(j, i, r->cap)) {
-			r->slots[j] = r->slots[i];
-			if (r->born)
-				r->born[j] = r->born[i];
-			j = i;
-		}
-	}
-	r->slots[j] = 0;
-	r->used--;
+	rank = rank_of(pg, i);
+	fill(lt, r, pg, rank, out);
+	info_put(lt, r, pg->info[rank]);
+	pg->n--;
 	lt->count--;
+	if (!pg->n) {	/* the page's array goes back for reuse */
+		tab_free(lt, pg, page_bytes(lt, pg->cap));
+		r->pages[p / PAGE_PLACES] = NULL;
+		return 1;
+	}
+	memmove(&pg->info[rank], &pg->info[rank + 1], (pg->n - rank) * sizeof(uint16_t));
+	if (lt->with_born)
+		memmove(&born_of(pg)[rank], &born_of(pg)[rank + 1], (pg->n - rank) * sizeof(uint64_t));
+	pg->bits[i >> 6] &= ~(1ull << (i & 63));
 	return 1;
 }
 
 int livetable_each(const struct livetable *lt, int (*fn)(void *ctx, uintptr_t addr, const struct livetable_block *b),
 		   void *ctx)
 {
-	for (size_t i = 0; lt->regions_mask && i <= lt->regions_mask; i++) {
-		const struct livetable_region *r = &lt->regions[i];
+	for (size_t j = 0; lt->regions_mask && j <= lt->regions_mask; j++) {
+		const struct livetable_region *r = &lt->regions[j];
 
-		for (uint32_t j = 0; r->key && j < r->cap; j++) {
-			struct livetable_block b;
-			int ret;
+		for (uint32_t k = 0; r->key && k < PAGES; k++) {
+			const struct livetable_page *pg = r->pages[k];
+			uint32_t rank = 0;
 
-			if (!r->slots[j])
-				continue;
-			fill(r, &b, j);
-			ret = fn(ctx, address_of(r->key, r->slots[j] >> 16), &b);
-			if (ret)
-				return ret;
+			for (uint32_t i = 0; pg && i < PAGE_PLACES; i++) {
+				struct livetable_block b;
+				int ret;
+
+				if (!is_live(pg, i))
+					continue;
+				fill(lt, r, pg, rank++, &b);
+				ret = fn(ctx, address_of(r->key, k * PAGE_PLACES + i), &b);
+				if (ret)
+					return ret;
+			}
 		}
 	}
 	return 0;

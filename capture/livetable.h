@@ -1,43 +1,43 @@
 /*
  * capture/livetable: the live heap blocks of a heap model, by address,
- * in about 4 to 7 bytes each.
+ * in about 3 bytes each.
  *
  * A capture of a program that keeps millions of small objects alive (a
  * parsed JSON document, a compiler's syntax tree) has that many live
  * blocks at its peak, and every free must find the (size, entry) of its
  * block. A plain table of (address, size, entry, ...) costs 32 bytes a
- * slot and twice that at half load: 6.9M live blocks took 512 MiB and
- * most of a report's time went to page faults and cache misses. So:
+ * slot and twice that at half load: 6.9M live blocks took 512 MiB. A hash
+ * table of 8-byte slots took 73 MiB for them, and twice that for 8M
+ * blocks, once it had doubled: a report's peak memory is this table,
+ * and heaptrack_print, which keeps no per-block state at all, needs
+ * 55 MiB in all. So:
  *
  * - The address space is cut into regions of 512 KiB, one per residue of
- *   the address modulo 16: a region holds at most 32768 addresses (malloc
- *   returns 16-byte aligned blocks, so one residue, 0, holds them all;
- *   other residues cost nothing until an address of theirs shows up).
- * - Each live block is one 32-bit slot in its region's table: its 15-bit
- *   place in the region and a 16-bit `info` number local to the region.
- *   An info is a distinct (entry, size, category) triple of the region,
+ *   the address modulo 16: a region holds at most 32768 addresses, in 128
+ *   pages of 256 places (malloc returns 16-byte aligned blocks, so one
+ *   residue, 0, holds them all; other residues cost nothing until an
+ *   address of theirs shows up). Regions are found by a hash of their key,
+ *   the last one used tried first.
+ * - A page with live blocks has a bitmap of its live places and, in place
+ *   order, a 16-bit `info` number per live block: a block's number is at
+ *   the rank of its place among the live ones (a few popcounts). Making a
+ *   block live or dead moves the numbers after it, at most 255 of them,
+ *   in one small array. No hashing, no probing, no load factor: a page of
+ *   64 blocks takes 192 bytes; a page whose last block goes gives its
+ *   array back.
+ * - An info is a distinct (entry, size, category) triple of the region,
  *   interned and counted by the region's live blocks using it (the
  *   category, a reachability verdict, is 0 until a scan judges the
  *   block); when the last such block goes, its number is reused. A region
  *   never has more live infos than live blocks, so 16 bits always do; a
  *   program's blocks share few triples (one stack allocates nodes of one
  *   size), so the infos stay small; at worst a region holds one per block.
- * - A region's table is linear probing, grown by half when 85% full: its
- *   tables fill one after another as the heap does, so a report's peak
- *   memory is the regions' tables, near their live blocks' need, with no
- *   moment where the whole table doubles at once (with one table per
- *   4 GiB zone that grew by doubling, 8M live blocks cost 141 MiB against
- *   73 MiB for 6.9M). Growing copies one region, at most 151 KiB.
- * - Blocks of one 4 KiB page have consecutive home slots, in address
- *   order, from a place the page's hash picks: neighbours are allocated
- *   and freed together, so a cache line of slots serves several records
- *   in a row (this halved the time of a report on 6.9M live blocks).
- * - The birth number of a block (for temporary allocations) is kept in a
- *   parallel array only when asked for (`with_born`).
- * - Arrays are carved from 2 MiB maps, and one a region outgrew is kept
- *   for the next region to reach its size: a region with one block (a big
- *   malloc of its own) costs a few hundred bytes, not pages, and growing
- *   maps and unmaps nothing.
+ * - The birth number of a block (for temporary allocations) is kept after
+ *   the numbers, in the same array, only when asked for (`with_born`).
+ * - Arrays are carved from 2 MiB maps, and one that a page outgrew or
+ *   emptied is kept for the next array of its size: growing maps and
+ *   unmaps nothing. A region costs about 1.4 KiB before its first block,
+ *   so blocks each alone in 512 KiB (mallocs that big) cost that much.
  *
  * Memory comes from capture/mapmem, so the tracker's --aggregate mode can
  * use it inside the tracked process. Not thread-safe.
@@ -51,7 +51,7 @@
 
 struct livetable_region;
 
-#define LIVETABLE_SPARE_SIZES 96	/* array sizes kept for reuse: a region's tables take about 70 */
+#define LIVETABLE_SPARE_SIZES 96	/* array sizes kept for reuse: pages and infos take about 70 */
 
 struct livetable_spare {
 	size_t size;
