@@ -16,7 +16,7 @@
 #define PLACE_MASK 0x7fffu	/* 2^15 places: one per 16 bytes */
 #define PAGES 128		/* 4 KiB pages a region */
 #define PAGE_PLACES 256
-#define PAGE_STEP 64		/* a page's array grows by this many bytes */
+#define PAGE_STEP 32		/* a page's array grows by this many bytes */
 #define ARENA_BYTES (2u << 20)
 
 struct livetable_info {
@@ -62,7 +62,7 @@ static inline uint64_t mix(uint64_t v)
  * gets there: mapping and unmapping each array instead cost a report on
  * 6.9M live blocks 4000 munmap calls and a second of system time.
  */
-#define ARRAY_ALIGN 64u		/* a cache line */
+#define ARRAY_ALIGN 32u		/* half a cache line: pages waste less */
 
 static size_t array_size(size_t bytes)
 {
@@ -70,27 +70,28 @@ static size_t array_size(size_t bytes)
 }
 
 /* the free list of arrays of `size` bytes; with `create`, made if new; NULL if none */
-static struct livetable_spare *spare_of(struct livetable *lt, size_t size, int create)
+static void **spare_of(struct livetable *lt, size_t size, int create)
 {
+	if (size <= LIVETABLE_SMALL_SPARES * ARRAY_ALIGN)	/* pages' arrays: a direct index */
+		return &lt->small_spares[size / ARRAY_ALIGN - 1];
 	for (size_t i = 0; i < lt->nspares; i++)
 		if (lt->spares[i].size == size)
-			return &lt->spares[i];
+			return &lt->spares[i].head;
 	if (!create || lt->nspares == LIVETABLE_SPARE_SIZES)
 		return NULL;
 	lt->spares[lt->nspares] = (struct livetable_spare){ size, NULL };
-	return &lt->spares[lt->nspares++];
+	return &lt->spares[lt->nspares++].head;
 }
 
 /* zeroed memory for an array of `bytes` (at most ARENA_BYTES - 64), or NULL */
 static void *tab_alloc(struct livetable *lt, size_t bytes)
 {
 	size_t size = array_size(bytes);
-	struct livetable_spare *sp = spare_of(lt, size, 0);
-	void *p;
+	void **sp = spare_of(lt, size, 0), *p;
 
-	if (sp && sp->head) {
-		p = sp->head;
-		sp->head = *(void **)p;
+	if (sp && *sp) {
+		p = *sp;
+		*sp = *(void **)p;
 		memset(p, 0, size);
 		return p;
 	}
@@ -114,12 +115,12 @@ static void *tab_alloc(struct livetable *lt, size_t bytes)
 /* keep p for reuse (when the list of its size cannot be made, it stays unused until the release) */
 static void tab_free(struct livetable *lt, void *p, size_t bytes)
 {
-	struct livetable_spare *sp;
+	void **sp;
 
 	if (!p || !(sp = spare_of(lt, array_size(bytes), 1)))
 		return;
-	*(void **)p = sp->head;
-	sp->head = p;
+	*(void **)p = *sp;
+	*sp = p;
 }
 
 /* ---- a region's interned (entry, size, category) triples ---- */

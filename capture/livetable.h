@@ -51,7 +51,8 @@
 
 struct livetable_region;
 
-#define LIVETABLE_SPARE_SIZES 96	/* array sizes kept for reuse: pages and infos take about 70 */
+#define LIVETABLE_SMALL_SPARES 128	/* arrays of up to 128 * 32 bytes kept for reuse, by size */
+#define LIVETABLE_SPARE_SIZES 32	/* bigger sizes kept for reuse (infos and their index take 20) */
 
 struct livetable_spare {
 	size_t size;
@@ -66,7 +67,8 @@ struct livetable {
 	struct livetable_region *regions;	/* open addressing by key */
 	size_t regions_mask, nregions;
 	size_t last_region;	/* the one the last call used, tried first */
-	struct livetable_spare spares[LIVETABLE_SPARE_SIZES];	/* arrays a region outgrew */
+	void *small_spares[LIVETABLE_SMALL_SPARES];	/* arrays a page outgrew or emptied */
+	struct livetable_spare spares[LIVETABLE_SPARE_SIZES];
 	size_t nspares;
 	char *arena;		/* where the next array is carved */
 	size_t arena_left;
@@ -82,7 +84,7 @@ struct livetable_block {
 	uint32_t category;	/* CAPTURE_REACH_*: the last reachability verdict, 0 until one */
 };
 
-#define LIVETABLE_INIT { 0, 0, 0, NULL, 0, 0, 0, { { 0, NULL } }, 0, NULL, 0, NULL, 0 }
+#define LIVETABLE_INIT { 0, 0, 0, NULL, 0, 0, 0, { NULL }, { { 0, NULL } }, 0, NULL, 0, NULL, 0 }
 
 /*
  * Make addr live with b. Returns 0 when addr was not live, 1 when it was

@@ -190,6 +190,7 @@ START_TEST(a_million_small_blocks_in_little_memory)
 	struct livetable lt = LIVETABLE_INIT;
 	struct livetable_block got;
 	double per_block;
+	size_t bytes;
 
 	mismatches = 0;
 
@@ -211,6 +212,23 @@ START_TEST(a_million_small_blocks_in_little_memory)
 	}
 	ck_assert_uint_eq(mismatches, 0);
 	ck_assert_uint_eq(lt.count, 0);
+	/* again, 16 bytes further: the emptied pages' arrays serve, cleared, and nothing more is mapped */
+	bytes = livetable_bytes(&lt);
+	for (uintptr_t i = 0; i < N; i++) {
+		struct livetable_block b = { .size = 32, .entry = (uint32_t)(i % 5) };
+
+		SAME(livetable_put(&lt, 0x555555560010 + i * 64, &b, &got), 0);
+	}
+	ck_assert_uint_eq(livetable_bytes(&lt), bytes);
+	for (uintptr_t i = 0; i < N; i++) {
+		SAME(livetable_get(&lt, 0x555555560000 + i * 64, &got), 0);
+		SAME(livetable_take(&lt, 0x555555560010 + i * 64, &got), 1);
+		SAME(got.entry, i % 5);
+		SAME(got.size, 32);
+	}
+	ck_assert_uint_eq(mismatches, 0);
+	ck_assert_uint_eq(lt.count, 0);
+	ck_assert_uint_eq(lt.info_used, 0);
 	livetable_release(&lt);
 }
 END_TEST
