@@ -8,6 +8,7 @@
  */
 #include "capture/livetable.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "capture/mapmem.h"
@@ -83,11 +84,15 @@ static void **spare_of(struct livetable *lt, size_t size, int create)
 	return &lt->spares[lt->nspares++].head;
 }
 
-/* zeroed memory for an array of `bytes` (at most ARENA_BYTES - 64), or NULL */
+/* zeroed memory for an array of `bytes` (the largest, 32768 infos' room for 65536, takes 1.5 MiB), or NULL */
 static void *tab_alloc(struct livetable *lt, size_t bytes)
 {
 	size_t size = array_size(bytes);
-	void **sp = spare_of(lt, size, 0), *p;
+	void **sp, *p;
+
+	if (size > ARENA_BYTES - ARRAY_ALIGN)
+		return NULL;
+	sp = spare_of(lt, size, 0);
 
 	if (sp && *sp) {
 		p = *sp;
@@ -239,7 +244,7 @@ static void info_put(struct livetable *lt, struct livetable_region *r, uint32_t 
 
 static inline size_t born_offset(uint32_t cap)
 {
-	return (sizeof(struct livetable_page) + (size_t)cap * sizeof(uint16_t) + 7) & ~(size_t)7;
+	return (offsetof(struct livetable_page, info) + (size_t)cap * sizeof(uint16_t) + 7) & ~(size_t)7;
 }
 
 static inline uint64_t *born_of(const struct livetable_page *pg)
@@ -255,11 +260,14 @@ static inline size_t page_bytes(const struct livetable *lt, uint32_t cap)
 /* the most blocks an array of `bytes` holds */
 static uint32_t page_cap(const struct livetable *lt, size_t bytes)
 {
-	uint32_t cap = 0;
+	size_t per = sizeof(uint16_t) + (lt->with_born ? sizeof(uint64_t) : 0), head = offsetof(struct livetable_page, info);
+	size_t cap = bytes > head ? (bytes - head) / per : 0;
 
-	while (cap < PAGE_PLACES && page_bytes(lt, cap + 1) <= bytes)
-		cap++;
-	return cap;
+	if (cap > PAGE_PLACES)
+		cap = PAGE_PLACES;
+	while (cap && page_bytes(lt, (uint32_t)cap) > bytes)	/* born's alignment: a step at most */
+		cap--;
+	return (uint32_t)cap;
 }
 
 /*
