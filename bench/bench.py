@@ -328,7 +328,8 @@ def report_bench(memray, heaptrack, tmp, repeat):
             timed([heaptrack, "-o", str(tmp / "ht-lin"), str(prog), str(n)])
             ht_cap = str(next(tmp.glob("ht-lin*")))
             (_, ht_rss, _, ht_cpu), _ = best(2, lambda: timed([ht_print, ht_cap], with_cpu=True))
-            other = " / %.2f s CPU, %.1f MiB RSS (RSS x %.2f)" % (ht_cpu, ht_rss / 1024, rss / ht_rss)
+            other = " / %.2f s CPU, %.1f MiB RSS (CPU x %.2f, RSS x %.2f)" % (ht_cpu, ht_rss / 1024, cpu / ht_cpu,
+                                                                         rss / ht_rss)
         print("  %5.1fM records, %5.1fM live at the peak: %6.2f s CPU, %.3f s per million, %7.1f MiB RSS%s" % (
             records / 1e6, data["peak"]["allocations"] / 1e6, cpu, cpu / records * 1e6, rss / 1024, other))
         big.unlink()
