@@ -374,15 +374,26 @@ def report_bench(memray, heaptrack, tmp, repeat):
                                                         tuple(ratios)))
     print("x = against heaptrack_print (target <= 1.5); best of %d interleaved rounds; load average now %.1f"
           % (repeat, os.getloadavg()[0]))
-    print("\nstats against capture size (linear: the same time per million records):")
+    print("\nstats against capture size (linear: the same time per million records), beside heaptrack_print on"
+          "\nheaptrack's capture of the same run (its figures after the slash):")
     for n in (20000, 200000, 1000000):
         big = tmp / "jq-lin.bin"
         timed([str(memray), "run", "-q", "-f", "-o", str(big), str(prog), str(n)])
-        records = json.loads(subprocess.run([str(memray), "stats", "--json", str(big)], capture_output=True,
-                                            text=True, check=True).stdout)["capture"]["records"]
+        data = json.loads(subprocess.run([str(memray), "stats", "--json", str(big)], capture_output=True,
+                                         text=True, check=True).stdout)
+        records = data["capture"]["records"]
         (secs, rss, _, cpu), _ = best(2, lambda: timed([str(memray), "stats", str(big)], with_cpu=True))
-        print("  %5.1fM records: %6.2f s wall, %6.2f s CPU, %.3f s CPU per million, %7.1f MiB RSS" % (
-            records / 1e6, secs, cpu, cpu / records * 1e6, rss / 1024))
+        other = ""
+        if heaptrack and ht_print:
+            for old in tmp.glob("ht-lin*"):
+                old.unlink()
+            timed([heaptrack, "-o", str(tmp / "ht-lin"), str(prog), str(n)])
+            ht_cap = str(next(tmp.glob("ht-lin*")))
+            (_, ht_rss, _, ht_cpu), _ = best(2, lambda: timed([ht_print, ht_cap], with_cpu=True))
+            other = " / %.2f s CPU, %.1f MiB RSS (CPU x %.2f, RSS x %.2f)" % (ht_cpu, ht_rss / 1024, cpu / ht_cpu,
+                                                                         rss / ht_rss)
+        print("  %5.1fM records, %5.1fM live at the peak: %6.2f s CPU, %.3f s per million, %7.1f MiB RSS%s" % (
+            records / 1e6, data["peak"]["allocations"] / 1e6, cpu, cpu / records * 1e6, rss / 1024, other))
         big.unlink()
 
 

@@ -186,7 +186,7 @@ int heapmodel_alloc(struct heapmodel *hm, uintptr_t addr, uint64_t size, uint32_
 		struct livetable_block b = { .size = size, .born = hm->allocations, .entry = (uint32_t)entry }, old;
 		int was_live;
 
-		if (!pv->live.count && !pv->live.nshards)
+		if (!pv->live.count && !pv->live.nregions)
 			pv->live.with_born = hm->temporary_within != 0;
 		was_live = livetable_put(&pv->live, addr, &b, &old);
 		if (was_live < 0)

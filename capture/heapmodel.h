@@ -3,7 +3,7 @@
  * readers (report/analysis) and the tracker's --aggregate mode.
  *
  * Fed allocations and deallocations in stream order, it keeps live
- * allocations by address (capture/livetable: about 8 bytes a block, so
+ * allocations by address (capture/livetable: about 3 bytes a block, so
  * millions of live blocks cost tens of megabytes), mmap'd ranges apart (a munmap may cover part of
  * one mapping or several; a mapping split in two by a hole counts as two
  * live allocations), and per (stack, allocator) entry: allocations and

@@ -2,7 +2,8 @@
  * Unit tests of capture/livetable: every answer against a plain array
  * model through churn that grows and shrinks shards, addresses whose low
  * half is zero or equal across 4 GiB zones, replaced blocks, births; and
- * the bytes per live block the table promises.
+ * the bytes per live block the table promises; every residue of an
+ * address modulo 16, and the last place of a region.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -189,6 +190,7 @@ START_TEST(a_million_small_blocks_in_little_memory)
 	struct livetable lt = LIVETABLE_INIT;
 	struct livetable_block got;
 	double per_block;
+	size_t bytes;
 
 	mismatches = 0;
 
@@ -200,15 +202,84 @@ START_TEST(a_million_small_blocks_in_little_memory)
 	}
 	ck_assert_uint_eq(mismatches, 0);
 	ck_assert_uint_eq(lt.count, N);
-	ck_assert_uint_eq(lt.info_used, 3);
+	/* the triples are interned per 512 KiB region: 3 in each of the 123 the blocks span */
+	ck_assert_uint_eq(lt.info_used, 3 * ((N * 64 + 0x60000 + (1u << 19) - 1) >> 19));
 	per_block = (double)livetable_bytes(&lt) / N;
-	ck_assert_double_le(per_block, 20.0);	/* 8-byte slots at least 42% full */
+	ck_assert_double_le(per_block, 4.5);	/* 3 bytes a block in pages, the rest in a part-used 2 MiB arena */
 	for (uintptr_t i = 0; i < N; i++) {
 		SAME(livetable_take(&lt, 0x555555560000 + i * 64, &got), 1);
 		SAME(got.entry, i % 3);
 	}
 	ck_assert_uint_eq(mismatches, 0);
 	ck_assert_uint_eq(lt.count, 0);
+	/* again, 16 bytes further: the emptied pages' arrays serve, cleared, and nothing more is mapped */
+	bytes = livetable_bytes(&lt);
+	for (uintptr_t i = 0; i < N; i++) {
+		struct livetable_block b = { .size = 32, .entry = (uint32_t)(i % 5) };
+
+		SAME(livetable_put(&lt, 0x555555560010 + i * 64, &b, &got), 0);
+	}
+	ck_assert_uint_eq(livetable_bytes(&lt), bytes);
+	for (uintptr_t i = 0; i < N; i++) {
+		SAME(livetable_get(&lt, 0x555555560000 + i * 64, &got), 0);
+		SAME(livetable_take(&lt, 0x555555560010 + i * 64, &got), 1);
+		SAME(got.entry, i % 5);
+		SAME(got.size, 32);
+	}
+	ck_assert_uint_eq(mismatches, 0);
+	ck_assert_uint_eq(lt.count, 0);
+	ck_assert_uint_eq(lt.info_used, 0);
+	livetable_release(&lt);
+}
+END_TEST
+
+/*
+ * One region filled at every place with a triple of its own, then every
+ * block replaced by yet another: the local numbers reach 32769 at once,
+ * and the table its largest size; then the 15 other residues of the same
+ * 16 bytes, each apart.
+ */
+START_TEST(a_full_region_of_distinct_blocks)
+{
+	enum { PLACES = 1 << 15 };
+	const uintptr_t base = 0x7f1234580000;	/* a region's start: 512 KiB aligned */
+	struct livetable lt = LIVETABLE_INIT;
+	struct livetable_block got, old;
+
+	mismatches = 0;
+	for (uint32_t i = 0; i < PLACES; i++) {
+		struct livetable_block b = { .size = i + 1, .entry = 7 };
+
+		SAME(livetable_put(&lt, base + (uintptr_t)i * 16, &b, &old), 0);
+	}
+	ck_assert_uint_eq(lt.info_used, PLACES);
+	for (uint32_t i = 0; i < PLACES; i++) {
+		struct livetable_block b = { .size = PLACES + i + 1, .entry = 8 };
+
+		SAME(livetable_put(&lt, base + (uintptr_t)i * 16, &b, &old), 1);
+		SAME(old.size, i + 1);
+		SAME(old.entry, 7);
+	}
+	ck_assert_uint_eq(mismatches, 0);
+	ck_assert_uint_eq(lt.count, PLACES);
+	ck_assert_uint_eq(lt.info_used, PLACES);
+	for (uintptr_t k = 1; k < 16; k++) {
+		struct livetable_block b = { .size = k, .entry = 9 };
+
+		ck_assert_int_eq(livetable_put(&lt, base + (PLACES - 1) * 16 + k, &b, &old), 0);
+	}
+	for (uintptr_t k = 0; k < 16; k++) {
+		ck_assert_int_eq(livetable_take(&lt, base + (PLACES - 1) * 16 + k, &got), 1);
+		ck_assert_uint_eq(got.size, k ? k : 2 * PLACES);
+	}
+	for (uint32_t i = 0; i + 1 < PLACES; i++) {
+		SAME(livetable_take(&lt, base + (uintptr_t)i * 16, &got), 1);
+		SAME(got.size, PLACES + i + 1);
+		SAME(got.entry, 8);
+	}
+	ck_assert_uint_eq(mismatches, 0);
+	ck_assert_uint_eq(lt.count, 0);
+	ck_assert_uint_eq(lt.info_used, 0);
 	livetable_release(&lt);
 }
 END_TEST
@@ -223,6 +294,7 @@ int main(void)
 	tcase_add_test(tc, low_half_zero_and_same_low_half);
 	tcase_add_test(tc, a_block_keeps_its_category);
 	tcase_add_test(tc, a_million_small_blocks_in_little_memory);
+	tcase_add_test(tc, a_full_region_of_distinct_blocks);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
