@@ -260,8 +260,7 @@ static int load_block(struct capture_reader *r)
 		if (r->in_segment && !r->segment_ended)
 			return reader_stop(r, CAPTURE_INCOMPLETE, off,
 				    "the capture ends without its END record (the program was killed, "
-				    "exec'd one that cannot be tracked: static, setuid or run by valgrind, "
-				    "or tracking stopped early)");
+				    "exec'd an image memray cannot track, or tracking stopped early)");
 		if (!r->segments)
 			return reader_stop(r, CAPTURE_INCOMPLETE, off, "the capture holds no records: the "
 				    "program never started the tracker");

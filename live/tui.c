@@ -29,7 +29,7 @@
 
 #define TICK_MS 50
 #define REDRAW_MS 250
-#define STATUS_ROWS 3	/* above the help line, for how it ended */
+#define STATUS_ROWS 4	/* above the help line, for how it ended */
 
 enum { PAIR_HEAP = 1, PAIR_RSS, PAIR_BAD, PAIR_TITLE };
 

@@ -261,7 +261,8 @@ def test_program_killed_is_said_and_kept(tmp_path, fixtures, screens):
     os.kill(pid, signal.SIGKILL)
     screen = s.wait(r"killed by signal 9 \(SIGKILL\)")
     assert re.search(r"the program was killed by signal 9 \(SIGKILL\); live_steps: offset \d+: the capture ends "
-                     r"without its END record \(the program was killed, or tracking stopped early\) \(any word from the "
+                     r"without its END record \(the program was killed, exec'd an image memray cannot track, or tracking "
+                     r"stopped early\) \(any word from the "
                      r"tracker is in memray-live_steps\.\d+\.out\)", flat(screen))
     assert "Heap: %d B" % (base + MiB) in screen  # what was live when it died stays
     time.sleep(0.5)
