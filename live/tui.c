@@ -13,6 +13,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,19 @@ static void start_colors(struct view *v)
 	v->has_color = 1;
 }
 
+/*
+ * Is the terminal gone (its window closed, the tmux server or the ssh
+ * link killed)? Then every read fails at once, and a view waiting for a
+ * key would spin on the CPU for good, as `run --live` forwards the
+ * hang-up to the program and stays.
+ */
+static int terminal_is_gone(void)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 int live_tui_run(struct live_session *s, const struct live_tui *t)
 {
 	struct view v = { .s = s, .t = t, .sort = SUMMARY_OWN };
@@ -412,6 +426,8 @@ int live_tui_run(struct live_session *s, const struct live_tui *t)
 			dirty = stale = 0;
 		}
 		key = getch();
+		if (key == ERR && terminal_is_gone())
+			break;
 		if (key == ERR)
 			continue;
 		if (on_key(&v, key))

@@ -532,3 +532,27 @@ def test_a_reader_ended_by_signal_gives_the_terminal_back(tmp_path, fixtures, sc
     assert status == 3  # the program ends as it would have, untracked from the signal on
     data = stats(tmp_path / "sig.bin")
     assert data["metadata"]["peak_memory"] >= base + MiB
+
+
+def test_a_view_whose_terminal_goes_away_ends(tmp_path, fixtures, screens):
+    # the tmux server, a terminal window or an ssh link goes away: every read of the terminal fails at
+    # once, and `run --live`, which hands the hang-up to the program, spun on the CPU for good
+    s, pid, base = start_live(tmp_path, fixtures, screens)
+    viewer = subprocess.run(["pgrep", "-x", "-f", "%s run --live %s %s" % (MEMRAY, fixtures.build("live_steps.c"),
+                                                                          tmp_path / "pid")],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert len(viewer) == 1
+    viewer = int(viewer[0])
+    s.close()
+    end = time.time() + 10
+    while is_running(viewer):
+        assert time.time() < end, "the view outlived its terminal"
+        time.sleep(0.1)
+
+
+def is_running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
