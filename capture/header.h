@@ -12,6 +12,11 @@
 
 struct strbuf;
 
+/* why a capture can hold its header and nothing else: what `memray run` and `memray check` say */
+#define CAPTURE_UNTRACKED_WHY \
+	"a statically linked or setuid program ignores LD_PRELOAD, one built with a sanitizer (ASan) refuses " \
+	"to start behind it, and one killed at once never starts the tracker"
+
 struct capture_header {
 	unsigned major, minor;
 	uint32_t flags;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/header.h"
 #include "capture/reader.h"
 #include "ci/checklog.h"
 #include "ci/checkrunner.h"
@@ -446,9 +447,7 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 		goto out;
 	}
 	if (!c->a.segments) {
-		error("%s: nothing was recorded: the program ran untracked (a statically linked or setuid "
-		      "program ignores LD_PRELOAD, one built with a sanitizer (ASan) refuses to start behind it, "
-		      "and one killed at once never starts the tracker)", c->path);
+		error("%s: nothing was recorded: the program ran untracked (" CAPTURE_UNTRACKED_WHY ")", c->path);
 		goto out;
 	}
 	if ((c->a.lost || c->a.is_stopped) && !(flags & CI_PARTIAL)) {

@@ -459,9 +459,7 @@ int launch_run(struct launch *l)
 	l->ran = 1;
 	verbose(1, "%s exited with status %d", argv[0], ret);
 	if (!l->judges_empty && !l->is_live && capture_is_empty(out.buf))
-		warning("%s recorded nothing: a statically linked or setuid program ignores "
-			"LD_PRELOAD, one built with a sanitizer (ASan) refuses to start behind it, and one "
-			"killed at once never starts the tracker", argv[0]);
+		warning("%s recorded nothing: " CAPTURE_UNTRACKED_WHY, argv[0]);
 restore:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
