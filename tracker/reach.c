@@ -232,6 +232,7 @@ static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o
 		r->root_kind = (uint8_t)o->kind;
 		r->root_value = o->names_word ? o->base + k * sizeof(uintptr_t) : o->value;
 		r->chain = o->chain + 1;
+		__builtin_prefetch((const void *)reach_tab.b[i].addr);	/* read soon: propagate() */
 		sc.work[sc.tail++] = (uint32_t)i;
 	}
 }

@@ -7,9 +7,9 @@
  *
  * The extents (what every lookup reads) and the verdicts (what a hit
  * writes) are apart, 16 bytes each, so a lookup's cache lines hold twice
- * as many blocks. A third array as large serves the sort as its other
- * buffer, then the marking as its work list, then the collector as its
- * list of blocks to free.
+ * as many blocks. A third array as large holds the sort's keys and their
+ * other buffer (reachtab.c), then serves the marking as its work list,
+ * then the collector as its list of blocks to free.
  *
  * They are kept from scan to scan (the collector scans again and again)
  * and mapped and touched by reach_tab_reserve() before the world stops:
@@ -33,7 +33,10 @@
  * a few blocks, and the binary search runs only in that range. Words in
  * a chunk without a start (the middle of a mapping larger than 4 MiB), or
  * in a chunk beyond the directory's room, take the search over the whole
- * table: slower, the same answer.
+ * table: slower, the same answer. Before any of that, the block found
+ * last and its two neighbours are tried: a list or an array of blocks
+ * allocated one after another points from each block to the next one
+ * in the table (16.7 million listed blocks: 0.12 s of a 0.55 s marking).
  *
  * Ownership: all of it is the scan's, used under reach.c's scan lock; the
  * table is filled under tracker_lock with the world stopped. Nothing here
@@ -76,6 +79,7 @@ struct reach_tab {
 	struct reach_chunk *chunks;	/* open addressing, chunk_mask + 1 slots */
 	size_t chunk_mask, max_chunks;
 	uint32_t *first;	/* max_chunks * (REACH_SLOTS + 1) */
+	size_t finger;		/* the block the last lookup found, tried first */
 };
 
 extern struct reach_tab reach_tab;
@@ -122,17 +126,32 @@ static inline long reach_tab_search(uintptr_t v, size_t lo, size_t hi)
 /* the index of the block holding address v (its start, or inside it), or -1 */
 static inline long reach_tab_find(uintptr_t v)
 {
-	const struct reach_tab *t = &reach_tab;
+	struct reach_tab *t = &reach_tab;
 	uintptr_t id = (v >> REACH_CHUNK_BITS) + 1;
 	size_t i;
 
 	if (v < t->lo || v >= t->hi)
 		return -1;
+	i = t->finger;
+	if (i < t->n) {	/* a list or an array of blocks made one after another: next to the last one found */
+		const struct rblock *b = t->b;
+
+		if (b[i].addr > v && i > 0)
+			i--;
+		else if (i + 1 < t->n && b[i + 1].addr <= v)
+			i++;
+		if (b[i].addr <= v && (i + 1 == t->n || b[i + 1].addr > v))	/* i is the last block starting at or before v */
+			return v - b[i].addr < b[i].size || v == b[i].addr ? (long)(t->finger = i) : -1;
+	}
 	for (i = (size_t)((id * 0x9E3779B97F4A7C15ull) >> 40) & t->chunk_mask; t->chunks[i].id; i = (i + 1) & t->chunk_mask) {
 		if (t->chunks[i].id == id) {
 			const uint32_t *f = &t->chunks[i].first[(v >> REACH_SLOT_BITS) & (REACH_SLOTS - 1)];
 
-			return reach_tab_search(v, f[0] ? f[0] - 1 : 0, f[1]);
+			long found = reach_tab_search(v, f[0] ? f[0] - 1 : 0, f[1]);
+
+			if (found >= 0)
+				t->finger = (size_t)found;
+			return found;
 		}
 	}
 	return reach_tab_search(v, 0, t->n);
