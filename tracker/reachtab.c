@@ -258,3 +258,57 @@ void reach_tab_clear(void)
 	reach_tab.n = 0;
 	reach_tab.lo = reach_tab.hi = 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* the lookup                                                            */
+
+/* the block of b[lo..hi) holding v, or -1; the one before lo does not */
+static long search(uintptr_t v, size_t lo, size_t hi)
+{
+	const struct rblock *b = reach_tab.b;
+
+	if (hi <= lo)
+		return -1;
+	while (hi - lo > 1) {	/* the last block starting at or before v */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b[mid].addr <= v)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (b[lo].addr > v)
+		return -1;
+	if (v - b[lo].addr < b[lo].size || v == b[lo].addr)
+		return (long)lo;
+	return -1;
+}
+
+long reach_tab_find_within(uintptr_t v)
+{
+	struct reach_tab *t = &reach_tab;
+	uintptr_t id = (v >> REACH_CHUNK_BITS) + 1;
+	size_t i = t->finger;
+
+	if (i < t->n) {	/* a list or an array of blocks made one after another: next to the last one found */
+		const struct rblock *b = t->b;
+
+		if (b[i].addr > v && i > 0)
+			i--;
+		else if (i + 1 < t->n && b[i + 1].addr <= v)
+			i++;
+		if (b[i].addr <= v && (i + 1 == t->n || b[i + 1].addr > v))	/* i is the last block starting at or before v */
+			return v - b[i].addr < b[i].size || v == b[i].addr ? (long)(t->finger = i) : -1;
+	}
+	for (i = (size_t)((id * 0x9E3779B97F4A7C15ull) >> 40) & t->chunk_mask; t->chunks[i].id; i = (i + 1) & t->chunk_mask) {
+		if (t->chunks[i].id == id) {
+			const uint32_t *f = &t->chunks[i].first[(v >> REACH_SLOT_BITS) & (REACH_SLOTS - 1)];
+			long found = search(v, f[0] ? f[0] - 1 : 0, f[1]);
+
+			if (found >= 0)
+				t->finger = (size_t)found;
+			return found;
+		}
+	}
+	return search(v, 0, t->n);
+}

@@ -101,60 +101,19 @@ int reach_tab_take(void);
 /* forget the blocks, keep the memory */
 void reach_tab_clear(void);
 
-/* the block of b[lo..hi) holding v, or -1; the one before lo does not */
-static inline long reach_tab_search(uintptr_t v, size_t lo, size_t hi)
+/* reach_tab_find() for a v within [lo, hi) */
+long reach_tab_find_within(uintptr_t v);
+
+/*
+ * The index of the block holding address v (its start, or inside it), or
+ * -1. Inline for the test most words of memory fail, not being between
+ * the first block and the end of the last.
+ */
+static inline __attribute__((always_inline)) long reach_tab_find(uintptr_t v)
 {
-	const struct rblock *b = reach_tab.b;
-
-	if (hi <= lo)
+	if (v < reach_tab.lo || v >= reach_tab.hi)
 		return -1;
-	while (hi - lo > 1) {	/* the last block starting at or before v */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (b[mid].addr <= v)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (b[lo].addr > v)
-		return -1;
-	if (v - b[lo].addr < b[lo].size || v == b[lo].addr)
-		return (long)lo;
-	return -1;
-}
-
-/* the index of the block holding address v (its start, or inside it), or -1 */
-static inline long reach_tab_find(uintptr_t v)
-{
-	struct reach_tab *t = &reach_tab;
-	uintptr_t id = (v >> REACH_CHUNK_BITS) + 1;
-	size_t i;
-
-	if (v < t->lo || v >= t->hi)
-		return -1;
-	i = t->finger;
-	if (i < t->n) {	/* a list or an array of blocks made one after another: next to the last one found */
-		const struct rblock *b = t->b;
-
-		if (b[i].addr > v && i > 0)
-			i--;
-		else if (i + 1 < t->n && b[i + 1].addr <= v)
-			i++;
-		if (b[i].addr <= v && (i + 1 == t->n || b[i + 1].addr > v))	/* i is the last block starting at or before v */
-			return v - b[i].addr < b[i].size || v == b[i].addr ? (long)(t->finger = i) : -1;
-	}
-	for (i = (size_t)((id * 0x9E3779B97F4A7C15ull) >> 40) & t->chunk_mask; t->chunks[i].id; i = (i + 1) & t->chunk_mask) {
-		if (t->chunks[i].id == id) {
-			const uint32_t *f = &t->chunks[i].first[(v >> REACH_SLOT_BITS) & (REACH_SLOTS - 1)];
-
-			long found = reach_tab_search(v, f[0] ? f[0] - 1 : 0, f[1]);
-
-			if (found >= 0)
-				t->finger = (size_t)found;
-			return found;
-		}
-	}
-	return reach_tab_search(v, 0, t->n);
+	return reach_tab_find_within(v);
 }
 
 #endif
