@@ -16,8 +16,9 @@ size_t capture_block_bound(size_t raw_len);
 
 /*
  * Write the block for raw[0, raw_len) into out (capture_block_bound bytes
- * of room), lz4-compressed if `compress` and it helps. raw_len must be at
- * most CAPTURE_BLOCK_RAW_MAX. Returns the block's total length.
+ * of room), lz4-compressed if `compress` and it helps, twice if that helps
+ * more. raw_len must be at most CAPTURE_BLOCK_RAW_MAX. Returns the block's
+ * total length.
  */
 size_t capture_block_encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compress);
 
@@ -26,6 +27,7 @@ struct capture_block_info {
 	uint32_t checksum;
 	uint32_t stored_len;
 	uint32_t raw_len;
+	uint32_t inner_len;	/* CAPTURE_ENC_LZ4_TWICE: the inner lz4 block's size; else 0 */
 };
 
 /*
@@ -37,8 +39,10 @@ int capture_block_parse_header(const uint8_t *hdr, struct capture_block_info *bi
 /*
  * Check the checksum of the whole block at `block` (header and stored
  * payload) and decode its payload into raw, which has room for
- * bi->raw_len bytes. Returns 0, or -1 with *why set.
+ * bi->raw_len bytes, through inner, which has room for bi->inner_len
+ * (unused when that is 0). Returns 0, or -1 with *why set.
  */
-int capture_block_decode(const uint8_t *block, const struct capture_block_info *bi, uint8_t *raw, const char **why);
+int capture_block_decode(const uint8_t *block, const struct capture_block_info *bi, uint8_t *raw, uint8_t *inner,
+			 const char **why);
 
 #endif

@@ -55,8 +55,14 @@
  *   OFFSET  SIZE  DESCRIPTION
  *        0     4  magic "MRBK"
  *        4     4  XXH32 (seed 0) of bytes [8, 20 + stored size)
- *        8     1  encoding: 0 raw, 1 lz4 block (LZ4_compress_default)
- *        9     3  zero
+ *        8     1  encoding: 0 raw, 1 lz4 block (LZ4_compress_default),
+ *                 2 (1.5) an lz4 block of an lz4 block: lz4 cannot shrink
+ *                 data more than about 250 times (a long match costs a
+ *                 byte per 255 bytes), and a block of records repeating
+ *                 one allocation gets there; its output is runs of 255
+ *                 that a second pass folds
+ *        9     3  encoding 2: the size of the inner lz4 block, at most
+ *                 LZ4_compressBound(raw size); else zero
  *       12     4  stored size: payload bytes after this 20-byte header
  *                 (at most CAPTURE_BLOCK_STORED_MAX)
  *       16     4  raw size: payload bytes once decoded (at most
@@ -224,7 +230,9 @@
  * it does not know in a file of a newer minor version says the file is
  * newer than it rather than damaged. Changing a record raises the major
  * version. History: 1.0 first version; 1.1 adds CODE and PYFRAME; 1.2 adds
- * TIME; 1.3 adds REACH and REACH_BLOCK; 1.4 adds COLLECT.
+ * TIME; 1.3 adds REACH and REACH_BLOCK; 1.4 adds COLLECT; 1.5 adds block
+ * encoding 2 (a reader that meets it in a file of a newer minor version
+ * says the file is newer).
  *
  * STREAMS. Live mode (`memray run --live`, `memray live`) sends exactly
  * these bytes, header first, over a stream socket; written to a file they
@@ -244,7 +252,7 @@
 #define CAPTURE_MAGIC "\x89MEMRAY\n"
 #define CAPTURE_MAGIC_LEN 8
 #define CAPTURE_VERSION_MAJOR 1
-#define CAPTURE_VERSION_MINOR 4
+#define CAPTURE_VERSION_MINOR 5
 
 #define CAPTURE_HEADER_FIXED 40
 #define CAPTURE_HEADER_MAX (1u << 20)
@@ -257,6 +265,7 @@
 enum capture_encoding {
 	CAPTURE_ENC_RAW = 0,
 	CAPTURE_ENC_LZ4 = 1,
+	CAPTURE_ENC_LZ4_TWICE = 2,	/* 1.5 */
 };
 
 /* header flags */

@@ -149,6 +149,7 @@ void capture_reader_free(struct capture_reader *r)
 	capture_header_release(&r->header);
 	free(r->stored);
 	free(r->raw);
+	free(r->inner);
 	free(r->sbuf);
 	free(r->path);
 	free(r);
@@ -278,8 +279,13 @@ static int load_block(struct capture_reader *r)
 		if (got != CAPTURE_BLOCK_HEADER)
 			return shrank(r, off, got);
 	}
-	if (capture_block_parse_header(block, &bi, &why) < 0)
+	if (capture_block_parse_header(block, &bi, &why) < 0) {
+		if (block[8] > CAPTURE_ENC_LZ4_TWICE && r->header.minor > CAPTURE_VERSION_MINOR)
+			return reader_stop(r, CAPTURE_DAMAGED, off, "block encoding %u is newer than this memray (file "
+				    "version %u.%u, memray reads %u.%u)", block[8], r->header.major, r->header.minor,
+				    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
 		return reader_stop(r, CAPTURE_DAMAGED, off, "%s", why);
+	}
 	if (CAPTURE_BLOCK_HEADER + (uint64_t)bi.stored_len > left)
 		return reader_waits(r) ? 0 : reader_stop(r, CAPTURE_INCOMPLETE, off, "the capture ends inside a block (%llu of %llu "
 			    "bytes; the program was probably killed while it was written)",
@@ -296,7 +302,9 @@ static int load_block(struct capture_reader *r)
 	/* at least one byte: an empty block still gets a buffer to point into */
 	if (GROW(r->raw, bi.raw_len ? bi.raw_len : 1, r->raw_cap) < 0)
 		return reader_stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.raw_len);
-	if (capture_block_decode(block, &bi, r->raw, &why) < 0)
+	if (bi.inner_len && GROW(r->inner, bi.inner_len, r->inner_cap) < 0)
+		return reader_stop(r, CAPTURE_DAMAGED, off, "out of memory for a block of %u bytes", bi.inner_len);
+	if (capture_block_decode(block, &bi, r->raw, r->inner, &why) < 0)
 		return reader_stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	r->block_offset = off;
 	r->next_block = off + CAPTURE_BLOCK_HEADER + bi.stored_len;

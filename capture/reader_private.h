@@ -28,6 +28,8 @@ struct capture_reader {
 
 	uint8_t *raw;		/* the decoded block */
 	size_t raw_cap;
+	uint8_t *inner;		/* an lz4 block of an lz4 block: the inner one */
+	size_t inner_cap;
 	struct codec_in in;	/* cursor in raw */
 	uint64_t block_offset;
 

@@ -142,12 +142,27 @@ def test_aggregate_gives_the_same_figures(fixtures, tmp_path):
 
 def test_aggregate_is_small(fixtures, tmp_path):
     prog = fixtures.build("churn.c")
-    _, full = record(tmp_path, prog, "200000", name="full.bin")
-    _, agg = record(tmp_path, prog, "200000", options=["--aggregate"], name="agg.bin")
+    # sizes that vary: one pair repeated compresses to almost nothing either way
+    _, full = record(tmp_path, prog, "200000", "vary", name="full.bin")
+    _, agg = record(tmp_path, prog, "200000", "vary", options=["--aggregate"], name="agg.bin")
     a, b = stats(full), stats(agg)
     assert a["top_allocations_by_count"] == b["top_allocations_by_count"]
     assert b["total_num_allocations"] == a["total_num_allocations"] >= 200000
     assert agg.stat().st_size * 4 < full.stat().st_size
+
+
+def test_one_allocation_repeated_compresses_past_lz4s_limit(fixtures, tmp_path):
+    """3 million malloc/free pairs from one place: 18 MB of records, which one
+    pass of lz4 cannot shrink below about 70 KB (a match costs a byte per 255
+    bytes); the blocks compressed twice hold them in a few KB."""
+    prog = fixtures.build("churn.c")
+    _, packed = record(tmp_path, prog, "3000000", name="lz4.bin")
+    _, raw = record(tmp_path, prog, "3000000", options=["--no-compress"], name="raw.bin")
+    assert raw.stat().st_size > 18_000_000
+    assert packed.stat().st_size < 8_000
+    a, b = stats(packed), stats(raw)
+    assert a["total_num_allocations"] == b["total_num_allocations"] >= 3_000_000
+    assert a["top_allocations_by_count"] == b["top_allocations_by_count"]
 
 
 def test_no_compress_same_figures_bigger_file(fixtures, tmp_path):

@@ -100,70 +100,102 @@ START_TEST(string_bounds)
 }
 END_TEST
 
-static size_t make_block(uint8_t *out, size_t raw_len, int compress)
+/* the byte at i of a test block: 'a' but every fourth (lz4 shrinks it a few times), or a 6-byte record repeated (over 64 times) */
+static uint8_t block_byte(size_t i, int repeats)
+{
+	static const uint8_t pair[6] = { 0x11, 0x00, 0x40, 0x05, 0x21, 0x00 };	/* ALLOC, FREE */
+
+	return repeats ? pair[i % 6] : (uint8_t)(i % 4 == 0 ? (i * 2654435761u) >> 13 : 'a');
+}
+
+static size_t make_block(uint8_t *out, size_t raw_len, int compress, int repeats)
 {
 	uint8_t *raw = malloc(raw_len);
 
 	for (size_t i = 0; i < raw_len; i++)
-		raw[i] = (uint8_t)(i % 7 == 0 ? i : 'a');
+		raw[i] = block_byte(i, repeats);
 	size_t n = capture_block_encode(out, raw, raw_len, compress);
 	free(raw);
 	return n;
 }
 
+/* raw, lz4, and lz4 twice: what each of the three kinds of block becomes */
+static const struct {
+	int compress, repeats;
+	size_t raw_len;
+	unsigned encoding;
+} kinds[] = {
+	{ 0, 0, 100000, CAPTURE_ENC_RAW },
+	{ 1, 0, 100000, CAPTURE_ENC_LZ4 },
+	{ 1, 1, 1u << 20, CAPTURE_ENC_LZ4_TWICE },
+};
+
 START_TEST(block_round_trip)
 {
-	for (int compress = 0; compress < 2; compress++) {
-		size_t raw_len = 100000;
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		size_t raw_len = kinds[k].raw_len;
 		uint8_t *out = malloc(capture_block_bound(raw_len)), *back = malloc(raw_len);
-		size_t n = make_block(out, raw_len, compress);
+		uint8_t *inner = malloc(capture_block_bound(raw_len));
+		size_t n = make_block(out, raw_len, kinds[k].compress, kinds[k].repeats);
 		struct capture_block_info bi;
 		const char *why = NULL;
 
 		ck_assert_int_eq(capture_block_parse_header(out, &bi, &why), 0);
 		ck_assert_uint_eq(bi.raw_len, raw_len);
 		ck_assert_uint_eq(CAPTURE_BLOCK_HEADER + bi.stored_len, n);
-		ck_assert_uint_eq(bi.encoding, compress ? CAPTURE_ENC_LZ4 : CAPTURE_ENC_RAW);
-		if (compress)
+		ck_assert_uint_eq(bi.encoding, kinds[k].encoding);
+		if (kinds[k].compress)
 			ck_assert_uint_lt(n, raw_len / 2);
-		ck_assert_int_eq(capture_block_decode(out, &bi, back, &why), 0);
+		if (kinds[k].encoding == CAPTURE_ENC_LZ4_TWICE) {
+			/* one pass cannot go below raw/255; the second folds the runs it leaves */
+			ck_assert_uint_gt(bi.inner_len, raw_len / 256);
+			ck_assert_uint_lt(bi.stored_len, raw_len / 2000);
+		} else {
+			ck_assert_uint_eq(bi.inner_len, 0);
+		}
+		ck_assert_int_eq(capture_block_decode(out, &bi, back, inner, &why), 0);
 		for (size_t i = 0; i < raw_len; i++)
-			ck_assert_uint_eq(back[i], (uint8_t)(i % 7 == 0 ? i : 'a'));
+			ck_assert_uint_eq(back[i], block_byte(i, kinds[k].repeats));
 		free(out);
 		free(back);
+		free(inner);
 	}
 }
 END_TEST
 
 START_TEST(block_every_bit_flip_is_caught)
 {
-	for (int compress = 0; compress < 2; compress++) {
-		size_t raw_len = 300;
-		uint8_t *out = malloc(capture_block_bound(raw_len)), back[CAPTURE_BLOCK_RAW_MAX / 1024];
-		size_t n = make_block(out, raw_len, compress);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		size_t raw_len = kinds[k].encoding == CAPTURE_ENC_LZ4_TWICE ? 30000 : 300;
+		uint8_t *out = malloc(capture_block_bound(raw_len)), *back = malloc(raw_len);
+		uint8_t *inner = malloc(capture_block_bound(raw_len));
+		size_t n = make_block(out, raw_len, kinds[k].compress, kinds[k].repeats);
 
+		ck_assert_uint_eq(out[8], kinds[k].encoding);
 		for (size_t bit = 0; bit < n * 8; bit++) {
 			struct capture_block_info bi;
 			const char *why = NULL;
 			int ok;
 
 			out[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-			/* as a reader does: a block must fit in what the file holds */
+			/* as a reader does: a block must fit in what the file holds and what it allocated */
 			ok = capture_block_parse_header(out, &bi, &why) == 0;
-			if (ok && bi.raw_len > sizeof(back)) {
-				why = "raw size bigger than this block can be";
+			if (ok && (bi.raw_len > raw_len || bi.inner_len > capture_block_bound(raw_len))) {
+				why = "a size bigger than this block can be";
 				ok = 0;
 			}
 			if (ok && CAPTURE_BLOCK_HEADER + (size_t)bi.stored_len > n) {
 				why = "block runs past the end of the file";
 				ok = 0;
 			}
-			ok = ok && capture_block_decode(out, &bi, back, &why) == 0;
+			ok = ok && capture_block_decode(out, &bi, back, inner, &why) == 0;
 			ck_assert_msg(!ok, "flip of bit %zu went unnoticed", bit);
 			ck_assert_ptr_nonnull(why);
 			out[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		}
 		free(out);
+		free(back);
+		free(inner);
 	}
 }
 END_TEST

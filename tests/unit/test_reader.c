@@ -485,6 +485,80 @@ START_TEST(unknown_type_in_a_newer_minor_version)
 }
 END_TEST
 
+/* build()'s capture without END, then a block of one malloc/free pair repeated `pairs` times at 0x7000 */
+static size_t build_repeating(struct strbuf *file, size_t pairs)
+{
+	size_t raw_len = 16 + pairs * 6, at;	/* a THREAD, a first pair of 8 bytes, 6 bytes a pair */
+	uint8_t *raw = malloc(raw_len), *out = malloc(capture_block_bound(raw_len)), *p = raw;
+
+	build(file, 0);
+	*p++ = CAPTURE_REC_THREAD;	/* a block starts with no thread and address 0 */
+	p = codec_put_varint(p, 77);
+	for (size_t i = 0; i < pairs; i++) {
+		*p++ = CAPTURE_REC_ALLOC + CAPTURE_ALLOC_MALLOC;
+		p = codec_put_svarint(p, i ? 0 : 0x7000);
+		p = codec_put_varint(p, 32);
+		p = codec_put_varint(p, 2);
+		*p++ = CAPTURE_REC_FREE + CAPTURE_ALLOC_FREE;
+		p = codec_put_svarint(p, 0);
+	}
+	at = file->len;
+	strbuf_add(file, out, capture_block_encode(out, raw, (size_t)(p - raw), 1));
+	free(raw);
+	free(out);
+	return at;
+}
+
+START_TEST(a_block_compressed_twice_reads_back)
+{
+	struct strbuf file;
+	size_t at = build_repeating(&file, 200000);
+	char *path = write_temp(file.buf, file.len);
+	struct capture_reader *r = capture_reader_open(path);
+	struct capture_record rec;
+	size_t allocs = 0, at_7000 = 0;
+
+	ck_assert_uint_eq((uint8_t)file.buf[at + 8], CAPTURE_ENC_LZ4_TWICE);
+	ck_assert_uint_lt(file.len - at, 1000);	/* 1.2 MB of records; lz4 alone cannot go below 4.7 KB */
+	ck_assert_ptr_nonnull(r);
+	while (capture_reader_next(r, &rec)) {
+		allocs += rec.type == CAPTURE_REC_ALLOC;
+		at_7000 += rec.type == CAPTURE_REC_ALLOC && rec.address == 0x7000 && rec.size == 32;
+	}
+	ck_assert_uint_eq(allocs, 3 + 200000);
+	ck_assert_uint_eq(at_7000, 200000);
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_INCOMPLETE);	/* no END: cut short, all read */
+	capture_reader_free(r);
+	unlink(path);
+	free(path);
+	strbuf_release(&file);
+}
+END_TEST
+
+START_TEST(unknown_encoding_in_a_newer_minor_version)
+{
+	struct strbuf file;
+	size_t at = build_repeating(&file, 1000);
+	char *path;
+	struct capture_reader *r;
+	struct capture_record rec;
+
+	codec_put_u16((uint8_t *)file.buf + 10, CAPTURE_VERSION_MINOR + 1);
+	file.buf[at + 8] = 3;
+	path = write_temp(file.buf, file.len);
+	r = capture_reader_open(path);
+	ck_assert_ptr_nonnull(r);
+	while (capture_reader_next(r, &rec))
+		;
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_DAMAGED);
+	ck_assert_ptr_nonnull(strstr(capture_reader_problem(r), "block encoding 3 is newer than this memray"));
+	capture_reader_free(r);
+	unlink(path);
+	free(path);
+	strbuf_release(&file);
+}
+END_TEST
+
 /*
  * Every type byte after a SEGMENT and a THREAD: the reader decodes exactly
  * the bytes format.c names (capture_record_types[]), and refuses the others
@@ -645,6 +719,8 @@ int main(void)
 	tcase_add_test(tc, random_garbage_after_the_header);
 	tcase_add_test(tc, python_records);
 	tcase_add_test(tc, unknown_type_in_a_newer_minor_version);
+	tcase_add_test(tc, a_block_compressed_twice_reads_back);
+	tcase_add_test(tc, unknown_encoding_in_a_newer_minor_version);
 	tcase_add_test(tc, every_type_byte_matches_the_format_table);
 	tcase_add_test(tc, reach_records);
 	suite_add_tcase(s, tc);
