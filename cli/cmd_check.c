@@ -283,7 +283,7 @@ static int say(const struct check_result *r)
 
 	if (r->rule && !r->failure_type && !r->error_type && verbosity < 1)
 		return 1;
-	strbuf_addf(&sb, "memray check: %s ", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass");
+	strbuf_addf(&sb, "memray check: %s ", check_result_word(r));
 	utf8_add_printable(&sb, r->name, 0);
 	if (r->rule)
 		strbuf_addf(&sb, " (%s)", r->rule);

@@ -68,6 +68,12 @@ struct check_result {
 	unsigned line;		/* its line there, 0 when unknown */
 };
 
+/* the word a result is listed under: "ERROR", "FAIL", "measured" (under no rule) or "pass" */
+static inline const char *check_result_word(const struct check_result *r)
+{
+	return r->error_type ? "ERROR" : r->failure_type ? "FAIL" : r->is_unjudged ? "measured" : "pass";
+}
+
 /*
  * A pytest fixture's setup (session, package, module or class scope): its
  * figures are shown (stderr with -v, the testsuite's system-out, a

@@ -61,8 +61,7 @@ static void md_row(struct strbuf *out, struct strbuf *cell, const struct check_r
 	char fig[UNITS_BUF], lim[UNITS_BUF];
 	int is_count = r->is_count;
 
-	strbuf_addf(out, "| %s | %s", r->error_type ? "ERROR" : r->failure_type ? "FAIL" : "pass",
-		    md_text(cell, r->name, 1));
+	strbuf_addf(out, "| %s | %s", check_result_word(r), md_text(cell, r->name, 1));
 	if (r->rule)
 		strbuf_addf(out, " (%s)", r->rule);
 	if (is_count)

@@ -259,6 +259,10 @@ def test_tests_under_no_rule_are_measured_not_passed(tmp_path):
         "memray check: nothing was judged: 2 tests measured (-v lists them), no rule for the whole run"), result.stderr
     md = (tmp_path / "m.md").read_text()
     assert md.startswith("## memray check: nothing judged\n") and "; 2 tests measured;" in md, md
+    assert "| pass |" not in md and "| measured | test\\_s.py::test\\_big (memory) |" in md, md
+    listed = run("check", "-v", "--", *pytest, cwd=tmp_path)
+    assert [l.split(":", 2)[1] for l in listed.stderr.splitlines() if "test_s.py::test_" in l] == \
+        [" measured test_s.py", " measured test_s.py"], listed.stderr
     judged = run("check", "--budget", "1GB", "--markdown", tmp_path / "m.md", "--", *pytest, cwd=tmp_path)
     assert judged.returncode == 0, judged.stderr
     assert judged.stderr.splitlines()[-1] == "memray check: 1 verdicts on the whole run and 2 tests: 0 failed, " \
