@@ -33,7 +33,7 @@ static int stream_header(struct capture_reader *r)
 	size_t hsize;
 
 	if (r->slen < CAPTURE_HEADER_FIXED) {
-		if (memcmp(r->sbuf, CAPTURE_MAGIC, r->slen < CAPTURE_MAGIC_LEN ? r->slen : CAPTURE_MAGIC_LEN))
+		if (r->slen && memcmp(r->sbuf, CAPTURE_MAGIC, r->slen < CAPTURE_MAGIC_LEN ? r->slen : CAPTURE_MAGIC_LEN))
 			return reader_stop(r, CAPTURE_DAMAGED, 0, "not a memray capture (bad magic)");
 		if (reader_waits(r))
 			return 0;

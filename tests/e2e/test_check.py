@@ -133,9 +133,9 @@ def test_the_job_peak_adds_up_processes_that_hold_memory_at_once(fixtures, tmp_p
 
 
 def test_a_capture_cut_by_a_full_disk_is_no_pass(fixtures, tmp_path):
-    """Tracking stopped early (here a 64 KiB file size limit): an error verdict, not a pass on part of the run."""
+    """Tracking stopped early (here a 2 MiB file size limit): an error verdict, not a pass on part of the run."""
     prog = fixtures.build("churn.c")	# exits 5 on purpose: the shell's own exit 0 is the command's
-    script = 'ulimit -f 64; exec "%s" check %%s --budget 1GB --junit "%s" -- sh -c \'"%s" 3000000 vary; exit 0\'' \
+    script = 'ulimit -f 2048; exec "%s" check %%s --budget 1GB --junit "%s" -- sh -c \'"%s" 3000000 vary; exit 0\'' \
         % (MEMRAY, tmp_path / "j.xml", prog)
     result = subprocess.run(["bash", "-c", script % ""], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr

@@ -120,14 +120,14 @@ def test_program_that_drops_ld_preload_stays_tracked(fixtures, tmp_path):
 def test_full_disk_stops_tracking_not_the_program(fixtures, tmp_path):
     prog = fixtures.build("churn.c")
     out = tmp_path / "out.bin"
-    # a 64 KiB file size limit: the capture fills it long before the end
-    script = 'ulimit -f 64; exec "%s" run -o "%s" "%s" 3000000 vary' % (MEMRAY, out, prog)
+    # a 2 MiB file size limit: the capture (13 MB) fills it long before the end; a block can be 300 KB
+    script = 'ulimit -f 2048; exec "%s" run -o "%s" "%s" 3000000 vary' % (MEMRAY, out, prog)
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 5, result.stderr
     assert result.stdout == "churn: finished\n"
     stopped = [l for l in result.stderr.splitlines() if "tracking stopped" in l]
     assert len(stopped) == 1 and "File too large" in stopped[0], result.stderr
-    assert out.stat().st_size <= 64 * 1024
+    assert out.stat().st_size <= 2048 * 1024
     rs = run("stats", "--json", out)
     assert rs.returncode == 0 and "warning" in rs.stderr
 
@@ -227,7 +227,7 @@ def test_a_trie_past_its_first_table_keeps_every_stack(fixtures, tmp_path):
 def test_a_capture_stopped_early_says_so_in_every_reader(fixtures, tmp_path):
     prog = fixtures.build("churn.c")
     out = tmp_path / "out.bin"
-    script = 'ulimit -f 64; exec "%s" run -o "%s" "%s" 3000000 vary' % (MEMRAY, out, prog)
+    script = 'ulimit -f 2048; exec "%s" run -o "%s" "%s" 3000000 vary' % (MEMRAY, out, prog)
     subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     data = stats(out)
     assert data["capture"]["complete"] is False
