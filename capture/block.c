@@ -1,6 +1,7 @@
 #include "capture/block.h"
 
 #include <lz4.h>
+#include <lz4hc.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -22,15 +23,23 @@ size_t capture_block_bound(size_t raw_len)
  */
 #define TWICE_RATIO 64
 
-size_t capture_block_encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compress)
+size_t capture_block_hc_state_size(void)
+{
+	return (size_t)LZ4_sizeofStateHC();
+}
+
+/* capture_block_encode(), or with a high-compression level and its state */
+static size_t encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compress, int level, void *hc_state)
 {
 	uint8_t *payload = out + CAPTURE_BLOCK_HEADER;
 	unsigned encoding = CAPTURE_ENC_RAW;
 	size_t stored = raw_len, inner = 0;
 
 	if (compress && raw_len) {
-		int n = LZ4_compress_default((const char *)raw, (char *)payload, (int)raw_len,
-					     LZ4_compressBound((int)raw_len));
+		int bound = LZ4_compressBound((int)raw_len);
+		int n = hc_state ? LZ4_compress_HC_extStateHC(hc_state, (const char *)raw, (char *)payload, (int)raw_len,
+							      bound, level)
+				 : LZ4_compress_default((const char *)raw, (char *)payload, (int)raw_len, bound);
 		if (n > 0 && (size_t)n < raw_len) {
 			encoding = CAPTURE_ENC_LZ4;
 			stored = (size_t)n;
@@ -58,6 +67,16 @@ size_t capture_block_encode(uint8_t *out, const uint8_t *raw, size_t raw_len, in
 	codec_put_u32(out + 16, (uint32_t)raw_len);
 	codec_put_u32(out + 4, XXH32(out + 8, CAPTURE_BLOCK_HEADER - 8 + stored, 0));
 	return CAPTURE_BLOCK_HEADER + stored;
+}
+
+size_t capture_block_encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compress)
+{
+	return encode(out, raw, raw_len, compress, 0, NULL);
+}
+
+size_t capture_block_encode_hc(uint8_t *out, const uint8_t *raw, size_t raw_len, int level, void *hc_state)
+{
+	return encode(out, raw, raw_len, 1, level, hc_state);
 }
 
 int capture_block_parse_header(const uint8_t *hdr, struct capture_block_info *bi, const char **why)

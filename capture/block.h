@@ -22,6 +22,14 @@ size_t capture_block_bound(size_t raw_len);
  */
 size_t capture_block_encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compress);
 
+/*
+ * The same, compressed with lz4's high-compression mode at `level`
+ * (LZ4HC_CLEVEL_MIN..MAX): the same block format, read as fast, written
+ * slower. hc_state has capture_block_hc_state_size() bytes, 8-aligned.
+ */
+size_t capture_block_encode_hc(uint8_t *out, const uint8_t *raw, size_t raw_len, int level, void *hc_state);
+size_t capture_block_hc_state_size(void);
+
 struct capture_block_info {
 	unsigned encoding;
 	uint32_t checksum;

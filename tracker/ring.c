@@ -38,6 +38,18 @@ static pthread_cond_t cv_space = PTHREAD_COND_INITIALIZER;	/* producers wait her
 
 struct tracker_ring tracker_ring;
 
+/*
+ * When the writer keeps up (the buffer it takes is the only one queued),
+ * it compresses with lz4's high-compression mode at this level: the same
+ * block format, read as fast. Measured on 4 threads of malloc/free (1M
+ * pairs each) against the fast mode: captures of 2.0-2.7 MB instead of
+ * 6.5-7.2, and the run itself took 1.13-1.26 s instead of 1.56-1.77 (with
+ * 2 threads 0.92-1.03 s instead of 1.57-1.62); on one thread the same
+ * time. Level 6 compresses these records at about
+ * 300 MB/s; the tracker makes them at about 50.
+ */
+#define HC_LEVEL 6
+
 static void block_reset(void)
 {
 	tracker_ring.len[tracker_ring.cur] = 0;
@@ -113,6 +125,8 @@ int tracker_ring_reset(void)
 	r->qhead = r->qlen = 0;
 	if (!r->out && !(r->out = mapmem_alloc(capture_block_bound(BUF_SIZE))))
 		return -1;
+	if (!r->hc_state)	/* without it, blocks are compressed the fast way only */
+		r->hc_state = mapmem_alloc(capture_block_hc_state_size());
 	first = take_spare();
 	if (first < 0)
 		return -1;
@@ -291,11 +305,13 @@ static void drain(void)
 	while (r->qlen) {
 		unsigned idx = r->queue[r->qhead];
 		size_t len = r->len[idx];
+		int keeps_up = r->qlen == 1 && r->hc_state;	/* nothing else waits: time to compress harder */
 
 		pthread_mutex_unlock(&tracker_lock);
 		if (len && !r->write_failed) {
-			size_t n = capture_block_encode(r->out, r->buf[idx], len,
-							tracker_cfg.flags & CAPTURE_F_LZ4);
+			size_t n = keeps_up && (tracker_cfg.flags & CAPTURE_F_LZ4)
+					   ? capture_block_encode_hc(r->out, r->buf[idx], len, HC_LEVEL, r->hc_state)
+					   : capture_block_encode(r->out, r->buf[idx], len, tracker_cfg.flags & CAPTURE_F_LZ4);
 			write_block(r->out, n);
 		}
 		pthread_mutex_lock(&tracker_lock);

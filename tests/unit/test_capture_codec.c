@@ -163,6 +163,38 @@ START_TEST(block_round_trip)
 }
 END_TEST
 
+/* the high-compression mode: the same block format, smaller on records that repeat with variations */
+START_TEST(block_high_compression)
+{
+	size_t raw_len = 200000;
+	uint8_t *raw = malloc(raw_len), *fast = malloc(capture_block_bound(raw_len));
+	uint8_t *hc = malloc(capture_block_bound(raw_len)), *back = malloc(raw_len), *inner = malloc(raw_len);
+	void *state = aligned_alloc(8, (capture_block_hc_state_size() + 7) & ~(size_t)7);
+	struct capture_block_info bi;
+	const char *why = NULL;
+	uint32_t x = 1;
+
+	for (size_t i = 0; i < raw_len; i++) {	/* 'a's with a byte of noise in every 8 */
+		x = x * 1103515245u + 12345u;
+		raw[i] = i % 8 ? 'a' : (uint8_t)(x >> 24 & 7);
+	}
+	size_t nfast = capture_block_encode(fast, raw, raw_len, 1);
+	size_t nhc = capture_block_encode_hc(hc, raw, raw_len, 6, state);
+
+	ck_assert_uint_lt(nhc, nfast);
+	ck_assert_int_eq(capture_block_parse_header(hc, &bi, &why), 0);
+	ck_assert_uint_eq(bi.encoding, CAPTURE_ENC_LZ4);
+	ck_assert_int_eq(capture_block_decode(hc, &bi, back, inner, &why), 0);
+	ck_assert_mem_eq(back, raw, raw_len);
+	free(raw);
+	free(fast);
+	free(hc);
+	free(back);
+	free(inner);
+	free(state);
+}
+END_TEST
+
 START_TEST(block_every_bit_flip_is_caught)
 {
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
@@ -271,6 +303,7 @@ int main(void)
 	tcase_add_test(tc, varint_malformed);
 	tcase_add_test(tc, string_bounds);
 	tcase_add_test(tc, block_round_trip);
+	tcase_add_test(tc, block_high_compression);
 	tcase_add_test(tc, block_every_bit_flip_is_caught);
 	tcase_add_test(tc, header_round_trip);
 	tcase_add_test(tc, header_refusals);
