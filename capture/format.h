@@ -55,7 +55,9 @@
  *   OFFSET  SIZE  DESCRIPTION
  *        0     4  magic "MRBK"
  *        4     4  XXH32 (seed 0) of bytes [8, 20 + stored size)
- *        8     1  encoding: 0 raw, 1 lz4 block (LZ4_compress_default),
+ *        8     1  encoding: 0 raw, 1 lz4 block (at any level: the
+ *                 tracker's writer uses lz4's high-compression mode
+ *                 while it keeps up, the fast one when behind),
  *                 2 (1.5) an lz4 block of an lz4 block: lz4 cannot shrink
  *                 data more than about 250 times (a long match costs a
  *                 byte per 255 bytes), and a block of records repeating

@@ -45,8 +45,8 @@ struct tracker_ring tracker_ring;
  * pairs each) against the fast mode: captures of 2.0-2.7 MB instead of
  * 6.5-7.2, and the run itself took 1.13-1.26 s instead of 1.56-1.77 (with
  * 2 threads 0.92-1.03 s instead of 1.57-1.62); on one thread the same
- * time. Level 6 compresses these records at about
- * 300 MB/s; the tracker makes them at about 50.
+ * time. Level 6 compresses these records at about 300 MB/s; the tracker
+ * makes them at about 50.
  */
 #define HC_LEVEL 6
 
