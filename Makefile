@@ -154,7 +154,7 @@ sanitize:
 	@# with the sanitized memray binary and the normal tracker library
 	$(MAKE) all
 	cp $(B)/libmemray_tracker.so build-san/ && \
-		cd tests/e2e && ASAN_OPTIONS=detect_leaks=1 MEMRAY_BUILD=$(abspath build-san) \
+		cd tests/e2e && ASAN_OPTIONS=detect_leaks=1 MEMRAY_BUILD=$(abspath build-san) MEMRAY_PLAIN_BUILD=$(abspath $(B)) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider .
 
 # libFuzzer on the capture reader and the analysis, from seeds real runs make;

@@ -1,8 +1,13 @@
 """make install, and what the tracker library exports."""
 import os
 import subprocess
+from pathlib import Path
 
 from conftest import BUILD, ROOT, stats
+
+# `make install` builds what it installs with the plain flags: under make sanitize, which names its
+# plain build here, installing the ASan build would relink it without ASan
+PLAIN = Path(os.environ.get("MEMRAY_PLAIN_BUILD", BUILD))
 
 
 def test_exports_only_hooks_and_markers():
@@ -18,7 +23,7 @@ def test_exports_only_hooks_and_markers():
 
 def test_make_install_prefix(fixtures, tmp_path):
     prefix = tmp_path / "prefix"
-    subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=%s" % prefix, "B=%s" % BUILD],
+    subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=%s" % prefix, "B=%s" % PLAIN],
                    check=True, capture_output=True)
     memray = prefix / "bin" / "memray"
     assert memray.exists()
@@ -47,7 +52,7 @@ def test_make_install_prefix(fixtures, tmp_path):
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "memray-flamegraph-shim.html").read_text()
     assert "small_objects" in page
-    subprocess.run(["make", "-s", "-C", str(ROOT), "uninstall", "PREFIX=%s" % prefix, "B=%s" % BUILD],
+    subprocess.run(["make", "-s", "-C", str(ROOT), "uninstall", "PREFIX=%s" % prefix, "B=%s" % PLAIN],
                    check=True, capture_output=True)
     assert not memray.exists()
     assert not (site / "memray").exists()
@@ -69,7 +74,7 @@ def test_b():
 def test_installed_marks_register_without_the_gate(tmp_path):
     # a --strict-markers suite did not collect under plain pytest: nothing registered the marks
     prefix = tmp_path / "prefix"
-    subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=%s" % prefix, "B=%s" % BUILD],
+    subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=%s" % prefix, "B=%s" % PLAIN],
                    check=True, capture_output=True)
     site = next((prefix / "lib").glob("python3.*/dist-packages"))
     (tmp_path / "test_m.py").write_text(MARKED_SUITE)
@@ -89,6 +94,6 @@ def test_installed_marks_register_without_the_gate(tmp_path):
     result = subprocess.run([str(prefix / "bin" / "memray"), "check", "--"] + pytest_cmd, env=env,
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 1 and "1 failed, 1 passed" in result.stdout, result.stdout + result.stderr
-    subprocess.run(["make", "-s", "-C", str(ROOT), "uninstall", "PREFIX=%s" % prefix, "B=%s" % BUILD],
+    subprocess.run(["make", "-s", "-C", str(ROOT), "uninstall", "PREFIX=%s" % prefix, "B=%s" % PLAIN],
                    check=True, capture_output=True)
     assert not list(site.glob("memray*"))
