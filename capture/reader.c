@@ -243,6 +243,13 @@ static int stream_drop(struct capture_reader *r, uint64_t off)
 	return 0;
 }
 
+/* `what` (a record type, a block encoding) came with the file's newer minor version: say so, not damage */
+static int newer_than_us(struct capture_reader *r, uint64_t off, const char *what)
+{
+	return reader_stop(r, CAPTURE_DAMAGED, off, "%s is newer than this memray (file version %u.%u, memray reads %u.%u)",
+			   what, r->header.major, r->header.minor, CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
+}
+
 /* decode the next block into r->raw; 1, or 0 at the end (status set) or waiting */
 static int load_block(struct capture_reader *r)
 {
@@ -280,10 +287,12 @@ static int load_block(struct capture_reader *r)
 			return shrank(r, off, got);
 	}
 	if (capture_block_parse_header(block, &bi, &why) < 0) {
-		if (block[8] > CAPTURE_ENC_LZ4_TWICE && r->header.minor > CAPTURE_VERSION_MINOR)
-			return reader_stop(r, CAPTURE_DAMAGED, off, "block encoding %u is newer than this memray (file "
-				    "version %u.%u, memray reads %u.%u)", block[8], r->header.major, r->header.minor,
-				    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
+		char what[32];
+
+		if (block[8] > CAPTURE_ENC_LZ4_TWICE && r->header.minor > CAPTURE_VERSION_MINOR) {
+			snprintf(what, sizeof(what), "block encoding %u", block[8]);
+			return newer_than_us(r, off, what);
+		}
 		return reader_stop(r, CAPTURE_DAMAGED, off, "%s", why);
 	}
 	if (CAPTURE_BLOCK_HEADER + (uint64_t)bi.stored_len > left)
@@ -650,11 +659,12 @@ static decode_fn *const decoders[256] = {
 /* a type byte no decoder knows: newer than us, or damage */
 static int unknown_type(struct capture_reader *r, unsigned byte)
 {
-	if (r->header.minor > CAPTURE_VERSION_MINOR)
-		return reader_stop(r, CAPTURE_DAMAGED, r->block_offset,
-			    "record type 0x%02x is newer than this memray (file version %u.%u, "
-			    "memray reads %u.%u)", byte, r->header.major, r->header.minor,
-			    CAPTURE_VERSION_MAJOR, CAPTURE_VERSION_MINOR);
+	char what[32];
+
+	if (r->header.minor > CAPTURE_VERSION_MINOR) {
+		snprintf(what, sizeof(what), "record type 0x%02x", byte);
+		return newer_than_us(r, r->block_offset, what);
+	}
 	return reader_stop(r, CAPTURE_DAMAGED, r->block_offset, "unknown record type 0x%02x", byte);
 }
 

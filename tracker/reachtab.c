@@ -20,6 +20,7 @@ _Static_assert(sizeof(struct rverdict) == sizeof(struct rblock), "v serves the s
 #define KEY_SIZE_BITS 20
 #define KEY_SIZE_MAX (((uint64_t)1 << KEY_SIZE_BITS) - 1)
 #define KEY_UNITS(k) ((k) >> KEY_SIZE_BITS)	/* the address in 16-byte units: the same order */
+#define KEY_ADDR(k) ((uintptr_t)KEY_UNITS(k) << 4)
 #define BLOCK_ADDR(x) ((x).addr)
 
 #define DIGIT_BITS 11
@@ -176,8 +177,8 @@ static void merge(const uint64_t *keys, size_t nk, const struct rblock *whole, s
 	size_t i = 0, j = 0, k = 0;
 
 	while (i < nk || j < nw) {
-		if (j == nw || (i < nk && KEY_UNITS(keys[i]) << 4 < whole[j].addr)) {
-			b[k++] = (struct rblock){ KEY_UNITS(keys[i]) << 4, keys[i] & KEY_SIZE_MAX };
+		if (j == nw || (i < nk && KEY_ADDR(keys[i]) < whole[j].addr)) {
+			b[k++] = (struct rblock){ KEY_ADDR(keys[i]), keys[i] & KEY_SIZE_MAX };
 			i++;
 		} else {
 			b[k++] = whole[j++];
