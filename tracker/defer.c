@@ -79,7 +79,7 @@ int tracker_realloc_begin(void *old)
 
 	tracker_hot_enter();
 	tid = tracker_current_tid();
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	if (tracker_active && f->n < TRACKER_MAX_INFLIGHT) {
 		f->slot[f->n].addr = (uintptr_t)old;
 		f->slot[f->n].tid = tid;
@@ -117,7 +117,7 @@ void tracker_realloc_end(int slot, void *old, void *p, size_t size)
 	if (slot) {
 		tracker_hot_enter();
 		tid = tracker_current_tid();
-		pthread_mutex_lock(&tracker_lock);
+		tracker_lock_take();
 		was_freed = inflight_end(old, tid);
 		if (!was_freed && (p || !size))	/* moved, grown in place, or realloc(old, 0) freed it */
 			tracker_emit_free(old, 0, CAPTURE_ALLOC_FREE, tid);
@@ -157,7 +157,7 @@ static void replay(void)
 {
 	uint32_t tid = tracker_current_tid();
 
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	while (parked_done < parked_n) {
 		unsigned i = parked_done++;
 

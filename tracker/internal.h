@@ -22,6 +22,11 @@
  *                  that thread without the lock; a state whose thread
  *                  ended waits under the lock to be reused.
  *   tracker_inflight  defer.c: reallocs under way. Under tracker_lock.
+ *   thread stages  stage.c: each thread's ALLOC and FREE records before
+ *                  they enter the stream. The owner writes entries and
+ *                  release-stores head without the lock; whoever holds
+ *                  tracker_lock drains them (tracker_lock_take) and
+ *                  release-stores tail.
  *   parked calls   defer.c: initial-exec TLS of the thread, written by its
  *                  signal handlers, emptied by the thread itself.
  *   tracker_active tracker.c: set when a segment starts; cleared by END
@@ -70,6 +75,7 @@
 #include "capture/codec.h"
 #include "capture/format.h"
 #include "tracker/python.h"
+#include "tracker/stage.h"
 #include "tracker/tracker.h"
 
 #define BUF_SIZE (512u * 1024)
@@ -185,16 +191,24 @@ static inline uint64_t tracker_real_ns(void)
  * The one way a mapped hash table of the tracker grows: *slots (a power
  * of two of them, *mask + 1, each slot_size bytes) is replaced by a table
  * twice as large holding every slot `is_used` accepts, placed by `hash`
- * with linear probing, and the old table is unmapped. Returns 0, or -1
- * when out of memory with the table unchanged. Lock held.
+ * with linear probing, and the old table is unmapped, or with keeps_old
+ * kept for readers without the lock (the new table is published before
+ * its mask). Returns 0, or -1 when out of memory with the table
+ * unchanged. Lock held.
  */
 int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
-		       size_t (*hash)(const void *slot), int (*is_used)(const void *slot));
+		       size_t (*hash)(const void *slot), int (*is_used)(const void *slot), int keeps_old);
 
 /* ------------------------------------------------------------------ */
 /* the record buffers and the writer thread: ring.c                     */
 
 /*
+ * The allocation path does not take tracker_lock: each thread stages its
+ * ALLOC and FREE records, numbered by tracker_seq (stage.c). A record
+ * written under the lock must follow every staged one that happened
+ * before it, so the lock is taken with tracker_lock_take(), which moves
+ * the staged records into the stream first.
+ *
  * Buffers are mapped as needed up to MAX_BUFS. A producer waits for a free
  * one only when all are queued, and then at most a second: the writer may
  * itself be waiting for the loader lock that the producer holds (an
@@ -227,9 +241,21 @@ struct tracker_ring {
 	uint32_t threads;	/* threads seen, for AGG_PEAK */
 	uint32_t writer_tid;	/* never stopped by a scan: it blocks every signal */
 	struct heapmodel *model;	/* --aggregate: the totals kept in the process */
+	uint64_t consumed;	/* staged records taken (written or dropped) */
+	int draining;		/* tracker_stage_drain() is running */
 };
 
 extern struct tracker_ring tracker_ring;
+/* set for good in the writer thread: it never waits for itself */
+extern __thread int tracker_is_writer __attribute__((tls_model("initial-exec")));
+
+/* take tracker_lock with every record staged so far in the stream first */
+static inline void tracker_lock_take(void)
+{
+	pthread_mutex_lock(&tracker_lock);
+	if (__atomic_load_n(&tracker_seq, __ATOMIC_ACQUIRE) != tracker_ring.consumed)
+		tracker_stage_drain();
+}
 
 /*
  * Queue the buffer being filled (if it holds anything) and start another.
@@ -264,7 +290,7 @@ static inline uint8_t *tracker_reserve(size_t need)
 
 	if (r->len[r->cur] + need <= BUF_SIZE)
 		return r->buf[r->cur] + r->len[r->cur];
-	if (tracker_ring_hand_off(1) < 0) {
+	if (tracker_ring_hand_off(!tracker_is_writer) < 0) {
 		r->lost++;
 		return NULL;
 	}
@@ -359,11 +385,19 @@ struct trie_entry {
 	uint32_t id;	/* 0: empty slot */
 };
 
+/*
+ * Inserts happen under tracker_lock; lookups may run without it
+ * (tracker_trie_find). A slot's id is release-stored after its key, and a
+ * grown table is published before its mask and the old one is kept
+ * mapped, so a lookup without the lock sees whole slots in memory that
+ * stays. A reset is a sequence lock: generation is odd while the slots
+ * are being cleared, and moves by two each reset.
+ */
 struct tracker_trie {
 	struct trie_entry *slots;
 	size_t mask;
 	uint32_t count;
-	uint32_t generation;	/* bumped when the trie is reset (fork) */
+	uint32_t generation;	/* even; odd during a reset (fork, a failed exec) */
 };
 
 extern struct tracker_trie tracker_trie;
@@ -421,6 +455,28 @@ static inline uint32_t tracker_trie_intern(uint32_t parent, uint64_t ip)
 	return tracker_trie_insert(j, parent, ip);
 }
 
+/*
+ * The id of node (parent, ip) without the lock, or 0 if it is not there
+ * (or not seen yet: the caller takes the lock and asks again). The probe
+ * is bounded: a stale mask on a fuller grown table cannot loop forever.
+ */
+static inline uint32_t tracker_trie_find(uint32_t parent, uint64_t ip)
+{
+	size_t mask = __atomic_load_n(&tracker_trie.mask, __ATOMIC_ACQUIRE);
+	const struct trie_entry *slots = __atomic_load_n(&tracker_trie.slots, __ATOMIC_ACQUIRE);
+	size_t j = tracker_trie_hash(parent, ip) & mask;
+
+	for (size_t tries = 0; tries <= mask; tries++, j = (j + 1) & mask) {
+		uint32_t id = __atomic_load_n(&slots[j].id, __ATOMIC_ACQUIRE);
+
+		if (!id)
+			return 0;
+		if (slots[j].ip == ip && slots[j].parent == parent)
+			return id;
+	}
+	return 0;
+}
+
 /* the id of f's code object, written as a CODE record if new; 0 when out of memory; lock held */
 static inline uint32_t tracker_code_intern(const struct py_raw *f)
 {
@@ -440,6 +496,7 @@ static inline uint32_t tracker_code_intern(const struct py_raw *f)
 /* per-thread state: the last stack seen and its node ids (stacks.c)    */
 
 struct thread_state {
+	struct tracker_stage stage;	/* first: the mapping is page-aligned */
 	uint32_t tid;
 	uint32_t generation;	/* trie generation the cache belongs to */
 	int depth;		/* frames of the cached stack */
@@ -459,7 +516,13 @@ struct thread_state {
 	uint64_t *py_values, *py_values_scratch;
 	int py_depth;
 	struct thread_state *next_free;
+	struct thread_state *all_next;	/* every state ever made, for the drain; under lock */
 };
+
+/* every thread state, newest first, and how many; under lock */
+extern struct thread_state *tracker_all_states;
+extern size_t tracker_state_count;
+
 
 extern __thread struct thread_state *tracker_self_state __attribute__((tls_model("initial-exec")));
 
@@ -526,29 +589,70 @@ static inline int tracker_unwind(uintptr_t *buf, int *first)
 	return n - skip;
 }
 
+/* frames of ts->scratch + first (n of them) shared with the thread's cached stack, from the root */
+static inline int tracker_stack_same(const struct thread_state *ts, uint32_t generation, int first, int n)
+{
+	int same = 0, old = ts->generation == generation ? ts->depth : 0;
+	const uintptr_t *now = ts->scratch + first;
+
+	while (same < n && same < old && now[n - 1 - same] == ts->ips[old - 1 - same])
+		same++;
+	return same == n && n == old ? -1 : same;	/* -1: the very same stack */
+}
+
+/* the fresh stack becomes the thread's cached one (its ids are in ts->ids) */
+static inline uint32_t tracker_stack_keep(struct thread_state *ts, uint32_t generation, int first, int n)
+{
+	uintptr_t *base = ts->scratch;
+
+	ts->scratch = ts->ips_base;
+	ts->ips_base = base;
+	ts->ips = base + first;
+	ts->depth = n;
+	ts->generation = generation;
+	return n ? ts->ids[n - 1] : 0;
+}
+
 /*
  * The stack id of the freshly unwound stack (lock held). Frames shared
  * with the thread's previous stack, counted from the root, reuse its ids.
  */
 static inline uint32_t tracker_stack_id(struct thread_state *ts, int first, int n)
 {
-	int same = 0, old = ts->generation == tracker_trie.generation ? ts->depth : 0;
+	uint32_t generation = tracker_trie.generation;
 	const uintptr_t *now = ts->scratch + first;
-	uintptr_t *base;
+	int same = tracker_stack_same(ts, generation, first, n);
 
-	while (same < n && same < old && now[n - 1 - same] == ts->ips[old - 1 - same])
-		same++;
-	if (same == n && n == old)
+	if (same < 0)
 		return n ? ts->ids[n - 1] : 0;
 	for (int d = same; d < n; d++)
 		ts->ids[d] = tracker_trie_intern(d ? ts->ids[d - 1] : 0, now[n - 1 - d]);
-	base = ts->scratch;
-	ts->scratch = ts->ips_base;
-	ts->ips_base = base;
-	ts->ips = base + first;
-	ts->depth = n;
-	ts->generation = tracker_trie.generation;
-	return n ? ts->ids[n - 1] : 0;
+	return tracker_stack_keep(ts, generation, first, n);
+}
+
+/*
+ * The same without the lock, when every node is in the trie already
+ * (trie generation `generation`, even): the id, or -1 when one is missing
+ * and the caller must take the lock. A miss forgets the cached stack, as
+ * ids of it may have been overwritten.
+ */
+static inline int64_t tracker_stack_find(struct thread_state *ts, uint32_t generation, int first, int n)
+{
+	const uintptr_t *now = ts->scratch + first;
+	int same = tracker_stack_same(ts, generation, first, n);
+
+	if (same < 0)
+		return n ? ts->ids[n - 1] : 0;
+	for (int d = same; d < n; d++) {
+		uint32_t id = tracker_trie_find(d ? ts->ids[d - 1] : 0, now[n - 1 - d]);
+
+		if (!id) {
+			ts->depth = 0;
+			return -1;
+		}
+		ts->ids[d] = id;
+	}
+	return tracker_stack_keep(ts, generation, first, n);
 }
 
 /*

@@ -126,7 +126,7 @@ void tracker_record_modules(int force)
 	ssize_t n = readlink("/proc/self/exe", scan.exe, sizeof(scan.exe) - 1);
 	scan.exe[n > 0 ? n : 0] = '\0';
 	dl_iterate_phdr(scan_one, &scan);
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	if (tracker_active) {
 		head[0] = CAPTURE_REC_MODULES;
 		tracker_emit(head, (size_t)(codec_put_varint(head + 1, ++mods.generation) - head));

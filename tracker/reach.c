@@ -464,7 +464,7 @@ static int prepare(void)
 	Dl_info libc;
 	size_t blocks;
 
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	blocks = tracker_live.count;
 	pthread_mutex_unlock(&tracker_lock);
 	if (reach_tab_reserve(blocks) < 0)
@@ -513,7 +513,10 @@ static const char *judge(uintptr_t my_sp)
 		return "the index of live blocks is incomplete (out of memory)";
 	if (tracker_world_stop(&t, &nt) < 0)
 		return "";
-	if (read_maps() < 0 || reach_tab_take() < 0)
+	tracker_stage_drain();	/* what was staged until the world stopped, into the index */
+	if (tracker_ring.draining)
+		why = "another thread's records are still on their way into the index";
+	else if (read_maps() < 0 || reach_tab_take() < 0)
 		why = "out of memory";
 	else {
 		sc.work = reach_tab.spare;	/* 2n + 2 slots of 4 bytes: each block queued at most twice */
@@ -541,7 +544,7 @@ void tracker_reach_scan(unsigned occasion)
 	my_sp = occasion == CAPTURE_REACH_AT_EXIT ? caller_of_exit_sp() : 0;
 	if (!my_sp)
 		my_sp = (uintptr_t)__builtin_frame_address(0);
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	t0 = tracker_mono_ns();
 	why = judge(my_sp);
 	if (!why && tracker_active)
@@ -574,7 +577,7 @@ int tracker_reach_collect(uint64_t *bytes)
 	*bytes = 0;
 	if (begin("garbage collection skipped") < 0)
 		return -1;
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	why = judge((uintptr_t)__builtin_frame_address(0));
 	doomed = reach_tab.spare;	/* the work list is done with: as many slots, and more */
 	for (size_t i = 0; !why && tracker_active && !tracker_gc_stopping && i < reach_tab.n; i++) {

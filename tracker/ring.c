@@ -37,6 +37,7 @@ static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;	/* writer waits here *
 static pthread_cond_t cv_space = PTHREAD_COND_INITIALIZER;	/* producers wait here */
 
 struct tracker_ring tracker_ring;
+__thread int tracker_is_writer __attribute__((tls_model("initial-exec")));
 
 /*
  * When the writer keeps up (the buffer it takes is the only one queued),
@@ -148,6 +149,7 @@ void tracker_ring_after_fork(void)
 	pthread_cond_init(&cv_space, NULL);
 	tracker_ring.has_writer = 0;
 	tracker_ring.writer_tid = 0;	/* the child's writer will say who it is */
+	tracker_stage_after_fork();	/* what the parent's threads staged is the parent's */
 }
 
 /* ------------------------------------------------------------------ */
@@ -349,6 +351,13 @@ static void wait_tick(unsigned interval_ms)
 		pthread_cond_timedwait(&cv_work, &tracker_lock, &until);
 }
 
+/*
+ * The writer's tick also drains the stages (tracker_lock_take): what a
+ * thread staged since it last filled its stage reaches the file within a
+ * tick. It is not woken for stages between ticks: reading entries the
+ * program wrote a moment ago on another core moved their cache lines
+ * back and forth, and that doubled the cost of churn here.
+ */
 static void *writer_main(void *arg)
 {
 	struct tracker_ring *r = &tracker_ring;
@@ -356,6 +365,7 @@ static void *writer_main(void *arg)
 
 	(void)arg;
 	tracker_guard = 1;	/* for good: nothing this thread does is tracked */
+	tracker_is_writer = 1;
 	__atomic_store_n(&r->writer_tid, (uint32_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
 		uint64_t rss = read_rss();
@@ -364,7 +374,7 @@ static void *writer_main(void *arg)
 		if (tracker_active)
 			tracker_record_modules(0);
 		tracker_unwind_rescan();	/* unloaded code: tracker/unwind.c */
-		pthread_mutex_lock(&tracker_lock);
+		tracker_lock_take();
 		r->now_ms = ms;
 		if (tracker_active)
 			record_memory(ms, rss);

@@ -17,10 +17,12 @@ struct tracker_codes tracker_codes;
 
 __thread struct thread_state *tracker_self_state __attribute__((tls_model("initial-exec")));
 static struct thread_state *free_states;	/* reused after threads end; under lock */
+struct thread_state *tracker_all_states;
+size_t tracker_state_count;
 static pthread_key_t state_key;
 
 int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
-		       size_t (*hash)(const void *slot), int (*is_used)(const void *slot))
+		       size_t (*hash)(const void *slot), int (*is_used)(const void *slot), int keeps_old)
 {
 	size_t old_slots = *mask + 1, new_mask = old_slots * 2 - 1;
 	uint8_t *old = *slots, *grown = mapmem_alloc(old_slots * 2 * slot_size);
@@ -38,9 +40,11 @@ int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
 			;
 		memcpy(grown + j * slot_size, slot, slot_size);
 	}
-	mapmem_free(old, old_slots * slot_size);
-	*slots = grown;
-	*mask = new_mask;
+	if (!keeps_old)
+		mapmem_free(old, old_slots * slot_size);
+	/* the table before its mask: a reader without the lock never probes past its table */
+	__atomic_store_n(slots, (void *)grown, __ATOMIC_RELEASE);
+	__atomic_store_n(mask, new_mask, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -86,14 +90,14 @@ uint32_t tracker_trie_insert(size_t j, uint32_t parent, uint64_t ip)
 
 	if ((t->count + 1) * 2 > t->mask + 1) {
 		if (tracker_grow_table((void **)&t->slots, &t->mask, sizeof(*t->slots),
-				       trie_slot_hash, trie_slot_used) < 0)
+				       trie_slot_hash, trie_slot_used, 1) < 0)
 			return parent;	/* out of memory: the stack is cut here */
 		for (j = tracker_trie_hash(parent, ip) & t->mask; t->slots[j].id; j = (j + 1) & t->mask)
 			;
 	}
 	t->slots[j].ip = ip;
 	t->slots[j].parent = parent;
-	t->slots[j].id = ++t->count;
+	__atomic_store_n(&t->slots[j].id, ++t->count, __ATOMIC_RELEASE);
 	write_node(parent, ip);
 	return t->count;
 }
@@ -126,7 +130,7 @@ uint32_t tracker_code_insert(size_t j, const struct py_raw *f)
 
 	if ((c->count + 1) * 2 > c->mask + 1) {
 		if (tracker_grow_table((void **)&c->slots, &c->mask, sizeof(*c->slots),
-				       code_slot_hash, code_slot_used) < 0)
+				       code_slot_hash, code_slot_used, 0) < 0)
 			return 0;
 		for (j = tracker_code_hash(f->code) & c->mask; c->slots[j].id; j = (j + 1) & c->mask)
 			;
@@ -170,9 +174,13 @@ int tracker_stacks_init(void)
 
 void tracker_stacks_reset(void)
 {
+	/* odd while clearing: a lookup without the lock that overlaps it is not used */
+	__atomic_store_n(&tracker_trie.generation, tracker_trie.generation + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	memset(tracker_trie.slots, 0, (tracker_trie.mask + 1) * sizeof(struct trie_entry));
 	tracker_trie.count = 0;
-	tracker_trie.generation++;	/* every thread's cached ids are stale */
+	/* every thread's cached ids are stale, and staged records of the old trie are dropped */
+	__atomic_store_n(&tracker_trie.generation, tracker_trie.generation + 1, __ATOMIC_RELEASE);
 	if (tracker_codes.slots)
 		memset(tracker_codes.slots, 0, (tracker_codes.mask + 1) * sizeof(struct code_entry));
 	tracker_codes.count = 0;
@@ -183,7 +191,8 @@ void tracker_stacks_reset(void)
 
 static size_t state_bytes(void)
 {
-	return sizeof(struct thread_state) + MAX_FRAMES * (3 * sizeof(uintptr_t) + sizeof(uint32_t)) +
+	return sizeof(struct thread_state) + STAGE_N * sizeof(struct stage_entry) +
+	       MAX_FRAMES * (3 * sizeof(uintptr_t) + sizeof(uint32_t)) +
 	       MAX_PY_FRAMES * 2 * (sizeof(struct py_raw) + sizeof(uint64_t));
 }
 
@@ -193,7 +202,7 @@ static void state_release(void *arg)
 	struct thread_state *ts = arg;
 
 	tracker_guard++;
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();	/* its stage is empty before another thread takes it */
 	ts->next_free = free_states;
 	free_states = ts;
 	pthread_mutex_unlock(&tracker_lock);
@@ -223,7 +232,30 @@ static struct thread_state *map_state(void)
 	ts->py_values = (uint64_t *)(ts->py_scratch + MAX_PY_FRAMES);
 	ts->py_values_scratch = ts->py_values + MAX_PY_FRAMES;
 	ts->ids = (uint32_t *)(ts->py_values_scratch + MAX_PY_FRAMES);
+	ts->stage.e = ts->stage.entries = (struct stage_entry *)(ts->ids + MAX_FRAMES);
+	ts->stage.room_end = STAGE_N;
 	return ts;
+}
+
+/* a state never used, on the drain's list, or NULL */
+static struct thread_state *new_state(void)
+{
+	struct thread_state *ts = map_state();
+	int ok;
+
+	if (!ts)
+		return NULL;
+	pthread_mutex_lock(&tracker_lock);
+	ok = tracker_stage_room_for(tracker_state_count + 1) == 0;
+	if (ok) {
+		ts->all_next = tracker_all_states;
+		tracker_all_states = ts;
+		tracker_state_count++;
+	}
+	pthread_mutex_unlock(&tracker_lock);
+	if (!ok)
+		mapmem_free(ts, state_bytes());
+	return ok ? ts : NULL;
 }
 
 struct thread_state *tracker_thread_state_new(void)
@@ -235,7 +267,7 @@ struct thread_state *tracker_thread_state_new(void)
 	if (ts)
 		free_states = ts->next_free;
 	pthread_mutex_unlock(&tracker_lock);
-	if (!ts && !(ts = map_state()))
+	if (!ts && !(ts = new_state()))
 		return NULL;
 	ts->tid = (uint32_t)syscall(SYS_gettid);
 	__atomic_fetch_add(&tracker_ring.threads, 1, __ATOMIC_RELAXED);

@@ -138,6 +138,27 @@ void tracker_emit_collect(void *ptr, unsigned category)
 	tracker_ring.n_frees++;
 }
 
+/*
+ * Without Python, a stack whose nodes are all known is found and its
+ * ALLOC staged without the lock (tracker/stage.c). The trie's generation
+ * is read before and after the lookup: a reset in between (odd, or moved
+ * on) sends the allocation to the locked path.
+ */
+static int stage_alloc(struct thread_state *ts, void *ptr, size_t size, unsigned kind, int first, int n)
+{
+	uint32_t generation = __atomic_load_n(&tracker_trie.generation, __ATOMIC_ACQUIRE);
+	int64_t id;
+
+	if (generation & 1)
+		return 0;
+	id = tracker_stack_find(ts, generation, first, n);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (id < 0 || __atomic_load_n(&tracker_trie.generation, __ATOMIC_RELAXED) != generation)
+		return 0;
+	tracker_stage_push(&ts->stage, generation, ptr, size, kind, (uint32_t)id, 0);
+	return 1;
+}
+
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
@@ -159,7 +180,9 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 		n = tracker_unwind(ts->scratch, &first);	/* no Python: native frames */
 	else if (tracker_cfg.wants_native)
 		nnative = tracker_unwind(ts->native, &first);
-	pthread_mutex_lock(&tracker_lock);
+	if (!tracker_cfg.has_python && stage_alloc(ts, ptr, size, kind, first, n))
+		goto out;
+	tracker_lock_take();
 	if (!tracker_active)
 		goto unlock;
 	if (npy) {
@@ -171,18 +194,25 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	tracker_emit_alloc(ptr, size, kind, id, ts->tid);
 unlock:
 	pthread_mutex_unlock(&tracker_lock);
+out:
 	tracker_hot_leave();
 }
 
 void tracker_record_free(void *ptr, size_t size, unsigned kind)
 {
-	uint32_t tid;
+	struct thread_state *ts = tracker_self_state;
 
 	tracker_hot_enter();
-	tid = tracker_current_tid();
-	pthread_mutex_lock(&tracker_lock);
-	tracker_emit_free(ptr, size, kind, tid);
-	pthread_mutex_unlock(&tracker_lock);
+	if (ts && !tracker_cfg.has_python) {
+		tracker_stage_push(&ts->stage, __atomic_load_n(&tracker_trie.generation, __ATOMIC_RELAXED) & ~1u, ptr, size,
+				   kind, 0, 1);
+	} else {
+		uint32_t tid = tracker_current_tid();
+
+		tracker_lock_take();
+		tracker_emit_free(ptr, size, kind, tid);
+		pthread_mutex_unlock(&tracker_lock);
+	}
 	tracker_hot_leave();
 }
 
@@ -203,7 +233,7 @@ static void record_string_pair(unsigned type, uint64_t num, const char *s, int i
 	*p++ = (uint8_t)type;
 	p = codec_put_varint(p, num);
 	p = codec_put_string(p, s, strlen(s), CAPTURE_STRING_MAX);
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	if (tracker_active) {
 		uint8_t *q = tracker_reserve_for_thread((size_t)(p - tmp), tid);
 
@@ -242,7 +272,7 @@ void tracker_record_marker(unsigned kind, const char *label)
 	if (scans_at_window_end(kind))
 		tracker_reach_scan(CAPTURE_REACH_AT_WINDOW_END);
 	record_string_pair(CAPTURE_REC_MARKER, kind, label, 1);
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	tracker_window_mark(kind, tracker_current_tid());
 	pthread_mutex_unlock(&tracker_lock);
 	tracker_guard--;
@@ -283,7 +313,7 @@ static void record_segment(unsigned kind)
 	if (argv.len / sizeof(char *) < (size_t)argc ||
 	    capture_args_encode(&rec, argc, (const char *const *)(void *)argv.buf) < 0)
 		capture_args_encode(&rec, 0, NULL);	/* out of memory: no arguments, still a segment */
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	tracker_active = 1;	/* with the SEGMENT record: nothing of the segment goes before it */
 	tracker_emit((uint8_t *)rec.buf, rec.len);
 	pthread_mutex_unlock(&tracker_lock);
@@ -331,7 +361,7 @@ static void record_end(unsigned reason)
 {
 	uint8_t tmp[1 + 7 * CODEC_VARINT_MAX], *p = tmp;
 
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	if (tracker_cfg.flags & CAPTURE_F_AGGREGATE)
 		write_aggregate(reason == CAPTURE_END_EXEC);
 	*p++ = CAPTURE_REC_END;
@@ -483,7 +513,7 @@ static void start_segment(int is_fork)
 static void atfork_prepare(void)
 {
 	tracker_guard++;
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 }
 
 static void atfork_parent(void)
@@ -599,7 +629,7 @@ void tracker_exec_failed(void)
 	ended_for_exec = 0;
 	tracker_guard++;
 	model = heapmodel_new();
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	if (model) {
 		heapmodel_free(tracker_ring.model);
 		tracker_ring.model = model;

@@ -5,10 +5,14 @@
  *
  * The tracker only records; it never thinks. Each hooked allocation call
  * goes to the real allocator first, and then, outside any lock, the
- * calling thread unwinds its stack with libunwind. Under one short lock it
- * turns the stack into an id of the process-wide stack trie (writing a
- * FRAME record for each node it has never seen) and appends an ALLOC
- * record to the current block buffer. A writer thread wakes every 10 ms
+ * calling thread unwinds its stack with libunwind and turns it into an id
+ * of the process-wide stack trie. Still without a lock it stages an ALLOC
+ * entry in a ring of its own, numbered from one atomic counter; a thread
+ * whose ring fills, the writer's tick, and every record written under the
+ * global lock move the staged entries into the current block buffer,
+ * merged by number (tracker/stage.c). Only a stack node never seen before
+ * takes the lock on the allocation path, to insert it and write its
+ * FRAME record. A writer thread wakes every 10 ms
  * (or when a buffer fills), samples the resident set size, compresses the
  * full buffers with lz4 and writes them to the capture file. Symbols,
  * peaks and leaks are the readers' business (report/).
@@ -49,7 +53,10 @@
  * | line and written as PYFRAME. The stack recorded is the Python frames
  * alone, or with --native the native stack with each eval-loop frame
  * replaced by the Python frames it runs; a thread with no Python frame
- * gets its native stack.
+ * gets its native stack. A Python process records under the lock as
+ * before, without stages: its code table and frame merge are not built for
+ * lookups without it, and the interpreter's own lock already keeps its
+ * threads from allocating at once.
  *
  * WHY NO dlopen HOOK
  *
@@ -94,6 +101,7 @@
  *   hooks.c     the interposed functions; they call the entry points below
  *   tracker.c   configuration, segments, start/fork/exit, record_alloc/free
  *   ring.c      record buffers, hand-off, the writer thread, RSS, write errors
+ *   stage.c     the threads' staged records and their merge into the stream
  *   stacks.c    the stack trie, the Python code table, per-thread state
  *   modules.c   the module scan and build ids
  *   env.c       the MEMRAY_* variables, and the environment of an exec

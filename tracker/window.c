@@ -98,7 +98,7 @@ static int grow(void)
 		win.cap = 1024;
 		return 0;
 	}
-	if (tracker_grow_table((void **)&win.t, &mask, sizeof(*win.t), slot_hash, slot_used) < 0)
+	if (tracker_grow_table((void **)&win.t, &mask, sizeof(*win.t), slot_hash, slot_used, 0) < 0)
 		return -1;
 	win.cap = mask + 1;
 	win.used -= win.tombs;
@@ -198,7 +198,7 @@ TRACKER_EXPORT size_t memray_test_stats(uint64_t *out, size_t n)
 	if (!tracker_active || !out)
 		return 0;
 	tracker_guard++;
-	pthread_mutex_lock(&tracker_lock);
+	tracker_lock_take();
 	v[0] = win.live;
 	v[1] = win.peak;
 	v[2] = win.count;

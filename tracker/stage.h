@@ -1,0 +1,83 @@
+/*
+ * tracker/stage: each thread's ALLOC and FREE records, staged without the
+ * global lock and merged into the stream by number. Not an interface: the
+ * files of tracker/ include it through internal.h. stage.c says why the
+ * order it restores is the one each address needs.
+ */
+#ifndef TRACKER_STAGE_H
+#define TRACKER_STAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern uint64_t tracker_seq;	/* the number the next staged record takes; atomic */
+/* move the staged records into the stream, in their order; lock held */
+void tracker_stage_drain(void);
+
+/*
+ * A thread's staged records (stage.c): a ring of STAGE_N entries. The
+ * owner's fields and the drainer's sit on cache lines of their own: the
+ * owner moves head on every record and reads tail only when it has used
+ * up the room it last saw; the drainer reads head once per drain.
+ */
+#define STAGE_N 4096u	/* 128 KiB per thread, mapped with its state */
+
+struct stage_entry {
+	uint64_t seq;		/* tracker_seq when it was staged */
+	uintptr_t addr;
+	uint64_t size;
+	uint32_t id;		/* an ALLOC's stack */
+	uint16_t generation;	/* the trie's when the id was found: another one is dropped */
+	uint8_t kind;		/* CAPTURE_ALLOC_* */
+	uint8_t is_free;
+};
+
+struct tracker_stage {
+	uint64_t head;		/* entries staged: the owner's */
+	uint64_t room_end;	/* head may reach it before tail is read again: the owner's */
+	struct stage_entry *e;
+	uint8_t pad1[40];
+	uint64_t tail;		/* entries drained: under tracker_lock */
+	struct stage_entry *entries;	/* e, for the drainer */
+	uint8_t pad2[48];
+};
+
+/* stage.c: make the drain ready for `states` stages: 0, or -1 out of memory; lock held */
+int tracker_stage_room_for(size_t states);
+/* stage.c, in a forked child: every stage empty, the numbering from 0 */
+void tracker_stage_after_fork(void);
+
+/*
+ * stage.c: room in a stage that used up the room it knew of: tail read
+ * again, and if the stage is full, drained (the lock taken and let go).
+ * 0, or -1 when the record is lost.
+ */
+int tracker_stage_make_room(struct tracker_stage *s);
+
+/*
+ * Stage an ALLOC or FREE of the calling thread (its stage s) without the
+ * lock. The number is taken after the real allocation returned, and a
+ * FREE is staged before the real free: a record that depends on another
+ * (a FREE of this block, an ALLOC of the freed address) is numbered after
+ * it.
+ */
+static inline void tracker_stage_push(struct tracker_stage *s, uint32_t generation, const void *ptr,
+				      size_t size, unsigned kind, uint32_t id, int is_free)
+{
+	uint64_t head = s->head;
+	struct stage_entry *e;
+
+	if (__builtin_expect(head == s->room_end, 0) && tracker_stage_make_room(s) < 0)
+		return;
+	e = &s->e[head & (STAGE_N - 1)];
+	e->seq = __atomic_fetch_add(&tracker_seq, 1, __ATOMIC_SEQ_CST);
+	e->addr = (uintptr_t)ptr;
+	e->size = size;
+	e->id = id;
+	e->generation = (uint16_t)generation;
+	e->kind = (uint8_t)kind;
+	e->is_free = (uint8_t)is_free;
+	__atomic_store_n(&s->head, head + 1, __ATOMIC_RELEASE);
+}
+
+#endif
