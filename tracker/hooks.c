@@ -27,6 +27,7 @@
 
 #include "capture/format.h"
 #include "tracker/memray_test.h"
+#include "tracker/record.h"
 #include "tracker/tracker.h"
 
 extern char **environ;
@@ -135,23 +136,25 @@ static inline int tracking(void)
  * Record an allocation of the malloc family: now, or, when a signal handler
  * interrupted the tracker on this thread, parked for it (tracker/defer.c).
  */
-static inline void note_alloc(void *p, size_t n, unsigned kind)
+static inline __attribute__((always_inline)) void note_alloc(void *p, size_t n, unsigned kind)
 {
 	if (!p || !tracker_active)
 		return;
-	if (!tracker_guard)
-		tracker_record_alloc(p, n, kind);
-	else if (tracker_hot)
+	if (!tracker_guard) {
+		if (!tracker_record_alloc_here(p, n, kind))
+			tracker_record_alloc(p, n, kind);
+	} else if (tracker_hot) {
 		tracker_park(p, n, kind, 0);
+	}
 }
 
 /* the same for a free, before the real free */
-static inline void note_free(void *p)
+static inline __attribute__((always_inline)) void note_free(void *p)
 {
 	if (!tracker_active)
 		return;
 	if (!tracker_guard)
-		tracker_record_free(p, 0, CAPTURE_ALLOC_FREE);
+		tracker_record_free_here(p, 0, CAPTURE_ALLOC_FREE);
 	else if (tracker_hot)
 		tracker_park(p, 0, CAPTURE_ALLOC_FREE, 1);
 }

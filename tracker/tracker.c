@@ -21,6 +21,7 @@
 #include "capture/heapmodel.h"
 #include "common/strbuf.h"
 #include "tracker/internal.h"
+#include "tracker/record.h"
 
 __thread int tracker_guard __attribute__((tls_model("initial-exec")));
 volatile int tracker_active;
@@ -138,27 +139,6 @@ void tracker_emit_collect(void *ptr, unsigned category)
 	tracker_ring.n_frees++;
 }
 
-/*
- * Without Python, a stack whose nodes are all known is found and its
- * ALLOC staged without the lock (tracker/stage.c). The trie's generation
- * is read before and after the lookup: a reset in between (odd, or moved
- * on) sends the allocation to the locked path.
- */
-static int stage_alloc(struct thread_state *ts, void *ptr, size_t size, unsigned kind, int first, int n)
-{
-	uint32_t generation = __atomic_load_n(&tracker_trie.generation, __ATOMIC_ACQUIRE);
-	int64_t id;
-
-	if (generation & 1)
-		return 0;
-	id = tracker_stack_find(ts, generation, first, n);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (id < 0 || __atomic_load_n(&tracker_trie.generation, __ATOMIC_RELAXED) != generation)
-		return 0;
-	tracker_stage_push(&ts->stage, generation, ptr, size, kind, (uint32_t)id, 0);
-	return 1;
-}
-
 void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 {
 	struct thread_state *ts;
@@ -180,7 +160,7 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 		n = tracker_unwind(ts->scratch, &first);	/* no Python: native frames */
 	else if (tracker_cfg.wants_native)
 		nnative = tracker_unwind(ts->native, &first);
-	if (!tracker_cfg.has_python && stage_alloc(ts, ptr, size, kind, first, n))
+	if (!tracker_cfg.has_python && tracker_stage_alloc(ts, ptr, size, kind, first, n))
 		goto out;
 	tracker_lock_take();
 	if (!tracker_active)
@@ -200,13 +180,8 @@ out:
 
 void tracker_record_free(void *ptr, size_t size, unsigned kind)
 {
-	struct thread_state *ts = tracker_self_state;
-
 	tracker_hot_enter();
-	if (ts && !tracker_cfg.has_python) {
-		tracker_stage_push(&ts->stage, __atomic_load_n(&tracker_trie.generation, __ATOMIC_RELAXED) & ~1u, ptr, size,
-				   kind, 0, 1);
-	} else {
+	if (!tracker_stage_free(ptr, size, kind)) {
 		uint32_t tid = tracker_current_tid();
 
 		tracker_lock_take();
