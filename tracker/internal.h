@@ -204,7 +204,7 @@ int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
 
 /*
  * The allocation path does not take tracker_lock: each thread stages its
- * ALLOC and FREE records, numbered by tracker_seq (stage.c). A record
+ * ALLOC and FREE records, ordered by tracker_seq (stage.c). A record
  * written under the lock must follow every staged one that happened
  * before it, so the lock is taken with tracker_lock_take(), which moves
  * the staged records into the stream first.
@@ -241,7 +241,6 @@ struct tracker_ring {
 	uint32_t threads;	/* threads seen, for AGG_PEAK */
 	uint32_t writer_tid;	/* never stopped by a scan: it blocks every signal */
 	struct heapmodel *model;	/* --aggregate: the totals kept in the process */
-	uint64_t consumed;	/* staged records taken (written or dropped) */
 	int draining;		/* tracker_stage_drain() is running */
 };
 
@@ -253,7 +252,7 @@ extern __thread int tracker_is_writer __attribute__((tls_model("initial-exec")))
 static inline void tracker_lock_take(void)
 {
 	pthread_mutex_lock(&tracker_lock);
-	if (__atomic_load_n(&tracker_seq, __ATOMIC_ACQUIRE) != tracker_ring.consumed)
+	if (__atomic_load_n(&tracker_staged, __ATOMIC_ACQUIRE))
 		tracker_stage_drain();
 }
 

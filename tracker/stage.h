@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-extern uint64_t tracker_seq;	/* the number the next staged record takes; atomic */
+/* the numbers a FREE takes one each and an ALLOC reads (stage.c); atomic */
+extern uint64_t tracker_seq;
+/* set after a record is staged, cleared by the drain that takes it; atomic */
+extern int tracker_staged;
 /* move the staged records into the stream, in their order; lock held */
 void tracker_stage_drain(void);
 
@@ -23,13 +26,12 @@ void tracker_stage_drain(void);
 #define STAGE_N 4096u	/* 128 KiB per thread, mapped with its state */
 
 struct stage_entry {
-	uint64_t seq;		/* tracker_seq when it was staged */
+	uint64_t key;		/* its number times two, plus one for a FREE: the merge's order */
 	uintptr_t addr;
 	uint64_t size;
 	uint32_t id;		/* an ALLOC's stack */
 	uint16_t generation;	/* the trie's when the id was found: another one is dropped */
 	uint8_t kind;		/* CAPTURE_ALLOC_* */
-	uint8_t is_free;
 };
 
 struct tracker_stage {
@@ -56,10 +58,10 @@ int tracker_stage_make_room(struct tracker_stage *s);
 
 /*
  * Stage an ALLOC or FREE of the calling thread (its stage s) without the
- * lock. The number is taken after the real allocation returned, and a
- * FREE is staged before the real free: a record that depends on another
- * (a FREE of this block, an ALLOC of the freed address) is numbered after
- * it.
+ * lock. A FREE is staged before the real free and takes a number of its
+ * own (one atomic add); an ALLOC is staged after the real allocation
+ * returned and reads the current number (a plain load): stage.c says why
+ * that orders every address's records.
  */
 static inline void tracker_stage_push(struct tracker_stage *s, uint32_t generation, const void *ptr,
 				      size_t size, unsigned kind, uint32_t id, int is_free)
@@ -70,14 +72,18 @@ static inline void tracker_stage_push(struct tracker_stage *s, uint32_t generati
 	if (__builtin_expect(head == s->room_end, 0) && tracker_stage_make_room(s) < 0)
 		return;
 	e = &s->e[head & (STAGE_N - 1)];
-	e->seq = __atomic_fetch_add(&tracker_seq, 1, __ATOMIC_SEQ_CST);
+	if (is_free)
+		e->key = __atomic_fetch_add(&tracker_seq, 1, __ATOMIC_SEQ_CST) << 1 | 1;
+	else
+		e->key = __atomic_load_n(&tracker_seq, __ATOMIC_SEQ_CST) << 1;
 	e->addr = (uintptr_t)ptr;
 	e->size = size;
 	e->id = id;
 	e->generation = (uint16_t)generation;
 	e->kind = (uint8_t)kind;
-	e->is_free = (uint8_t)is_free;
 	__atomic_store_n(&s->head, head + 1, __ATOMIC_RELEASE);
+	if (!__atomic_load_n(&tracker_staged, __ATOMIC_RELAXED))	/* a write only when it changes */
+		__atomic_store_n(&tracker_staged, 1, __ATOMIC_RELEASE);
 }
 
 #endif
