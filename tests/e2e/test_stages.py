@@ -72,3 +72,17 @@ def test_a_thread_that_stops_allocating_is_not_left_out(fixtures, tmp_path):
     data = json.loads(rs.stdout)
     assert entry(data["top_allocations_by_size"], grab)["size"] == 3 * 4242
     assert entry(data["top_allocations_by_count"], grab)["count"] == 3
+
+
+def test_a_program_that_only_allocates_loses_nothing(fixtures, tmp_path):
+    """Its ALLOCs read the staging number and none takes one: the drains take
+    numbers themselves, so the 50000 records of a full stage still go out."""
+    prog = fixtures.build("handoff.c", "-lpthread")
+    result, out = record(tmp_path, prog, "hoard")
+    assert result.returncode == 0, result.stderr
+    rs = run("stats", "--json", "-n", "0", out)
+    assert rs.returncode == 0 and "lost" not in rs.stderr, rs.stderr
+    data = json.loads(rs.stdout)
+    hoard = location("hoard", "handoff.c", "hoard")
+    assert entry(data["top_allocations_by_count"], hoard)["count"] == 50000
+    assert entry(data["leaks"]["top_by_size"], hoard)["size"] == 50000 * 24
