@@ -40,16 +40,20 @@ struct tracker_ring tracker_ring;
 __thread int tracker_is_writer __attribute__((tls_model("initial-exec")));
 
 /*
- * When the writer keeps up (the buffer it takes is the only one queued),
- * it compresses with lz4's high-compression mode at this level: the same
- * block format, read as fast. Measured on 4 threads of malloc/free (1M
- * pairs each) against the fast mode: captures of 2.0-2.7 MB instead of
- * 6.5-7.2, and the run itself took 1.13-1.26 s instead of 1.56-1.77 (with
- * 2 threads 0.92-1.03 s instead of 1.57-1.62); on one thread the same
- * time. Level 6 compresses these records at about 300 MB/s; the tracker
- * makes them at about 50.
+ * When the writer keeps up (at most HC_QUEUED buffers wait, 4 MiB of
+ * records), it compresses with lz4's high-compression mode at this level:
+ * the same block format, read as fast; further behind, with the fast mode.
+ * Measured on 4 threads of malloc/free (1M pairs each) against the fast
+ * mode: captures of 2.0-2.7 MB instead of 6.5-7.2, and the run itself took
+ * 1.13-1.26 s instead of 1.56-1.77; on one thread the same time. Level 6
+ * compresses these records at about 300 MB/s; the tracker makes them at
+ * about 50. Since threads stage their records (stage.c), a thread whose
+ * stage fills queues several buffers at once: with HC only when a single
+ * buffer waited, 2 threads' captures were 4.3-5.0 MB, with up to 8 waiting
+ * 0.6-0.7 MB, in 0.42 s instead of 0.50 (8 threads: 2.6 -> 1.1 MB).
  */
 #define HC_LEVEL 6
+#define HC_QUEUED 8
 
 static void block_reset(void)
 {
@@ -307,7 +311,7 @@ static void drain(void)
 	while (r->qlen) {
 		unsigned idx = r->queue[r->qhead];
 		size_t len = r->len[idx];
-		int keeps_up = r->qlen == 1 && r->hc_state;	/* nothing else waits: time to compress harder */
+		int keeps_up = r->qlen <= HC_QUEUED && r->hc_state;	/* little waits: time to compress harder */
 
 		pthread_mutex_unlock(&tracker_lock);
 		if (len && !r->write_failed) {
