@@ -522,7 +522,6 @@ struct thread_state {
 extern struct thread_state *tracker_all_states;
 extern size_t tracker_state_count;
 
-
 extern __thread struct thread_state *tracker_self_state __attribute__((tls_model("initial-exec")));
 
 /* create the key whose destructor keeps an ended thread's state for reuse: 0 or -1 */
