@@ -4,8 +4,9 @@
  * without reading the capture (memray check's pytest plugin does).
  *
  * A window opens at memray_test_begin() and closes at memray_test_end().
- * While it is open, every allocation recorded (tracker_record_alloc, under
- * tracker_lock) enters a small open-addressing table, address -> size and
+ * While it is open, every allocation recorded (tracker_emit_alloc, under
+ * tracker_lock, as the threads' staged records reach the stream) enters a
+ * small open-addressing table, address -> size and
  * "made by the thread that opened the window", in memory from mmap
  * (capture/mapmem.h: the program's allocator would recurse into our hooks
  * and disturb the figures). A free of an address in the table takes it out.

@@ -298,6 +298,7 @@ int main(void)
 	Suite *s = suite_create("capture_codec");
 	TCase *tc = tcase_create("codec");
 
+	tcase_set_timeout(tc, 60);	/* a block round trip takes 3-5 s under the sanitizers */
 	tcase_add_test(tc, varint_round_trip);
 	tcase_add_test(tc, varint_worked_example);
 	tcase_add_test(tc, varint_malformed);
