@@ -86,3 +86,45 @@ def test_a_program_that_only_allocates_loses_nothing(fixtures, tmp_path):
     hoard = location("hoard", "handoff.c", "hoard")
     assert entry(data["top_allocations_by_count"], hoard)["count"] == 50000
     assert entry(data["leaks"]["top_by_size"], hoard)["size"] == 50000 * 24
+
+
+def test_stacks_found_while_the_trie_grows_under_other_threads(fixtures, tmp_path):
+    """Two threads make 2 x 32768 distinct stacks at once: the trie grows three
+    times while lookups run without the lock. Every block's stack must be the
+    path its size encodes (go_left/go_right at each level, outermost first)."""
+    import subprocess
+    prog = fixtures.build("trie_grow.c")
+    result, out = record(tmp_path, prog)
+    assert result.returncode == 0, result.stderr
+    syms = {}
+    for line in subprocess.run(["nm", "-S", str(prog)], capture_output=True, text=True).stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] in ("go_left", "go_right", "leaf"):
+            syms[parts[3]] = (int(parts[0], 16), int(parts[1], 16))
+    assert set(syms) == {"go_left", "go_right", "leaf"}
+    bias, frames, paths = None, {0: None}, []
+    for line in parse(out):
+        if line.startswith("MODULE ") and 'path="%s"' % prog in line:
+            bias = int(line.split(" bias=")[1].split()[0], 16)
+        elif line.startswith("FRAME "):
+            fid = int(line.split(" id=")[1].split()[0])
+            frames[fid] = (int(line.split(" parent=")[1].split()[0]), int(line.split(" ip=")[1].split()[0], 16))
+        elif line.startswith("ALLOC ") and " size=" in line:
+            paths.append((int(line.split(" size=")[1].split()[0]) - 16, int(line.split(" stack=")[1].split()[0])))
+    assert bias is not None and len(frames) > 3 * 32768
+
+    def turns(stack):
+        out = []
+        while stack:
+            parent, ip = frames[stack]
+            out += [name for name, (start, length) in syms.items() if start < ip - bias <= start + length]
+            stack = parent
+        return out[::-1]	# outermost first
+
+    paths = [(path, turns(stack)) for path, stack in paths]
+    paths = [(path, seen[:-1]) for path, seen in paths if seen[-1:] == ["leaf"]]
+    assert len(paths) == 2 * 32768
+    wrong = [(path, seen) for path, seen in paths
+             if seen != ["go_right" if path >> d & 1 else "go_left" for d in range(15)]]
+    assert wrong == [], wrong[:5]
+    assert sorted(p for p, _ in paths) == sorted(list(range(32768)) * 2)
