@@ -36,16 +36,18 @@ static inline __attribute__((always_inline)) int tracker_stage_alloc(struct thre
 	return 1;
 }
 
-/* stage a FREE of the calling thread: 1, or 0 when it has no state yet or runs Python (guard held) */
-static inline __attribute__((always_inline)) int tracker_stage_free(void *ptr, size_t size, unsigned kind)
+/* the calling thread's state if it stages its records: NULL before its first allocation, or under Python */
+static inline struct thread_state *tracker_staging_state(void)
 {
-	struct thread_state *ts = tracker_self_state;
+	return tracker_cfg.has_python ? NULL : tracker_self_state;
+}
 
-	if (!ts || tracker_cfg.has_python)
-		return 0;
+/* stage a FREE of the calling thread, whose state stages (guard held) */
+static inline __attribute__((always_inline)) void tracker_stage_free(struct thread_state *ts, void *ptr, size_t size,
+								     unsigned kind)
+{
 	tracker_stage_push(&ts->stage, __atomic_load_n(&tracker_trie.generation, __ATOMIC_RELAXED) & ~1u, ptr, size,
 			   kind, 0, 1);
-	return 1;
 }
 
 /*
@@ -55,10 +57,10 @@ static inline __attribute__((always_inline)) int tracker_stage_free(void *ptr, s
  */
 static inline __attribute__((always_inline)) int tracker_record_alloc_here(void *ptr, size_t size, unsigned kind)
 {
-	struct thread_state *ts = tracker_self_state;
+	struct thread_state *ts = tracker_staging_state();
 	int first, n, is_done;
 
-	if (!ts || tracker_cfg.has_python)
+	if (!ts)
 		return 0;
 	tracker_hot_enter();
 	n = tracker_unwind(ts->scratch, &first);
@@ -70,13 +72,15 @@ static inline __attribute__((always_inline)) int tracker_record_alloc_here(void 
 /* a hook's free, staged in the hook's frame when it can be */
 static inline __attribute__((always_inline)) void tracker_record_free_here(void *ptr, size_t size, unsigned kind)
 {
-	int is_done;
+	struct thread_state *ts = tracker_staging_state();
 
-	tracker_hot_enter();
-	is_done = tracker_stage_free(ptr, size, kind);
-	tracker_hot_leave();
-	if (!is_done)
+	if (!ts) {
 		tracker_record_free(ptr, size, kind);
+		return;
+	}
+	tracker_hot_enter();
+	tracker_stage_free(ts, ptr, size, kind);
+	tracker_hot_leave();
 }
 
 #endif

@@ -232,7 +232,7 @@ static struct thread_state *map_state(void)
 	ts->py_values = (uint64_t *)(ts->py_scratch + MAX_PY_FRAMES);
 	ts->py_values_scratch = ts->py_values + MAX_PY_FRAMES;
 	ts->ids = (uint32_t *)(ts->py_values_scratch + MAX_PY_FRAMES);
-	ts->stage.e = ts->stage.entries = (struct stage_entry *)(ts->ids + MAX_FRAMES);
+	ts->stage.e = (struct stage_entry *)(ts->ids + MAX_FRAMES);
 	ts->stage.room_end = STAGE_N;
 	return ts;
 }

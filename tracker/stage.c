@@ -142,7 +142,7 @@ void tracker_stage_drain(void)
 	for (struct thread_state *ts = tracker_all_states; ts && n < heap_room; ts = ts->all_next) {
 		struct tracker_stage *s = &ts->stage;
 		uint64_t end = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
-		const struct stage_entry *e = s->entries;
+		const struct stage_entry *e = s->e;
 
 		if (s->tail == end)
 			continue;

@@ -42,11 +42,10 @@ struct stage_entry {
 struct tracker_stage {
 	uint64_t head;		/* entries staged: the owner's */
 	uint64_t room_end;	/* head may reach it before tail is read again: the owner's */
-	struct stage_entry *e;
+	struct stage_entry *e;	/* set once; the drainer reads it once per drain */
 	uint8_t pad1[40];
 	uint64_t tail;		/* entries drained: under tracker_lock */
-	struct stage_entry *entries;	/* e, for the drainer */
-	uint8_t pad2[48];
+	uint8_t pad2[56];
 };
 
 /* stage.c: make the drain ready for `states` stages: 0, or -1 out of memory; lock held */

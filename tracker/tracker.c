@@ -180,8 +180,12 @@ out:
 
 void tracker_record_free(void *ptr, size_t size, unsigned kind)
 {
+	struct thread_state *ts = tracker_staging_state();
+
 	tracker_hot_enter();
-	if (!tracker_stage_free(ptr, size, kind)) {
+	if (ts) {
+		tracker_stage_free(ts, ptr, size, kind);
+	} else {
 		uint32_t tid = tracker_current_tid();
 
 		tracker_lock_take();
