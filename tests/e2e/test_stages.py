@@ -7,14 +7,20 @@ import signal
 from conftest import entry, location, parse, record, run, stats
 
 
+def field(line, name):
+    """The value of name=... in a `memray parse` line."""
+    return line.split(" %s=" % name)[1].split()[0]
+
+
 def replay_blocks(lines, size):
     """Replays the ALLOC and FREE lines for blocks of `size` bytes in stream
-    order; returns (allocations, addresses still live, problems)."""
-    live, freed, problems, allocs = set(), set(), [], 0
+    order; returns (allocations, addresses still live, problems, blocks freed
+    by another thread than the one that made them)."""
+    live, freed, problems, allocs, moved = {}, set(), [], 0, 0
     for line in lines:
         if not line.startswith(("ALLOC ", "FREE ")):
             continue
-        addr = line.split(" address=")[1].split()[0]
+        addr = field(line, "address")
         if line.startswith("ALLOC "):
             if " size=%d " % size not in line:
                 freed.discard(addr)	# the address now holds a block of another size
@@ -22,36 +28,24 @@ def replay_blocks(lines, size):
             allocs += 1
             if addr in live:
                 problems.append("ALLOC of a live block: " + line)
-            live.add(addr)
+            live[addr] = field(line, "tid")
             freed.discard(addr)
         elif addr in live:
-            live.remove(addr)
+            moved += live.pop(addr) != field(line, "tid")
             freed.add(addr)
         elif addr in freed:
             problems.append("FREE before the block's ALLOC: " + line)
-    return allocs, live, problems
+    return allocs, set(live), problems, moved
 
 
 def test_blocks_passed_between_threads_keep_their_order(fixtures, tmp_path):
     prog = fixtures.build("handoff.c", "-lpthread")
     result, out = record(tmp_path, prog)
     assert result.returncode == 0, result.stderr
-    lines = parse(out)
-    allocs, live, problems = replay_blocks(lines, 48)
+    allocs, live, problems, moved = replay_blocks(parse(out), 48)
     assert problems == []
     assert allocs == 4 * 20000 and live == set()
-    # addresses did change threads: some block was freed by a thread other than its maker's
-    maker = {}
-    moved = 0
-    for line in lines:
-        if line.startswith(("ALLOC ", "FREE ")):
-            addr = line.split(" address=")[1].split()[0]
-            tid = line.split(" tid=")[1].split()[0]
-            if line.startswith("ALLOC ") and " size=48 " in line:
-                maker[addr] = tid
-            elif line.startswith("FREE ") and addr in maker:
-                moved += maker.pop(addr) != tid
-    assert moved > 1000, moved
+    assert moved > 1000, moved	# addresses did change threads
     data = stats(out)
     made = location("make_one", "handoff.c", "make_one")
     kept = location("keep_some", "handoff.c", "keep_some")
@@ -105,12 +99,11 @@ def test_stacks_found_while_the_trie_grows_under_other_threads(fixtures, tmp_pat
     bias, frames, paths = None, {0: None}, []
     for line in parse(out):
         if line.startswith("MODULE ") and 'path="%s"' % prog in line:
-            bias = int(line.split(" bias=")[1].split()[0], 16)
+            bias = int(field(line, "bias"), 16)
         elif line.startswith("FRAME "):
-            fid = int(line.split(" id=")[1].split()[0])
-            frames[fid] = (int(line.split(" parent=")[1].split()[0]), int(line.split(" ip=")[1].split()[0], 16))
+            frames[int(field(line, "id"))] = (int(field(line, "parent")), int(field(line, "ip"), 16))
         elif line.startswith("ALLOC ") and " size=" in line:
-            paths.append((int(line.split(" size=")[1].split()[0]) - 16, int(line.split(" stack=")[1].split()[0])))
+            paths.append((int(field(line, "size")) - 16, int(field(line, "stack"))))
     assert bias is not None and len(frames) > 3 * 32768
 
     def turns(stack):
