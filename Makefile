@@ -37,7 +37,7 @@ ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(shell pkg-config --cflags libxml-2.0 2>/dev/n
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS)
 PKGS = libdw liblz4 libxxhash
 TOOL_LIBS = -ldw -lelf -llz4 -lxxhash -liberty -lxml2 -lyaml -lncursesw -lm $(LDLIBS)
-TRACKER_LIBS = -lunwind -llz4 -lxxhash -ldl -lpthread $(LDLIBS)
+TRACKER_LIBS = -lunwind -ldw -lelf -llz4 -lxxhash -ldl -lpthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
 
 COMMON_SRC = $(wildcard common/*.c)

@@ -94,5 +94,11 @@ static inline unsigned long env_gc_interval(const char *s)
  * (tracker/unwind.c). For tests: it costs microseconds per allocation.
  */
 #define ENV_VERIFY_UNWIND "MEMRAY_VERIFY_UNWIND"
+/*
+ * libunwind: every stack is unwound by libunwind's unw_backtrace(), not by
+ * the tracker's own walk first (tracker/walk.h). For comparisons and as a
+ * way out; the stacks are the same.
+ */
+#define ENV_UNWIND "MEMRAY_UNWIND"
 
 #endif

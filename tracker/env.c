@@ -79,6 +79,7 @@ int tracker_env_read(void)
 	tracker_cfg.flags = (unsigned)strtoul(env_or_empty(ENV_OPTIONS), NULL, 10);
 	tracker_cfg.live_fd = -1;
 	tracker_cfg.verify_unwind = !strcmp(env_or_empty(ENV_VERIFY_UNWIND), "1");
+	tracker_cfg.own_walk = strcmp(env_or_empty(ENV_UNWIND), "libunwind") != 0;
 	if (live) {
 		char *colon;
 

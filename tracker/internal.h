@@ -54,7 +54,9 @@
  *
  * No file of the tracker calls the program's allocator: tables and
  * buffers are mapped (mapmem_alloc, tracker_grow_table), strings of
- * set-up code go through strbuf under the recursion guard.
+ * set-up code go through strbuf under the recursion guard, and elfutils
+ * runs on the writer thread only, whose guard is always held
+ * (tracker/walk.c).
  */
 #ifndef TRACKER_INTERNAL_H
 #define TRACKER_INTERNAL_H
@@ -77,6 +79,7 @@
 #include "tracker/python.h"
 #include "tracker/stage.h"
 #include "tracker/tracker.h"
+#include "tracker/walk.h"
 
 #define BUF_SIZE (512u * 1024)
 #define RECORD_MAX 64	/* the largest ALLOC/FREE/FRAME/THREAD record */
@@ -129,6 +132,7 @@ struct tracker_config {
 	int is_live;		/* this image streams to live_fd */
 	unsigned long gc_ms;	/* the garbage collector's interval (ENV_GC); 0: off */
 	int verify_unwind;	/* common/env.h ENV_VERIFY_UNWIND: check each stack (unwind.c) */
+	int own_walk;		/* stacks by tracker/walk first; ENV_UNWIND=libunwind: never */
 };
 
 extern struct tracker_config tracker_cfg;
@@ -516,6 +520,7 @@ struct thread_state {
 	int py_depth;
 	struct thread_state *next_free;
 	struct thread_state *all_next;	/* every state ever made, for the drain; under lock */
+	struct walk_log walk;	/* tracker/walk.h: its last walk */
 };
 
 /* every thread state, newest first, and how many; under lock */
@@ -541,50 +546,6 @@ static inline uint32_t tracker_current_tid(void)
 	struct thread_state *ts = tracker_self_state;
 
 	return ts ? ts->tid : (uint32_t)syscall(SYS_gettid);
-}
-
-/*
- * unwind.c: with ENV_VERIFY_UNWIND, unwind again the slow way (unw_step,
- * libunwind's cache flushed first) and count a mismatch if the program's frames of
- * `fast` (n of them, innermost first) differ. Lock not held; called from
- * tracker_unwind only, so both unwinds start in the same caller.
- */
-void tracker_unwind_verify(const uintptr_t *fast, int n, int is_full);
-/* the verification's one line on fd 2 (nothing without ENV_VERIFY_UNWIND) */
-void tracker_unwind_verify_report(void);
-/* after fork, in the child: its own verification counts, a fresh taint lock */
-void tracker_unwind_after_fork(void);
-
-/*
- * unwind.c, unloaded code: nonzero once a module was unloaded; then
- * tracker_unwind_recheck(buf, n) unwinds again the slow way (from its
- * caller, like unw_backtrace) when a frame of buf lies in unloaded code,
- * and returns the new count. Lock not held.
- */
-extern int tracker_unwind_taints;
-int tracker_unwind_recheck(uintptr_t *buf, int n);
-/* the writer's tick: taint what left the module list since the last tick */
-void tracker_unwind_rescan(void);
-
-/*
- * Unwind the calling thread (outside the lock) into buf, innermost
- * first. Returns the frame count after the tracker's own frames, which
- * *first skips. Inlined into tracker_record_alloc: buf[0] is a return
- * address into it, whatever calls it.
- */
-static inline int tracker_unwind(uintptr_t *buf, int *first)
-{
-	int n = unw_backtrace((void **)buf, MAX_FRAMES);
-	int skip = 0;
-
-	if (__builtin_expect(__atomic_load_n(&tracker_unwind_taints, __ATOMIC_RELAXED), 0))
-		n = tracker_unwind_recheck(buf, n);
-	while (skip < n && buf[skip] >= tracker_cfg.self_lo && buf[skip] < tracker_cfg.self_hi)
-		skip++;
-	if (__builtin_expect(tracker_cfg.verify_unwind, 0))
-		tracker_unwind_verify(buf + skip, n - skip, n == MAX_FRAMES);
-	*first = skip;
-	return n - skip;
 }
 
 /* frames of ts->scratch + first (n of them) shared with the thread's cached stack, from the root */

@@ -11,7 +11,7 @@
 #ifndef TRACKER_RECORD_H
 #define TRACKER_RECORD_H
 
-#include "tracker/internal.h"
+#include "tracker/unwind.h"
 
 /*
  * Without Python, a stack whose nodes are all known (unwound into
@@ -63,7 +63,7 @@ static inline __attribute__((always_inline)) int tracker_record_alloc_here(void 
 	if (!ts)
 		return 0;
 	tracker_hot_enter();
-	n = tracker_unwind(ts->scratch, &first);
+	n = tracker_unwind(ts, ts->scratch, &first);
 	is_done = tracker_stage_alloc(ts, ptr, size, kind, first, n);
 	tracker_hot_leave();
 	return is_done;

@@ -30,6 +30,7 @@
 
 #include "capture/block.h"
 #include "tracker/internal.h"
+#include "tracker/unwind.h"
 
 /* adaptive: spins briefly before sleeping, as the critical sections are short */
 pthread_mutex_t tracker_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
@@ -378,6 +379,7 @@ static void *writer_main(void *arg)
 		if (tracker_active)
 			tracker_record_modules(0);
 		tracker_unwind_rescan();	/* unloaded code: tracker/unwind.c */
+		tracker_walk_resolve();	/* rules for the return addresses walks lacked */
 		tracker_lock_take();
 		r->now_ms = ms;
 		if (tracker_active)

@@ -157,9 +157,9 @@ void tracker_record_alloc(void *ptr, size_t size, unsigned kind)
 	if (tracker_cfg.has_python)
 		npy = tracker_py_read(ts, &same);
 	if (!npy)
-		n = tracker_unwind(ts->scratch, &first);	/* no Python: native frames */
+		n = tracker_unwind(ts, ts->scratch, &first);	/* no Python: native frames */
 	else if (tracker_cfg.wants_native)
-		nnative = tracker_unwind(ts->native, &first);
+		nnative = tracker_unwind(ts, ts->native, &first);
 	if (!tracker_cfg.has_python && tracker_stage_alloc(ts, ptr, size, kind, first, n))
 		goto out;
 	tracker_lock_take();
@@ -509,6 +509,7 @@ static void atfork_child(void)
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_unwind_after_fork();
+	tracker_walk_after_fork();
 	tracker_active = 0;
 	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)

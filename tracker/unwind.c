@@ -4,6 +4,12 @@
  * every stack against a slow walk (common/env.h ENV_VERIFY_UNWIND), so
  * that a faster way to get stacks is proven on the fixtures, not trusted.
  *
+ * The fast stack comes from the tracker's own walk (tracker/walk.c) when
+ * it has the rules of every frame, else from unw_backtrace(); the check
+ * counts which, and compares both the same way. An unload also makes the
+ * own walk forget its rules (tracker_walk_forget), here where the taints
+ * are added.
+ *
  * WHAT IS FAST, WHAT IS SLOW
  *
  * unw_backtrace() (libunwind 1.6, x86-64) walks the stack with a table of
@@ -78,9 +84,9 @@
 #include <dlfcn.h>
 #include <link.h>
 
-#include "tracker/internal.h"
+#include "tracker/unwind.h"
 
-static uint64_t compared, mismatched;
+static uint64_t compared, mismatched, by_way[3];	/* by_way: enum walk_how */
 static int first_taken;	/* the first mismatch's details are written once */
 static struct {
 	int depth, fast_n;
@@ -102,13 +108,14 @@ static void note_mismatch(int depth, int fast_n, uintptr_t fast_ip, uintptr_t sl
  * noinline: the slow walk starts in this frame and steps out of it into
  * tracker_record_alloc, where unw_backtrace() started too.
  */
-__attribute__((noinline)) void tracker_unwind_verify(const uintptr_t *fast, int n, int is_full)
+__attribute__((noinline)) void tracker_unwind_verify(const uintptr_t *fast, int n, int is_full, enum walk_how how)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
 	int total = 0, depth = 0, in_self = 1;
 
 	__atomic_fetch_add(&compared, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&by_way[how], 1, __ATOMIC_RELAXED);
 	unw_flush_cache(unw_local_addr_space, 0, 0);	/* only what this walk reads itself */
 	if (unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0) {
 		note_mismatch(0, n, n ? fast[0] : 0, 0);
@@ -166,7 +173,13 @@ void tracker_unwind_verify_report(void)
 	ADD(put_number(num + sizeof(num), __atomic_load_n(&compared, __ATOMIC_RELAXED), 10));
 	ADD(" stacks compared, ");
 	ADD(put_number(num + sizeof(num), __atomic_load_n(&mismatched, __ATOMIC_RELAXED), 10));
-	ADD(" mismatches");
+	ADD(" mismatches; ");
+	ADD(put_number(num + sizeof(num), __atomic_load_n(&by_way[WALK_WALKED], __ATOMIC_RELAXED), 10));
+	ADD(" walked, ");
+	ADD(put_number(num + sizeof(num), __atomic_load_n(&by_way[WALK_JOINED], __ATOMIC_RELAXED), 10));
+	ADD(" joined, ");
+	ADD(put_number(num + sizeof(num), __atomic_load_n(&by_way[WALK_LIBUNWIND], __ATOMIC_RELAXED), 10));
+	ADD(" by libunwind");
 	if (__atomic_load_n(&first_taken, __ATOMIC_RELAXED)) {
 		ADD(" (first at depth ");
 		ADD(put_number(num + sizeof(num), (uint64_t)first.depth, 10));
@@ -234,12 +247,16 @@ static int taint(uintptr_t lo, uintptr_t hi)
 
 static void taint_everything(void)
 {
+	int was_all;
+
 	pthread_mutex_lock(&taint_lock);
-	__atomic_store_n(&taint_all, 1, __ATOMIC_RELAXED);
+	was_all = __atomic_exchange_n(&taint_all, 1, __ATOMIC_RELAXED);
 	if (!tracker_unwind_taints)	/* what it counts stays filled in: only make it nonzero */
 		__atomic_store_n(&tracker_unwind_taints, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&taint_lock);
 	unw_flush_cache(unw_local_addr_space, 0, 0);
+	if (!was_all)
+		tracker_walk_forget();	/* every rule of the tracker's own walk too */
 }
 
 /* the unw_step() loop into buf from this function's caller outwards */
@@ -341,6 +358,7 @@ void tracker_unwind_unload_end(struct tracker_unload *u)
 	memcpy(&m, u->code, sizeof(m));
 	for (int i = 0; i < m.n; i++)
 		taint(m.lo[i], m.hi[i]);
+	tracker_walk_forget();	/* every rule of the tracker's own walk: the next table reads the modules anew */
 	__atomic_fetch_add(&hook_unloads, 1, __ATOMIC_RELEASE);
 }
 
@@ -411,7 +429,10 @@ void tracker_unwind_rescan(void)
 		for (int i = 0; i < old->n; i++) {
 			const struct snap_entry *x = &old->e[i];
 
-			if (!snap_has(now, x) && taint(x->lo, x->hi) && x->is_first)
+			if (snap_has(now, x))
+				continue;
+			tracker_walk_forget();	/* before this tick's tracker_walk_resolve() */
+			if (taint(x->lo, x->hi) && x->is_first)
 				unexplained--;	/* a module the hook did not see go */
 		}
 		if (unexplained > 0 || old->is_partial || now->is_partial)
@@ -424,6 +445,7 @@ void tracker_unwind_rescan(void)
 void tracker_unwind_after_fork(void)
 {
 	compared = mismatched = 0;
+	memset(by_way, 0, sizeof(by_way));
 	first_taken = 0;
 	/* another thread may have held it at the fork: the taints it counts are whole */
 	pthread_mutex_init(&taint_lock, NULL);

@@ -15,14 +15,18 @@ BUILDS = {"O0-fp": ("-O0", "-fno-omit-frame-pointer"), "O2-nofp": ("-O2", "-fomi
 
 
 def verified(result, at_least=1, processes=1):
-    """The verification lines of a run: each compared stacks, none differed."""
-    lines = re.findall(r"^memray: unwind verification: (\d+) stacks compared, (\d+) mismatches(.*)$",
-                       result.stderr, re.M)
+    """The verification lines of a run: each compared stacks, none differed.
+    Returns {"compared", "walked", "joined", "libunwind"}: how many stacks,
+    and how the fast unwind found them (tracker/walk.c, or libunwind)."""
+    lines = re.findall(r"^memray: unwind verification: (\d+) stacks compared, (\d+) mismatches; "
+                       r"(\d+) walked, (\d+) joined, (\d+) by libunwind(.*)$", result.stderr, re.M)
     assert len(lines) == processes, result.stderr
-    for compared, mismatches, first in lines:
+    for compared, mismatches, *_, first in lines:
         assert int(mismatches) == 0, "stacks differ%s" % first
         assert int(compared) >= at_least, result.stderr
-    return sum(int(c) for c, _, _ in lines)
+    counts = [sum(int(line[i]) for line in lines) for i in (0, 2, 3, 4)]
+    assert counts[0] == sum(counts[1:]), lines
+    return dict(zip(("compared", "walked", "joined", "libunwind"), counts))
 
 
 def leak_stacks(tmp_path, capture):
@@ -47,12 +51,12 @@ def verified_stacks(tmp_path, prog, *args, at_least=1):
     leak stacks both ways (the verification must not change what it checks)."""
     result, out = record(tmp_path, prog, *args, env=VERIFY, name="verified.bin")
     assert result.returncode == 0, result.stderr
-    verified(result, at_least=at_least)
+    counts = verified(result, at_least=at_least)
     plain, plain_out = record(tmp_path, prog, *args, name="plain.bin")
     assert plain.returncode == 0 and "unwind verification" not in plain.stderr, plain.stderr
     stacks = leak_stacks(tmp_path, out)
     assert leak_stacks(tmp_path, plain_out) == stacks
-    return result, stacks
+    return result, counts, stacks
 
 
 def starts_with(stacks, size, expected):
@@ -63,7 +67,10 @@ def starts_with(stacks, size, expected):
 @pytest.mark.parametrize("build", sorted(BUILDS))
 def test_longjmp_signal_alloca_vla_coroutine_threads(fixtures, tmp_path, build):
     prog = fixtures.build("unwind_cases.c", *BUILDS[build], name="unwind_cases-" + build)
-    _, stacks = verified_stacks(tmp_path, prog, "all", at_least=19)
+    # the third round, once the writer learned the rules of the frames the first two met, is
+    # the tracker's own walk's, but for the two stacks through the signal frame
+    _, counts, stacks = verified_stacks(tmp_path, prog, "all", "pause", "all", "pause", "all", at_least=57)
+    assert counts["walked"] + counts["joined"] >= 12, counts
     main = ["main", "__libc_start_call_main"]
     starts_with(stacks, 1001, ["leak", "lj_after", "lj_outer"] + main)
     starts_with(stacks, 1002, ["leak", "lj_deeper", "lj_deep", "lj_outer"] + main)
@@ -81,7 +88,8 @@ def test_longjmp_signal_alloca_vla_coroutine_threads(fixtures, tmp_path, build):
 @pytest.mark.parametrize("build", sorted(BUILDS))
 def test_cxx_exceptions(fixtures, tmp_path, build):
     prog = fixtures.build("unwind_cxx.cpp", *BUILDS[build], name="unwind_cxx-" + build)
-    _, stacks = verified_stacks(tmp_path, prog, at_least=12)
+    _, counts, stacks = verified_stacks(tmp_path, prog, "pause", at_least=24)
+    assert counts["walked"] + counts["joined"] >= 5, counts
     leak, main = ["ex_leak(unsigned long)"], ["main", "__libc_start_call_main"]
     starts_with(stacks, 2001, leak + ["ex_thrower(int)", "ex_middle(int)", "ex_catcher(int)"] + main)
     # the destructor runs in ex_middle's landing pad, where the unwinder resumed it
@@ -97,11 +105,31 @@ def test_dlclose_then_another_module_at_the_same_address(fixtures, tmp_path):
     mod_a = fixtures.build("unwind_mod.S", "-shared", "-fPIC", "-DFRAME=0x108", name="unwind_mod_a.so")
     mod_b = fixtures.build("unwind_mod.S", "-shared", "-fPIC", "-DFRAME=0x208", name="unwind_mod_b.so")
     prog = fixtures.build("unwind_cases.c", *BUILDS["O0-fp"], name="unwind_cases-O0-fp")
-    result, stacks = verified_stacks(tmp_path, prog, "dlclose", mod_a, mod_b, at_least=200)
+    result, counts, stacks = verified_stacks(tmp_path, prog, "dlclose", mod_a, mod_b, at_least=200)
     if " same" not in result.stdout:
         pytest.skip("module B was not mapped where A was: %s" % result.stdout.strip())
     for size in (1009, 1010):
         starts_with(stacks, size, ["leak", "mod_callback", "mod_entry", "call_module", "main"])
+    # the last 50 calls into each module were walked by the tracker: into B with B's rules,
+    # learned anew after A's dlclose
+    assert counts["walked"] + counts["joined"] >= 80, counts
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+def test_the_walk_joins_the_last_stack_only_where_it_is_the_same(fixtures, tmp_path, build):
+    """tracker/walk.c stops where the stack joins the one it walked last, if
+    every word that walk read from there on is unchanged. walk_joins runs
+    leaf() at the same RSP under two callers (a join that compared less
+    took via_a's stack for via_b's), at six depths, and under alloca."""
+    prog = fixtures.build("walk_joins.c", *BUILDS[build], name="walk_joins-" + build)
+    counts, stacks = verified_stacks(tmp_path, prog, "200", at_least=2400)[1:]
+    assert counts["joined"] >= 2000, counts
+    tail = ["join_round", "main", "__libc_start_call_main"]
+    starts_with(stacks, 3001, ["leaf", "via_a"] + tail)
+    starts_with(stacks, 3002, ["leaf", "via_b"] + tail)
+    for d in range(6):
+        starts_with(stacks, 3003 + d, ["leaf"] + ["down"] * (d + 1) + tail)
+    starts_with(stacks, 3010, ["leaf", "sized"] + tail)
 
 
 @pytest.mark.parametrize("source,args,options,processes", [
