@@ -36,13 +36,35 @@
  * whole, with its own mask; the old one stays mapped for walks still on
  * it (the sizes double, so that is less than the table in use).
  *
+ * JOINING THE LAST WALK
+ *
+ * Most allocations come from a stack much like the thread's previous
+ * one. Each thread keeps its last walk (struct walk_log, root first):
+ * every frame's state before its step (key, RSP, RBP, whether RBP is
+ * known) and the words the step read (where, and what). When the walk
+ * under way reaches a state equal to a logged frame's, and every word the
+ * log read from that frame to the root is still there, the rest of the
+ * walk would be the logged one: the same rules (the same table, whose
+ * rules never change) applied to the same registers and the same memory
+ * give the same steps. It takes the rest from the log. The words are
+ * checked innermost first and the first that differs rules out every
+ * frame from there inwards, so one walk reads each logged word at most
+ * once. Comparing the return addresses alone would not do: alloca, a
+ * recursion or two callers of one function at the same depth leave equal
+ * return addresses in frames that differ.
+ *
  * UNLOADED CODE
  *
  * When code is unloaded, a rule may describe code no longer there:
- * tracker_walk_forget() (tracker/unwind.c's taint, from the dlclose hook
- * or the writer's tick) unpublishes the table at once, and the writer
- * starts a new one from modules read again. The window is tracker/unwind.c's:
- * an unload the hook did not see counts from the writer's next tick.
+ * tracker_walk_forget(), from the dlclose hook after the module is gone
+ * and from the writer's tick when a module left the list
+ * (tracker/unwind.c), unpublishes the table at once, and the writer
+ * starts a new one from modules read again. The window is
+ * tracker/unwind.c's: an unload the hook did not see counts from the
+ * writer's next tick. A forgotten table stays mapped (a walk may still be
+ * on it): after MAX_TABLES tables the walk stays with libunwind for good,
+ * so a program that unloads code over and over does not grow us without
+ * end.
  *
  * WHY THE WALK CANNOT READ WILD MEMORY
  *
@@ -91,7 +113,7 @@ struct rule_table {
 };
 
 #define FIRST_BITS 12
-#define LAST_BITS 22	/* 4M keys: beyond, new keys stay with libunwind */
+#define LAST_BITS 22	/* 2M keys at half load: beyond, new keys stay with libunwind */
 #define MAX_PROBE 32
 #define MAX_CFA_STEP (1ul << 30)
 #define MAX_TABLES 8
@@ -608,12 +630,7 @@ static struct rule_table *table_grow(struct rule_table *t)
 	return big;	/* t stays mapped: a walk may still be reading it */
 }
 
-/*
- * The published table, a new one if it was forgotten; NULL if there is
- * none to fill. A forgotten table stays mapped (a walk may still be on
- * it), so after MAX_TABLES the walk stays with libunwind for good: a
- * program that unloads code over and over does not grow us without end.
- */
+/* the published table, a new one if it was forgotten; NULL if there is none to fill (MAX_TABLES) */
 static struct rule_table *table_now(void)
 {
 	static int made;
