@@ -46,12 +46,20 @@ def leak_stacks(tmp_path, capture):
     return stacks
 
 
-def verified_stacks(tmp_path, prog, *args, at_least=1):
+def verified_stacks(tmp_path, prog, *args, at_least=1, walked=0):
     """Run prog with verification, then without: zero mismatches, and the same
-    leak stacks both ways (the verification must not change what it checks)."""
-    result, out = record(tmp_path, prog, *args, env=VERIFY, name="verified.bin")
-    assert result.returncode == 0, result.stderr
-    counts = verified(result, at_least=at_least)
+    leak stacks both ways (the verification must not change what it checks).
+    At least `walked` stacks must come from the tracker's own walk. It walks
+    what the writer thread learned on its 10 ms tick, during the fixture's
+    pause; a machine that kept the writer from running through the whole
+    pause gets one more run (seen once in a CI run: 0 of 47)."""
+    for attempt in (1, 2):
+        result, out = record(tmp_path, prog, *args, env=VERIFY, name="verified.bin")
+        assert result.returncode == 0, result.stderr
+        counts = verified(result, at_least=at_least)
+        if counts["walked"] + counts["joined"] >= walked:
+            break
+    assert counts["walked"] + counts["joined"] >= walked, counts
     plain, plain_out = record(tmp_path, prog, *args, name="plain.bin")
     assert plain.returncode == 0 and "unwind verification" not in plain.stderr, plain.stderr
     stacks = leak_stacks(tmp_path, out)
@@ -69,8 +77,7 @@ def test_longjmp_signal_alloca_vla_coroutine_threads(fixtures, tmp_path, build):
     prog = fixtures.build("unwind_cases.c", *BUILDS[build], name="unwind_cases-" + build)
     # the third round, once the writer learned the rules of the frames the first two met, is
     # the tracker's own walk's, but for the two stacks through the signal frame
-    _, counts, stacks = verified_stacks(tmp_path, prog, "all", "pause", "all", "pause", "all", at_least=57)
-    assert counts["walked"] + counts["joined"] >= 12, counts
+    stacks = verified_stacks(tmp_path, prog, "all", "pause", "all", "pause", "all", at_least=57, walked=12)[2]
     main = ["main", "__libc_start_call_main"]
     starts_with(stacks, 1001, ["leak", "lj_after", "lj_outer"] + main)
     starts_with(stacks, 1002, ["leak", "lj_deeper", "lj_deep", "lj_outer"] + main)
@@ -88,8 +95,7 @@ def test_longjmp_signal_alloca_vla_coroutine_threads(fixtures, tmp_path, build):
 @pytest.mark.parametrize("build", sorted(BUILDS))
 def test_cxx_exceptions(fixtures, tmp_path, build):
     prog = fixtures.build("unwind_cxx.cpp", *BUILDS[build], name="unwind_cxx-" + build)
-    _, counts, stacks = verified_stacks(tmp_path, prog, "pause", at_least=24)
-    assert counts["walked"] + counts["joined"] >= 5, counts
+    stacks = verified_stacks(tmp_path, prog, "pause", at_least=24, walked=5)[2]
     leak, main = ["ex_leak(unsigned long)"], ["main", "__libc_start_call_main"]
     starts_with(stacks, 2001, leak + ["ex_thrower(int)", "ex_middle(int)", "ex_catcher(int)"] + main)
     # the destructor runs in ex_middle's landing pad, where the unwinder resumed it
@@ -105,14 +111,13 @@ def test_dlclose_then_another_module_at_the_same_address(fixtures, tmp_path):
     mod_a = fixtures.build("unwind_mod.S", "-shared", "-fPIC", "-DFRAME=0x108", name="unwind_mod_a.so")
     mod_b = fixtures.build("unwind_mod.S", "-shared", "-fPIC", "-DFRAME=0x208", name="unwind_mod_b.so")
     prog = fixtures.build("unwind_cases.c", *BUILDS["O0-fp"], name="unwind_cases-O0-fp")
-    result, counts, stacks = verified_stacks(tmp_path, prog, "dlclose", mod_a, mod_b, at_least=200)
+    result, _, stacks = verified_stacks(tmp_path, prog, "dlclose", mod_a, mod_b, at_least=200, walked=60)
     if " same" not in result.stdout:
         pytest.skip("module B was not mapped where A was: %s" % result.stdout.strip())
     for size in (1009, 1010):
         starts_with(stacks, size, ["leak", "mod_callback", "mod_entry", "call_module", "main"])
-    # the last 50 calls into each module are walked by the tracker once it learned their rules
-    # (into B with B's, learned anew after A's dlclose): over 60 means B's were too
-    assert counts["walked"] + counts["joined"] >= 60, counts
+    # walked=60 above: the last 50 calls into each module are walked by the tracker once it
+    # learned their rules (into B with B's, learned anew after A's dlclose); over 60 means B's were
 
 
 @pytest.mark.parametrize("build", sorted(BUILDS))
@@ -122,7 +127,7 @@ def test_the_walk_joins_the_last_stack_only_where_it_is_the_same(fixtures, tmp_p
     leaf() at the same RSP under two callers (a join that compared less
     took via_a's stack for via_b's), at six depths, and under alloca."""
     prog = fixtures.build("walk_joins.c", *BUILDS[build], name="walk_joins-" + build)
-    counts, stacks = verified_stacks(tmp_path, prog, "200", at_least=2400)[1:]
+    counts, stacks = verified_stacks(tmp_path, prog, "200", at_least=2400, walked=2000)[1:]
     assert counts["joined"] >= 2000, counts
     tail = ["join_round", "main", "__libc_start_call_main"]
     starts_with(stacks, 3001, ["leaf", "via_a"] + tail)
