@@ -666,9 +666,9 @@ void tracker_walk_resolve(void)
 	if (!tracker_cfg.own_walk || elf_version(EV_CURRENT) == EV_NONE || !(t = table_now()))
 		return;
 	for (int i = 0; i < PENDING; i++) {
-		uintptr_t key = __atomic_exchange_n(&pending[i], 0, __ATOMIC_RELAXED);
+		uintptr_t key = __atomic_load_n(&pending[i], __ATOMIC_RELAXED);	/* most are empty: no write */
 
-		if (key && !rule_of(t, key))
+		if (key && (key = __atomic_exchange_n(&pending[i], 0, __ATOMIC_RELAXED)) && !rule_of(t, key))
 			keys[n++] = key;
 	}
 	if (!n)
