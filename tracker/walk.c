@@ -467,8 +467,9 @@ static int scan_module(struct dl_phdr_info *info, size_t size, void *arg)
 	memset(m, 0, sizeof(*m));
 	m->bias = info->dlpi_addr;
 	m->hdr_addr = hdr;
-	if (!hdr || !(eh = eh_frame_start(hdr)) || !segment_of(info, eh, &seg_lo, &seg_hi) ||
-	    !segment_of(info, hdr, &lo, &hi) || hdr + hdr_size > hi)
+	/* both tables in one segment, so that what is read of them and between them is mapped */
+	if (!hdr || hdr_size < 12 || !segment_of(info, hdr, &lo, &hi) || hdr + hdr_size > hi ||
+	    !(eh = eh_frame_start(hdr)) || !segment_of(info, eh, &seg_lo, &seg_hi) || lo != seg_lo)
 		return 0;	/* no image: its keys give up */
 	hi = eh_frame_end(eh, seg_hi);
 	lo = hdr < eh ? hdr : eh;
