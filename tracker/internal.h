@@ -222,6 +222,14 @@ int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
 #define MAX_BUFS 64
 
 extern pthread_mutex_t tracker_lock;
+/*
+ * Held by the writer while it reads the module list (dl_iterate_phdr holds
+ * the loader's lock meanwhile, for as long as tracker/walk.c copies unwind
+ * tables), and by fork's prepare handler: a child is never forked while
+ * our writer holds the loader's lock, which the child's first module scan
+ * would wait for forever. Taken before tracker_lock, never under it.
+ */
+extern pthread_mutex_t tracker_modules_lock;
 
 struct tracker_ring {
 	uint8_t *buf[MAX_BUFS];

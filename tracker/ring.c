@@ -34,6 +34,7 @@
 
 /* adaptive: spins briefly before sleeping, as the critical sections are short */
 pthread_mutex_t tracker_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+pthread_mutex_t tracker_modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;	/* writer waits here */
 static pthread_cond_t cv_space = PTHREAD_COND_INITIALIZER;	/* producers wait here */
 
@@ -150,6 +151,7 @@ void tracker_ring_after_fork(void)
 {
 	/* the writer thread did not come along; its buffers belong to the parent */
 	tracker_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+	tracker_modules_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;	/* the prepare handler's */
 	pthread_cond_init(&cv_work, NULL);
 	pthread_cond_init(&cv_space, NULL);
 	tracker_ring.has_writer = 0;
@@ -376,10 +378,12 @@ static void *writer_main(void *arg)
 		uint64_t rss = read_rss();
 		uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;
 
+		pthread_mutex_lock(&tracker_modules_lock);
 		if (tracker_active)
 			tracker_record_modules(0);
 		tracker_unwind_rescan();	/* unloaded code: tracker/unwind.c */
 		tracker_walk_resolve();	/* rules for the return addresses walks lacked */
+		pthread_mutex_unlock(&tracker_modules_lock);
 		tracker_lock_take();
 		r->now_ms = ms;
 		if (tracker_active)

@@ -492,12 +492,14 @@ static void start_segment(int is_fork)
 static void atfork_prepare(void)
 {
 	tracker_guard++;
+	pthread_mutex_lock(&tracker_modules_lock);	/* the writer is out of dl_iterate_phdr */
 	tracker_lock_take();
 }
 
 static void atfork_parent(void)
 {
 	pthread_mutex_unlock(&tracker_lock);
+	pthread_mutex_unlock(&tracker_modules_lock);
 	tracker_guard--;
 }
 
