@@ -225,9 +225,11 @@ extern pthread_mutex_t tracker_lock;
 /*
  * Held by the writer while it reads the module list (dl_iterate_phdr holds
  * the loader's lock meanwhile, for as long as tracker/walk.c copies unwind
- * tables), and by fork's prepare handler: a child is never forked while
- * our writer holds the loader's lock, which the child's first module scan
- * would wait for forever. Taken before tracker_lock, never under it.
+ * tables), by a reachability scan while it reads the modules' segments
+ * (the collector's thread runs them), and by fork's prepare handler: a
+ * child is never forked while a thread of ours holds the loader's lock,
+ * which the child's first module scan would wait for forever. Taken
+ * before tracker_lock, never under it.
  */
 extern pthread_mutex_t tracker_modules_lock;
 

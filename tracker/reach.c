@@ -474,9 +474,11 @@ static int prepare(void)
 	if (!sc.bounce && !(sc.bounce = mapmem_alloc(BOUNCE)))
 		return -1;
 	sc.nsegs = 0;
+	pthread_mutex_lock(&tracker_modules_lock);	/* the collector's thread is ours: see internal.h */
 	if (!dladdr((void *)&exit, &libc))
 		libc.dli_fbase = NULL;
 	dl_iterate_phdr(add_segments, &libc);
+	pthread_mutex_unlock(&tracker_modules_lock);
 	tls_layout();
 	return 0;
 }
