@@ -511,7 +511,6 @@ static void atfork_child(void)
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_unwind_after_fork();
-	tracker_walk_after_fork();
 	tracker_active = 0;
 	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)

@@ -28,7 +28,9 @@
  * program's threads only queue keys they lack (tracker_walk_learn): never
  * a call into elfutils, whose malloc could meet a lock the interrupted
  * thread holds. A cached module is used again only while its copied
- * tables are byte for byte the mapped ones.
+ * tables are byte for byte the mapped ones. The writer does all of this
+ * under tracker_modules_lock, which fork's prepare handler takes: a
+ * forked child inherits the modules and elfutils whole, never mid-way.
  *
  * The table is open addressing with linear probing, written by the
  * writer alone: the rule first, then the key (release); readers compare
@@ -89,6 +91,7 @@
 #define R_CFA_BP 8u	/* CFA = RBP + offset, else RSP + offset */
 #define R_BP_SAVED 16u	/* the caller's RBP is at CFA + bp offset */
 #define R_BP_LOST 32u	/* the caller's RBP is undefined */
+#define RULE_GIVE_UP ((uint64_t)(R_VALID | R_GIVE_UP))
 
 /* a rule in one word: flags, RBP's slot / 8, the return address's slot, the CFA's offset */
 static inline uint64_t make_rule(unsigned flags, int bp_off, int ra_off, int32_t cfa_off)
@@ -120,9 +123,15 @@ struct rule_table {
 
 static struct rule_table *table;	/* published; NULL: the walk gives up */
 
+/* the top `64 - shift` bits of key's hash */
+static inline size_t key_hash(uintptr_t key, unsigned shift)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> shift);
+}
+
 static inline size_t slot_of(const struct rule_table *t, uintptr_t key)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> t->shift);
+	return key_hash(key, t->shift);
 }
 
 /* key's rule, or 0 */
@@ -144,12 +153,13 @@ static inline uint64_t rule_of(const struct rule_table *t, uintptr_t key)
 /* ------------------------------------------------------------------ */
 /* the keys the program's threads lack                                   */
 
-#define PENDING 1024
+#define PENDING_BITS 10
+#define PENDING (1 << PENDING_BITS)
 static uintptr_t pending[PENDING];
 
 static void want(uintptr_t key)
 {
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 54);	/* 10 bits */
+	size_t i = key_hash(key, 64 - PENDING_BITS);
 
 	for (int probe = 0; probe < 4; probe++, i = (i + 1) % PENDING) {
 		uintptr_t seen = __atomic_load_n(&pending[i], __ATOMIC_RELAXED), none = 0;
@@ -505,7 +515,6 @@ static int cfa_plus(const Dwarf_Op *ops, size_t nops, int64_t *off)
 /* the rule for a return address whose call ends at pc (unbiased) */
 static uint64_t rule_at(Dwarf_CFI *cfi, Dwarf_Addr pc)
 {
-	const uint64_t give_up = make_rule(R_VALID | R_GIVE_UP, 0, 0, 0);
 	Dwarf_Frame *frame;
 	Dwarf_Op mem[3], *ops;
 	Dwarf_Addr start, end;
@@ -516,7 +525,7 @@ static uint64_t rule_at(Dwarf_CFI *cfi, Dwarf_Addr pc)
 	int ra_reg;
 
 	if (dwarf_cfi_addrframe(cfi, pc, &frame) != 0)
-		return give_up;
+		return RULE_GIVE_UP;
 	ra_reg = dwarf_frame_info(frame, &start, &end, &is_signal);
 	if (ra_reg < 0 || is_signal || dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops != 1 ||
 	    ops[0].atom != DW_OP_bregx || (ops[0].number != 6 && ops[0].number != 7))
@@ -540,11 +549,11 @@ static uint64_t rule_at(Dwarf_CFI *cfi, Dwarf_Addr pc)
 		goto out_give_up;
 	free(frame);
 	if (cfa_off < INT32_MIN || cfa_off > INT32_MAX || ra_off < INT16_MIN || ra_off > INT16_MAX)
-		return give_up;
+		return RULE_GIVE_UP;
 	return make_rule(flags, (int)bp_off, (int)ra_off, (int32_t)cfa_off);
 out_give_up:
 	free(frame);
-	return give_up;
+	return RULE_GIVE_UP;
 }
 
 /* the cache's entry for a scanned module (found, or added: the cache has room), or NULL */
@@ -685,7 +694,7 @@ void tracker_walk_resolve(void)
 		mods[i] = cached(&scan.found[i]);
 	for (int k = 0; k < n; k++) {
 		struct cfi_module *m = scan.owner[k] < 0 ? NULL : mods[scan.owner[k]];
-		uint64_t rule = make_rule(R_VALID | R_GIVE_UP, 0, 0, 0);
+		uint64_t rule = RULE_GIVE_UP;
 
 		if (m)	/* else in no module (generated code), or one without unwind tables: give up */
 			rule = rule_at(m->cfi, keys[k] - 1 - m->bias);
@@ -703,8 +712,3 @@ void tracker_walk_forget(void)
 	__atomic_store_n(&table, NULL, __ATOMIC_RELEASE);
 }
 
-void tracker_walk_after_fork(void)
-{
-	/* the parent's writer may have been mid-way in elfutils: its modules are left as they are */
-	cache.n = 0;
-}

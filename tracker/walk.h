@@ -56,7 +56,5 @@ void tracker_walk_learn(const uintptr_t *buf, int n);
 void tracker_walk_resolve(void);
 /* code was unloaded: every rule may be stale; the walk gives up until the writer starts afresh */
 void tracker_walk_forget(void);
-/* in a forked child: modules read by a writer that did not come along are dropped */
-void tracker_walk_after_fork(void);
 
 #endif
