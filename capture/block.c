@@ -28,6 +28,18 @@ size_t capture_block_hc_state_size(void)
 	return (size_t)LZ4_sizeofStateHC();
 }
 
+void capture_block_hc_init(void *hc_state)
+{
+	LZ4_initStreamHC(hc_state, (size_t)LZ4_sizeofStateHC());
+}
+
+/* one block with the high-compression state: reset the fast way, no history kept */
+static int compress_hc(void *hc_state, const uint8_t *raw, uint8_t *dst, int raw_len, int bound, int level)
+{
+	LZ4_resetStreamHC_fast(hc_state, level);
+	return LZ4_compress_HC_continue(hc_state, (const char *)raw, (char *)dst, raw_len, bound);
+}
+
 /* capture_block_encode(), or with a high-compression level and its state */
 static size_t encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compress, int level, void *hc_state)
 {
@@ -37,8 +49,7 @@ static size_t encode(uint8_t *out, const uint8_t *raw, size_t raw_len, int compr
 
 	if (compress && raw_len) {
 		int bound = LZ4_compressBound((int)raw_len);
-		int n = hc_state ? LZ4_compress_HC_extStateHC(hc_state, (const char *)raw, (char *)payload, (int)raw_len,
-							      bound, level)
+		int n = hc_state ? compress_hc(hc_state, raw, payload, (int)raw_len, bound, level)
 				 : LZ4_compress_default((const char *)raw, (char *)payload, (int)raw_len, bound);
 		if (n > 0 && (size_t)n < raw_len) {
 			encoding = CAPTURE_ENC_LZ4;

@@ -25,10 +25,14 @@ size_t capture_block_encode(uint8_t *out, const uint8_t *raw, size_t raw_len, in
 /*
  * The same, compressed with lz4's high-compression mode at `level`
  * (LZ4HC_CLEVEL_MIN..MAX): the same block format, read as fast, written
- * slower. hc_state has capture_block_hc_state_size() bytes, 8-aligned.
+ * slower. hc_state has capture_block_hc_state_size() bytes, 8-aligned,
+ * made ready once by capture_block_hc_init(). Each block stands alone;
+ * the state is only reused, so that a block does not pay for clearing
+ * its 256 KiB (lz4's fast reset).
  */
 size_t capture_block_encode_hc(uint8_t *out, const uint8_t *raw, size_t raw_len, int level, void *hc_state);
 size_t capture_block_hc_state_size(void);
+void capture_block_hc_init(void *hc_state);
 
 struct capture_block_info {
 	unsigned encoding;

@@ -14,10 +14,27 @@ void *mapmem_alloc(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+void *mapmem_alloc_scratch(size_t bytes)
+{
+	void *p = mapmem_alloc(bytes);
+
+#ifdef MADV_WIPEONFORK
+	if (p)
+		(void)madvise(p, bytes, MADV_WIPEONFORK);	/* before Linux 4.14: shared until written, as before */
+#endif
+	return p;
+}
+
 void mapmem_free(void *p, size_t bytes)
 {
 	if (p)
 		munmap(p, bytes);
+}
+
+void mapmem_zero(void *p, size_t bytes)
+{
+	if (p && bytes && madvise(p, bytes, MADV_DONTNEED) != 0)
+		memset(p, 0, bytes);
 }
 
 int mapmem_grow(void **arr, size_t *cap, size_t need, size_t size, size_t first)

@@ -236,6 +236,7 @@ extern pthread_mutex_t tracker_modules_lock;
 struct tracker_ring {
 	uint8_t *buf[MAX_BUFS];
 	void *hc_state;		/* lz4's high-compression state, for the writer (NULL: none) */
+	int is_hc_ready;	/* hc_state was made ready in this process */
 	size_t len[MAX_BUFS];
 	unsigned nbufs;		/* mapped so far */
 	unsigned cur;		/* the buffer being filled */

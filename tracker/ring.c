@@ -56,6 +56,14 @@ __thread int tracker_is_writer __attribute__((tls_model("initial-exec")));
  */
 #define HC_LEVEL 6
 #define HC_QUEUED 8
+/*
+ * A smaller block (a quiet tick's records, a short process's last ones)
+ * is compressed the fast way: its size hardly counts, and readying the
+ * high-compression state costs a short-lived process, such as each
+ * forked test of a Check suite, its 256 KiB. 100 forked tests of one
+ * allocation each: 0.68-0.71 s tracked instead of 0.74-0.82.
+ */
+#define HC_MIN_RAW (64u * 1024)
 
 static void block_reset(void)
 {
@@ -71,7 +79,7 @@ static int take_spare(void)
 
 	if (r->nspare)
 		return (int)r->spare[--r->nspare];
-	if (r->nbufs < MAX_BUFS && (r->buf[r->nbufs] = mapmem_alloc(BUF_SIZE)))
+	if (r->nbufs < MAX_BUFS && (r->buf[r->nbufs] = mapmem_alloc_scratch(BUF_SIZE)))
 		return (int)r->nbufs++;
 	return -1;
 }
@@ -130,10 +138,11 @@ int tracker_ring_reset(void)
 		r->spare[r->nspare++] = i;
 	}
 	r->qhead = r->qlen = 0;
-	if (!r->out && !(r->out = mapmem_alloc(capture_block_bound(BUF_SIZE))))
+	if (!r->out && !(r->out = mapmem_alloc_scratch(capture_block_bound(BUF_SIZE))))
 		return -1;
 	if (!r->hc_state)	/* without it, blocks are compressed the fast way only */
-		r->hc_state = mapmem_alloc(capture_block_hc_state_size());
+		r->hc_state = mapmem_alloc_scratch(capture_block_hc_state_size());
+	r->is_hc_ready = 0;	/* after fork, the state is zeros (mapmem_alloc_scratch) */
 	first = take_spare();
 	if (first < 0)
 		return -1;
@@ -314,13 +323,18 @@ static void drain(void)
 	while (r->qlen) {
 		unsigned idx = r->queue[r->qhead];
 		size_t len = r->len[idx];
-		int keeps_up = r->qlen <= HC_QUEUED && r->hc_state;	/* little waits: time to compress harder */
+		/* little waits: time to compress harder */
+		int is_hc = r->qlen <= HC_QUEUED && r->hc_state && len >= HC_MIN_RAW &&
+			    (tracker_cfg.flags & CAPTURE_F_LZ4);
 
 		pthread_mutex_unlock(&tracker_lock);
+		if (is_hc && !r->is_hc_ready) {
+			capture_block_hc_init(r->hc_state);
+			r->is_hc_ready = 1;
+		}
 		if (len && !r->write_failed) {
-			size_t n = keeps_up && (tracker_cfg.flags & CAPTURE_F_LZ4)
-					   ? capture_block_encode_hc(r->out, r->buf[idx], len, HC_LEVEL, r->hc_state)
-					   : capture_block_encode(r->out, r->buf[idx], len, tracker_cfg.flags & CAPTURE_F_LZ4);
+			size_t n = is_hc ? capture_block_encode_hc(r->out, r->buf[idx], len, HC_LEVEL, r->hc_state)
+					 : capture_block_encode(r->out, r->buf[idx], len, tracker_cfg.flags & CAPTURE_F_LZ4);
 			write_block(r->out, n);
 		}
 		pthread_mutex_lock(&tracker_lock);

@@ -25,7 +25,7 @@ int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
 		       size_t (*hash)(const void *slot), int (*is_used)(const void *slot), int keeps_old)
 {
 	size_t old_slots = *mask + 1, new_mask = old_slots * 2 - 1;
-	uint8_t *old = *slots, *grown = mapmem_alloc(old_slots * 2 * slot_size);
+	uint8_t *old = *slots, *grown = mapmem_alloc_scratch(old_slots * 2 * slot_size);
 
 	if (!grown)
 		return -1;
@@ -154,7 +154,7 @@ uint32_t tracker_code_insert(size_t j, const struct py_raw *f)
 /* a table of `slots` empty slots (a power of two): 0 or -1 */
 static int map_table(void **table, size_t *mask, size_t slots, size_t slot_size)
 {
-	*table = mapmem_alloc(slots * slot_size);
+	*table = mapmem_alloc_scratch(slots * slot_size);
 	if (!*table)
 		return -1;
 	*mask = slots - 1;
@@ -177,12 +177,12 @@ void tracker_stacks_reset(void)
 	/* odd while clearing: a lookup without the lock that overlaps it is not used */
 	__atomic_store_n(&tracker_trie.generation, tracker_trie.generation + 1, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memset(tracker_trie.slots, 0, (tracker_trie.mask + 1) * sizeof(struct trie_entry));
+	mapmem_zero(tracker_trie.slots, (tracker_trie.mask + 1) * sizeof(struct trie_entry));
 	tracker_trie.count = 0;
 	/* every thread's cached ids are stale, and staged records of the old trie are dropped */
 	__atomic_store_n(&tracker_trie.generation, tracker_trie.generation + 1, __ATOMIC_RELEASE);
 	if (tracker_codes.slots)
-		memset(tracker_codes.slots, 0, (tracker_codes.mask + 1) * sizeof(struct code_entry));
+		mapmem_zero(tracker_codes.slots, (tracker_codes.mask + 1) * sizeof(struct code_entry));
 	tracker_codes.count = 0;
 }
 

@@ -178,6 +178,7 @@ START_TEST(block_high_compression)
 		x = x * 1103515245u + 12345u;
 		raw[i] = i % 8 ? 'a' : (uint8_t)(x >> 24 & 7);
 	}
+	capture_block_hc_init(state);
 	size_t nfast = capture_block_encode(fast, raw, raw_len, 1);
 	size_t nhc = capture_block_encode_hc(hc, raw, raw_len, 6, state);
 
@@ -189,6 +190,39 @@ START_TEST(block_high_compression)
 	free(raw);
 	free(fast);
 	free(hc);
+	free(back);
+	free(inner);
+	free(state);
+}
+END_TEST
+
+/* one high-compression state for many blocks: each block still decodes alone */
+START_TEST(block_high_compression_state_keeps_no_history)
+{
+	size_t raw_len = 30000;	/* within lz4's 64 KiB window of the block before */
+	uint8_t *a = malloc(raw_len), *b = malloc(raw_len), *out = malloc(capture_block_bound(raw_len));
+	uint8_t *back = malloc(raw_len), *inner = malloc(raw_len);
+	void *state = aligned_alloc(8, (capture_block_hc_state_size() + 7) & ~(size_t)7);
+	struct capture_block_info bi;
+	const char *why = NULL;
+	uint32_t x = 7;
+
+	for (size_t i = 0; i < raw_len; i++) {	/* noise: no match inside a block, only across */
+		x = x * 1103515245u + 12345u;
+		a[i] = (uint8_t)(x >> 24);
+	}
+	memcpy(b, a, raw_len);
+	capture_block_hc_init(state);
+	capture_block_encode_hc(out, a, raw_len, 6, state);
+	size_t n = capture_block_encode_hc(out, b, raw_len, 6, state);	/* a copy of the block before */
+
+	ck_assert_uint_gt(n, raw_len);	/* stored raw: the first block was no dictionary */
+	ck_assert_int_eq(capture_block_parse_header(out, &bi, &why), 0);
+	ck_assert_int_eq(capture_block_decode(out, &bi, back, inner, &why), 0);
+	ck_assert_mem_eq(back, b, raw_len);
+	free(a);
+	free(b);
+	free(out);
 	free(back);
 	free(inner);
 	free(state);
@@ -305,6 +339,7 @@ int main(void)
 	tcase_add_test(tc, string_bounds);
 	tcase_add_test(tc, block_round_trip);
 	tcase_add_test(tc, block_high_compression);
+	tcase_add_test(tc, block_high_compression_state_keeps_no_history);
 	tcase_add_test(tc, block_every_bit_flip_is_caught);
 	tcase_add_test(tc, header_round_trip);
 	tcase_add_test(tc, header_refusals);

@@ -1,10 +1,13 @@
-/* Unit tests of common/grow and common/hashidx: the tools' containers. */
+/* Unit tests of common/grow, common/hashidx and capture/mapmem: the tools' containers. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "capture/mapmem.h"
 #include "common/grow.h"
 #include "common/hashidx.h"
 #include "tests/unit/fault.h"
@@ -132,6 +135,61 @@ START_TEST(hashidx_is_unchanged_when_memory_runs_out)
 END_TEST
 #endif
 
+/* how many of bytes at p are not `c` */
+static size_t count_not(const unsigned char *p, size_t bytes, unsigned char c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < bytes; i++)
+		n += p[i] != c;
+	return n;
+}
+
+/* the tracker's buffers: a forked child finds them zeroed, the parent keeps what it wrote */
+START_TEST(mapmem_scratch_is_zero_in_a_forked_child_only)
+{
+	size_t bytes = 3 * 4096 + 100;
+	unsigned char *scratch = mapmem_alloc_scratch(bytes), *kept = mapmem_alloc(bytes);
+	pid_t pid;
+	int status;
+
+	ck_assert_ptr_nonnull(scratch);
+	ck_assert_ptr_nonnull(kept);
+	memset(scratch, 0xa5, bytes);
+	memset(kept, 0x5a, bytes);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int wiped = count_not(scratch, bytes, 0) == 0, copied = count_not(kept, bytes, 0x5a) == 0;
+
+		memset(scratch, 1, bytes);	/* the parent's stays its own */
+		_exit(wiped && copied ? 0 : 1 + wiped);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_uint_eq(count_not(scratch, bytes, 0xa5), 0);
+	ck_assert_uint_eq(count_not(kept, bytes, 0x5a), 0);
+	mapmem_free(scratch, bytes);
+	mapmem_free(kept, bytes);
+}
+END_TEST
+
+START_TEST(mapmem_zero_clears_and_the_memory_stays_usable)
+{
+	size_t bytes = 5 * 4096;
+	unsigned char *p = mapmem_alloc(bytes);
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0x77, bytes);
+	mapmem_zero(p, bytes);
+	ck_assert_uint_eq(count_not(p, bytes, 0), 0);
+	memset(p, 0x33, bytes);
+	ck_assert_uint_eq(count_not(p, bytes, 0x33), 0);
+	mapmem_free(p, bytes);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("containers");
@@ -141,6 +199,8 @@ int main(void)
 	tcase_add_test(tc, grow_refuses_an_overflowing_size);
 	tcase_add_test(tc, hashidx_finds_every_key_and_only_those);
 	tcase_add_test(tc, hashidx_asks_eq_on_a_shared_hash);
+	tcase_add_test(tc, mapmem_scratch_is_zero_in_a_forked_child_only);
+	tcase_add_test(tc, mapmem_zero_clears_and_the_memory_stays_usable);
 #if FAULT_INJECTION
 	tcase_add_test(tc, grow_keeps_the_array_when_memory_runs_out);
 	tcase_add_test(tc, hashidx_is_unchanged_when_memory_runs_out);
