@@ -432,8 +432,10 @@ extern struct tracker_codes tracker_codes;
 
 /* map the trie (and, for Python, the code table) if not yet: 0 or -1 */
 int tracker_stacks_init(void);
-/* after fork with --follow-fork: empty tables, so the child's file defines its own stacks */
+/* empty tables, so that a new segment's file defines its own stacks; lock held */
 void tracker_stacks_reset(void);
+/* the same in a forked child with --follow-fork, the trie back to its first size (one thread) */
+void tracker_stacks_after_fork(void);
 /*
  * Insert (parent, ip) at free slot j found by the lookup and write its
  * FRAME or PYFRAME record; grows the trie when half full. Returns the id,

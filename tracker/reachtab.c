@@ -28,6 +28,12 @@ _Static_assert(sizeof(struct rverdict) == sizeof(struct rblock), "v serves the s
 #define BLOCK_DIGITS 6		/* 66 bits: any address */
 #define DIGIT(a, d) (((a) >> ((d) * DIGIT_BITS)) & ((1u << DIGIT_BITS) - 1))
 
+/*
+ * Up to this many blocks are sorted in place (SHELL_SORT), without the
+ * counts below: 96 KiB that a short process would touch page by page.
+ */
+#define SMALL_SORT 1024
+
 /* per digit, how many keys (0) and whole blocks (1) have each value: counted while copying */
 static uint32_t radix_count[2][BLOCK_DIGITS][1u << DIGIT_BITS];
 
@@ -64,18 +70,43 @@ static uint32_t radix_count[2][BLOCK_DIGITS][1u << DIGIT_BITS];
 		(tmp) = was_b;                                                       \
 	}
 
-/* fresh memory, its pages touched now rather than in the scan; NULL if none */
-static void *map_touched(size_t bytes)
+/* few items: Shell's sort with Ciura's gaps, in place */
+#define SHELL_SORT(type, b, n, ADDR)                                                    \
+	do {                                                                           \
+		static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };      \
+                                                                                       \
+		for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {          \
+			for (size_t i = gaps[g]; i < (n); i++) {                        \
+				type x = (b)[i];                                        \
+				size_t j = i;                                           \
+                                                                                       \
+				for (; j >= gaps[g] && ADDR((b)[j - gaps[g]]) > ADDR(x); j -= gaps[g]) \
+					(b)[j] = (b)[j - gaps[g]];                      \
+				(b)[j] = x;                                             \
+			}                                                               \
+		}                                                                      \
+	} while (0)
+
+/*
+ * Fresh memory, the pages of its first `touch` bytes touched now rather
+ * than in the scan; NULL if none. A page is touched only where it will
+ * be used: a first touch costs a fault, 15 us on a VM, and a short
+ * process (each forked test of a Check suite) scans once.
+ */
+static void *map_touched(size_t bytes, size_t touch)
 {
 	volatile char *p = mapmem_alloc(bytes);
 
 	if (!p)
 		return NULL;
 	madvise((void *)p, bytes, MADV_HUGEPAGE);	/* a hint: fewer faults where granted */
-	for (size_t i = 0; i < bytes; i += 4096)
+	for (size_t i = 0; i < touch && i < bytes; i += 4096)
 		p[i] = 0;
 	return (void *)p;
 }
+
+/* directory entries beyond one per 4096 blocks, for a heap spread thin */
+#define SPARE_CHUNKS 15
 
 static size_t first_bytes(size_t max_chunks)
 {
@@ -103,7 +134,7 @@ static void unmap_tables(void)
 int reach_tab_reserve(size_t want)
 {
 	struct reach_tab *t = &reach_tab;
-	size_t cap = want + want / 4 + 1024, chunks = cap / 4096 + 16, mask = 63;
+	size_t cap = want + want / 4 + 1024, chunks = cap / 4096 + 1 + SPARE_CHUNKS, mask = 63;
 
 	if (want < t->cap && t->cap <= 4 * cap)
 		return 0;
@@ -115,11 +146,11 @@ int reach_tab_reserve(size_t want)
 	t->cap = cap;
 	t->max_chunks = chunks;
 	t->chunk_mask = mask;
-	t->b = map_touched(cap * sizeof(*t->b));
-	t->v = map_touched(cap * sizeof(*t->v));
-	t->spare = map_touched(cap * sizeof(*t->b));
-	t->chunks = map_touched((mask + 1) * sizeof(*t->chunks));
-	t->first = map_touched(first_bytes(chunks));
+	t->b = map_touched(cap * sizeof(*t->b), cap * sizeof(*t->b));
+	t->v = map_touched(cap * sizeof(*t->v), cap * sizeof(*t->v));
+	t->spare = map_touched(cap * sizeof(*t->b), cap * sizeof(*t->b));
+	t->chunks = map_touched((mask + 1) * sizeof(*t->chunks), (mask + 1) * sizeof(*t->chunks));
+	t->first = map_touched(first_bytes(chunks), first_bytes(chunks - SPARE_CHUNKS));	/* those only if used */
 	if (t->b && t->v && t->spare && t->chunks && t->first)
 		return 0;
 	unmap_tables();
@@ -139,12 +170,13 @@ static int is_in_flight(uintptr_t a)
  * b (they end at b + cap), counting each digit of their addresses. The
  * number of keys; the number of whole blocks in *nwhole.
  */
-static size_t copy_blocks(uint64_t *keys, struct rblock *b, size_t cap, size_t *nwhole)
+static size_t copy_blocks(uint64_t *keys, struct rblock *b, size_t cap, size_t *nwhole, int is_counted)
 {
 	const struct tracker_live *l = &tracker_live;
 	size_t nk = 0, nw = 0;
 
-	memset(radix_count, 0, sizeof(radix_count));
+	if (is_counted)
+		memset(radix_count, 0, sizeof(radix_count));
 	for (size_t i = 0; l->slots && i <= l->mask && nk + nw < l->count; i++) {
 		const struct live_block *s = &l->slots[i];
 		uintptr_t a = s->addr;
@@ -154,13 +186,13 @@ static size_t copy_blocks(uint64_t *keys, struct rblock *b, size_t cap, size_t *
 			continue;
 		if (!(a & 15) && !(a >> 48) && size < KEY_SIZE_MAX && LIVE_KIND(s) != CAPTURE_ALLOC_MMAP) {
 			keys[nk++] = (uint64_t)(a >> 4) << KEY_SIZE_BITS | size;
-			for (unsigned d = 0; d < KEY_DIGITS; d++)
+			for (unsigned d = 0; is_counted && d < KEY_DIGITS; d++)
 				radix_count[0][d][DIGIT(a >> 4, d)]++;
 			continue;
 		}
 		nw++;
 		b[cap - nw] = (struct rblock){ a, size | (LIVE_KIND(s) == CAPTURE_ALLOC_MMAP ? RB_REGION : 0) };
-		for (unsigned d = 0; d < BLOCK_DIGITS; d++)
+		for (unsigned d = 0; is_counted && d < BLOCK_DIGITS; d++)
 			radix_count[1][d][DIGIT(a, d)]++;
 	}
 	*nwhole = nw;
@@ -240,13 +272,20 @@ int reach_tab_take(void)
 	uint64_t *keys = t->spare, *ktmp = keys + t->cap;	/* two halves of spare */
 	struct rblock *whole, *wtmp = (struct rblock *)(void *)t->v;	/* v is not written before set_out() */
 	size_t nk, nw;
+	int is_small;
 
 	if (tracker_live.count >= t->cap && reach_tab_reserve(tracker_live.count) < 0)
 		return -1;
-	nk = copy_blocks(keys, t->b, t->cap, &nw);
+	is_small = tracker_live.count <= SMALL_SORT;
+	nk = copy_blocks(keys, t->b, t->cap, &nw, !is_small);
 	whole = t->b + t->cap - nw;
-	RADIX_SORT(uint64_t, keys, ktmp, nk, radix_count[0], KEY_DIGITS, KEY_UNITS);
-	RADIX_SORT(struct rblock, whole, wtmp, nw, radix_count[1], BLOCK_DIGITS, BLOCK_ADDR);
+	if (is_small) {
+		SHELL_SORT(uint64_t, keys, nk, KEY_UNITS);
+		SHELL_SORT(struct rblock, whole, nw, BLOCK_ADDR);
+	} else {
+		RADIX_SORT(uint64_t, keys, ktmp, nk, radix_count[0], KEY_DIGITS, KEY_UNITS);
+		RADIX_SORT(struct rblock, whole, wtmp, nw, radix_count[1], BLOCK_DIGITS, BLOCK_ADDR);
+	}
 	merge(keys, nk, whole, nw, t->b);
 	t->n = nk + nw;
 	set_out();

@@ -516,7 +516,7 @@ static void atfork_child(void)
 	if (tracker_self_state)
 		tracker_self_state->tid = (uint32_t)syscall(SYS_gettid);
 	if (was_active && (tracker_cfg.flags & CAPTURE_F_FOLLOW_FORK)) {
-		tracker_stacks_reset();	/* the child's file defines its own stacks */
+		tracker_stacks_after_fork();	/* the child's file defines its own stacks */
 		start_segment(1);
 		tracker_gc_start();	/* the parent's collector did not come along */
 	}

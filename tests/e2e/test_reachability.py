@@ -43,7 +43,8 @@ def scan(fixtures, tmp_path, *args):
     return out
 
 
-@pytest.mark.parametrize("n", [1, 2, 7])
+# 3000: more blocks than tracker/reachtab.c sorts in place (SMALL_SORT), so its radix sort runs
+@pytest.mark.parametrize("n", [1, 2, 7, 3000])
 def test_a_lost_chain_is_one_definite_and_the_rest_indirect(fixtures, tmp_path, n):
     v = verdicts(scan(fixtures, tmp_path, "chain", n))
     assert v["definitely_lost"] == (1, NODE)
