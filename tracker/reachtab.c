@@ -30,9 +30,10 @@ _Static_assert(sizeof(struct rverdict) == sizeof(struct rblock), "v serves the s
 
 /*
  * Up to this many blocks are sorted in place (SHELL_SORT), without the
- * counts below: 96 KiB that a short process would touch page by page.
+ * counts below, and found without the directory: 96 KiB and 20 KiB that
+ * a short process would touch page by page for a scan of 140 blocks.
  */
-#define SMALL_SORT 1024
+#define FEW_BLOCKS 1024
 
 /* per digit, how many keys (0) and whole blocks (1) have each value: counted while copying */
 static uint32_t radix_count[2][BLOCK_DIGITS][1u << DIGIT_BITS];
@@ -126,15 +127,17 @@ static void unmap_tables(void)
 }
 
 /*
- * A quarter to spare for the blocks that come before the world stops.
- * The directory gets room for a chunk per 4096 blocks: 4 bytes a block,
+ * A quarter to spare for the blocks that come before the world stops
+ * (more make reach_tab_take() map the tables again, with the world
+ * stopped), and 64. The 1024 it was cost a short process 13 more pages
+ * to touch than its 140 blocks needed. The directory gets room for a chunk per 4096 blocks: 4 bytes a block,
  * enough for a heap of small blocks; one of large blocks needs fewer
  * lookups, and the search over all of it is short.
  */
 int reach_tab_reserve(size_t want)
 {
 	struct reach_tab *t = &reach_tab;
-	size_t cap = want + want / 4 + 1024, chunks = cap / 4096 + 1 + SPARE_CHUNKS, mask = 63;
+	size_t cap = want + want / 4 + 64, chunks = cap / 4096 + 1 + SPARE_CHUNKS, mask = 63;
 
 	if (want < t->cap && t->cap <= 4 * cap)
 		return 0;
@@ -149,8 +152,8 @@ int reach_tab_reserve(size_t want)
 	t->b = map_touched(cap * sizeof(*t->b), cap * sizeof(*t->b));
 	t->v = map_touched(cap * sizeof(*t->v), cap * sizeof(*t->v));
 	t->spare = map_touched(cap * sizeof(*t->b), cap * sizeof(*t->b));
-	t->chunks = map_touched((mask + 1) * sizeof(*t->chunks), (mask + 1) * sizeof(*t->chunks));
-	t->first = map_touched(first_bytes(chunks), first_bytes(chunks - SPARE_CHUNKS));	/* those only if used */
+	t->chunks = map_touched((mask + 1) * sizeof(*t->chunks), want <= FEW_BLOCKS ? 0 : (mask + 1) * sizeof(*t->chunks));
+	t->first = map_touched(first_bytes(chunks), want <= FEW_BLOCKS ? 0 : first_bytes(chunks - SPARE_CHUNKS));
 	if (t->b && t->v && t->spare && t->chunks && t->first)
 		return 0;
 	unmap_tables();
@@ -240,13 +243,21 @@ static void set_out(void)
 	}
 }
 
-/* a chunk's entry per chunk holding a start, as long as there is room */
+/*
+ * A chunk's entry per chunk holding a start, as long as there is room.
+ * None for a few blocks: a search over all of them is as short, and the
+ * directory's pages need not be touched.
+ */
 static void build_directory(void)
 {
 	struct reach_tab *t = &reach_tab;
 	size_t i = 0, used = 0;
 
-	memset(t->chunks, 0, (t->chunk_mask + 1) * sizeof(*t->chunks));
+	if (t->ndir)
+		memset(t->chunks, 0, (t->chunk_mask + 1) * sizeof(*t->chunks));
+	t->ndir = 0;
+	if (t->n <= FEW_BLOCKS)
+		return;
 	while (i < t->n && used < t->max_chunks) {
 		uintptr_t id = (t->b[i].addr >> REACH_CHUNK_BITS) + 1, base = (id - 1) << REACH_CHUNK_BITS;
 		uint32_t *first = t->first + used++ * (REACH_SLOTS + 1);
@@ -264,6 +275,7 @@ static void build_directory(void)
 			;
 		t->chunks[h] = (struct reach_chunk){ id, first };
 	}
+	t->ndir = used;
 }
 
 int reach_tab_take(void)
@@ -276,7 +288,7 @@ int reach_tab_take(void)
 
 	if (tracker_live.count >= t->cap && reach_tab_reserve(tracker_live.count) < 0)
 		return -1;
-	is_small = tracker_live.count <= SMALL_SORT;
+	is_small = tracker_live.count <= FEW_BLOCKS;
 	nk = copy_blocks(keys, t->b, t->cap, &nw, !is_small);
 	whole = t->b + t->cap - nw;
 	if (is_small) {

@@ -79,6 +79,7 @@ struct reach_tab {
 	struct reach_chunk *chunks;	/* open addressing, chunk_mask + 1 slots */
 	size_t chunk_mask, max_chunks;
 	uint32_t *first;	/* max_chunks * (REACH_SLOTS + 1) */
+	size_t ndir;		/* chunks in the directory: none for a few blocks */
 	size_t finger;		/* the block the last lookup found, tried first */
 };
 
