@@ -238,6 +238,37 @@ static void scan_words(const uintptr_t *w, size_t nwords, const struct origin *o
 	}
 }
 
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+
+		if (d == 16)
+			return v;
+		v = v << 4 | d;
+	}
+}
+
+/* the end of the mapping holding a (readable, if asked), from /proc/self/maps; 0 if none */
+static uintptr_t mapping_end(uintptr_t a, int is_read)
+{
+	const char *p = sc.maps, *end = sc.maps + sc.maps_len;
+
+	while (p < end) {
+		uintptr_t lo = hex(&p), hi = (p++, hex(&p));
+
+		if (a >= lo && a < hi)
+			return !is_read || (p + 1 < end && p[1] == 'r') ? hi : 0;
+		while (p < end && *p != '\n')
+			p++;
+		p++;
+	}
+	return 0;
+}
+
 /*
  * Where the pages of [lo, hi) that hold anything begin, from lo, within
  * one bounce buffer: *end is where they stop. A page that is neither
@@ -276,12 +307,22 @@ static uintptr_t written_pages(uintptr_t lo, uintptr_t hi, uintptr_t *end)
 	return start;
 }
 
-/* a root range read through process_vm_readv: a page that is gone, or was never written, is skipped */
+/*
+ * A root range, the pages never written skipped. The program's own
+ * memory (its modules' segments, stacks, TLS) is read in place where a
+ * readable mapping holds it: the world is stopped, so nothing unmaps it,
+ * and a page written is present or swapped out. The rest, and a
+ * program's mappings (a device's memory may be among them), through
+ * process_vm_readv: a page that is gone is skipped. In place, a short
+ * process's scan makes no system call per root and does not touch the
+ * bounce buffer's 16 pages.
+ */
 static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value, int starts_only)
 {
 	lo = (lo + 7) & ~(uintptr_t)7;
 	while (lo + sizeof(uintptr_t) <= hi) {
 		uintptr_t end, from = written_pages(lo, hi, &end);
+		uintptr_t in_place = kind == CAPTURE_ROOT_MAPPING || from >= end ? 0 : mapping_end(from, 1);
 		size_t len = end - from < BOUNCE ? (end - from) & ~(size_t)7 : BOUNCE;
 		struct iovec local = { sc.bounce, len }, remote = { (void *)from, len };
 		struct origin o = { kind, value, from, kind == CAPTURE_ROOT_GLOBAL || kind == CAPTURE_ROOT_MAPPING,
@@ -291,6 +332,16 @@ static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value,
 		if (from >= end) {	/* nothing written up to end */
 			lo = end;
 			continue;
+		}
+		if (in_place >= from + sizeof(uintptr_t)) {
+			size_t n = ((in_place < end ? in_place : end) - from) / sizeof(uintptr_t);
+
+			if (n) {
+				scan_words((const uintptr_t *)from, n, &o);
+				sc.root_bytes += n * sizeof(uintptr_t);
+				lo = from + n * sizeof(uintptr_t);
+				continue;
+			}
 		}
 		if (!len)
 			break;	/* less than a word left */
@@ -303,37 +354,6 @@ static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value,
 		sc.root_bytes += (uint64_t)got;
 		lo = from + ((uintptr_t)got & ~(uintptr_t)7);
 	}
-}
-
-static uintptr_t hex(const char **p)
-{
-	uintptr_t v = 0;
-
-	for (;; (*p)++) {
-		char c = **p;
-		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
-
-		if (d == 16)
-			return v;
-		v = v << 4 | d;
-	}
-}
-
-/* the end of the mapping holding a, from /proc/self/maps; 0 if none */
-static uintptr_t mapping_end(uintptr_t a)
-{
-	const char *p = sc.maps, *end = sc.maps + sc.maps_len;
-
-	while (p < end) {
-		uintptr_t lo = hex(&p), hi = (p++, hex(&p));
-
-		if (a >= lo && a < hi)
-			return hi;
-		while (p < end && *p != '\n')
-			p++;
-		p++;
-	}
-	return 0;
 }
 
 static int read_maps(void)
@@ -362,7 +382,7 @@ static int read_maps(void)
 static void scan_thread(uint32_t tid, uintptr_t sp, const uintptr_t *regs, unsigned nregs, uintptr_t tp)
 {
 	struct origin o = { CAPTURE_ROOT_REGISTERS, tid, 0, 0, 0, 0, 1 };
-	uintptr_t top = mapping_end(sp);
+	uintptr_t top = mapping_end(sp, 0);
 
 	scan_words(regs, nregs, &o);
 	if (top)

@@ -125,6 +125,15 @@ def test_a_mapping_of_the_program_holds_its_block(fixtures, tmp_path):
     assert reach[region] == ("still reachable", 6, 0)  # the mapping is a root, never a leak
 
 
+def test_a_page_the_program_made_unreadable_is_not_read(fixtures, tmp_path):
+    """The program's own memory is read in place where a readable mapping
+    holds it; a page of its .bss it made PROT_NONE is not: the program
+    exits as it would (scan() asserts it), and the block only that page
+    holds is lost."""
+    out = scan(fixtures, tmp_path, "sealed")
+    assert verdicts(out)["definitely_lost"] == (1, 1000)
+
+
 @pytest.mark.parametrize("how, why", [
     (["deaf"], r"memray: reachability scan skipped: thread \d+ did not stop within a second"),
     (["thread", "signal"], r"memray: reachability scan skipped: the program uses the signal it needs \(SIGRTMAX-4\)"),
