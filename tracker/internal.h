@@ -223,9 +223,11 @@ int tracker_grow_table(void **slots, size_t *mask, size_t slot_size,
 
 extern pthread_mutex_t tracker_lock;
 /*
- * Held by the writer while it reads the module list (dl_iterate_phdr holds
- * the loader's lock meanwhile, for as long as tracker/walk.c copies unwind
- * tables), by a reachability scan while it reads the modules' segments
+ * Held while the module list is read and written (tracker_record_modules,
+ * which also keeps the last list for a forked child), by the writer
+ * while it reads unwind tables (dl_iterate_phdr holds the loader's lock
+ * meanwhile, for as long as tracker/walk.c copies them), by a
+ * reachability scan while it reads the modules' segments
  * (the collector's thread runs them), and by fork's prepare handler: a
  * child is never forked while a thread of ours holds the loader's lock,
  * which the child's first module scan would wait for forever. Taken
@@ -373,7 +375,8 @@ void tracker_hot_leave(void);
 
 /*
  * Write the module set if it changed since the last call (or always, if
- * `force`). Lock not held: dl_iterate_phdr takes the loader's.
+ * `force`). Neither lock held: it takes tracker_modules_lock, then
+ * tracker_lock to write.
  */
 void tracker_record_modules(int force);
 /* the loader's counts of modules loaded and unloaded so far (dl_iterate_phdr's adds, subs) */

@@ -15,10 +15,18 @@
 #include "common/strbuf.h"
 #include "tracker/internal.h"
 
+/*
+ * adds, subs: the loader's counters when the set was last written. The
+ * last scan's records are kept with the counters they were read at: a
+ * forked child (same modules) writes them again without reading every
+ * module's notes, whose pages it would fault in one by one.
+ */
 static struct {
 	unsigned long long adds, subs;
 	uint64_t generation;
-} mods;
+	struct strbuf last;
+	unsigned long long last_adds, last_subs;
+} mods = { .last = STRBUF_INIT };
 
 struct module_scan {
 	struct strbuf out;	/* encoded MODULE records, each after its size_t length */
@@ -116,34 +124,44 @@ void tracker_module_counters(unsigned long long c[2])
 void tracker_record_modules(int force)
 {
 	unsigned long long c[2];
-	struct module_scan scan;
 	uint8_t head[1 + CODEC_VARINT_MAX];
 
+	pthread_mutex_lock(&tracker_modules_lock);	/* the cache is shared; fork waits */
 	tracker_module_counters(c);
-	if (!force && c[0] == mods.adds && c[1] == mods.subs)
+	if (!force && c[0] == mods.adds && c[1] == mods.subs) {
+		pthread_mutex_unlock(&tracker_modules_lock);
 		return;
-	strbuf_init(&scan.out, 0);
-	ssize_t n = readlink("/proc/self/exe", scan.exe, sizeof(scan.exe) - 1);
-	scan.exe[n > 0 ? n : 0] = '\0';
-	dl_iterate_phdr(scan_one, &scan);
+	}
+	if (!mods.last.len || c[0] != mods.last_adds || c[1] != mods.last_subs) {
+		struct module_scan scan = { .adds = c[0], .subs = c[1] };
+		ssize_t n = readlink("/proc/self/exe", scan.exe, sizeof(scan.exe) - 1);
+
+		scan.exe[n > 0 ? n : 0] = '\0';
+		strbuf_init(&scan.out, 0);
+		dl_iterate_phdr(scan_one, &scan);
+		strbuf_release(&mods.last);
+		mods.last = scan.out;
+		mods.last_adds = scan.adds;
+		mods.last_subs = scan.subs;
+	}
 	tracker_lock_take();
 	if (tracker_active) {
 		head[0] = CAPTURE_REC_MODULES;
 		tracker_emit(head, (size_t)(codec_put_varint(head + 1, ++mods.generation) - head));
 		/* MODULE records one by one: each fits a block, the set may not */
-		for (size_t off = 0; off + sizeof(size_t) <= scan.out.len;) {
+		for (size_t off = 0; off + sizeof(size_t) <= mods.last.len;) {
 			size_t len;
 
-			memcpy(&len, scan.out.buf + off, sizeof(len));
+			memcpy(&len, mods.last.buf + off, sizeof(len));
 			off += sizeof(len);
-			tracker_emit((uint8_t *)scan.out.buf + off, len);
+			tracker_emit((uint8_t *)mods.last.buf + off, len);
 			off += len;
 		}
 	}
 	pthread_mutex_unlock(&tracker_lock);
 	mods.adds = c[0];
 	mods.subs = c[1];
-	strbuf_release(&scan.out);
+	pthread_mutex_unlock(&tracker_modules_lock);
 }
 
 

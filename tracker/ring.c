@@ -392,9 +392,9 @@ static void *writer_main(void *arg)
 		uint64_t rss = read_rss();
 		uint64_t ms = (tracker_mono_ns() - tracker_cfg.start_mono_ns) / 1000000u;
 
-		pthread_mutex_lock(&tracker_modules_lock);
 		if (tracker_active)
-			tracker_record_modules(0);
+			tracker_record_modules(0);	/* under tracker_modules_lock too */
+		pthread_mutex_lock(&tracker_modules_lock);
 		tracker_unwind_rescan();	/* unloaded code: tracker/unwind.c */
 		tracker_walk_resolve();	/* rules for the return addresses walks lacked */
 		pthread_mutex_unlock(&tracker_modules_lock);
