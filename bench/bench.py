@@ -104,14 +104,17 @@ def gate_cost(memray, tmp, repeat):
     """`memray check` against the plain command, on a pytest suite and a C test binary."""
     (tmp / "gate").mkdir()
     (tmp / "gate" / "test_bench.py").write_text(PYTEST_SUITE)
-    check_bin = tmp / "check_tests"
-    # -fno-optimize-sibling-calls keeps each START_TEST function on the stack (see README)
-    subprocess.run(["gcc", "-O2", "-g", "-fno-optimize-sibling-calls", "-o", check_bin, HERE / "check_tests.c",
-                    "-lcheck", "-lsubunit", "-lm", "-lrt", "-lpthread"], check=True)
+    check_bins = {}
+    for name in ("check_tests", "check_many"):
+        check_bins[name] = tmp / name
+        # -fno-optimize-sibling-calls keeps each START_TEST function on the stack (see README)
+        subprocess.run(["gcc", "-O2", "-g", "-fno-optimize-sibling-calls", "-o", check_bins[name],
+                        HERE / (name + ".c"), "-lcheck", "-lsubunit", "-lm", "-lrt", "-lpthread"], check=True)
     cases = [
         ("pytest", ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bench.py"],
          "600 tests, JSON and containers", 1.3),
-        ("check", [str(check_bin)], "Check, fork mode, 4 tests x 500k malloc/free", 3.0),
+        ("check", [str(check_bins["check_tests"])], "Check, fork mode, 4 tests x 500k malloc/free", 3.0),
+        ("check100", [str(check_bins["check_many"])], "Check, fork mode, 100 tests of one block each", 3.0),
     ]
     print("\nmemray check, the whole gate (tracking, analysis, JUnit, Markdown) against the plain command;")
     print("'tracked' is the same command under `memray run --follow-fork` with the plugin loaded, no analysis;")
