@@ -80,6 +80,7 @@ int tracker_env_read(void)
 	tracker_cfg.live_fd = -1;
 	tracker_cfg.verify_unwind = !strcmp(env_or_empty(ENV_VERIFY_UNWIND), "1");
 	tracker_cfg.own_walk = strcmp(env_or_empty(ENV_UNWIND), "libunwind") != 0;
+	tracker_cfg.is_fast_only = !strcmp(env_or_empty(ENV_COMPRESS), "fast");
 	if (live) {
 		char *colon;
 

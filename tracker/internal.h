@@ -133,6 +133,7 @@ struct tracker_config {
 	unsigned long gc_ms;	/* the garbage collector's interval (ENV_GC); 0: off */
 	int verify_unwind;	/* common/env.h ENV_VERIFY_UNWIND: check each stack (unwind.c) */
 	int own_walk;		/* stacks by tracker/walk first; ENV_UNWIND=libunwind: never */
+	int is_fast_only;	/* ENV_COMPRESS=fast: never lz4's high-compression mode */
 };
 
 extern struct tracker_config tracker_cfg;

@@ -140,7 +140,7 @@ int tracker_ring_reset(void)
 	r->qhead = r->qlen = 0;
 	if (!r->out && !(r->out = mapmem_alloc_scratch(capture_block_bound(BUF_SIZE))))
 		return -1;
-	if (!r->hc_state)	/* without it, blocks are compressed the fast way only */
+	if (!r->hc_state && !tracker_cfg.is_fast_only)	/* without it, blocks are compressed the fast way only */
 		r->hc_state = mapmem_alloc_scratch(capture_block_hc_state_size());
 	r->is_hc_ready = 0;	/* after fork, the state is zeros (mapmem_alloc_scratch) */
 	first = take_spare();

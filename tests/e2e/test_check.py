@@ -118,6 +118,13 @@ def test_nothing_after_the_double_dash_is_touched(tmp_path):
     assert ran.returncode == 0 and ran.stdout == "y\n", ran.stderr
 
 
+def test_the_gates_captures_are_compressed_the_fast_way(tmp_path):
+    """memray check's captures are scratch: its command runs with
+    MEMRAY_COMPRESS=fast (test_figures.py shows the tracker honours it)."""
+    shown = run("check", "--", "/bin/sh", "-c", "echo $MEMRAY_COMPRESS")
+    assert shown.returncode == 0 and shown.stdout == "fast\n", shown.stderr
+
+
 def test_the_job_peak_adds_up_processes_that_hold_memory_at_once(fixtures, tmp_path):
     """Two workers holding 64 MiB each at the same time: the job needs 128 MiB."""
     prog = fixtures.build("workers.c")

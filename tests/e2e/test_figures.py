@@ -174,6 +174,19 @@ def test_no_compress_same_figures_bigger_file(fixtures, tmp_path):
     assert raw.stat().st_size > packed.stat().st_size
 
 
+def test_memray_compress_fast_leaves_out_the_high_compression_mode(fixtures, tmp_path):
+    """MEMRAY_COMPRESS=fast (set by memray check for its scratch captures):
+    the same records, compressed the fast way only, in a larger file."""
+    import os
+    prog = fixtures.build("varied_sizes.c")
+    _, hc = record(tmp_path, prog, name="hc.bin")
+    _, fast = record(tmp_path, prog, name="fast.bin", env=dict(os.environ, MEMRAY_COMPRESS="fast"))
+    a, b = stats(hc), stats(fast)
+    assert a["total_num_allocations"] == b["total_num_allocations"] >= 300_000
+    assert a["top_allocations_by_size"] == b["top_allocations_by_size"]
+    assert fast.stat().st_size > 1.2 * hc.stat().st_size
+
+
 def test_rust_program(tmp_path):
     import shutil
     import subprocess
