@@ -4,7 +4,6 @@
 #include "ci/collect.h"
 
 #include <dirent.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "capture/reader.h"
 #include "ci/checklog.h"
 #include "ci/checkrunner.h"
+#include "ci/inorder.h"
 #include "ci/programs.h"
 #include "ci/windows.h"
 #include "common/env.h"
@@ -508,65 +508,43 @@ static void capture_release(struct capture *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/*
- * Two workers (this machine's cores) analyse a batch of captures, one
- * capture each. The analysis keeps no global state; symbolizing, which
- * shares one cache for all captures, stays on the main thread.
- */
-#define BATCH 2
-
-struct jobs {
-	struct capture *c;
-	size_t n;		/* captures */
-	size_t next;		/* the capture to take */
-	pthread_mutex_t lock;
+/* reading the captures: two workers analyse them, the main thread judges them in name order (ci/inorder) */
+struct reading {
+	struct capture c[INORDER_SLOTS];
+	char **names;
+	const char *dir;
+	struct symbolizer *sym;
+	struct ci_results *res;
+	struct collecting *st;
+	const struct suppress_list *sup;
+	unsigned flags;
 };
 
-static void *worker(void *arg)
+static void read_one(void *ctx, size_t k, unsigned slot)
 {
-	struct jobs *j = arg;
+	struct reading *rd = ctx;
+	struct capture *c = &rd->c[slot];
+	struct strbuf path = STRBUF_INIT;
 
-	for (;;) {
-		size_t k;
-
-		pthread_mutex_lock(&j->lock);
-		k = j->next++;
-		pthread_mutex_unlock(&j->lock);
-		if (k >= j->n)
-			return NULL;
-		analyse(&j->c[k]);
-	}
+	strbuf_addf(&path, "%s/%s", rd->dir, rd->names[k]);
+	c->path = strbuf_detach(&path, NULL);
+	c->name = rd->names[k];
+	c->sym = rd->sym;
+	c->is_root = !strcmp(rd->names[k], "memray-check.bin");
+	analyse(c);
 }
 
-static int read_batch(struct ci_results *res, struct collecting *st, const char *dir, char **names, size_t n,
-		      const struct suppress_list *sup, unsigned flags, struct symbolizer *sym)
+static int judge_one(void *ctx, size_t k, unsigned slot)
 {
-	struct capture c[BATCH];
-	struct jobs j = { c, n, 0, PTHREAD_MUTEX_INITIALIZER };
-	pthread_t helper;
-	int ret = 0, has_helper;
+	struct reading *rd = ctx;
 
-	memset(c, 0, sizeof(c));
-	for (size_t k = 0; k < n; k++) {
-		struct strbuf path = STRBUF_INIT;
+	(void)k;
+	return judge_capture(rd->res, rd->st, rd->dir, &rd->c[slot], rd->sup, rd->flags);
+}
 
-		strbuf_addf(&path, "%s/%s", dir, names[k]);
-		c[k].path = strbuf_detach(&path, NULL);
-		c[k].name = names[k];
-		c[k].sym = sym;
-		c[k].is_root = !strcmp(names[k], "memray-check.bin");
-	}
-	has_helper = n > 1 && pthread_create(&helper, NULL, worker, &j) == 0;
-	worker(&j);
-	if (has_helper)
-		pthread_join(helper, NULL);
-	for (size_t k = 0; k < n; k++) {
-		if (!ret)
-			ret = judge_capture(res, st, dir, &c[k], sup, flags);
-		capture_release(&c[k]);
-	}
-	pthread_mutex_destroy(&j.lock);
-	return ret;
+static void release_one(void *ctx, unsigned slot)
+{
+	capture_release(&((struct reading *)ctx)->c[slot]);
 }
 
 /* the whole run's peak is the job's: every process on one time axis */
@@ -751,8 +729,13 @@ int ci_collect_each(const char *dir, const struct suppress_list *sup, unsigned f
 	sym = ret ? NULL : each && each->sym ? each->sym : symbolizer_new();
 	if (!ret && !sym)
 		ret = error("check: out of memory");
-	for (size_t i = 0; i < n && !ret; i += BATCH)
-		ret = read_batch(out, &st, dir, names + i, n - i < BATCH ? n - i : BATCH, sup, flags, sym);
+	if (!ret) {
+		static const struct inorder_ops ops = { read_one, judge_one, release_one };
+		struct reading rd = { .names = names, .dir = dir, .sym = sym, .res = out, .st = &st, .sup = sup,
+				      .flags = flags };
+
+		ret = inorder_run(n, 2, &ops, &rd);	/* this machine's cores */
+	}
 	if (!each || sym != each->sym)
 		symbolizer_free(sym);
 	for (size_t i = 0; i < n; i++)
