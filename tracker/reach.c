@@ -311,7 +311,9 @@ static uintptr_t written_pages(uintptr_t lo, uintptr_t hi, uintptr_t *end)
  * A root range, the pages never written skipped. The program's own
  * memory (its modules' segments, stacks, TLS) is read in place where a
  * readable mapping holds it: the world is stopped, so nothing unmaps it,
- * and a page written is present or swapped out. The rest, and a
+ * and a page written is present or swapped out. (Without the page map,
+ * a page of a file cut short since it was mapped could raise SIGBUS:
+ * then nothing is read in place.) The rest, and a
  * program's mappings (a device's memory may be among them), through
  * process_vm_readv: a page that is gone is skipped. In place, a short
  * process's scan makes no system call per root and does not touch the
@@ -322,7 +324,8 @@ static void scan_root(uintptr_t lo, uintptr_t hi, unsigned kind, uint64_t value,
 	lo = (lo + 7) & ~(uintptr_t)7;
 	while (lo + sizeof(uintptr_t) <= hi) {
 		uintptr_t end, from = written_pages(lo, hi, &end);
-		uintptr_t in_place = kind == CAPTURE_ROOT_MAPPING || from >= end ? 0 : mapping_end(from, 1);
+		uintptr_t in_place = sc.pagemap < 0 || kind == CAPTURE_ROOT_MAPPING || from >= end ? 0
+												 : mapping_end(from, 1);
 		size_t len = end - from < BOUNCE ? (end - from) & ~(size_t)7 : BOUNCE;
 		struct iovec local = { sc.bounce, len }, remote = { (void *)from, len };
 		struct origin o = { kind, value, from, kind == CAPTURE_ROOT_GLOBAL || kind == CAPTURE_ROOT_MAPPING,
