@@ -130,9 +130,10 @@ static void unmap_tables(void)
  * A quarter to spare for the blocks that come before the world stops
  * (more make reach_tab_take() map the tables again, with the world
  * stopped), and 64. The 1024 it was cost a short process 13 more pages
- * to touch than its 140 blocks needed. The directory gets room for a chunk per 4096 blocks: 4 bytes a block,
- * enough for a heap of small blocks; one of large blocks needs fewer
- * lookups, and the search over all of it is short.
+ * to touch than its 140 blocks needed. The directory gets room for a
+ * chunk per 4096 blocks: 4 bytes a block, enough for a heap of small
+ * blocks; one of large blocks needs fewer lookups, and the search over
+ * all of it is short.
  */
 int reach_tab_reserve(size_t want)
 {
