@@ -24,6 +24,8 @@ const struct capture_record_info capture_record_types[CAPTURE_REC_LIMIT] = {
 	[CAPTURE_REC_FREE] = { "FREE", 0 },
 	[CAPTURE_REC_AGG_STACK] = { "AGG_STACK", 0 },
 	[CAPTURE_REC_AGG_PEAK] = { "AGG_PEAK", 0 },
+	[CAPTURE_REC_FRAME_REL] = { "FRAME_REL", 6 },
+	[CAPTURE_REC_PYFRAME_REL] = { "PYFRAME_REL", 6 },
 };
 
 const char *capture_record_name(unsigned type)

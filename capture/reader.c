@@ -471,17 +471,25 @@ static int decode_thread_name(struct capture_reader *r, struct capture_record *r
 	return 1;
 }
 
-/* FRAME and PYFRAME: both are nodes of the one stack trie */
+/*
+ * FRAME and PYFRAME: both are nodes of the one stack trie. FRAME_REL and
+ * PYFRAME_REL give the parent as a distance back from the node's own id;
+ * the record comes out as a FRAME or PYFRAME.
+ */
 static int decode_frame(struct capture_reader *r, struct capture_record *rec, unsigned byte)
 {
 	struct codec_in *in = &r->in;
 	uint64_t off = r->block_offset, v = codec_get_varint(in);
+	int is_rel = byte == CAPTURE_REC_FRAME_REL || byte == CAPTURE_REC_PYFRAME_REL;
 
 	if (v > r->frames)
-		return reader_stop(r, CAPTURE_DAMAGED, off, "%s with parent %llu of %llu defined",
-			    capture_record_name(byte), (unsigned long long)v, (unsigned long long)r->frames);
-	rec->parent = (uint32_t)v;
-	if (byte == CAPTURE_REC_FRAME) {
+		return reader_stop(r, CAPTURE_DAMAGED, off, "%s with %s %llu of %llu defined",
+			    capture_record_name(byte), is_rel ? "distance" : "parent", (unsigned long long)v,
+			    (unsigned long long)r->frames);
+	rec->parent = (uint32_t)(is_rel ? r->frames - v : v);
+	if (is_rel)
+		rec->type = byte == CAPTURE_REC_FRAME_REL ? CAPTURE_REC_FRAME : CAPTURE_REC_PYFRAME;
+	if (rec->type == CAPTURE_REC_FRAME) {
 		r->prev_ip += (uint64_t)codec_get_svarint(in);
 		rec->ip = r->prev_ip;
 	} else {
@@ -654,6 +662,8 @@ static decode_fn *const decoders[256] = {
 	[CAPTURE_REC_FREE ... CAPTURE_REC_FREE + CAPTURE_ALLOC_COUNT - 1] = decode_alloc_free,
 	[CAPTURE_REC_AGG_STACK] = decode_agg_stack,
 	[CAPTURE_REC_AGG_PEAK] = decode_agg_peak,
+	[CAPTURE_REC_FRAME_REL] = decode_frame,
+	[CAPTURE_REC_PYFRAME_REL] = decode_frame,
 };
 
 /* a type byte no decoder knows: newer than us, or damage */

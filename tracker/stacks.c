@@ -63,21 +63,24 @@ static int trie_slot_used(const void *slot)
 	return ((const struct trie_entry *)slot)->id != 0;
 }
 
-/* write the new node (parent, ip) as a FRAME or PYFRAME record; lock held */
-static void write_node(uint32_t parent, uint64_t ip)
+/*
+ * write the new node `id` (parent, ip) as a FRAME_REL or PYFRAME_REL
+ * record: its parent as a distance back, mostly 0 (format.h); lock held
+ */
+static void write_node(uint32_t id, uint32_t parent, uint64_t ip)
 {
 	uint8_t *p = tracker_reserve(RECORD_MAX);
 
 	if (!p)
 		return;	/* counted as lost; the reader will see a bad id */
 	if (ip & PY_TAG) {
-		*p++ = CAPTURE_REC_PYFRAME;
-		p = codec_put_varint(p, parent);
+		*p++ = CAPTURE_REC_PYFRAME_REL;
+		p = codec_put_varint(p, id - 1 - parent);
 		p = codec_put_varint(p, (ip & ~PY_TAG) >> PY_LINE_BITS);
 		p = codec_put_varint(p, ip & PY_LINE_MASK);
 	} else {
-		*p++ = CAPTURE_REC_FRAME;
-		p = codec_put_varint(p, parent);
+		*p++ = CAPTURE_REC_FRAME_REL;
+		p = codec_put_varint(p, id - 1 - parent);
 		p = codec_put_svarint(p, (int64_t)(ip - tracker_ring.prev_ip));
 		tracker_ring.prev_ip = ip;
 	}
@@ -98,7 +101,7 @@ uint32_t tracker_trie_insert(size_t j, uint32_t parent, uint64_t ip)
 	t->slots[j].ip = ip;
 	t->slots[j].parent = parent;
 	__atomic_store_n(&t->slots[j].id, ++t->count, __ATOMIC_RELEASE);
-	write_node(parent, ip);
+	write_node(t->count, parent, ip);
 	return t->count;
 }
 

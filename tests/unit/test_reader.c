@@ -479,13 +479,93 @@ static void assert_damaged_saying(const struct strbuf *file, const char *problem
 	free(path);
 }
 
+/*
+ * FRAME_REL and PYFRAME_REL: each parent is the distance back from the
+ * node's own id, and the records read as FRAME and PYFRAME. A distance
+ * past the first node is damage, said with the record's own name.
+ */
+START_TEST(relative_frames_read_as_frames)
+{
+	/* id 1 under the root, 2 under 1, 3 under the root, 4 (Python) under 2 */
+	static const struct { unsigned type, id, parent; uint64_t ip; } want[] = {
+		{ CAPTURE_REC_FRAME, 1, 0, 0x401000 }, { CAPTURE_REC_FRAME, 2, 1, 0x401010 },
+		{ CAPTURE_REC_FRAME, 3, 0, 0x401008 }, { CAPTURE_REC_PYFRAME, 4, 2, 0 },
+	};
+	struct strbuf file;
+	uint8_t raw[128], *p, out[256];
+	size_t keep, seen = 0;
+	struct capture_reader *r;
+	struct capture_record rec;
+	char *path;
+
+	build(&file, 1);
+	keep = file.len;
+	p = put_bare_segment(raw);
+	*p++ = CAPTURE_REC_FRAME_REL;
+	p = codec_put_varint(p, 0);
+	p = codec_put_svarint(p, 0x401000);
+	*p++ = CAPTURE_REC_FRAME_REL;
+	p = codec_put_varint(p, 0);
+	p = codec_put_svarint(p, 0x10);
+	*p++ = CAPTURE_REC_FRAME_REL;
+	p = codec_put_varint(p, 2);
+	p = codec_put_svarint(p, -8);
+	*p++ = CAPTURE_REC_CODE;
+	p = codec_put_varint(p, 1);
+	p = codec_put_string(p, "f", 1, 10);
+	p = codec_put_string(p, "f.py", 4, 10);
+	p = codec_put_varint(p, 1);
+	*p++ = CAPTURE_REC_PYFRAME_REL;
+	p = codec_put_varint(p, 1);
+	p = codec_put_varint(p, 1);
+	p = codec_put_varint(p, 12);
+	capture_block_encode(out, raw, (size_t)(p - raw), 1);
+	strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
+	path = write_temp(file.buf, file.len);
+	r = capture_reader_open(path);
+	ck_assert_ptr_nonnull(r);
+	while (capture_reader_next(r, &rec)) {
+		if (rec.offset < keep || (rec.type != CAPTURE_REC_FRAME && rec.type != CAPTURE_REC_PYFRAME))
+			continue;
+		ck_assert_uint_lt(seen, 4);
+		ck_assert_uint_eq(rec.type, want[seen].type);
+		ck_assert_uint_eq(rec.frame_id, want[seen].id);
+		ck_assert_uint_eq(rec.parent, want[seen].parent);
+		if (rec.type == CAPTURE_REC_FRAME)
+			ck_assert_uint_eq(rec.ip, want[seen].ip);
+		else
+			ck_assert_uint_eq(rec.line, 12);
+		seen++;
+	}
+	ck_assert_uint_eq(seen, 4);
+	ck_assert_int_eq(capture_reader_status(r), CAPTURE_INCOMPLETE);	/* no END in segment 2 */
+	capture_reader_free(r);
+	unlink(path);
+	free(path);
+
+	/* one node defined, and a distance of 2 back from the second */
+	strbuf_setlen(&file, keep);
+	p = put_bare_segment(raw);
+	*p++ = CAPTURE_REC_FRAME_REL;
+	p = codec_put_varint(p, 0);
+	p = codec_put_svarint(p, 0x401000);
+	*p++ = CAPTURE_REC_FRAME_REL;
+	p = codec_put_varint(p, 2);
+	p = codec_put_svarint(p, 0x10);
+	capture_block_encode(out, raw, (size_t)(p - raw), 1);
+	strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
+	assert_damaged_saying(&file, "FRAME_REL with distance 2 of 1 defined");
+	strbuf_release(&file);
+}
+END_TEST
+
 START_TEST(unknown_type_in_a_newer_minor_version)
 {
 	struct strbuf file;
 
-	build_python(&file, 0x32);
+	build_python(&file, CAPTURE_REC_LIMIT);
 	codec_put_u16((uint8_t *)file.buf + 10, CAPTURE_VERSION_MINOR + 1);
-	assert_damaged_saying(&file, "record type 0x32 is newer than this memray");
+	assert_damaged_saying(&file, "record type 0x34 is newer than this memray");
 	strbuf_release(&file);
 }
 END_TEST
@@ -659,13 +739,14 @@ START_TEST(every_type_byte_matches_the_format_table)
 		unlink(path);
 		free(path);
 	}
-	/* 17 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
-	ck_assert_int_eq(known, 17 + 2 * CAPTURE_ALLOC_COUNT);
+	/* 19 types of one byte, and ALLOC and FREE by each of 16 allocator kinds */
+	ck_assert_int_eq(known, 19 + 2 * CAPTURE_ALLOC_COUNT);
 	ck_assert_str_eq(capture_record_name(CAPTURE_REC_ALLOC + CAPTURE_ALLOC_CALLOC), "ALLOC");
 	ck_assert_str_eq(capture_record_name(CAPTURE_REC_PYFRAME), "PYFRAME");
 	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_CODE].minor, 1);
 	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_FRAME].minor, 0);
 	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_TIME].minor, 2);
+	ck_assert_uint_eq(capture_record_types[CAPTURE_REC_FRAME_REL].minor, 6);
 	strbuf_release(&file);
 }
 END_TEST
@@ -711,6 +792,7 @@ int main(void)
 	tcase_add_test(tc, ids_out_of_range_and_unknown_types);
 	tcase_add_test(tc, random_garbage_after_the_header);
 	tcase_add_test(tc, python_records);
+	tcase_add_test(tc, relative_frames_read_as_frames);
 	tcase_add_test(tc, unknown_type_in_a_newer_minor_version);
 	tcase_add_test(tc, a_block_compressed_twice_reads_back);
 	tcase_add_test(tc, unknown_encoding_in_a_newer_minor_version);
