@@ -27,12 +27,13 @@ int capture_args_encode(struct strbuf *sb, int argc, const char *const *argv)
 	size_t text = 0, *lens, cut = 0;
 	char marker[64];
 	int kept = 0, ret = -1;
+	struct strbuf lens_sb = STRBUF_INIT;	/* a strbuf: in the tracker, not the program's heap */
 
 	if (argc <= 0)
 		return strbuf_add(sb, tmp, (size_t)(codec_put_varint(tmp, 0) - tmp));
-	lens = malloc((size_t)argc * sizeof(*lens));
-	if (!lens)
+	if (strbuf_grow(&lens_sb, (size_t)(argc < CAPTURE_ARGS_MAX ? argc : CAPTURE_ARGS_MAX) * sizeof(*lens)) < 0)
 		return -1;
+	lens = (size_t *)(void *)lens_sb.buf;
 	for (int i = 0; i < argc; i++) {
 		size_t len = strlen(argv[i]), keep = len;
 
@@ -54,7 +55,7 @@ int capture_args_encode(struct strbuf *sb, int argc, const char *const *argv)
 		goto out;
 	ret = 0;
 out:
-	free(lens);
+	strbuf_release(&lens_sb);
 	return ret;
 }
 

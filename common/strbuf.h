@@ -13,7 +13,8 @@
  *
  * Ownership: the strbuf owns buf; strbuf_detach() hands it to the caller,
  * who frees it with free(); strbuf_release() frees it and resets the
- * strbuf to empty.
+ * strbuf to empty. In the tracker's build (MEMRAY_TRACKER) buf is a
+ * mapping of its own, not heap memory, and there is no strbuf_detach().
  */
 #ifndef COMMON_STRBUF_H
 #define COMMON_STRBUF_H
@@ -37,7 +38,9 @@ void strbuf_init(struct strbuf *sb, size_t hint);
 void strbuf_init_capped(struct strbuf *sb, size_t cap);
 void strbuf_release(struct strbuf *sb);
 /* the caller owns the returned string; *len gets its length if not NULL */
+#ifndef MEMRAY_TRACKER
 char *strbuf_detach(struct strbuf *sb, size_t *len);
+#endif
 
 /* make room for `extra` more bytes */
 int strbuf_grow(struct strbuf *sb, size_t extra);

@@ -121,12 +121,12 @@ static int preload_has(const char *list, const char *lib)
  * in place of it. In front, so that our malloc is found first and reaches
  * theirs with RTLD_NEXT.
  */
-char **tracker_exec_env(char *const envp[])
+char **tracker_exec_env(char *const envp[], void *room, size_t room_size)
 {
 	static const char *const names[] = { ENV_OUTPUT, ENV_PID, ENV_OPTIONS, ENV_TRACKER, "LD_PRELOAD" };
-	const char *preload = env_value(envp, "LD_PRELOAD"), *out;
-	char values[4][PATH_MAX_LEN + 32], *store;
-	size_t count = 0, k = 0, preload_len;
+	const char *preload = env_value(envp, "LD_PRELOAD"), *out, *values[4];
+	char pid[24], options[16], *store;
+	size_t count = 0, k = 0, size, text = 0;
 	char **env;
 
 	if (!tracker_cfg.root_output[0] || !tracker_cfg.lib[0])
@@ -136,41 +136,59 @@ char **tracker_exec_env(char *const envp[])
 		return NULL;	/* MEMRAY_OUTPUT= (empty): the caller runs this program untracked on purpose */
 	if (out && preload && preload_has(preload, tracker_cfg.lib))
 		return NULL;	/* all there */
-	tracker_guard++;
-	snprintf(values[0], sizeof(values[0]), "%s=%s", ENV_OUTPUT, tracker_cfg.root_output);
-	snprintf(values[1], sizeof(values[1]), "%s=%lu", ENV_PID, tracker_cfg.root_pid);
-	snprintf(values[2], sizeof(values[2]), "%s=%u", ENV_OPTIONS, tracker_cfg.flags);
-	snprintf(values[3], sizeof(values[3]), "%s=%s", ENV_TRACKER, tracker_cfg.lib);
-	preload_len = strlen("LD_PRELOAD=") + strlen(tracker_cfg.lib) + (preload ? 1 + strlen(preload) : 0) + 1;
+	snprintf(pid, sizeof(pid), "%lu", tracker_cfg.root_pid);
+	snprintf(options, sizeof(options), "%u", tracker_cfg.flags);
+	values[0] = tracker_cfg.root_output;
+	values[1] = pid;
+	values[2] = options;
+	values[3] = tracker_cfg.lib;
+	for (int i = 0; i < 4; i++)
+		text += strlen(names[i]) + strlen(values[i]) + 2;
+	text += strlen("LD_PRELOAD=") + strlen(tracker_cfg.lib) + (preload ? 1 + strlen(preload) : 0) + 1;
 	for (char *const *e = envp; e && *e; e++)
 		count++;
-	env = tracker_real_malloc((count + 6) * sizeof(char *) + sizeof(values) + preload_len);
-	if (env) {
-		store = (char *)(env + count + 6);
-		memcpy(store, values, sizeof(values));
-		snprintf(store + sizeof(values), preload_len, "LD_PRELOAD=%s%s%s", tracker_cfg.lib,
-			 preload && *preload ? ":" : "", preload ? preload : "");
-		for (char *const *e = envp; e && *e; e++) {
-			int ours = 0;
+	size = (count + 6) * sizeof(char *) + text;
+	if (size <= room_size) {
+		env = room;
+	} else {
+		size_t *mapped;
 
-			for (int i = 0; i < 5; i++)
-				ours |= !strncmp(*e, names[i], strlen(names[i])) && (*e)[strlen(names[i])] == '=';
-			if (!ours)
-				env[k++] = *e;
-		}
-		for (int i = 0; i < 4; i++)
-			env[k++] = store + i * sizeof(values[0]);
-		env[k++] = store + sizeof(values);
-		env[k] = NULL;
+		tracker_guard++;	/* our mapping, not the program's */
+		mapped = mapmem_alloc(2 * sizeof(size_t) + size);
+		tracker_guard--;
+		if (!mapped)
+			return NULL;
+		mapped[0] = 2 * sizeof(size_t) + size;
+		env = (char **)(mapped + 2);
 	}
-	tracker_guard--;
+	for (char *const *e = envp; e && *e; e++) {
+		int ours = 0;
+
+		for (int i = 0; i < 5; i++)
+			ours |= !strncmp(*e, names[i], strlen(names[i])) && (*e)[strlen(names[i])] == '=';
+		if (!ours)
+			env[k++] = *e;
+	}
+	store = (char *)(env + count + 6);
+	for (int i = 0; i < 4; i++) {
+		env[k++] = store;
+		store += sprintf(store, "%s=%s", names[i], values[i]) + 1;
+	}
+	env[k++] = store;
+	sprintf(store, "LD_PRELOAD=%s%s%s", tracker_cfg.lib, preload && *preload ? ":" : "", preload ? preload : "");
+	env[k] = NULL;
 	return env;
 }
 
-void tracker_free_env(char **env, char *const envp[])
+void tracker_free_env(char **env, const void *room)
 {
-	if (env && env != envp)
-		tracker_real_free(env);
+	if (env && (const void *)env != room) {
+		size_t *mapped = (size_t *)(void *)env - 2;
+
+		tracker_guard++;
+		mapmem_free(mapped, mapped[0]);
+		tracker_guard--;
+	}
 }
 
 /*

@@ -83,7 +83,7 @@ void tracker_gc_start(void)
 		sigaction(SIGUSR2, &usr2, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &mask);
-	if (pthread_create(&thread, NULL, gc_main, NULL) == 0)
+	if (tracker_thread_create(&thread, gc_main) == 0)
 		pthread_detach(thread);
 	else
 		tracker_say("no garbage collection", "cannot start its thread");

@@ -6,7 +6,10 @@
  * the tracker itself. Before the real functions are known, dlsym's own
  * calloc is served from a small static pool that free() recognises; the
  * pool is never given back, and when it runs out the call returns NULL
- * rather than aborting.
+ * rather than aborting. The pool also serves what dlsym and glibc's
+ * pthread_create allocate for the tracker (tracker_thread_create): none
+ * of the tracker's blocks sits in the program's heap, where it would move
+ * the program's own (common/strbuf.c says what that once cost).
  *
  * These functions may run in signal handlers (free in a handler is common
  * enough): they use no stdio and take no lock of their own. A malloc-family
@@ -68,8 +71,10 @@ static struct {
 	dlclose_fn dlclose;
 } real;
 
-/* set while dlsym runs: its allocations come from the pool */
+/* set while resolve() runs: no second resolve from the allocations of its dlsym */
 static volatile int resolving;
+/* set on a thread while glibc works for the tracker (dlsym, starting a thread): its blocks come from the pool */
+static __thread volatile int is_for_us __attribute__((tls_model("initial-exec")));	/* volatile: else dropped around dlsym */
 
 static char pool[16384] __attribute__((aligned(16)));
 static size_t pool_used;
@@ -88,9 +93,19 @@ static void *pool_alloc(size_t n)
 	return pool + start;	/* static storage: already zero */
 }
 
+void *tracker_dlsym(void *handle, const char *name)
+{
+	void *p;
+
+	is_for_us++;
+	p = dlsym(handle, name);
+	is_for_us--;
+	return p;
+}
+
 static void *next(const char *name)
 {
-	return dlsym(RTLD_NEXT, name);
+	return tracker_dlsym(RTLD_NEXT, name);
 }
 
 static void resolve(void)
@@ -171,13 +186,25 @@ void tracker_real_free(void *p)
 		real.free(p);
 }
 
+int tracker_thread_create(pthread_t *thread, void *(*fn)(void *))
+{
+	int ret;
+
+	is_for_us++;
+	ret = pthread_create(thread, NULL, fn, NULL);
+	is_for_us--;
+	return ret;
+}
+
 TRACKER_EXPORT void *malloc(size_t n)
 {
 	void *p;
 
 	ENSURE(malloc);
-	if (!real.malloc)
-		return pool_alloc(n);
+	if (!real.malloc || is_for_us) {
+		if ((p = pool_alloc(n)) || !real.malloc)
+			return p;	/* a full pool sends the tracker's blocks to the real heap after all */
+	}
 	p = real.malloc(n);
 	note_alloc(p, n, CAPTURE_ALLOC_MALLOC);
 	return p;
@@ -197,10 +224,11 @@ TRACKER_EXPORT void *calloc(size_t n, size_t size)
 	void *p;
 
 	ENSURE(calloc);
-	if (!real.calloc) {
+	if (!real.calloc || is_for_us) {
 		if (size && n > SIZE_MAX / size)
 			return NULL;
-		return pool_alloc(n * size);
+		if ((p = pool_alloc(n * size)) || !real.calloc)
+			return p;
 	}
 	p = real.calloc(n, size);
 	note_alloc(p, n * size, CAPTURE_ALLOC_CALLOC);
@@ -402,15 +430,16 @@ TRACKER_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags
 static int exec_with(int (*call)(const void *, char *const[], char *const[]), const void *what,
 		     char *const argv[], char *const envp[])
 {
+	char *room[512];	/* the environment, if it fits: a typical one does */
 	char **env;
 	int ret, saved;
 
 	tracker_flush_before_exec();
-	env = tracker_exec_env(envp);
+	env = tracker_exec_env(envp, room, sizeof(room));
 	ret = call(what, argv, env ? env : envp);
 	saved = errno;
 	tracker_exec_failed();
-	tracker_free_env(env, envp);
+	tracker_free_env(env, room);
 	errno = saved;
 	return ret;
 }

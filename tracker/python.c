@@ -33,7 +33,7 @@ static struct {
 
 static void *sym(const char *name)
 {
-	return dlsym(RTLD_DEFAULT, name);
+	return tracker_dlsym(RTLD_DEFAULT, name);
 }
 
 /* major * 100 + minor of the interpreter in the process, or 0 */

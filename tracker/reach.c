@@ -141,8 +141,9 @@ static size_t tls_below, tls_above;
 
 static void tls_layout(void)
 {
-	void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-	const unsigned *pthread_size = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))tracker_dlsym(RTLD_DEFAULT,
+										      "_dl_get_tls_static_info");
+	const unsigned *pthread_size = tracker_dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
 	size_t size = 0, align = 0;
 
 	if (info)

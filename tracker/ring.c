@@ -427,7 +427,7 @@ int tracker_writer_start(void)
 	/* blocked for good: SIGXFSZ from a file size limit becomes EFBIG, not death */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&tracker_ring.writer, NULL, writer_main, NULL);
+	ret = tracker_thread_create(&tracker_ring.writer, writer_main);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	tracker_ring.has_writer = !ret;
 	return ret ? -1 : 0;

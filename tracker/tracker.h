@@ -118,6 +118,7 @@
 #ifndef TRACKER_TRACKER_H
 #define TRACKER_TRACKER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -155,11 +156,15 @@ void tracker_exec_failed(void);
 void tracker_at_exit(void);
 /*
  * An environment for exec: envp with LD_PRELOAD and the MEMRAY_* variables
- * restored. Returns envp itself when nothing needs changing, or an array
- * the caller frees with tracker_free_env() if the exec fails.
+ * restored, or NULL when nothing needs changing (or no memory). It is
+ * built in `room` (the caller's stack) when it fits, else in a mapping of
+ * its own: never in the program's heap, as the caller may be a child of
+ * vfork(), whose blocks would stay in its parent's heap after the exec
+ * (16 KB a spawn, once). The caller gives it back with tracker_free_env()
+ * if the exec fails.
  */
-char **tracker_exec_env(char *const envp[]);
-void tracker_free_env(char **env, char *const envp[]);
+char **tracker_exec_env(char *const envp[], void *room, size_t room_size);
+void tracker_free_env(char **env, const void *room);
 void tracker_record_thread_name(const char *name);
 void tracker_record_marker(unsigned kind, const char *label);
 
@@ -174,6 +179,15 @@ struct tracker_unload {
 };
 void tracker_unwind_unload_begin(struct tracker_unload *u, void *handle);
 void tracker_unwind_unload_end(struct tracker_unload *u);
+
+/*
+ * pthread_create(thread, NULL, fn, NULL) for one of the tracker's threads,
+ * with glibc's blocks for it (the thread's TLS vector) out of the
+ * program's heap (hooks.c)
+ */
+int tracker_thread_create(pthread_t *thread, void *(*fn)(void *));
+/* dlsym(handle, name), with what it allocates (an error message) out of the program's heap */
+void *tracker_dlsym(void *handle, const char *name);
 
 /* the real allocator (resolved with dlsym(RTLD_NEXT)) for the tracker's own use */
 void *tracker_real_malloc(size_t n);

@@ -410,13 +410,12 @@ static char *make_image(uintptr_t bias, uintptr_t hdr_addr, size_t hdr_size, uin
 			size_t *size)
 {
 	size_t head = sizeof(ElfW(Ehdr)) + sizeof(ElfW(Phdr));
-	char *image = malloc(head + (hi - lo));
+	char *image = mapmem_alloc(head + (hi - lo));	/* not the program's heap (common/strbuf.c says why) */
 	ElfW(Ehdr) *eh = (ElfW(Ehdr) *)image;
 	ElfW(Phdr) *ph = (ElfW(Phdr) *)(image + sizeof(*eh));
 
 	if (!image)
 		return NULL;
-	memset(image, 0, head);
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
@@ -573,7 +572,7 @@ static struct cfi_module *cached(const struct cfi_module *m)
 	if (!c->cfi) {
 		if (c->elf)
 			elf_end(c->elf);
-		free(c->image);
+		mapmem_free(c->image, c->image_size);
 		return NULL;
 	}
 	cache.n++;
@@ -588,7 +587,7 @@ static void cache_clear(void)
 
 		dwarf_cfi_end(c->cfi);
 		elf_end(c->elf);
-		free(c->image);
+		mapmem_free(c->image, c->image_size);
 	}
 }
 
