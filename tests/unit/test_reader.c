@@ -89,6 +89,24 @@ static uint8_t *put_bare_segment(uint8_t *p)
 	return codec_put_varint(p, 0);
 }
 
+/* a FRAME_REL record: its parent `distance` back, its ip `delta` from the last; the end */
+static uint8_t *put_frame_rel(uint8_t *p, unsigned distance, int64_t delta)
+{
+	*p++ = CAPTURE_REC_FRAME_REL;
+	p = codec_put_varint(p, distance);
+	return codec_put_svarint(p, delta);
+}
+
+/* a CODE record with id `id`: function f of f.py, line 1; the end */
+static uint8_t *put_code_f(uint8_t *p, unsigned id)
+{
+	*p++ = CAPTURE_REC_CODE;
+	p = codec_put_varint(p, id);
+	p = codec_put_string(p, "f", 1, 10);
+	p = codec_put_string(p, "f.py", 4, 10);
+	return codec_put_varint(p, 1);
+}
+
 static char *write_temp(const void *data, size_t len)
 {
 	char *path = strdup("/tmp/memray-test-reader-XXXXXX");
@@ -356,17 +374,9 @@ START_TEST(ids_out_of_range_and_unknown_types)
 			p = codec_put_varint(p, 1);
 			p = codec_put_varint(p, 10);
 		} else if (variant == 5) {	/* code ids must come in order */
-			*p++ = CAPTURE_REC_CODE;
-			p = codec_put_varint(p, 2);
-			p = codec_put_string(p, "f", 1, 10);
-			p = codec_put_string(p, "f.py", 4, 10);
-			p = codec_put_varint(p, 1);
+			p = put_code_f(p, 2);
 		} else if (variant == 6) {	/* a Python frame whose parent is in the future */
-			*p++ = CAPTURE_REC_CODE;
-			p = codec_put_varint(p, 1);
-			p = codec_put_string(p, "f", 1, 10);
-			p = codec_put_string(p, "f.py", 4, 10);
-			p = codec_put_varint(p, 1);
+			p = put_code_f(p, 1);
 			*p++ = CAPTURE_REC_PYFRAME;
 			p = codec_put_varint(p, 3);
 			p = codec_put_varint(p, 1);
@@ -501,20 +511,10 @@ START_TEST(relative_frames_read_as_frames)
 	build(&file, 1);
 	keep = file.len;
 	p = put_bare_segment(raw);
-	*p++ = CAPTURE_REC_FRAME_REL;
-	p = codec_put_varint(p, 0);
-	p = codec_put_svarint(p, 0x401000);
-	*p++ = CAPTURE_REC_FRAME_REL;
-	p = codec_put_varint(p, 0);
-	p = codec_put_svarint(p, 0x10);
-	*p++ = CAPTURE_REC_FRAME_REL;
-	p = codec_put_varint(p, 2);
-	p = codec_put_svarint(p, -8);
-	*p++ = CAPTURE_REC_CODE;
-	p = codec_put_varint(p, 1);
-	p = codec_put_string(p, "f", 1, 10);
-	p = codec_put_string(p, "f.py", 4, 10);
-	p = codec_put_varint(p, 1);
+	p = put_frame_rel(p, 0, 0x401000);
+	p = put_frame_rel(p, 0, 0x10);
+	p = put_frame_rel(p, 2, -8);
+	p = put_code_f(p, 1);
 	*p++ = CAPTURE_REC_PYFRAME_REL;
 	p = codec_put_varint(p, 1);
 	p = codec_put_varint(p, 1);
@@ -546,12 +546,8 @@ START_TEST(relative_frames_read_as_frames)
 	/* one node defined, and a distance of 2 back from the second */
 	strbuf_setlen(&file, keep);
 	p = put_bare_segment(raw);
-	*p++ = CAPTURE_REC_FRAME_REL;
-	p = codec_put_varint(p, 0);
-	p = codec_put_svarint(p, 0x401000);
-	*p++ = CAPTURE_REC_FRAME_REL;
-	p = codec_put_varint(p, 2);
-	p = codec_put_svarint(p, 0x10);
+	p = put_frame_rel(p, 0, 0x401000);
+	p = put_frame_rel(p, 2, 0x10);
 	capture_block_encode(out, raw, (size_t)(p - raw), 1);
 	strbuf_add(&file, out, CAPTURE_BLOCK_HEADER + codec_get_u32(out + 12));
 	assert_damaged_saying(&file, "FRAME_REL with distance 2 of 1 defined");
