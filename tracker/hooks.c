@@ -174,12 +174,6 @@ static inline __attribute__((always_inline)) void note_free(void *p)
 		tracker_park(p, 0, CAPTURE_ALLOC_FREE, 1);
 }
 
-void *tracker_real_malloc(size_t n)
-{
-	ENSURE(malloc);
-	return real.malloc ? real.malloc(n) : NULL;
-}
-
 void tracker_real_free(void *p)
 {
 	if (p && !pool_owns(p))

@@ -189,8 +189,7 @@ int tracker_thread_create(pthread_t *thread, void *(*fn)(void *));
 /* dlsym(handle, name), with what it allocates (an error message) out of the program's heap */
 void *tracker_dlsym(void *handle, const char *name);
 
-/* the real allocator (resolved with dlsym(RTLD_NEXT)) for the tracker's own use */
-void *tracker_real_malloc(size_t n);
+/* the real free (resolved with dlsym(RTLD_NEXT)), unrecorded: the collector frees lost blocks with it */
 void tracker_real_free(void *p);
 
 /* write(2) a message "memray: <msg>\n" to fd 2: safe anywhere */
