@@ -483,7 +483,7 @@ static int judge_capture(struct ci_results *res, struct collecting *st, const ch
 		goto out;
 	if (!is_child && !c->ws.n && st->is_harness_run && is_users && process_case(st, c, sup) < 0)
 		goto out;
-	if (st->each && st->each->each(st->each->ctx, &c->a, c->sym) < 0)
+	if (st->each && st->each->each && st->each->each(st->each->ctx, &c->a, c->sym) < 0)
 		goto out;
 	ret = 0;
 	if (renamed.len) {

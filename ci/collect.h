@@ -118,7 +118,9 @@ void ci_results_release(struct ci_results *res);
  * is called on the main thread for every capture judged without error,
  * with the symbolizer `sym`, which the caller owns and keeps alive, so the
  * strings it hands out outlive the collection. `each` returns 0, or -1
- * after its own message, which ends the collection with -1.
+ * after its own message, which ends the collection with -1. `each` may be
+ * NULL: the caller only lends its symbolizer (`memray check`, which
+ * opened the command's modules in it while the command ran: ci/prewarm).
  */
 struct analysis;
 struct symbolizer;

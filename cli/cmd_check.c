@@ -20,6 +20,7 @@
 #include "capture/format.h"
 #include "ci/collect.h"
 #include "ci/harness.h"
+#include "ci/prewarm.h"
 #include "cli/commands.h"
 #include "cli/launch.h"
 #include "cli/options.h"
@@ -30,6 +31,7 @@
 #include "common/utf8.h"
 #include "junit/junit.h"
 #include "junit/markdown.h"
+#include "report/symbols.h"
 
 static const char check_usage[] =
 	"usage: memray check [-h] [--manifest FILE] [--budget SIZE] [--leak-budget SIZE]\n"
@@ -477,6 +479,40 @@ static const char *command_failure(struct strbuf *sb, const struct launch *l, in
 	return sb->len ? sb->buf : NULL;
 }
 
+/* the command runs (launch's while_running): its modules are opened meanwhile */
+static void prewarm_while_running(void *ctx, pid_t pid, int *status, int *reaped)
+{
+	(void)pid;
+	(void)status;
+	(void)reaped;
+	ci_prewarm_start(ctx);
+}
+
+/*
+ * Run the command under the tracker into `capture`, its modules opened
+ * in `sym` (may be NULL) while it runs: launch_run()'s status, and
+ * *seconds it took.
+ */
+static int run_command(struct launch *l, char **argv, const char *capture, int reachability, struct symbolizer *sym,
+		       double *seconds)
+{
+	struct ci_prewarm prewarm = { .capture = capture, .sym = sym };
+	struct timespec t0, t1;
+	int ret;
+
+	setenv(ENV_COMPRESS, "fast", 1);	/* the captures are scratch: see common/env.h */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*l = (struct launch){ .argv = argv, .output = capture, .force = 1, .judges_empty = 1,
+			      .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK |
+				       (reachability ? CAPTURE_F_REACHABILITY : 0),
+			      .while_running = prewarm_while_running, .ctx = &prewarm };
+	ret = launch_run(l);
+	ci_prewarm_finish(&prewarm);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return ret;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -487,8 +523,8 @@ int cmd_check(int argc, char **argv)
 	struct verdicts v = { 0 };
 	struct check_run run = { 0 };
 	struct strbuf command = STRBUF_INIT, error_text = STRBUF_INIT;
-	struct timespec t0, t1;
 	struct launch l = { 0 };
+	struct ci_each lend = { 0 };
 	struct ci_select sel = { 0 };
 	const char **globs = NULL;
 	struct check_fixture *fixtures = NULL;
@@ -519,24 +555,18 @@ int cmd_check(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	setenv(ENV_COMPRESS, "fast", 1);	/* the captures are scratch: see common/env.h */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	l = (struct launch){ .argv = argv, .output = h.capture.buf, .force = 1, .judges_empty = 1,
-			     .flags = CAPTURE_F_LZ4 | CAPTURE_F_NATIVE | CAPTURE_F_FOLLOW_FORK |
-				      (m.reachable_leaks ? 0 : CAPTURE_F_REACHABILITY) };
-	ret = launch_run(&l);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	lend.sym = symbolizer_new();	/* NULL: ci_collect makes its own, and nothing is opened early */
+	ret = run_command(&l, argv, h.capture.buf, !m.reachable_leaks, lend.sym, &run.seconds);
 	o.junit_is_runners = o.junit && is_runners_junit(o.junit, argv, n);
-	run.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	run.error = command_failure(&error_text, &l, ret);
 	if (!l.ran) {
 		ret = report(&o, &run, ret);
 		goto out;
 	}
 	globs = select_of(&m, &sel);
-	if (ci_collect(h.dir.buf, &m.sup, (m.run.has[LIMIT_LEAKS] ? CI_WHOLE_LEAKS : 0) |
-		       (m.reachable_leaks ? CI_REACHABLE_LEAKS : 0) |
-		       (o.allow_partial ? CI_PARTIAL : 0), &sel, &res) < 0 ||
+	if (ci_collect_each(h.dir.buf, &m.sup, (m.run.has[LIMIT_LEAKS] ? CI_WHOLE_LEAKS : 0) |
+			    (m.reachable_leaks ? CI_REACHABLE_LEAKS : 0) |
+			    (o.allow_partial ? CI_PARTIAL : 0), &sel, lend.sym ? &lend : NULL, &res) < 0 ||
 	    process_limits(&m, &res) < 0 || rules_eval(&v, &m, &res, has_baseline ? &base : NULL) < 0) {
 		if (!run.error) {
 			strbuf_addstr(&error_text, error_last());
@@ -569,6 +599,7 @@ out:
 	free(fixtures);
 	verdicts_release(&v);
 	ci_results_release(&res);
+	symbolizer_free(lend.sym);
 	ci_harness_release(&h);
 	baseline_release(&base);
 	manifest_release(&m);

@@ -474,7 +474,8 @@ def test_markers_in_an_image_after_python(marked, tmp_path):
 
 
 def test_each_capture_is_read_once(marked, fixtures, tmp_path):
-    """One analysis pass per capture: the test windows ride on it (strace counts the opens)."""
+    """One analysis pass per capture: the test windows ride on it (strace counts the opens). The command's
+    capture is opened once more, while it runs, for its module list (ci/prewarm)."""
     if not shutil.which("strace"):
         pytest.skip("strace is not installed")
     forker = fixtures.build("forker.c")
@@ -488,7 +489,9 @@ def test_each_capture_is_read_once(marked, fixtures, tmp_path):
                                 capture_output=True, text=True, timeout=120, env=env)
         assert result.returncode == 0, result.stderr
         reads = re.findall(r'openat\(AT_FDCWD, "([^"]*/memray-check\.bin[^"]*)", O_RDONLY', log.read_text())
-        assert len(reads) == captures and len(set(reads)) == captures, reads
+        assert len(set(reads)) == captures, reads
+        for path in set(reads):
+            assert reads.count(path) == (2 if path.endswith("/memray-check.bin") else 1), reads
 
 
 THOUSAND = r'''
