@@ -176,11 +176,13 @@ def test_no_compress_same_figures_bigger_file(fixtures, tmp_path):
 
 def test_memray_compress_fast_leaves_out_the_high_compression_mode(fixtures, tmp_path):
     """MEMRAY_COMPRESS=fast (set by memray check for its scratch captures):
-    the same records, compressed the fast way only, in a larger file."""
+    the same records, compressed the fast way only, in a larger file. The
+    program pauses 200 ms before its exit, so the writer has compressed its
+    full buffers the hard way by then (at exit it only does the last)."""
     import os
     prog = fixtures.build("varied_sizes.c")
-    _, hc = record(tmp_path, prog, name="hc.bin")
-    _, fast = record(tmp_path, prog, name="fast.bin", env=dict(os.environ, MEMRAY_COMPRESS="fast"))
+    _, hc = record(tmp_path, prog, "200", name="hc.bin")
+    _, fast = record(tmp_path, prog, "200", name="fast.bin", env=dict(os.environ, MEMRAY_COMPRESS="fast"))
     a, b = stats(hc), stats(fast)
     assert a["total_num_allocations"] == b["total_num_allocations"] >= 300_000
     assert a["top_allocations_by_size"] == b["top_allocations_by_size"]
