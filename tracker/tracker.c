@@ -498,6 +498,7 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
+	tracker_walk_forked(0);
 	pthread_mutex_unlock(&tracker_lock);
 	pthread_mutex_unlock(&tracker_modules_lock);
 	tracker_guard--;
@@ -511,6 +512,7 @@ static void atfork_child(void)
 	tracker_ring_after_fork();
 	tracker_inflight.n = 0;	/* the reallocs under way were other threads', left behind */
 	tracker_unwind_after_fork();
+	tracker_walk_forked(1);
 	tracker_active = 0;
 	tracker_fd_close(&tracker_cfg.capture);	/* only if the number is still ours */
 	if (tracker_self_state)
@@ -533,6 +535,7 @@ __attribute__((constructor)) static void tracker_init(void)
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&tracker_init);
 	if (tracker_thread_states_init() < 0)
 		goto out;
+	tracker_walk_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	tracker_cfg.has_python = tracker_python_init() == 1;
 	tracker_cfg.wants_native = !tracker_cfg.has_python || (tracker_cfg.flags & CAPTURE_F_NATIVE);

@@ -156,21 +156,57 @@ static inline uint64_t rule_of(const struct rule_table *t, uintptr_t key)
 #define PENDING_BITS 10
 #define PENDING (1 << PENDING_BITS)
 static uintptr_t pending[PENDING];
+/*
+ * The keys forked children lacked, for the processes that forked them: a
+ * queue like `pending`, in memory shared across fork (MAP_SHARED, made
+ * by each process image at start). A child's rules die with it, so a
+ * Check suite in fork mode had every forked test send its test code's
+ * stacks to libunwind until its own writer's first tick, test after
+ * test. A process that forked learns these keys too, from its own code
+ * (a key is only a suggestion: its rule is what the learner's unwind
+ * tables say, and one in none of its modules is left out), and the
+ * children it forks next inherit the rules.
+ */
+static uintptr_t *handed_up;
+static int is_forked_child, has_forked;
+#define MAX_KEYS (2 * PENDING)	/* a tick's: its own queue's and its children's */
 
-static void want(uintptr_t key)
+static void queue_key(uintptr_t *queue, uintptr_t key)
 {
 	size_t i = key_hash(key, 64 - PENDING_BITS);
 
 	for (int probe = 0; probe < 4; probe++, i = (i + 1) % PENDING) {
-		uintptr_t seen = __atomic_load_n(&pending[i], __ATOMIC_RELAXED), none = 0;
+		uintptr_t seen = __atomic_load_n(&queue[i], __ATOMIC_RELAXED), none = 0;
 
 		if (seen == key)
 			return;
-		if (!seen && __atomic_compare_exchange_n(&pending[i], &none, key, 0, __ATOMIC_RELAXED,
+		if (!seen && __atomic_compare_exchange_n(&queue[i], &none, key, 0, __ATOMIC_RELAXED,
 							 __ATOMIC_RELAXED))
 			return;
 	}
 	/* the queue is busy: the key comes again with the next stack through it */
+}
+
+static void want(uintptr_t key)
+{
+	queue_key(pending, key);
+	if (is_forked_child && handed_up)
+		queue_key(handed_up, key);
+}
+
+void tracker_walk_init(void)
+{
+	void *p = mmap(NULL, PENDING * sizeof(uintptr_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	handed_up = p == MAP_FAILED ? NULL : p;	/* without it, children learn for themselves only */
+}
+
+void tracker_walk_forked(int is_child)
+{
+	if (is_child)
+		is_forked_child = 1;
+	else
+		has_forked = 1;
 }
 
 static int is_retired;	/* MAX_TABLES were made: no more */
@@ -363,7 +399,7 @@ static uintptr_t eh_frame_end(uintptr_t p, uintptr_t end)
 struct module_scan {
 	const uintptr_t *keys;
 	int nkeys, n;
-	short owner[PENDING];	/* index in found, -1: no module */
+	short owner[MAX_KEYS];	/* index in found, -1: no module */
 	struct cfi_module found[MAX_SCAN];	/* bias, hdr_addr, lo, hi, and image (ours, or the cache's) */
 };
 
@@ -665,21 +701,30 @@ static struct rule_table *table_now(void)
 
 static struct module_scan scan;	/* the writer's alone */
 
+/* take the keys of queue that t lacks into keys (n of them so far): the new count */
+static int take_keys(uintptr_t *queue, const struct rule_table *t, uintptr_t *keys, int n)
+{
+	for (int i = 0; i < PENDING; i++) {
+		uintptr_t key = __atomic_load_n(&queue[i], __ATOMIC_RELAXED);	/* most are empty: no write */
+
+		if (key && (key = __atomic_exchange_n(&queue[i], 0, __ATOMIC_RELAXED)) && !rule_of(t, key))
+			keys[n++] = key;
+	}
+	return n;
+}
+
 void tracker_walk_resolve(void)
 {
-	uintptr_t keys[PENDING];
+	uintptr_t keys[MAX_KEYS];
 	struct cfi_module *mods[MAX_SCAN];
 	struct rule_table *t;
-	int n = 0;
+	int n, own;
 
 	if (!tracker_cfg.own_walk || elf_version(EV_CURRENT) == EV_NONE || !(t = table_now()))
 		return;
-	for (int i = 0; i < PENDING; i++) {
-		uintptr_t key = __atomic_load_n(&pending[i], __ATOMIC_RELAXED);	/* most are empty: no write */
-
-		if (key && (key = __atomic_exchange_n(&pending[i], 0, __ATOMIC_RELAXED)) && !rule_of(t, key))
-			keys[n++] = key;
-	}
+	n = own = take_keys(pending, t, keys, 0);
+	if (has_forked && handed_up)
+		n = take_keys(handed_up, t, keys, n);
 	if (!n)
 		return;
 	if (cache.n > MAX_MODULES - MAX_SCAN)
@@ -697,6 +742,8 @@ void tracker_walk_resolve(void)
 
 		if (m)	/* else in no module (generated code), or one without unwind tables: give up */
 			rule = rule_at(m->cfi, keys[k] - 1 - m->bias);
+		else if (k >= own && scan.owner[k] < 0)
+			continue;	/* a child's key in none of our modules: code of its own, not ours */
 		if (rule_of(t, keys[k]))
 			continue;	/* twice in the queue */
 		if ((t->used + 1) * 2 > t->mask + 1 || table_put(t, keys[k], rule) < 0) {

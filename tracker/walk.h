@@ -54,6 +54,10 @@ int tracker_walk(struct walk_log *log, uintptr_t *buf, int max);
 void tracker_walk_learn(const uintptr_t *buf, int n);
 /* the writer's tick, no lock held: find the rules of the queued addresses */
 void tracker_walk_resolve(void);
+/* at start, before the program can fork: the queue forked children hand their keys up with */
+void tracker_walk_init(void);
+/* after fork(), in the child (is_child) or in the parent */
+void tracker_walk_forked(int is_child);
 /* code was unloaded: every rule may be stale; the walk gives up until the writer starts afresh */
 void tracker_walk_forget(void);
 

@@ -163,3 +163,23 @@ def test_fixtures_unwind_the_same_both_ways(fixtures, tmp_path, source, args, op
     result = run("run", "-q", "-f", "-o", tmp_path / "out.bin", *options, prog, *args, env=VERIFY)
     assert result.returncode == 0, result.stderr
     verified(result, processes=processes)
+
+
+def test_forked_children_walk_what_an_earlier_child_lacked(fixtures, tmp_path):
+    """A Check suite in fork mode runs each test's code in a child only: its rules were learned by the child's
+    writer and died with it, so every child unwound its test's stacks with libunwind. Children now hand the
+    addresses they lacked up to their parent, whose writer learns them: the first of five children needs
+    libunwind, the four after it none, and every stack is the slow walk's (fork_learn.c)."""
+    prog = fixtures.build("fork_learn.c", "-O2")
+    for attempt in (1, 2):	# the parent's writer learns on its 10 ms tick, in the 100 ms after each child
+        result = run("run", "-q", "-f", "--follow-fork", "-o", tmp_path / "out.bin", prog, "5", env=VERIFY)
+        assert result.returncode == 0, result.stderr
+        verified(result, at_least=1, processes=6)
+        # children exit one after another, each printing its line; the parent's comes last
+        lines = re.findall(r"^memray: unwind verification: (\d+) stacks compared, 0 mismatches; "
+                           r"(\d+) walked, (\d+) joined, (\d+) by libunwind", result.stderr, re.M)
+        by_libunwind = [int(line[3]) for line in lines[:5]]
+        if by_libunwind[0] > 0 and by_libunwind[1:] == [0, 0, 0, 0]:
+            break
+    assert by_libunwind[0] > 0 and by_libunwind[1:] == [0, 0, 0, 0], result.stderr
+    assert all(int(line[0]) >= 100 for line in lines[:5]), lines	# each child's 100 blocks were compared
