@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture/reader.h"
@@ -109,14 +110,16 @@ static void *prewarm_main(void *arg)
 	int n = read_modules(p, mods);
 
 	for (int i = 0; i < n && !is_done(p); i++) {
-		struct sym_module m = { mods[i].path, mods[i].bias, mods[i].build_id, mods[i].build_id_len, 1,
-					&mods[i].seg };
+		struct sym_module m = { .path = mods[i].path, .bias = mods[i].bias, .build_id = mods[i].build_id,
+					.build_id_len = mods[i].build_id_len, .nseg = 1, .segs = &mods[i].seg };
 		struct sym_frame f;
+		struct stat st;
 
+		/* one that cannot be read is left to the judging, which warns only if a frame needs it */
+		if (!mods[i].seg.memsz || stat(m.path, &st) < 0 || !S_ISREG(st.st_mode) || access(m.path, R_OK) < 0)
+			continue;
 		/* any address in the text opens the module and its debug info; the ip is a return address */
-		if (mods[i].seg.memsz)
-			symbolizer_lookup(p->sym, &m, mods[i].bias + mods[i].seg.vaddr + mods[i].seg.memsz / 2 + 1, &f,
-					  1);
+		symbolizer_lookup(p->sym, &m, m.bias + mods[i].seg.vaddr + mods[i].seg.memsz / 2 + 1, &f, 1);
 	}
 	modules_release(mods, n);
 	return NULL;
