@@ -205,8 +205,8 @@ void tracker_walk_forked(int is_child)
 {
 	if (is_child)
 		is_forked_child = 1;
-	else
-		has_forked = 1;
+	/* a child has forked nobody yet: its parent's flag would have it take its own keys from the queue */
+	has_forked = !is_child;
 }
 
 static int is_retired;	/* MAX_TABLES were made: no more */
