@@ -152,15 +152,14 @@ static void tls_layout(void)
 	tls_above = pthread_size ? *pthread_size : 2304;	/* glibc 2.36's, if the symbol is gone */
 }
 
-/* is ip in the C library, the tracker or the loader (libc, self: dladdr of each)? -1: in no module */
+/* is ip in the C library, the tracker or the loader (libc, self: dladdr of each)? Not if in no module */
 static int is_runtime(uintptr_t ip, const Dl_info *libc, const Dl_info *self)
 {
 	Dl_info here;
 
-	if (!dladdr((void *)(ip - 1), &here))
-		return -1;
-	return here.dli_fbase == libc->dli_fbase || here.dli_fbase == self->dli_fbase ||
-	       strstr(here.dli_fname, "/ld-linux") != NULL;
+	return dladdr((void *)(ip - 1), &here) &&
+	       (here.dli_fbase == libc->dli_fbase || here.dli_fbase == self->dli_fbase ||
+		strstr(here.dli_fname, "/ld-linux") != NULL);
 }
 
 /*
@@ -181,7 +180,7 @@ static uintptr_t walked_caller_sp(const Dl_info *libc, const Dl_info *self)
 		return (uintptr_t)-1;
 	log = &ts->walk;
 	for (int i = log->n - 1; i >= 0; i--)	/* innermost first: the walk's own frame, then its callers */
-		if (is_runtime(log->frame[i].key, libc, self) != 1)
+		if (!is_runtime(log->frame[i].key, libc, self))
 			return log->frame[i].sp;
 	return 0;
 }
@@ -215,7 +214,7 @@ static uintptr_t caller_of_exit_sp(void)
 
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &frame_sp) < 0)
 			return 0;
-		if (is_runtime(ip, &libc, &self) != 1)
+		if (!is_runtime(ip, &libc, &self))
 			return frame_sp;
 	}
 	return 0;

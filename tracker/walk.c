@@ -196,8 +196,11 @@ static void want(uintptr_t key)
 
 void tracker_walk_init(void)
 {
-	void *p = mmap(NULL, PENDING * sizeof(uintptr_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p;
 
+	if (!tracker_cfg.own_walk || !(tracker_cfg.flags & CAPTURE_F_FOLLOW_FORK))
+		return;	/* no child of this image walks a stack */
+	p = mmap(NULL, PENDING * sizeof(uintptr_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	handed_up = p == MAP_FAILED ? NULL : p;	/* without it, children learn for themselves only */
 }
 

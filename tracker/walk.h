@@ -54,7 +54,7 @@ int tracker_walk(struct walk_log *log, uintptr_t *buf, int max);
 void tracker_walk_learn(const uintptr_t *buf, int n);
 /* the writer's tick, no lock held: find the rules of the queued addresses */
 void tracker_walk_resolve(void);
-/* at start, before the program can fork: the queue forked children hand their keys up with */
+/* at start, before the program can fork: the queue forked children hand their keys up with (--follow-fork) */
 void tracker_walk_init(void);
 /* after fork(), in the child (is_child) or in the parent */
 void tracker_walk_forked(int is_child);
